@@ -1,0 +1,16 @@
+import { OtpModuleOptions } from '../otp';
+
+/** The example app's OTP configuration, from the environment (documented in the README). */
+export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModuleOptions {
+  return {
+    keys: env.OTP_KEYS,
+    encryptionKeys: env.OTP_ENCRYPTION_KEYS,
+    indexKey: env.OTP_INDEX_KEY,
+    production: env.NODE_ENV === 'production',
+    purposes: {
+      login: { ttlSeconds: 600 },
+      'verify-email': { ttlSeconds: 1800 },
+      transfer: { ttlSeconds: 300, requiresContext: true },
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OtpModule } from '../otp';
+import { otpOptionsFromEnv } from './app.config';
+import { typeOrmModuleOptions } from './database/database.options';
+
+/**
+ * The example host: a small modular monolith using the OTP module through its
+ * barrel. Configured from an environment (`process.env` in `main.ts`; tests
+ * pass their own).
+ */
+@Module({})
+export class AppModule {
+  static forEnv(env: NodeJS.ProcessEnv = process.env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
+        OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env) }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { AppModule } from './app.module';
+
+async function main(): Promise<void> {
+  const app = await createApp(AppModule.forEnv(process.env));
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? '127.0.0.1';
+  await app.listen(port, host);
+  const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const db = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)';
+  new Logger('Main').log(
+    [
+      `listening on ${base} with ${db}`,
+      `try: curl -s -X POST ${base}/auth/otp/challenges -H 'content-type: application/json' -d '{"email":"you@example.com"}'`,
+      `then read the code at ${base}/dev/mailbox and verify it:`,
+      `     curl -s -X POST ${base}/auth/otp/challenges/<challengeId>/verify -H 'content-type: application/json' -d '{"code":"<code>"}'`,
+    ].join('\n'),
+  );
+}
+
+main().catch((err: Error) => {
+  new Logger('Main').error(`start-up failed: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { OtpConfigError } from '../otp.errors';
+
+/** One HMAC key with the id stored beside every digest made with it. */
+export interface OtpKey {
+  id: string;
+  secret: Buffer;
+}
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+export const MIN_KEY_BYTES = 32;
+
+/**
+ * Parses `kid1:base64,kid2:base64` (the `OTP_KEYS` form). The first key signs
+ * new codes; every key listed verifies.
+ */
+export function parseKeyList(value: string, variable = 'OTP_KEYS'): OtpKey[] {
+  const keys = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const sep = part.indexOf(':');
+      const id = sep > 0 ? part.slice(0, sep) : '';
+      if (!KEY_ID.test(id)) {
+        throw new OtpConfigError(`${variable}: each entry must be "kid:base64" with kid of [A-Za-z0-9_-]{1,32}`);
+      }
+      const secret = Buffer.from(part.slice(sep + 1), 'base64');
+      if (secret.length < MIN_KEY_BYTES) {
+        throw new OtpConfigError(`${variable}: key "${id}" has ${secret.length} bytes; at least ${MIN_KEY_BYTES} are required`);
+      }
+      return { id, secret };
+    });
+  assertKeyList(keys, variable);
+  return keys;
+}
+
+export function assertKeyList(keys: OtpKey[], variable: string): void {
+  if (keys.length === 0) throw new OtpConfigError(`${variable}: no key given`);
+  const ids = new Set<string>();
+  for (const key of keys) {
+    if (!KEY_ID.test(key.id)) throw new OtpConfigError(`${variable}: invalid key id`);
+    if (key.secret.length < MIN_KEY_BYTES) {
+      throw new OtpConfigError(`${variable}: key "${key.id}" is shorter than ${MIN_KEY_BYTES} bytes`);
+    }
+    if (ids.has(key.id)) throw new OtpConfigError(`${variable}: key id "${key.id}" appears twice`);
+    ids.add(key.id);
+  }
+}
+
+/** A fresh random key line, for development or for `otp:keys rotate`. */
+export function generateKeyLine(id: string): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
+/** Sub-keys are derived per use, so one master key never serves two purposes. */
+function derive(secret: Buffer, use: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `nestjs-email-otp/${use}/v1`, 32));
+}
+
+/**
+ * Holds the HMAC keys: code digests (rotatable, every key verifies) and the
+ * blind index of addresses (one stable key, so limits survive a rotation).
+ */
+export class OtpKeyring {
+  private readonly codeKeys: { id: string; key: Buffer }[];
+  private readonly indexKey: Buffer;
+
+  constructor(keys: OtpKey[], indexSecret?: Buffer) {
+    assertKeyList(keys, 'keys');
+    this.codeKeys = keys.map((k) => ({ id: k.id, key: derive(k.secret, 'code') }));
+    if (indexSecret && indexSecret.length < MIN_KEY_BYTES) {
+      throw new OtpConfigError(`index key is shorter than ${MIN_KEY_BYTES} bytes`);
+    }
+    this.indexKey = derive(indexSecret ?? keys[0].secret, 'blind-index');
+  }
+
+  get currentKeyId(): string {
+    return this.codeKeys[0].id;
+  }
+
+  get keyIds(): string[] {
+    return this.codeKeys.map((k) => k.id);
+  }
+
+  /** `kid:digest` of a code under the current key, the only form stored. */
+  codeDigest(challengeId: string, purpose: string, code: string): string {
+    return this.digestWith(this.codeKeys[0], challengeId, purpose, code);
+  }
+
+  /**
+   * Every digest the code could have been stored as (each key, each declared
+   * purpose). Verify compares these with the stored ones; the code itself is
+   * never a lookup key.
+   */
+  codeCandidates(challengeId: string, purposes: readonly string[], code: string): string[] {
+    const out: string[] = [];
+    for (const key of this.codeKeys) {
+      for (const purpose of purposes) out.push(this.digestWith(key, challengeId, purpose, code));
+    }
+    return out;
+  }
+
+  /** Keyed blind index of a canonical address: lookups and limits without the address. */
+  blindIndex(canonicalEmail: string): string {
+    return createHmac('sha256', this.indexKey).update(canonicalEmail, 'utf8').digest('base64url');
+  }
+
+  private digestWith(key: { id: string; key: Buffer }, challengeId: string, purpose: string, code: string): string {
+    // Length-prefixed fields: no two (id, purpose, code) triples share an input.
+    const mac = createHmac('sha256', key.key);
+    for (const field of [challengeId, purpose, code]) {
+      const bytes = Buffer.from(field, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(bytes.length);
+      mac.update(len).update(bytes);
+    }
+    return `${key.id}:${mac.digest('base64url')}`;
+  }
+}

@@ -1,0 +1,114 @@
+import {
+  Body,
+  Controller,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Req,
+  Type,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+  ValidationPipe,
+  BadRequestException,
+  PipeTransform,
+} from '@nestjs/common';
+import { OtpService } from '../otp.service';
+import { IssuedChallenge, OtpProof } from '../otp.types';
+import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
+import { NoStoreInterceptor } from './no-store.interceptor';
+import { OtpExceptionFilter } from './otp-exception.filter';
+import { RejectQueryGuard } from './reject-query.guard';
+
+interface ClientRequest {
+  ip?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** 400 for a challenge id that cannot be one (an unknown but well-formed id gets the uniform 401). */
+class ChallengeIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!UUID.test(value)) throw new BadRequestException({ error: 'validation_failed', message: 'The challenge id is not valid.' });
+    return value.toLowerCase();
+  }
+}
+
+/** Resend takes no fields; any field is refused, as unknown fields are everywhere else. */
+class EmptyBodyPipe implements PipeTransform<unknown, undefined> {
+  transform(value: unknown): undefined {
+    const empty = value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) throw new BadRequestException({ error: 'validation_failed', message: 'This route takes no body fields.' });
+    return undefined;
+  }
+}
+
+export const otpValidationPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  transform: true,
+  validationError: { target: false, value: false },
+});
+
+function toResponse(c: IssuedChallenge): ChallengeResponseDto {
+  return { challengeId: c.challengeId, expiresAt: c.expiresAt.toISOString(), resendAvailableAt: c.resendAvailableAt.toISOString() };
+}
+
+function userAgentOf(req: ClientRequest): string | undefined {
+  const ua = req.headers['user-agent'];
+  return typeof ua === 'string' ? ua.slice(0, 256) : undefined;
+}
+
+/** HTTP face of `OtpService`; mounted by `OtpModule` under its route prefix. */
+@UseGuards(RejectQueryGuard)
+@UseFilters(OtpExceptionFilter)
+@UseInterceptors(NoStoreInterceptor)
+@UsePipes(otpValidationPipe)
+export class OtpController {
+  constructor(private readonly otp: OtpService) {}
+
+  @Post('challenges')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
+    return toResponse(
+      await this.otp.issue({
+        email: body.email,
+        purpose: body.purpose,
+        locale: body.locale,
+        context: body.context,
+        ip: req.ip,
+        userAgent: userAgentOf(req),
+      }),
+    );
+  }
+
+  @Post('challenges/:id/verify')
+  @HttpCode(HttpStatus.OK)
+  async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
+    const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
+    return {
+      challengeId: proof.challengeId,
+      purpose: proof.purpose,
+      contextHash: proof.contextHash,
+      verifiedAt: proof.verifiedAt.toISOString(),
+    };
+  }
+
+  @Post('challenges/:id/resend')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown): Promise<ChallengeResponseDto> {
+    return toResponse(await this.otp.resend(id));
+  }
+}
+
+
+/** The controller class mounted at `prefix`. */
+export function otpControllerAt(prefix: string): Type<OtpController> {
+  class MountedOtpController extends OtpController {}
+  Controller(prefix)(MountedOtpController);
+  return MountedOtpController;
+}

@@ -1,0 +1,81 @@
+import {
+  IsEmail,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidationArguments,
+} from 'class-validator';
+import type { OtpContext } from '../crypto/canonical';
+
+const MAX_CONTEXT_KEYS = 16;
+const MAX_CONTEXT_STRING = 256;
+
+/** A flat object of at most 16 short scalar values: what a code can be bound to. */
+function IsOtpContext(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isOtpContext',
+    validator: {
+      validate(value: unknown): boolean {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+        const entries = Object.entries(value);
+        if (entries.length === 0 || entries.length > MAX_CONTEXT_KEYS) return false;
+        return entries.every(
+          ([k, v]) =>
+            /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k) &&
+            (v === null ||
+              typeof v === 'boolean' ||
+              (typeof v === 'number' && Number.isFinite(v)) ||
+              (typeof v === 'string' && v.length <= MAX_CONTEXT_STRING && !/[\u0000-\u001f\u007f]/.test(v))),
+        );
+      },
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property} must be a flat object of at most ${MAX_CONTEXT_KEYS} scalar values (strings up to ${MAX_CONTEXT_STRING} characters)`,
+    },
+  });
+}
+
+export class IssueChallengeDto {
+  @IsString()
+  @MaxLength(254)
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true })
+  email: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,31}$/, { message: 'purpose must be a lower-case name' })
+  purpose?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(35)
+  @Matches(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, { message: 'locale must be a BCP 47 tag such as pt-BR' })
+  locale?: string;
+
+  @IsOptional()
+  @IsObject()
+  @IsOtpContext()
+  context?: OtpContext;
+}
+
+export class VerifyChallengeDto {
+  @IsString()
+  @IsNotEmpty()
+  @Matches(/^[0-9]{6,10}$/, { message: 'code must be 6 to 10 digits' })
+  code: string;
+
+  @IsOptional()
+  @IsObject()
+  @IsOtpContext()
+  context?: OtpContext;
+}
+
+/** Response of issue and resend (202). */
+export class ChallengeResponseDto {
+  challengeId: string;
+  expiresAt: string;
+  resendAvailableAt: string;
+}

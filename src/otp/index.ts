@@ -1,0 +1,30 @@
+// The one way into the OTP module: other modules import from here only.
+export { OtpModule, OTP_ENTITIES } from './otp.module';
+export { OtpService } from './otp.service';
+export type { OtpModuleOptions, OtpPurposeOptions, OtpModuleExtras } from './otp-options.interface';
+export type {
+  IssueChallengeInput,
+  IssuedChallenge,
+  VerifyChallengeInput,
+  OtpProof,
+  OtpContext,
+  OtpContextValue,
+} from './otp.types';
+export {
+  OtpError,
+  OtpInvalidError,
+  OtpThrottledError,
+  OtpPurposeUnknownError,
+  OtpContextInvalidError,
+  OtpConfigError,
+} from './otp.errors';
+export type { OtpErrorCode } from './otp.errors';
+export { OtpMailer } from './mail/otp-mailer.port';
+export type { OtpMailMessage } from './mail/otp-mailer.port';
+export { DevMailboxMailer } from './mail/dev-mailbox.mailer';
+export { OtpExceptionFilter } from './http/otp-exception.filter';
+export type { OtpErrorBody } from './http/otp-exception.filter';
+export { NoStoreInterceptor } from './http/no-store.interceptor';
+export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
+export type { OtpKey } from './crypto/otp-keyring';
+export { contextHash, canonicalEmail } from './crypto/canonical';

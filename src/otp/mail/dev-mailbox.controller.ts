@@ -1,0 +1,36 @@
+import { Controller, Get, Inject, NotFoundException, UseFilters, UseInterceptors } from '@nestjs/common';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { ResolvedOtpOptions } from '../otp-options.interface';
+import { NoStoreInterceptor } from '../http/no-store.interceptor';
+import { OtpExceptionFilter } from '../http/otp-exception.filter';
+import { DevMailboxMailer } from './dev-mailbox.mailer';
+import { OtpMailer } from './otp-mailer.port';
+
+/**
+ * `GET /dev/mailbox`: the development mailbox as JSON, newest first. Answers 404
+ * in production or when real delivery is configured.
+ */
+@Controller('dev/mailbox')
+@UseFilters(OtpExceptionFilter)
+@UseInterceptors(NoStoreInterceptor)
+export class DevMailboxController {
+  constructor(
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    private readonly mailer: OtpMailer,
+  ) {}
+
+  @Get()
+  list(): unknown[] {
+    if (this.options.production || !(this.mailer instanceof DevMailboxMailer)) throw new NotFoundException();
+    return this.mailer.list().map((m) => ({
+      challengeId: m.challengeId,
+      to: m.to,
+      purpose: m.purpose,
+      code: m.code,
+      locale: m.locale ?? null,
+      context: m.context ?? null,
+      expiresAt: m.expiresAt.toISOString(),
+      receivedAt: m.receivedAt.toISOString(),
+    }));
+  }
+}

@@ -1,0 +1,96 @@
+import type { OtpKey } from './crypto/otp-keyring';
+
+/** How one purpose (a bucket of challenges such as `login`) behaves. */
+export interface OtpPurposeOptions {
+  /**
+   * How long a challenge of this purpose stays valid, judged on the database clock.
+   * Capped at 86 400 (24 h).
+   * @default 600
+   */
+  ttlSeconds?: number;
+  /**
+   * Whether a challenge of this purpose must be bound to a context (for example
+   * `{ amount, payee }` of a transfer). A code then only verifies with the same context.
+   * @default false
+   */
+  requiresContext?: boolean;
+}
+
+/** Options of `OtpModule.forRoot` / `forRootAsync`. Defaults are the secure ones. */
+export interface OtpModuleOptions {
+  /**
+   * HMAC keys, newest first: `"kid1:base64,kid2:base64"` (the `OTP_KEYS` form) or a list.
+   * New codes use the first key; every key listed verifies. Each at least 32 bytes.
+   * @default none: refused in production; elsewhere an ephemeral key is generated with a warning
+   */
+  keys?: string | OtpKey[];
+  /**
+   * AES-256-GCM keys, newest first, in the same `kid:base64` form (`OTP_ENCRYPTION_KEYS`),
+   * exactly 32 bytes each. They protect what must stay recoverable for a while: the
+   * recipient and details of a challenge's pending mail (wiped once it ends).
+   * @default none: refused in production; elsewhere an ephemeral key is generated with a warning
+   */
+  encryptionKeys?: string | OtpKey[];
+  /**
+   * Key of the blind index of addresses (base64, at least 32 bytes). Keep it stable:
+   * changing it resets per-address limits and supersession.
+   * @default derived from the first entry of `keys`
+   */
+  indexKey?: string;
+  /**
+   * Purposes clients may ask codes for; any other purpose is refused (400).
+   * @default { login: {} }
+   */
+  purposes?: Record<string, OtpPurposeOptions>;
+  /**
+   * Number of digits of a code, 6 to 10.
+   * @default 6
+   */
+  codeLength?: number;
+  /**
+   * Wrong codes a challenge tolerates; the next submission fails even with the right code.
+   * @default 5
+   */
+  maxAttempts?: number;
+  /**
+   * Failures per address across all its challenges and purposes within `windowSeconds`;
+   * once spent, every verification for that address fails until the window passes.
+   * A new code never resets it. `maxFailures` is capped at 100.
+   * @default { maxFailures: 20, windowSeconds: 86400 }
+   */
+  failureBudget?: { maxFailures?: number; windowSeconds?: number };
+  /**
+   * Resending within a challenge: a fresh code each time, at most `maxLiveCodes`
+   * valid at once (the oldest dropped), all sharing one attempt counter.
+   * @default { cooldownSeconds: 60, maxResends: 3, maxLiveCodes: 3 }
+   */
+  resend?: { cooldownSeconds?: number; maxResends?: number; maxLiveCodes?: number };
+  /**
+   * Production mode: keys are required and development helpers (the mailbox) are off.
+   * @default process.env.NODE_ENV === 'production'
+   */
+  production?: boolean;
+}
+
+/** Options after defaults and checks: what the services read. */
+export interface ResolvedOtpOptions {
+  keys: OtpKey[];
+  encryptionKeys: OtpKey[];
+  indexKey?: Buffer;
+  ephemeralKeys: boolean;
+  purposes: Record<string, Required<OtpPurposeOptions>>;
+  codeLength: number;
+  maxAttempts: number;
+  failureBudget: { maxFailures: number; windowSeconds: number };
+  resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
+  production: boolean;
+}
+
+/** Extras fixed when the module is declared (they shape routes, so they cannot be async). */
+export interface OtpModuleExtras {
+  /**
+   * Path prefix of the OTP routes; `false` mounts no controller.
+   * @default 'auth/otp'
+   */
+  routePrefix?: string | false;
+}

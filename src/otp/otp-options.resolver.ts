@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { OtpKey, parseKeyList } from './crypto/otp-keyring';
+import { OtpConfigError } from './otp.errors';
+import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
+
+export const MAX_TTL_SECONDS = 86_400;
+export const MAX_FAILURE_BUDGET = 100;
+const PURPOSE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+function intInRange(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new OtpConfigError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+  return v;
+}
+
+/** Applies defaults and refuses insecure or impossible settings at start-up. */
+export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger('OtpModule')): ResolvedOtpOptions {
+  const production = options.production ?? process.env.NODE_ENV === 'production';
+  let ephemeralKeys = false;
+  const keyList = (given: string | OtpKey[] | undefined, variable: string): OtpKey[] => {
+    if (given === undefined || given === '' || (Array.isArray(given) && given.length === 0)) {
+      if (production) {
+        throw new OtpConfigError(`${variable} is required in production: set "kid:base64" keys of 32 bytes`);
+      }
+      logger.warn(`No ${variable} configured: using an ephemeral key. Pending codes stop working when the process restarts.`);
+      ephemeralKeys = true;
+      return [{ id: 'ephemeral', secret: randomBytes(32) }];
+    }
+    return typeof given === 'string' ? parseKeyList(given, variable) : given;
+  };
+  const keys = keyList(options.keys, 'OTP_KEYS');
+  const encryptionKeys = keyList(options.encryptionKeys, 'OTP_ENCRYPTION_KEYS');
+  const indexKey = options.indexKey ? Buffer.from(options.indexKey, 'base64') : undefined;
+
+  const purposes: ResolvedOtpOptions['purposes'] = {};
+  for (const [name, p] of Object.entries(options.purposes ?? { login: {} })) {
+    if (!PURPOSE_NAME.test(name)) throw new OtpConfigError(`purpose "${name}" must match ${PURPOSE_NAME}`);
+    purposes[name] = {
+      ttlSeconds: intInRange(`purposes.${name}.ttlSeconds`, p.ttlSeconds, 600, 30, MAX_TTL_SECONDS),
+      requiresContext: p.requiresContext ?? false,
+    };
+  }
+  if (Object.keys(purposes).length === 0) throw new OtpConfigError('declare at least one purpose');
+
+  return {
+    keys,
+    encryptionKeys,
+    indexKey,
+    ephemeralKeys,
+    purposes,
+    codeLength: intInRange('codeLength', options.codeLength, 6, 6, 10),
+    maxAttempts: intInRange('maxAttempts', options.maxAttempts, 5, 1, 10),
+    failureBudget: {
+      maxFailures: intInRange('failureBudget.maxFailures', options.failureBudget?.maxFailures, 20, 1, MAX_FAILURE_BUDGET),
+      windowSeconds: intInRange('failureBudget.windowSeconds', options.failureBudget?.windowSeconds, 86_400, 60, 30 * 86_400),
+    },
+    resend: {
+      cooldownSeconds: intInRange('resend.cooldownSeconds', options.resend?.cooldownSeconds, 60, 0, 3600),
+      maxResends: intInRange('resend.maxResends', options.resend?.maxResends, 3, 0, 10),
+      maxLiveCodes: intInRange('resend.maxLiveCodes', options.resend?.maxLiveCodes, 3, 1, 3),
+    },
+    production,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Stable error codes of the OTP module. HTTP status is chosen only at the edge
+ * (`OtpExceptionFilter`); messages never reveal whether an address or a
+ * challenge exists.
+ */
+export type OtpErrorCode =
+  | 'otp.invalid'
+  | 'otp.throttled'
+  | 'otp.purpose_unknown'
+  | 'otp.context_invalid'
+  | 'otp.config_invalid';
+
+const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
+  'otp.invalid': 'The code is invalid or has expired. Request a new code.',
+  'otp.throttled': 'Too many requests. Try again later.',
+  'otp.purpose_unknown': 'This purpose is not accepted.',
+  'otp.context_invalid': 'The context does not fit this purpose.',
+  'otp.config_invalid': 'The OTP module is misconfigured.',
+};
+
+/** Base class of every error the OTP module throws on purpose. */
+export class OtpError extends Error {
+  constructor(
+    readonly code: OtpErrorCode,
+    message: string = PUBLIC_MESSAGES[code],
+    /** Seconds until a retry can succeed (only for `otp.throttled`). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'OtpError';
+  }
+
+  /** The message safe to show a client, whatever detail `message` carries. */
+  get publicMessage(): string {
+    return PUBLIC_MESSAGES[this.code];
+  }
+}
+
+/** Wrong, expired, superseded, consumed, unknown or wrong-context: all look the same. */
+export class OtpInvalidError extends OtpError {
+  constructor() {
+    super('otp.invalid');
+  }
+}
+
+export class OtpThrottledError extends OtpError {
+  constructor(retryAfterSeconds: number) {
+    super('otp.throttled', undefined, Math.max(1, Math.ceil(retryAfterSeconds)));
+  }
+}
+
+export class OtpPurposeUnknownError extends OtpError {
+  constructor() {
+    super('otp.purpose_unknown');
+  }
+}
+
+export class OtpContextInvalidError extends OtpError {
+  constructor(detail: string) {
+    super('otp.context_invalid', detail);
+  }
+}
+
+/** Thrown at start-up when the options cannot give a secure configuration. */
+export class OtpConfigError extends OtpError {
+  constructor(detail: string) {
+    super('otp.config_invalid', detail);
+  }
+}

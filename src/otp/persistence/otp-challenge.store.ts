@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface NewChallengeRow {
+  id: string;
+  recipientIndex: string;
+  purpose: string;
+  contextHash: string | null;
+  codeDigest: string;
+  deliveryCiphertext: string;
+  maxAttempts: number;
+  ttlSeconds: number;
+  cooldownSeconds: number;
+}
+
+export interface ChallengeTimes {
+  expiresAt: Date;
+  resendAvailableAt: Date;
+}
+
+export interface VerifyOutcome {
+  /** The challenge exists. */
+  found: boolean;
+  /** The address's failure budget refused the attempt before it reached the challenge. */
+  budgetSpent: boolean;
+  /** The attempt was counted on a live challenge. */
+  attempted: boolean;
+  consumedAt: Date | null;
+  purpose: string | null;
+  contextHash: string | null;
+  recipientIndex: string | null;
+  attempts: number | null;
+  maxAttempts: number | null;
+  budgetFailures: number | null;
+}
+
+export interface ResendOutcome {
+  found: boolean;
+  live: boolean;
+  /** Seconds until the cooldown ends; 0 when the resend was done. */
+  waitSeconds: number;
+  resent: boolean;
+  purpose: string | null;
+  deliveryCiphertext: string | null;
+  expiresAt: Date | null;
+  resendAvailableAt: Date | null;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Queries on challenges. Each method is one SQL statement, so every rule it
+ * enforces is atomic; the rules themselves are chosen by `OtpService`.
+ */
+@Injectable()
+export class OtpChallengeStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Supersedes the live challenge of (address, purpose) and inserts the new one,
+   * in one statement. A concurrent issue for the same pair loses on the unique
+   * index and is retried, so at most one challenge is ever live per pair.
+   */
+  async supersedeAndInsert(row: NewChallengeRow): Promise<ChallengeTimes> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [out] = await this.db.query(
+          `WITH superseded AS (
+             UPDATE otp_challenges SET superseded_at = now(), delivery_ciphertext = NULL
+             WHERE recipient_index = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL
+             RETURNING id
+           ), created AS (
+             INSERT INTO otp_challenges (id, recipient_index, purpose, context_hash, code_digests,
+               delivery_ciphertext, max_attempts, expires_at, resend_available_at)
+             SELECT $1, $2, $3, $4, ARRAY[$5::text], $6, $7,
+               now() + make_interval(secs => $8), now() + make_interval(secs => $9)
+             FROM (SELECT count(*) FROM superseded) AS s
+             RETURNING expires_at, resend_available_at
+           )
+           SELECT expires_at, resend_available_at FROM created`,
+          [row.id, row.recipientIndex, row.purpose, row.contextHash, row.codeDigest, row.deliveryCiphertext,
+            row.maxAttempts, row.ttlSeconds, row.cooldownSeconds],
+        );
+        return { expiresAt: new Date(out.expires_at), resendAvailableAt: new Date(out.resend_available_at) };
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /**
+   * Counts one attempt and consumes the challenge if a candidate digest matches,
+   * in one statement. The address's budget row is locked first (serialising all
+   * attempts on one address), and refuses the attempt once its failures are spent;
+   * the challenge row's lock then re-checks liveness, so concurrent right codes
+   * consume once and concurrent wrong codes never pass `max_attempts`.
+   */
+  async attempt(
+    challengeId: string,
+    candidates: string[],
+    contextHash: string | null,
+    budget: { maxFailures: number; windowSeconds: number },
+  ): Promise<VerifyOutcome> {
+    const [row] = await this.db.query(
+      `WITH target AS (
+         SELECT c.id, c.recipient_index,
+           (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+             AND c.attempts < c.max_attempts) AS live,
+           (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches
+         FROM otp_challenges c WHERE c.id = $1
+       ), budget AS (
+         INSERT INTO otp_failure_budgets AS b (recipient_index, window_started_at, failures)
+         SELECT t.recipient_index, now(), CASE WHEN t.live AND NOT t.matches THEN 1 ELSE 0 END FROM target t
+         ON CONFLICT (recipient_index) DO UPDATE SET
+           window_started_at = CASE WHEN b.window_started_at <= now() - make_interval(secs => $4)
+             THEN now() ELSE b.window_started_at END,
+           failures = CASE WHEN b.window_started_at <= now() - make_interval(secs => $4)
+             THEN 0 ELSE b.failures END + EXCLUDED.failures
+         WHERE b.failures < $5 OR b.window_started_at <= now() - make_interval(secs => $4)
+         RETURNING b.failures
+       ), attempt AS (
+         UPDATE otp_challenges c SET attempts = c.attempts + 1,
+           consumed_at = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
+             THEN now() END,
+           delivery_ciphertext = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
+             THEN NULL ELSE c.delivery_ciphertext END
+         FROM target t
+         WHERE c.id = t.id AND t.live AND EXISTS (SELECT 1 FROM budget)
+           AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+           AND c.attempts < c.max_attempts
+         RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
+       )
+       SELECT (t.id IS NOT NULL) AS found,
+         (t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM budget)) AS budget_spent,
+         (a.attempts IS NOT NULL) AS attempted,
+         (SELECT failures FROM budget) AS budget_failures,
+         a.consumed_at, a.purpose, a.context_hash,
+         coalesce(a.recipient_index, t.recipient_index) AS recipient_index, a.attempts, a.max_attempts
+       FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`,
+      [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures],
+    );
+    return {
+      found: row.found,
+      budgetSpent: row.budget_spent,
+      attempted: row.attempted,
+      consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
+      purpose: row.purpose,
+      contextHash: row.context_hash,
+      recipientIndex: row.recipient_index,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      budgetFailures: row.budget_failures,
+    };
+  }
+
+  /**
+   * Adds a fresh code digest to a live challenge whose cooldown has passed,
+   * keeping the newest `maxLiveCodes`. The attempt counter is left alone.
+   * Digests arrive one per declared purpose; the challenge's own is kept.
+   */
+  async addCode(
+    challengeId: string,
+    digestsByPurpose: { purposes: string[]; digests: string[] },
+    limits: { maxLiveCodes: number; maxResends: number; cooldownSeconds: number },
+  ): Promise<ResendOutcome> {
+    const [row] = await this.db.query(
+      `WITH target AS (
+         SELECT c.id, c.purpose,
+           (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+             AND c.attempts < c.max_attempts AND c.resends < $5) AS live,
+           greatest(0, ceil(extract(epoch FROM c.resend_available_at - now())))::int AS wait_seconds
+         FROM otp_challenges c WHERE c.id = $1
+       ), resent AS (
+         UPDATE otp_challenges c SET
+           code_digests = (c.code_digests || u.digest)[greatest(1, cardinality(c.code_digests) + 2 - $4):],
+           resends = c.resends + 1,
+           resend_available_at = now() + make_interval(secs => $6)
+         FROM target t, unnest($2::text[], $3::text[]) AS u(purpose, digest)
+         WHERE c.id = t.id AND u.purpose = c.purpose AND t.live AND t.wait_seconds = 0
+           AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+           AND c.attempts < c.max_attempts AND c.resends < $5 AND c.resend_available_at <= now()
+         RETURNING c.delivery_ciphertext, c.expires_at, c.resend_available_at
+       )
+       SELECT (t.id IS NOT NULL) AS found, coalesce(t.live, false) AS live,
+         coalesce(t.wait_seconds, 0) AS wait_seconds, (r.expires_at IS NOT NULL) AS resent,
+         t.purpose, r.delivery_ciphertext, r.expires_at, r.resend_available_at
+       FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN resent r ON true`,
+      [challengeId, digestsByPurpose.purposes, digestsByPurpose.digests, limits.maxLiveCodes, limits.maxResends,
+        limits.cooldownSeconds],
+    );
+    return {
+      found: row.found,
+      live: row.live,
+      waitSeconds: Number(row.wait_seconds),
+      resent: row.resent,
+      purpose: row.purpose,
+      deliveryCiphertext: row.delivery_ciphertext,
+      expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+      resendAvailableAt: row.resend_available_at ? new Date(row.resend_available_at) : null,
+    };
+  }
+}

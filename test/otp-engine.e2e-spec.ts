@@ -1,0 +1,249 @@
+import { createHash, createHmac } from 'node:crypto';
+import { OtpInvalidError, OtpPurposeUnknownError, OtpContextInvalidError, OtpService, OtpThrottledError } from '../src/otp';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
+
+describe('OtpService on PostgreSQL', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let otp: OtpService;
+  const keys = testKeyLine('a');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys });
+    otp = t.app.get(OtpService);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  let n = 0;
+  const email = () => `user${++n}.${Date.now()}@example.com`;
+  const rejected = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(OtpInvalidError);
+
+  async function issued(input: Parameters<OtpService['issue']>[0]) {
+    const c = await otp.issue(input);
+    return { ...c, code: await t.codeFor(c.challengeId) };
+  }
+
+  it('R24: the right code verifies once; the same code again is otp.invalid', async () => {
+    const c = await issued({ email: email() });
+    const proof = await otp.verify({ challengeId: c.challengeId, code: c.code });
+    expect(proof).toMatchObject({ challengeId: c.challengeId, purpose: 'login', contextHash: null });
+    expect(proof.verifiedAt).toBeInstanceOf(Date);
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
+  });
+
+  it('R24: 50 concurrent verifies with the right code give exactly one success', async () => {
+    const c = await issued({ email: email() });
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => otp.verify({ challengeId: c.challengeId, code: c.code })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OtpInvalidError);
+  });
+
+  it('R9: 50 concurrent wrong guesses record at most 5 attempts, and the right code fails afterwards', async () => {
+    const c = await issued({ email: email() });
+    const wrong = c.code === '000000' ? '000001' : '000000';
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => otp.verify({ challengeId: c.challengeId, code: wrong })),
+    );
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    const [row] = await db.dataSource.query('SELECT attempts FROM otp_challenges WHERE id = $1', [c.challengeId]);
+    expect(row.attempts).toBe(5);
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
+  });
+
+  it('R9: the right code fails after five wrong ones, sequentially', async () => {
+    const c = await issued({ email: email() });
+    const wrong = c.code === '999999' ? '999998' : '999999';
+    for (let i = 0; i < 5; i++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
+  });
+
+  it('R6: expiry is judged by the database clock (expiry moved 1 s into the past)', async () => {
+    const c = await issued({ email: email() });
+    const [clock] = await db.dataSource.query(`SELECT extract(epoch FROM expires_at - created_at) AS ttl FROM otp_challenges WHERE id = $1`, [c.challengeId]);
+    expect(Number(clock.ttl)).toBe(600);
+    await db.dataSource.query(`UPDATE otp_challenges SET expires_at = now() - interval '1 second' WHERE id = $1`, [c.challengeId]);
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
+  });
+
+  it('R6: a challenge still verifies one second before its database expiry', async () => {
+    const c = await issued({ email: email() });
+    await db.dataSource.query(`UPDATE otp_challenges SET expires_at = now() + interval '1 second' WHERE id = $1`, [c.challengeId]);
+    await expect(otp.verify({ challengeId: c.challengeId, code: c.code })).resolves.toBeDefined();
+  });
+
+  it('R7: a new challenge for the same address and purpose supersedes the old one, case variants included', async () => {
+    const address = email();
+    const first = await issued({ email: address });
+    const second = await issued({ email: `  ${address.toUpperCase()} ` });
+    await rejected(otp.verify({ challengeId: first.challengeId, code: first.code }));
+    await expect(otp.verify({ challengeId: second.challengeId, code: second.code })).resolves.toBeDefined();
+  });
+
+  it('R7: concurrent issues for one address and purpose leave exactly one live challenge', async () => {
+    const address = email();
+    const all = await Promise.all(Array.from({ length: 10 }, () => otp.issue({ email: address })));
+    expect(new Set(all.map((c) => c.challengeId)).size).toBe(10);
+    const [live] = await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1::uuid[]) AND superseded_at IS NULL`,
+      [all.map((c) => c.challengeId)],
+    );
+    expect(live.n).toBe(1);
+  });
+
+  it('R7: a challenge for another purpose does not supersede the login one', async () => {
+    const address = email();
+    const login = await issued({ email: address });
+    await issued({ email: address, purpose: 'transfer', context: { amount: 1, to: 'x' } });
+    await expect(otp.verify({ challengeId: login.challengeId, code: login.code })).resolves.toBeDefined();
+  });
+
+  it('R23: a code fails on another challenge, for another user or another purpose', async () => {
+    const address = email();
+    const a = await issued({ email: address });
+    const b = await issued({ email: email() });
+    const c = await issued({ email: address, purpose: 'verify-email' });
+    await rejected(otp.verify({ challengeId: b.challengeId, code: a.code }));
+    await rejected(otp.verify({ challengeId: c.challengeId, code: a.code }));
+    await expect(otp.verify({ challengeId: a.challengeId, code: a.code })).resolves.toBeDefined();
+  });
+
+  it('R25: a transaction code fails for a changed amount or payee, and passes for the same context in any key order', async () => {
+    const address = email();
+    const c = await issued({ email: address, purpose: 'transfer', context: { amount: 100, to: 'alice' } });
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code, context: { amount: 101, to: 'alice' } }));
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code, context: { amount: 100, to: 'mallory' } }));
+    await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
+    const proof = await otp.verify({ challengeId: c.challengeId, code: c.code, context: { to: 'alice', amount: 100 } });
+    expect(proof.contextHash).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('refuses an undeclared purpose and a transfer without context, writing nothing', async () => {
+    const [before] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    await expect(otp.issue({ email: email(), purpose: 'anything' })).rejects.toBeInstanceOf(OtpPurposeUnknownError);
+    await expect(otp.issue({ email: email(), purpose: 'transfer' })).rejects.toBeInstanceOf(OtpContextInvalidError);
+    const [after] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    expect(after.n).toBe(before.n);
+  });
+
+  it('R7: resend mails a fresh code, keeps the earlier ones valid (three at most) and never resets the attempt counter', async () => {
+    await db.dataSource.query(`SELECT 1`);
+    const address = email();
+    const c = await issued({ email: address });
+    const codes = [c.code];
+    for (let i = 0; i < 3; i++) {
+      await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [c.challengeId]);
+      const before = t.mailbox.list().length;
+      const again = await otp.resend(c.challengeId);
+      expect(again.challengeId).toBe(c.challengeId);
+      expect(again.expiresAt.getTime()).toBe(c.expiresAt.getTime());
+      const mail = await pollForMail(before);
+      codes.push(mail);
+    }
+    const wrong = codes.includes('123456') ? '654321' : '123456';
+    await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+    const [row] = await db.dataSource.query('SELECT attempts, cardinality(code_digests) AS live FROM otp_challenges WHERE id = $1', [c.challengeId]);
+    expect(row).toEqual({ attempts: 1, live: 3 });
+    // The very first code was pushed out by the third resend, unless codes repeated by chance.
+    if (!codes.slice(1).includes(codes[0])) await rejected(otp.verify({ challengeId: c.challengeId, code: codes[0] }));
+    await expect(otp.verify({ challengeId: c.challengeId, code: codes[1] })).resolves.toBeDefined();
+
+    async function pollForMail(before: number): Promise<string> {
+      const { pollFor } = await import('./support/test-app');
+      return pollFor(() => (t.mailbox.list().length > before ? t.mailbox.list()[0].code : undefined));
+    }
+  });
+
+  it('R11: resend inside the cooldown is throttled with the wait in seconds; after max resends it stops', async () => {
+    const c = await issued({ email: email() });
+    const err = await otp.resend(c.challengeId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OtpThrottledError);
+    expect((err as OtpThrottledError).retryAfterSeconds).toBeGreaterThan(50);
+    await db.dataSource.query(`UPDATE otp_challenges SET resends = 3, resend_available_at = now() WHERE id = $1`, [c.challengeId]);
+    await rejected(otp.resend(c.challengeId));
+  });
+
+  it('R10: the failure budget of an address holds across new challenges and resends, then lifts when its window passes', async () => {
+    const address = email();
+    let failures = 0;
+    // 20 failures spread over challenges of two purposes.
+    while (failures < 20) {
+      const purpose = failures % 10 < 5 ? 'login' : 'verify-email';
+      const c = await issued({ email: address, purpose });
+      const wrong = c.code === '111111' ? '222222' : '111111';
+      for (let i = 0; i < 5 && failures < 20; i++, failures++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+    }
+    const fresh = await issued({ email: address });
+    await rejected(otp.verify({ challengeId: fresh.challengeId, code: fresh.code }));
+    const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [fresh.challengeId]);
+    expect(row.attempts).toBe(0); // refused before it reached the challenge
+    // Another address is not affected.
+    const other = await issued({ email: email() });
+    await expect(otp.verify({ challengeId: other.challengeId, code: other.code })).resolves.toBeDefined();
+    // The window passes (moved on the database, no sleeping).
+    await db.dataSource.query(`UPDATE otp_failure_budgets SET window_started_at = now() - interval '25 hours'`);
+    await expect(otp.verify({ challengeId: fresh.challengeId, code: fresh.code })).resolves.toBeDefined();
+  });
+
+  it('R10: 20 resends × 5 wrong codes never give more than 20 failures, even with the right code at the end', async () => {
+    const address = email();
+    let wrongSubmissions = 0;
+    for (let round = 0; round < 20; round++) {
+      const c = await issued({ email: address });
+      const wrong = c.code === '333333' ? '444444' : '333333';
+      for (let i = 0; i < 5; i++, wrongSubmissions++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+    }
+    expect(wrongSubmissions).toBe(100);
+    const [budget] = await db.dataSource.query(`SELECT failures FROM otp_failure_budgets WHERE recipient_index = $1`, [otp.recipientIndex(address)]);
+    expect(budget.failures).toBe(20);
+  });
+
+  it('R4/R30: after issue and verify no table holds the code, the address, or SHA-256 of the code', async () => {
+    const address = `Leak.Canary.${Date.now()}@example.com`;
+    const c = await issued({ email: address, purpose: 'transfer', context: { amount: 5, to: 'bob' } });
+    const d = await issued({ email: address });
+    await otp.verify({ challengeId: d.challengeId, code: d.code });
+    const dump = await dumpAllTables();
+    for (const code of [c.code, d.code]) {
+      expect(dump).not.toContain(code);
+      for (const enc of ['hex', 'base64', 'base64url'] as const) {
+        expect(dump).not.toContain(createHash('sha256').update(code).digest(enc));
+      }
+    }
+    expect(dump.toLowerCase()).not.toContain(address.toLowerCase());
+    expect(dump.toLowerCase()).not.toContain('leak.canary');
+  });
+
+  it('R4: a search of all 10^6 codes without the key does not find a stored digest', async () => {
+    const c = await issued({ email: email() });
+    const [row] = await db.dataSource.query('SELECT code_digests FROM otp_challenges WHERE id = $1', [c.challengeId]);
+    const digest = String(row.code_digests[0]).split(':')[1];
+    const guesses = ['', 'otp', c.challengeId];
+    let found = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      const guess = String(i).padStart(6, '0');
+      if (createHash('sha256').update(guess).digest('base64url') === digest) found++;
+      if (createHash('sha256').update(c.challengeId + guess).digest('base64url') === digest) found++;
+      if (i % 100_000 === 0) for (const k of guesses) if (createHmac('sha256', k).update(guess).digest('base64url') === digest) found++;
+    }
+    expect(found).toBe(0);
+  });
+
+  async function dumpAllTables(): Promise<string> {
+    const tables: { table_name: string }[] = await db.dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    let out = '';
+    for (const { table_name } of tables) {
+      const rows: { j: string }[] = await db.dataSource.query(`SELECT row_to_json(t)::text AS j FROM "${table_name}" t`);
+      out += rows.map((r) => r.j).join('\n');
+    }
+    return out;
+  }
+});
