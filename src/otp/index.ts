@@ -28,3 +28,6 @@ export { NoStoreInterceptor } from './http/no-store.interceptor';
 export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
 export type { OtpKey } from './crypto/otp-keyring';
 export { contextHash, canonicalEmail } from './crypto/canonical';
+export { OtpEventBus } from './events/otp-event-bus';
+export type { OtpEventListener } from './events/otp-event-bus';
+export type { OtpEvent, OtpEventName } from './events/otp-event';

@@ -2,6 +2,7 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
+import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
 import { DevMailboxMailer } from './mail/dev-mailbox.mailer';
@@ -40,6 +41,7 @@ const providers: Provider[] = [
     inject: [OTP_RESOLVED_OPTIONS],
   },
   { provide: OtpMailer, useClass: DevMailboxMailer },
+  OtpEventBus,
   OtpChallengeStore,
   OtpService,
 ];
@@ -52,7 +54,7 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer],
+  exports: [OtpService, OtpMailer, OtpEventBus],
 })
 export class OtpModule extends OtpConfigurableModule {
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {

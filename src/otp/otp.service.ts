@@ -4,6 +4,7 @@ import { canonicalEmail, contextHash, OtpContext } from './crypto/canonical';
 import { OtpCipher } from './crypto/otp-cipher';
 import { generateCode } from './crypto/otp-code';
 import { OtpKeyring } from './crypto/otp-keyring';
+import { OtpEventBus } from './events/otp-event-bus';
 import { OtpMailer } from './mail/otp-mailer.port';
 import { OTP_RESOLVED_OPTIONS } from './otp.module-definition';
 import {
@@ -13,7 +14,7 @@ import {
   OtpThrottledError,
 } from './otp.errors';
 import { ResolvedOtpOptions } from './otp-options.interface';
-import { OtpChallengeStore } from './persistence/otp-challenge.store';
+import { OtpChallengeStore, VerifyOutcome } from './persistence/otp-challenge.store';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -43,6 +44,7 @@ export class OtpService {
     private readonly cipher: OtpCipher,
     private readonly store: OtpChallengeStore,
     private readonly mailer: OtpMailer,
+    private readonly events: OtpEventBus,
   ) {
     this.purposeNames = Object.keys(options.purposes);
   }
@@ -76,6 +78,10 @@ export class OtpService {
       cooldownSeconds: this.options.resend.cooldownSeconds,
     });
     this.dispatch(challengeId, purpose, code, details, times.expiresAt);
+    this.events.emit({
+      name: 'challenge.issued', outcome: 'success', challengeId, purpose,
+      recipientIndex: this.recipientIndex(input.email), ip: input.ip, userAgent: input.userAgent,
+    });
     return { challengeId, ...times };
   }
 
@@ -91,10 +97,17 @@ export class OtpService {
       },
       this.options.resend,
     );
-    if (!out.found || !out.live) throw new OtpInvalidError();
-    if (!out.resent) throw new OtpThrottledError(out.waitSeconds || this.options.resend.cooldownSeconds);
+    if (!out.found || !out.live) {
+      this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });
+      throw new OtpInvalidError();
+    }
+    if (!out.resent) {
+      this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, purpose: out.purpose ?? undefined, detail: { reason: 'cooldown' } });
+      throw new OtpThrottledError(out.waitSeconds || this.options.resend.cooldownSeconds);
+    }
     const details = JSON.parse(this.cipher.decrypt(out.deliveryCiphertext!, challengeId)) as DeliveryDetails;
     this.dispatch(challengeId, out.purpose!, code, details, out.expiresAt!);
+    this.events.emit({ name: 'challenge.resent', outcome: 'success', challengeId, purpose: out.purpose!, recipientIndex: this.recipientIndex(details.to) });
     return { challengeId, expiresAt: out.expiresAt!, resendAvailableAt: out.resendAvailableAt! };
   }
 
@@ -111,6 +124,7 @@ export class OtpService {
       hash,
       this.options.failureBudget,
     );
+    this.emitVerifyEvents(input.challengeId, out);
     if (!out.consumedAt || !out.purpose || !out.recipientIndex) throw new OtpInvalidError();
     return {
       challengeId: input.challengeId,
@@ -124,6 +138,25 @@ export class OtpService {
   /** Keyed blind index of an address, as stored; lets hosts bind proofs to their users. */
   recipientIndex(email: string): string {
     return this.keyring.blindIndex(canonicalEmail(email));
+  }
+
+  private emitVerifyEvents(challengeId: string, out: VerifyOutcome): void {
+    const base = { challengeId, purpose: out.purpose ?? undefined, recipientIndex: out.recipientIndex ?? undefined };
+    if (out.consumedAt) {
+      this.events.emit({ ...base, name: 'verify.succeeded', outcome: 'success', detail: { attempt: out.attempts } });
+      return;
+    }
+    const reason = !out.found ? 'unknown' : out.budgetSpent ? 'budget_spent' : out.attempted ? 'wrong_code' : 'not_live';
+    this.events.emit({
+      ...base, name: 'verify.failed', outcome: 'failure',
+      detail: { reason, attempt: out.attempts, maxAttempts: out.maxAttempts, budgetFailures: out.budgetFailures },
+    });
+    if (out.attempted && out.attempts !== null && out.attempts >= (out.maxAttempts ?? Infinity)) {
+      this.events.emit({ ...base, name: 'challenge.exhausted', outcome: 'failure', detail: { maxAttempts: out.maxAttempts } });
+    }
+    if (out.budgetFailures !== null && out.budgetFailures >= this.options.failureBudget.maxFailures && out.attempted) {
+      this.events.emit({ ...base, name: 'budget.spent', outcome: 'failure', detail: { maxFailures: this.options.failureBudget.maxFailures } });
+    }
   }
 
   /** Hands the code to the mail port without waiting: no caller learns anything from delivery. */

@@ -1,0 +1,27 @@
+/**
+ * Names of the security events the module emits. Where the OWASP logging
+ * vocabulary has a name, the audit trail records it beside ours.
+ */
+export type OtpEventName =
+  | 'challenge.issued'
+  | 'challenge.resent'
+  | 'verify.succeeded'
+  | 'verify.failed'
+  | 'challenge.exhausted'
+  | 'budget.spent';
+
+/** One security event. Never carries a code, a key, a token or an address. */
+export interface OtpEvent {
+  name: OtpEventName | (string & {});
+  outcome: 'success' | 'failure';
+  challengeId?: string;
+  purpose?: string;
+  /** Keyed blind index of the recipient (pseudonymous subject). */
+  recipientIndex?: string;
+  ip?: string;
+  userAgent?: string;
+  requestId?: string;
+  /** Small, non-secret facts, e.g. `{ attempt: 3, maxAttempts: 5 }`. */
+  detail?: Record<string, string | number | boolean | null>;
+  at: Date;
+}
