@@ -1,0 +1,19 @@
+import request from 'supertest';
+import { bootTestApp, TestApp } from './support/test-app';
+
+describe('embedded mode (PGlite, no DATABASE_URL)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootTestApp({ DATABASE_URL: undefined });
+  });
+  afterAll(async () => t?.close());
+
+  it('boots, migrates itself, and does an issue/verify round trip over HTTP', async () => {
+    const http = request(t.app.getHttpServer());
+    const issued = await http.post('/auth/otp/challenges').send({ email: 'embedded@example.com' }).expect(202);
+    const code = await t.codeFor(issued.body.challengeId);
+    const ok = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(200);
+    expect(ok.body.purpose).toBe('login');
+    await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(401);
+  });
+});

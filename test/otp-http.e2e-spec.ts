@@ -1,0 +1,156 @@
+import request from 'supertest';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, TestApp } from './support/test-app';
+
+describe('OTP routes over HTTP', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await bootTestApp({ DATABASE_URL: db.url });
+    http = request(t.app.getHttpServer());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  let n = 0;
+  const email = () => `http${++n}.${Date.now()}@example.com`;
+
+  async function challenge(body: Record<string, unknown> = {}) {
+    const res = await http.post('/auth/otp/challenges').send({ email: email(), ...body }).expect(202);
+    return { id: res.body.challengeId as string, code: await t.codeFor(res.body.challengeId) };
+  }
+
+  async function snapshot(): Promise<string> {
+    const rows = await db.dataSource.query(
+      `SELECT (SELECT coalesce(string_agg(row_to_json(c)::text, '|' ORDER BY id), '') FROM otp_challenges c) AS c,
+              (SELECT coalesce(string_agg(row_to_json(b)::text, '|' ORDER BY recipient_index), '') FROM otp_failure_budgets b) AS b`,
+    );
+    return JSON.stringify(rows);
+  }
+
+  it('R3: issuing answers 202 with the challenge shape and Cache-Control: no-store', async () => {
+    const res = await http.post('/auth/otp/challenges').send({ email: email(), purpose: 'login', locale: 'pt-BR' }).expect(202);
+    expect(Object.keys(res.body).sort()).toEqual(['challengeId', 'expiresAt', 'resendAvailableAt']);
+    expect(res.body.challengeId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Date(res.body.expiresAt).getTime()).toBeGreaterThan(Date.now());
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('verifies the mailed code once with 200 and no-store', async () => {
+    const c = await challenge();
+    const ok = await http.post(`/auth/otp/challenges/${c.id}/verify`).send({ code: c.code }).expect(200);
+    expect(ok.headers['cache-control']).toBe('no-store');
+    expect(ok.body.purpose).toBe('login');
+    await http.post(`/auth/otp/challenges/${c.id}/verify`).send({ code: c.code }).expect(401);
+  });
+
+  it('R14: wrong, expired, superseded, consumed, unknown and wrong-context failures get one identical 401 body', async () => {
+    const bodies: unknown[] = [];
+    const verify = async (id: string, body: Record<string, unknown>) => {
+      const res = await http.post(`/auth/otp/challenges/${id}/verify`).send(body).expect(401);
+      expect(res.headers['cache-control']).toBe('no-store');
+      bodies.push(res.body);
+    };
+    const wrong = await challenge();
+    await verify(wrong.id, { code: wrong.code === '000000' ? '000001' : '000000' });
+
+    const expired = await challenge();
+    await db.dataSource.query(`UPDATE otp_challenges SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
+    await verify(expired.id, { code: expired.code });
+
+    const address = email();
+    const first = await http.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    const firstCode = await t.codeFor(first.body.challengeId);
+    await http.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    await verify(first.body.challengeId, { code: firstCode });
+
+    const consumed = await challenge();
+    await http.post(`/auth/otp/challenges/${consumed.id}/verify`).send({ code: consumed.code }).expect(200);
+    await verify(consumed.id, { code: consumed.code });
+
+    await verify('6f1c1f4e-0000-4000-8000-000000000000', { code: '123456' });
+
+    const transfer = await challenge({ purpose: 'transfer', context: { amount: 10, to: 'alice' } });
+    await verify(transfer.id, { code: transfer.code, context: { amount: 11, to: 'alice' } });
+
+    expect(bodies).toHaveLength(6);
+    for (const body of bodies) expect(body).toEqual({ error: 'otp_invalid', message: expect.any(String) });
+    expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+  });
+
+  it('R3: a code in the query string is refused with 400 and consumes nothing', async () => {
+    const c = await challenge();
+    const before = await snapshot();
+    const res = await http.post(`/auth/otp/challenges/${c.id}/verify?code=${c.code}`).send({ code: c.code }).expect(400);
+    expect(res.body.error).toBe('query_not_allowed');
+    expect(await snapshot()).toBe(before);
+    await http.post(`/auth/otp/challenges/${c.id}/verify`).send({ code: c.code }).expect(200);
+  });
+
+  const malformed: [string, string, string | Record<string, unknown>, number][] = [
+    ['malformed JSON', '/auth/otp/challenges', '{"email": ', 400],
+    ['an unknown field', '/auth/otp/challenges', { email: 'a@example.com', admin: true }, 400],
+    ['a missing email', '/auth/otp/challenges', {}, 400],
+    ['an invalid email', '/auth/otp/challenges', { email: 'not-an-email' }, 400],
+    ['a CR/LF in the email', '/auth/otp/challenges', { email: 'a@example.com\r\nBcc: x@evil.test' }, 400],
+    ['a non-string email', '/auth/otp/challenges', { email: ['a@example.com'] }, 400],
+    ['an undeclared purpose', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'wire' }, 400],
+    ['a transfer without context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer' }, 400],
+    ['a nested context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { a: { b: 1 } } }, 400],
+    ['a header-injection locale', '/auth/otp/challenges', { email: 'a@example.com', locale: 'en\r\nX: y' }, 400],
+    ['an oversized body', '/auth/otp/challenges', { email: 'a@example.com', pad: 'x'.repeat(20_000) }, 413],
+    ['an invalid challenge id', '/auth/otp/challenges/not-a-uuid/verify', { code: '123456' }, 400],
+    ['a short code', '/auth/otp/challenges/6f1c1f4e-0000-4000-8000-000000000000/verify', { code: '12345' }, 400],
+    ['a numeric code', '/auth/otp/challenges/6f1c1f4e-0000-4000-8000-000000000000/verify', { code: 123456 }, 400],
+    ['an unknown verify field', '/auth/otp/challenges/6f1c1f4e-0000-4000-8000-000000000000/verify', { code: '123456', x: 1 }, 400],
+    ['a resend body field', '/auth/otp/challenges/6f1c1f4e-0000-4000-8000-000000000000/resend', { email: 'a@example.com' }, 400],
+  ];
+
+  it.each(malformed)('rejects %s with a clear 4xx and writes nothing', async (_name, path, body, status) => {
+    const before = await snapshot();
+    const req = http.post(path).set('content-type', 'application/json');
+    const res = await (typeof body === 'string' ? req.send(body) : req.send(body)).expect(status);
+    expect(res.body).toEqual(expect.objectContaining({ error: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }));
+    expect(JSON.stringify(res.body)).not.toMatch(/at \w+ \(|node_modules|QueryFailedError/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('resend answers 202 with the issuing shape once the cooldown passed, 429 with Retry-After before', async () => {
+    const c = await challenge();
+    const early = await http.post(`/auth/otp/challenges/${c.id}/resend`).expect(429);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThan(0);
+    expect(early.body.error).toBe('otp_throttled');
+    await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [c.id]);
+    const res = await http.post(`/auth/otp/challenges/${c.id}/resend`).expect(202);
+    expect(Object.keys(res.body).sort()).toEqual(['challengeId', 'expiresAt', 'resendAvailableAt']);
+    expect(res.body.challengeId).toBe(c.id);
+  });
+
+  it('the development mailbox lists messages newest first', async () => {
+    const a = await challenge();
+    const b = await challenge();
+    const res = await http.get('/dev/mailbox').expect(200);
+    const ids = (res.body as { challengeId: string }[]).map((m) => m.challengeId);
+    expect(ids.indexOf(b.id)).toBeLessThan(ids.indexOf(a.id));
+  });
+});
+
+describe('the development mailbox in production', () => {
+  it('answers 404 when NODE_ENV=production', async () => {
+    const db = await createTestDatabase();
+    const t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production' });
+    try {
+      const res = await request(t.app.getHttpServer()).get('/dev/mailbox').expect(404);
+      expect(res.body).toEqual({ error: 'not_found', message: expect.any(String) });
+    } finally {
+      await t.close();
+      await db.drop();
+    }
+  });
+});
