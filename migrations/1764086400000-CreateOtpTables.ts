@@ -36,7 +36,8 @@ export class CreateOtpTables1764086400000 implements MigrationInterface {
       CREATE TABLE otp_failure_budgets (
         recipient_index text PRIMARY KEY,
         window_started_at timestamptz NOT NULL,
-        failures integer NOT NULL CHECK (failures >= 0)
+        failures integer NOT NULL,
+        CONSTRAINT otp_failure_budgets_failures_ck CHECK (failures >= 0)
       )`);
   }
 

@@ -1,5 +1,7 @@
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { DataSource } from 'typeorm';
 import { OTP_MIGRATIONS } from '../migrations';
+import { OTP_ENTITIES } from '../src/otp';
 
 describe('migrations', () => {
   let db: TestDatabase;
@@ -25,6 +27,18 @@ describe('migrations', () => {
     expect(await tables()).toEqual([]);
     await db.dataSource.runMigrations({ transaction: 'each' });
     expect(await schema()).toBe(first);
+  });
+
+  it('the entities match the migrated schema (migration:generate would find nothing)', async () => {
+    await db.dataSource.runMigrations({ transaction: 'each' });
+    const withEntities = new DataSource({ type: 'postgres', url: db.url, entities: OTP_ENTITIES });
+    await withEntities.initialize();
+    try {
+      const pending = await withEntities.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await withEntities.destroy();
+    }
   });
 
   it('uses timestamptz for every timestamp column', async () => {

@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One challenge: a request for a code, for one address and purpose. Holds no
@@ -12,6 +12,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
   where: 'consumed_at IS NULL AND superseded_at IS NULL',
 })
 @Index('otp_challenges_expires_at_idx', ['expiresAt'])
+@Check('otp_challenges_attempts_ck', 'attempts >= 0 AND attempts <= max_attempts')
+@Check('otp_challenges_code_digests_ck', 'cardinality(code_digests) BETWEEN 1 AND 3')
 export class OtpChallengeEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;

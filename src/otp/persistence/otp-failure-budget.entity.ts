@@ -1,7 +1,8 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 
 /** Failed verifications of one address (by blind index) in the current window. */
 @Entity({ name: 'otp_failure_budgets' })
+@Check('otp_failure_budgets_failures_ck', 'failures >= 0')
 export class OtpFailureBudgetEntity {
   @PrimaryColumn({ name: 'recipient_index', type: 'text' })
   recipientIndex: string;
