@@ -154,6 +154,15 @@ describe('Example app: accounts and payments over HTTP', () => {
       expect(await transfersOf(session)).toHaveLength(1);
     });
 
+    it('R24: ten concurrent transfers with one token move money once', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const token = await otpToken(address, 'transfer', ctx);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => transfer(session, token, ctx)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(401)]);
+      expect(await transfersOf(session)).toHaveLength(1);
+    });
+
     it('R25: a transfer with a changed amount or a changed payee is refused', async () => {
       const address = email();
       const session = await signIn(address);
