@@ -115,6 +115,23 @@ describe('Example app: accounts and payments over HTTP', () => {
         .send({ password: 'second password 1234', currentPassword: 'first password 1234' }).expect(204);
     });
 
+    it('R16: two sessions racing to set the first password: one wins, the other cannot overwrite it', async () => {
+      const address = email();
+      const [a, b] = [await signIn(address), await signIn(address)];
+      const answers = await Promise.all([
+        http.post('/accounts/password').set('Authorization', `Bearer ${a}`).send({ password: 'password of session a' }),
+        http.post('/accounts/password').set('Authorization', `Bearer ${b}`).send({ password: 'password of session b' }),
+      ]);
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+      expect(statuses.find((s) => s !== 204)).toBeGreaterThanOrEqual(401);
+      expect(statuses.find((s) => s !== 204)).toBeLessThanOrEqual(403);
+      const winner = statuses[0] === 204 ? 'password of session a' : 'password of session b';
+      const loser = statuses[0] === 204 ? 'password of session b' : 'password of session a';
+      await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address)).send({ email: address, password: loser }).expect(401);
+      await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address)).send({ email: address, password: winner }).expect(201);
+    });
+
     it('setting a password ends the other sessions of the account', async () => {
       const address = email();
       const a = await signIn(address);

@@ -62,13 +62,17 @@ export class AccountsService {
 
   /** Sets the first password, or changes it given the current one; other sessions end. */
   async setPassword(current: CurrentAccount, password: string, currentPassword?: string): Promise<void> {
-    if (current.hasPassword) {
+    const account = await this.store.findByEmail(current.email);
+    if (!account) throw new InvalidCredentialsError();
+    if (account.passwordHash !== null) {
       if (currentPassword === undefined) throw new CurrentPasswordRequiredError();
-      const account = await this.store.findByEmail(current.email);
-      if (!account || !(await verifyPassword(currentPassword, account.passwordHash))) throw new InvalidCredentialsError();
+      if (!(await verifyPassword(currentPassword, account.passwordHash))) throw new InvalidCredentialsError();
     }
-    await this.store.setPasswordHash(current.id, await hashPassword(password));
-    await this.store.revokeOtherSessions(current.id, current.sessionTokenHash);
+    // Conditional on the hash just checked: a password set concurrently is never overwritten without its proof.
+    const changed = await this.store.replacePasswordEndingOtherSessions(
+      account.id, account.passwordHash, await hashPassword(password), current.sessionTokenHash,
+    );
+    if (!changed) throw new CurrentPasswordRequiredError();
   }
 
   async signOut(current: CurrentAccount): Promise<void> {

@@ -44,8 +44,27 @@ export class AccountsStore {
     return row ? toAccount(row) : null;
   }
 
-  async setPasswordHash(accountId: string, passwordHash: string): Promise<void> {
-    await this.db.query(`UPDATE accounts SET password_hash = $2, password_set_at = now() WHERE id = $1`, [accountId, passwordHash]);
+  /**
+   * Replaces the password hash only if it is still `expectedHash` (null: no
+   * password yet), and ends the account's other sessions, in one statement; false
+   * when a concurrent change got there first.
+   */
+  async replacePasswordEndingOtherSessions(
+    accountId: string, expectedHash: string | null, passwordHash: string, keepTokenHash: string,
+  ): Promise<boolean> {
+    const [row] = await this.db.query(
+      `WITH changed AS (
+         UPDATE accounts SET password_hash = $2, password_set_at = now()
+         WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $4::text RETURNING id
+       ), ended AS (
+         UPDATE account_sessions s SET revoked_at = now()
+         FROM changed c WHERE s.account_id = c.id AND s.token_hash <> $3 AND s.revoked_at IS NULL
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM changed)::int AS changed, (SELECT count(*) FROM ended)::int AS ended`,
+      [accountId, passwordHash, keepTokenHash, expectedHash],
+    );
+    return row.changed === 1;
   }
 
   async insertSession(tokenHash: string, accountId: string, amr: string[], ttlSeconds: number): Promise<{ expiresAt: Date }> {
@@ -70,13 +89,5 @@ export class AccountsStore {
 
   async revokeSession(tokenHash: string): Promise<void> {
     await this.db.query(`UPDATE account_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [tokenHash]);
-  }
-
-  /** Ends every other session of the account (after its password changes). */
-  async revokeOtherSessions(accountId: string, keepTokenHash: string): Promise<void> {
-    await this.db.query(
-      `UPDATE account_sessions SET revoked_at = now() WHERE account_id = $1 AND token_hash <> $2 AND revoked_at IS NULL`,
-      [accountId, keepTokenHash],
-    );
   }
 }
