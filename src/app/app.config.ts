@@ -1,4 +1,5 @@
 import { OtpModuleOptions } from '../otp';
+import { currentAccountEmail } from './accounts';
 
 /** The example app's OTP configuration, from the environment (documented in the README). */
 export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModuleOptions {
@@ -7,6 +8,8 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     encryptionKeys: env.OTP_ENCRYPTION_KEYS,
     indexKey: env.OTP_INDEX_KEY,
     production: env.NODE_ENV === 'production',
+    // Binds transfer codes to the signed-in account (set by SessionGuard, which runs before OtpGuard).
+    currentUserEmail: currentAccountEmail,
     purposes: {
       login: { ttlSeconds: 600 },
       'verify-email': { ttlSeconds: 1800 },

@@ -1,8 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule } from '../otp';
+import { AccountsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
 import { typeOrmModuleOptions } from './database/database.options';
+import { PaymentsModule } from './payments/payments.module';
 
 /**
  * The example host: a small modular monolith using the OTP module through its
@@ -16,7 +18,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
-        OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env) }),
+        OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env), isGlobal: true }),
+        AccountsModule,
+        PaymentsModule,
       ],
     };
   }

@@ -6,7 +6,6 @@ export type {
   IssueChallengeInput,
   IssuedChallenge,
   VerifyChallengeInput,
-  OtpProof,
   OtpContext,
   OtpContextValue,
 } from './otp.types';
@@ -17,6 +16,7 @@ export {
   OtpPurposeUnknownError,
   OtpContextInvalidError,
   OtpConfigError,
+  OtpRequiredError,
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
 export { OtpMailer } from './mail/otp-mailer.port';
@@ -31,3 +31,9 @@ export { contextHash, canonicalEmail } from './crypto/canonical';
 export { OtpEventBus } from './events/otp-event-bus';
 export type { OtpEventListener } from './events/otp-event-bus';
 export type { OtpEvent, OtpEventName } from './events/otp-event';
+export { OtpTokenService } from './tokens/otp-token.service';
+export { OtpGuard } from './tokens/otp.guard';
+export { RequireOtp, OtpProof, REQUIRE_OTP_METADATA, OTP_PROOF_REQUEST_KEY } from './tokens/require-otp.decorator';
+export type { RequireOtpOptions, RequireOtpMetadata } from './tokens/require-otp.decorator';
+export { OTP_AMR } from './tokens/otp-token.types';
+export type { IssuedOtpToken, RedeemedOtpProof, OtpTokenExpectation, OtpAmr } from './tokens/otp-token.types';

@@ -66,6 +66,22 @@ export interface OtpModuleOptions {
    */
   resend?: { cooldownSeconds?: number; maxResends?: number; maxLiveCodes?: number };
   /**
+   * Proof tokens returned by a successful verify and redeemed by `OtpGuard`:
+   * `ttlSeconds` (10 to 900) is how long a token lives, `headerName` the request
+   * header the guard reads it from (not `authorization`, which carries sessions).
+   * @default { ttlSeconds: 300, headerName: 'x-otp-token' }
+   */
+  tokens?: { ttlSeconds?: number; headerName?: string };
+  /**
+   * How `OtpGuard` finds the signed-in user's address on a request, so that a
+   * token only approves an action of the user it was mailed to. When set, a
+   * guarded route whose request yields no address is refused (401), so run your
+   * authentication guard before `OtpGuard`. A route can bind its own recipient
+   * with `@RequireOtp(purpose, { recipient })`.
+   * @default undefined: tokens are bound to a recipient only where a route says so
+   */
+  currentUserEmail?: (request: any) => string | null | undefined | Promise<string | null | undefined>;
+  /**
    * Production mode: keys are required and development helpers (the mailbox) are off.
    * @default process.env.NODE_ENV === 'production'
    */
@@ -93,4 +109,10 @@ export interface OtpModuleExtras {
    * @default 'auth/otp'
    */
   routePrefix?: string | false;
+  /**
+   * Register the module globally, so feature modules can use `OtpGuard` and
+   * `OtpTokenService` without importing it.
+   * @default false
+   */
+  isGlobal?: boolean;
 }

@@ -8,7 +8,8 @@ export type OtpErrorCode =
   | 'otp.throttled'
   | 'otp.purpose_unknown'
   | 'otp.context_invalid'
-  | 'otp.config_invalid';
+  | 'otp.config_invalid'
+  | 'otp.required';
 
 const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.invalid': 'The code is invalid or has expired. Request a new code.',
@@ -16,6 +17,7 @@ const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.purpose_unknown': 'This purpose is not accepted.',
   'otp.context_invalid': 'The context does not fit this purpose.',
   'otp.config_invalid': 'The OTP module is misconfigured.',
+  'otp.required': 'This action needs a valid one-time-passcode token. Verify a new code for it.',
 };
 
 /** Base class of every error the OTP module throws on purpose. */
@@ -65,5 +67,12 @@ export class OtpContextInvalidError extends OtpError {
 export class OtpConfigError extends OtpError {
   constructor(detail: string) {
     super('otp.config_invalid', detail);
+  }
+}
+
+/** A proof token that is missing, unknown, expired, already used, or for another purpose, context or user. */
+export class OtpRequiredError extends OtpError {
+  constructor(detail = 'otp token refused') {
+    super('otp.required', detail);
   }
 }

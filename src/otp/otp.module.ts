@@ -20,6 +20,10 @@ import { OtpService } from './otp.service';
 import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
+import { OtpGuard } from './tokens/otp.guard';
+import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.options';
+import { OtpTokenService } from './tokens/otp-token.service';
+import { OtpTokenStore } from './tokens/otp-token.store';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
@@ -44,6 +48,14 @@ const providers: Provider[] = [
   OtpEventBus,
   OtpChallengeStore,
   OtpService,
+  {
+    provide: OTP_TOKEN_OPTIONS,
+    useFactory: (options: OtpModuleOptions) => resolveOtpTokenOptions(options),
+    inject: [OTP_MODULE_OPTIONS],
+  },
+  OtpTokenStore,
+  OtpTokenService,
+  OtpGuard,
 ];
 
 /**
@@ -54,20 +66,24 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard],
 })
 export class OtpModule extends OtpConfigurableModule {
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRoot(options), options.routePrefix);
+    return OtpModule.withControllers(super.forRoot(options), options.routePrefix, options.isGlobal);
   }
 
   static override forRootAsync(options: typeof OTP_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRootAsync(options), options.routePrefix);
+    return OtpModule.withControllers(super.forRootAsync(options), options.routePrefix, options.isGlobal);
   }
 
-  private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined): DynamicModule {
+  private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined, isGlobal?: boolean): DynamicModule {
     const prefix = routePrefix === undefined ? 'auth/otp' : routePrefix;
     const controllers = prefix === false ? [] : [otpControllerAt(prefix)];
-    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController] };
+    return {
+      ...definition,
+      global: isGlobal ?? definition.global,
+      controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController],
+    };
   }
 }

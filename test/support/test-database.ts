@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { OTP_MIGRATIONS } from '../../migrations';
+import { ALL_MIGRATIONS } from '../../migrations';
 
 /** Server the tests create their databases on; never a production one. */
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -32,7 +32,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
     await admin.end();
   }
   const url = urlFor(name);
-  const dataSource = new DataSource({ type: 'postgres', url, migrations: OTP_MIGRATIONS, extra: { max: 60 } });
+  const dataSource = new DataSource({ type: 'postgres', url, migrations: ALL_MIGRATIONS, extra: { max: 60 } });
   await dataSource.initialize();
   if (opts.migrate !== false) await dataSource.runMigrations({ transaction: 'each' });
   return {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
-import { OTP_MIGRATIONS } from '../../../migrations';
+import { ALL_MIGRATIONS } from '../../../migrations';
 
 /**
  * Real Postgres when `DATABASE_URL` is set; otherwise an embedded PGlite
@@ -11,7 +11,7 @@ import { OTP_MIGRATIONS } from '../../../migrations';
 export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
-    migrations: OTP_MIGRATIONS,
+    migrations: ALL_MIGRATIONS,
     synchronize: false,
     logging: false,
   };

@@ -8,6 +8,7 @@ const STATUS: Record<OtpErrorCode, number> = {
   'otp.purpose_unknown': HttpStatus.BAD_REQUEST,
   'otp.context_invalid': HttpStatus.BAD_REQUEST,
   'otp.config_invalid': HttpStatus.INTERNAL_SERVER_ERROR,
+  'otp.required': HttpStatus.UNAUTHORIZED,
 };
 
 /** The one JSON shape of every error answer: `{ error, message }` (plus `details` for validation). */

@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
+import { OtpTokenService } from '../tokens/otp-token.service';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
 import { NoStoreInterceptor } from './no-store.interceptor';
 import { OtpExceptionFilter } from './otp-exception.filter';
@@ -69,7 +70,10 @@ function userAgentOf(req: ClientRequest): string | undefined {
 @UseInterceptors(NoStoreInterceptor)
 @UsePipes(otpValidationPipe)
 export class OtpController {
-  constructor(private readonly otp: OtpService) {}
+  constructor(
+    private readonly otp: OtpService,
+    private readonly tokens: OtpTokenService,
+  ) {}
 
   @Post('challenges')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -90,11 +94,14 @@ export class OtpController {
   @HttpCode(HttpStatus.OK)
   async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
     const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
+    const issued = await this.tokens.issue(proof);
     return {
-      challengeId: proof.challengeId,
-      purpose: proof.purpose,
-      contextHash: proof.contextHash,
-      verifiedAt: proof.verifiedAt.toISOString(),
+      token: issued.token,
+      tokenType: issued.tokenType,
+      expiresAt: issued.expiresAt.toISOString(),
+      purpose: issued.purpose,
+      amr: issued.amr,
+      challengeId: issued.challengeId,
     };
   }
 

@@ -1,0 +1,68 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { appValidationPipe } from '../common/app-validation.pipe';
+import { CodeSignInDto, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
+import { AccountsService, CurrentAccount, IssuedSession } from './accounts.service';
+import { Account, SessionGuard } from './session.guard';
+
+/** The sign-in body's address: the login token must have been mailed to it. */
+const bodyEmail = (req: { body?: { email?: unknown } }): string | undefined =>
+  typeof req.body?.email === 'string' ? req.body.email : undefined;
+
+function toResponse(s: IssuedSession): SessionResponse {
+  return { sessionToken: s.sessionToken, expiresAt: s.expiresAt.toISOString() };
+}
+
+/**
+ * Sign-in with an email code (passwordless), or a password plus an email code
+ * (two factors); the session answers `GET /accounts/me`.
+ */
+@Controller('accounts')
+@UsePipes(appValidationPipe)
+@UseInterceptors(NoStoreInterceptor)
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  /** Passwordless: `X-OTP-Token` of purpose `login` mailed to `email`. Creates the account on first use. */
+  @Post('sessions')
+  @UseGuards(OtpGuard)
+  @RequireOtp('login', { recipient: bodyEmail })
+  async signInWithCode(@Body() body: CodeSignInDto, @OtpProof() proof: RedeemedOtpProof): Promise<SessionResponse> {
+    return toResponse(await this.accounts.signInWithCode(body.email, proof));
+  }
+
+  /** Two factors: the password and an `X-OTP-Token` of purpose `login` mailed to `email`. */
+  @Post('sessions/password')
+  @UseGuards(OtpGuard)
+  @RequireOtp('login', { recipient: bodyEmail })
+  async signInWithPassword(@Body() body: PasswordSignInDto, @OtpProof() proof: RedeemedOtpProof): Promise<SessionResponse> {
+    return toResponse(await this.accounts.signInWithPassword(body.email, body.password, proof));
+  }
+
+  @Delete('sessions/current')
+  @UseGuards(SessionGuard)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async signOut(@Account() account: CurrentAccount): Promise<void> {
+    await this.accounts.signOut(account);
+  }
+
+  /** Sets the first password, or changes it with `currentPassword`; other sessions end. */
+  @Post('password')
+  @UseGuards(SessionGuard)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async setPassword(@Account() account: CurrentAccount, @Body() body: SetPasswordDto): Promise<void> {
+    await this.accounts.setPassword(account, body.password, body.currentPassword);
+  }
+
+  @Get('me')
+  @UseGuards(SessionGuard)
+  me(@Account() a: CurrentAccount): Record<string, unknown> {
+    return {
+      id: a.id,
+      email: a.email,
+      hasPassword: a.hasPassword,
+      createdAt: a.createdAt.toISOString(),
+      session: { amr: a.amr, expiresAt: a.sessionExpiresAt.toISOString() },
+    };
+  }
+}

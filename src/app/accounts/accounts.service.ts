@@ -1,0 +1,105 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { canonicalEmail, OtpService, RedeemedOtpProof } from '../../otp';
+import { CurrentPasswordRequiredError, InvalidCredentialsError, PasswordRequiredError } from '../common/app-errors';
+import { AccountRow, AccountsStore } from './accounts.store';
+import { hashPassword, verifyPassword } from './password-hasher';
+
+/** How long a session lasts. */
+export const SESSION_TTL_SECONDS = 8 * 3600;
+const SESSION_SHAPE = /^ses_[A-Za-z0-9_-]{43}$/;
+
+export interface IssuedSession {
+  sessionToken: string;
+  expiresAt: Date;
+}
+
+/** The signed-in account as guards see it. */
+export interface CurrentAccount {
+  id: string;
+  email: string;
+  hasPassword: boolean;
+  createdAt: Date;
+  /** How this session was authenticated, e.g. `['pwd', 'otp_email']`. */
+  amr: string[];
+  sessionExpiresAt: Date;
+  sessionTokenHash: string;
+}
+
+/** Session tokens are 256 random bits: an unkeyed SHA-256 is a safe way to store them. */
+export function sessionTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/**
+ * Accounts of the example app. Sign-in rules: an email code alone signs in an
+ * account without a password (creating it on first use); an account with a
+ * password needs the password and a code (R16).
+ */
+@Injectable()
+export class AccountsService {
+  constructor(
+    private readonly store: AccountsStore,
+    private readonly otp: OtpService,
+  ) {}
+
+  /** Passwordless sign-in; the guard already checked the proof was mailed to `email`. */
+  async signInWithCode(email: string, proof: RedeemedOtpProof): Promise<IssuedSession> {
+    this.assertProofFor(email, proof);
+    const account = await this.store.findOrCreate(randomUUID(), canonicalEmail(email));
+    if (account.passwordHash !== null) throw new PasswordRequiredError();
+    return this.openSession(account, [...proof.amr]);
+  }
+
+  /** Password (first factor) plus an email code (second factor). */
+  async signInWithPassword(email: string, password: string, proof: RedeemedOtpProof): Promise<IssuedSession> {
+    this.assertProofFor(email, proof);
+    const account = await this.store.findByEmail(canonicalEmail(email));
+    const ok = await verifyPassword(password, account?.passwordHash ?? null);
+    if (!account || !ok) throw new InvalidCredentialsError();
+    return this.openSession(account, ['pwd', ...proof.amr]);
+  }
+
+  /** Sets the first password, or changes it given the current one; other sessions end. */
+  async setPassword(current: CurrentAccount, password: string, currentPassword?: string): Promise<void> {
+    const account = await this.store.findByEmail(current.email);
+    if (!account) throw new InvalidCredentialsError();
+    if (account.passwordHash !== null) {
+      if (currentPassword === undefined) throw new CurrentPasswordRequiredError();
+      if (!(await verifyPassword(currentPassword, account.passwordHash))) throw new InvalidCredentialsError();
+    }
+    // Conditional on the hash just checked: a password set concurrently is never overwritten without its proof.
+    const changed = await this.store.replacePasswordEndingOtherSessions(
+      account.id, account.passwordHash, await hashPassword(password), current.sessionTokenHash,
+    );
+    if (!changed) throw new CurrentPasswordRequiredError();
+  }
+
+  async signOut(current: CurrentAccount): Promise<void> {
+    await this.store.revokeSession(current.sessionTokenHash);
+  }
+
+  /** The account behind a bearer session token, or null. */
+  async authenticate(sessionToken: string): Promise<CurrentAccount | null> {
+    if (!SESSION_SHAPE.test(sessionToken)) return null;
+    const hash = sessionTokenHash(sessionToken);
+    const session = await this.store.findLiveSession(hash);
+    if (!session) return null;
+    const a = session.account;
+    return {
+      id: a.id, email: a.email, hasPassword: a.passwordHash !== null, createdAt: a.createdAt,
+      amr: session.amr, sessionExpiresAt: session.expiresAt, sessionTokenHash: hash,
+    };
+  }
+
+  /** Defence in depth: the route's guard binds the proof to `email` already. */
+  private assertProofFor(email: string, proof: RedeemedOtpProof): void {
+    if (proof.purpose !== 'login' || proof.recipientIndex !== this.otp.recipientIndex(email)) throw new InvalidCredentialsError();
+  }
+
+  private async openSession(account: AccountRow, amr: string[]): Promise<IssuedSession> {
+    const sessionToken = 'ses_' + randomBytes(32).toString('base64url');
+    const { expiresAt } = await this.store.insertSession(sessionTokenHash(sessionToken), account.id, amr, SESSION_TTL_SECONDS);
+    return { sessionToken, expiresAt };
+  }
+}

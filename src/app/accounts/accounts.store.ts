@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface AccountRow {
+  id: string;
+  email: string;
+  passwordHash: string | null;
+  createdAt: Date;
+}
+
+export interface SessionRow {
+  account: AccountRow;
+  amr: string[];
+  expiresAt: Date;
+}
+
+function toAccount(r: Record<string, unknown>): AccountRow {
+  return { id: String(r.id), email: String(r.email), passwordHash: (r.password_hash as string | null) ?? null, createdAt: new Date(r.created_at as string) };
+}
+
+/**
+ * Queries on accounts and sessions; one statement per method (no multi-statement
+ * transactions, which the embedded PGlite session could not isolate).
+ */
+@Injectable()
+export class AccountsStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The account of a canonical address, created if it does not exist yet (race-free through the unique index). */
+  async findOrCreate(id: string, email: string): Promise<AccountRow> {
+    // DO UPDATE (a no-op) rather than DO NOTHING: it returns the row even when a concurrent sign-in created it.
+    const [row] = await this.db.query(
+      `INSERT INTO accounts (id, email) VALUES ($1, $2)
+       ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+       RETURNING id, email, password_hash, created_at`,
+      [id, email],
+    );
+    return toAccount(row);
+  }
+
+  async findByEmail(email: string): Promise<AccountRow | null> {
+    const [row] = await this.db.query(`SELECT id, email, password_hash, created_at FROM accounts WHERE email = $1`, [email]);
+    return row ? toAccount(row) : null;
+  }
+
+  /**
+   * Replaces the password hash only if it is still `expectedHash` (null: no
+   * password yet), and ends the account's other sessions, in one statement; false
+   * when a concurrent change got there first.
+   */
+  async replacePasswordEndingOtherSessions(
+    accountId: string, expectedHash: string | null, passwordHash: string, keepTokenHash: string,
+  ): Promise<boolean> {
+    const [row] = await this.db.query(
+      `WITH changed AS (
+         UPDATE accounts SET password_hash = $2, password_set_at = now()
+         WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $4::text RETURNING id
+       ), ended AS (
+         UPDATE account_sessions s SET revoked_at = now()
+         FROM changed c WHERE s.account_id = c.id AND s.token_hash <> $3 AND s.revoked_at IS NULL
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM changed)::int AS changed, (SELECT count(*) FROM ended)::int AS ended`,
+      [accountId, passwordHash, keepTokenHash, expectedHash],
+    );
+    return row.changed === 1;
+  }
+
+  async insertSession(tokenHash: string, accountId: string, amr: string[], ttlSeconds: number): Promise<{ expiresAt: Date }> {
+    const [row] = await this.db.query(
+      `INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
+       VALUES ($1, $2, $3::text[], now() + make_interval(secs => $4)) RETURNING expires_at`,
+      [tokenHash, accountId, amr, ttlSeconds],
+    );
+    return { expiresAt: new Date(row.expires_at) };
+  }
+
+  /** A live (unexpired, unrevoked) session with its account. */
+  async findLiveSession(tokenHash: string): Promise<SessionRow | null> {
+    const [row] = await this.db.query(
+      `SELECT a.id, a.email, a.password_hash, a.created_at, s.amr, s.expires_at
+       FROM account_sessions s JOIN accounts a ON a.id = s.account_id
+       WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [tokenHash],
+    );
+    return row ? { account: toAccount(row), amr: row.amr, expiresAt: new Date(row.expires_at) } : null;
+  }
+
+  async revokeSession(tokenHash: string): Promise<void> {
+    await this.db.query(`UPDATE account_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [tokenHash]);
+  }
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { Account, CurrentAccount, SessionGuard } from '../accounts';
+import { appValidationPipe } from '../common/app-validation.pipe';
+import { CreateTransferDto, TransferResponse } from './payments.dto';
+import { TransferRow, TransfersStore } from './transfers.store';
+
+/** The facts a transfer code approves: exactly what the challenge was asked with. */
+const transferContext = (req: { body?: { amount?: unknown; to?: unknown } }) =>
+  ({ amount: req.body?.amount, to: req.body?.to }) as { amount: number; to: string };
+
+function toResponse(t: TransferRow): TransferResponse {
+  return { id: t.id, amount: t.amount, to: t.to, createdAt: t.createdAt.toISOString() };
+}
+
+/**
+ * Transfers need a session and a `transfer` code approving this amount and
+ * payee, mailed to the signed-in account (the module's `currentUserEmail`).
+ * `SessionGuard` runs first so `OtpGuard` knows whose session it is.
+ */
+@Controller('payments/transfers')
+@UsePipes(appValidationPipe)
+@UseInterceptors(NoStoreInterceptor)
+@UseGuards(SessionGuard)
+export class PaymentsController {
+  constructor(private readonly transfers: TransfersStore) {}
+
+  @Post()
+  @UseGuards(OtpGuard)
+  @RequireOtp('transfer', { context: transferContext })
+  async create(
+    @Account() account: CurrentAccount,
+    @Body() body: CreateTransferDto,
+    @OtpProof() proof: RedeemedOtpProof,
+  ): Promise<TransferResponse> {
+    const row = await this.transfers.insert({ id: randomUUID(), accountId: account.id, amount: body.amount, to: body.to, otpChallengeId: proof.challengeId });
+    return toResponse(row);
+  }
+
+  @Get()
+  async list(@Account() account: CurrentAccount): Promise<TransferResponse[]> {
+    return (await this.transfers.listForAccount(account.id)).map(toResponse);
+  }
+}

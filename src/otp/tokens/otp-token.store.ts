@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface NewTokenRow {
+  tokenHash: string;
+  challengeId: string;
+  purpose: string;
+  contextHash: string | null;
+  recipientIndex: string;
+  amr: readonly string[];
+  verifiedAt: Date;
+  ttlSeconds: number;
+}
+
+export interface RedeemedTokenRow {
+  challengeId: string;
+  purpose: string;
+  contextHash: string | null;
+  recipientIndex: string;
+  amr: string[];
+  verifiedAt: Date;
+  expiresAt: Date;
+  redeemedAt: Date;
+}
+
+/** Why a redemption found nothing to redeem. */
+export type TokenMissReason = 'unknown' | 'reused' | 'expired';
+
+export type RedeemOutcome = { redeemed: RedeemedTokenRow } | { redeemed: null; reason: TokenMissReason; challengeId: string | null };
+
+/** Queries on proof tokens; one SQL statement per method. */
+@Injectable()
+export class OtpTokenStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Stores a new token's hash; its expiry is taken from the database clock. */
+  async insert(row: NewTokenRow): Promise<{ expiresAt: Date }> {
+    const [out] = await this.db.query(
+      `INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6::text[], $7, now() + make_interval(secs => $8))
+       RETURNING expires_at`,
+      [row.tokenHash, row.challengeId, row.purpose, row.contextHash, row.recipientIndex, row.amr, row.verifiedAt, row.ttlSeconds],
+    );
+    return { expiresAt: new Date(out.expires_at) };
+  }
+
+  /**
+   * Marks a live token redeemed and returns it, in one statement: of two
+   * concurrent redemptions the row lock lets exactly one through. When nothing
+   * was redeemed, the same snapshot tells why (for the audit trail only).
+   */
+  async redeemIfLive(tokenHash: string): Promise<RedeemOutcome> {
+    const [row] = await this.db.query(
+      `WITH hit AS (
+         UPDATE otp_tokens SET redeemed_at = now()
+         WHERE token_hash = $1 AND redeemed_at IS NULL AND expires_at > now()
+         RETURNING challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at, redeemed_at
+       )
+       SELECT h.*, p.challenge_id AS prior_challenge_id,
+         CASE WHEN p.token_hash IS NULL THEN 'unknown' WHEN p.redeemed_at IS NOT NULL THEN 'reused'
+           WHEN p.expires_at <= now() THEN 'expired' ELSE 'reused' END AS miss
+       FROM (SELECT 1) AS one
+       LEFT JOIN hit h ON true
+       LEFT JOIN otp_tokens p ON p.token_hash = $1`,
+      [tokenHash],
+    );
+    // A live row seen in the snapshot but not redeemed here lost a race to a concurrent redemption: 'reused'.
+    if (!row.redeemed_at) {
+      return { redeemed: null, reason: row.miss as TokenMissReason, challengeId: row.prior_challenge_id ?? null };
+    }
+    return {
+      redeemed: {
+        challengeId: row.challenge_id,
+        purpose: row.purpose,
+        contextHash: row.context_hash,
+        recipientIndex: row.recipient_index,
+        amr: row.amr,
+        verifiedAt: new Date(row.verified_at),
+        expiresAt: new Date(row.expires_at),
+        redeemedAt: new Date(row.redeemed_at),
+      },
+    };
+  }
+}

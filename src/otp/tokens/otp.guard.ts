@@ -1,0 +1,121 @@
+import {
+  BadRequestException,
+  CanActivate,
+  ExecutionContext,
+  HttpException,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { contextHash, OtpContext } from '../crypto/canonical';
+import { OtpRequiredError } from '../otp.errors';
+import { OtpTokenService } from './otp-token.service';
+import { OTP_PROOF_REQUEST_KEY, REQUIRE_OTP_METADATA, RequireOtpMetadata } from './require-otp.decorator';
+
+const MAX_CONTEXT_KEYS = 16;
+const MAX_CONTEXT_STRING = 256;
+
+interface GuardedRequest {
+  headers?: Record<string, string | string[] | undefined>;
+  ip?: string;
+  [OTP_PROOF_REQUEST_KEY]?: unknown;
+}
+
+function otpRequired(): UnauthorizedException {
+  return new UnauthorizedException({ error: 'otp_required', message: 'This action needs a valid one-time-passcode token. Verify a new code for it.' });
+}
+
+/** The same rule as the challenge DTO: a flat object of at most 16 short scalars. */
+function isContext(value: unknown): value is OtpContext {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return entries.length > 0 && entries.length <= MAX_CONTEXT_KEYS && entries.every(([k, v]) =>
+    /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k) &&
+    (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ||
+      (typeof v === 'string' && v.length <= MAX_CONTEXT_STRING)));
+}
+
+/**
+ * Lets a request through only with a live token for the route's purpose,
+ * context and recipient (see `@RequireOtp`), redeeming it on the way. Never
+ * answers 500: a bad token is 401 `otp_required`, a request whose context
+ * cannot be read is 400, a database outage 503. Works on Express and Fastify
+ * (reads only headers, body through the host's functions, and `ip`).
+ * Subclass and override `getToken` to read the token elsewhere.
+ */
+@Injectable()
+export class OtpGuard implements CanActivate {
+  private readonly logger = new Logger(OtpGuard.name);
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: OtpTokenService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const spec = this.reflector.getAllAndOverride<RequireOtpMetadata | undefined>(REQUIRE_OTP_METADATA, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    if (!spec) return true;
+    const req = ctx.switchToHttp().getRequest<GuardedRequest>();
+    const token = this.getToken(req);
+    if (!token) throw otpRequired();
+
+    // Everything the token must match is read before it is redeemed, so a malformed request does not burn it.
+    const context = await this.readContext(spec, req);
+    const recipientEmail = await this.readRecipient(spec, req);
+    try {
+      req[OTP_PROOF_REQUEST_KEY] = await this.tokens.redeem(token, {
+        purpose: spec.purpose,
+        contextHash: contextHash(context),
+        recipientEmail,
+        ip: req.ip,
+        userAgent: typeof req.headers?.['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 256) : undefined,
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof OtpRequiredError) throw otpRequired();
+      this.logger.error(`token redemption failed: ${(err as Error)?.name ?? 'unknown error'}`);
+      throw new ServiceUnavailableException({ error: 'otp_unavailable', message: 'One-time-passcode tokens cannot be checked now. Try again.' });
+    }
+  }
+
+  /** The token presented on the request: the configured header, once. */
+  protected getToken(req: GuardedRequest): string | undefined {
+    const value = req.headers?.[this.tokens.headerName];
+    return typeof value === 'string' && value.length > 0 ? value.trim() : undefined;
+  }
+
+  private async readContext(spec: RequireOtpMetadata, req: GuardedRequest): Promise<OtpContext | undefined> {
+    if (!spec.context) return undefined;
+    let context: unknown;
+    try {
+      context = await spec.context(req);
+    } catch {
+      context = undefined;
+    }
+    if (!isContext(context)) {
+      throw new BadRequestException({ error: 'otp_context_invalid', message: 'The request does not carry the details this action must approve.' });
+    }
+    return context;
+  }
+
+  /** `undefined`: not bound. A binding that yields no address refuses the request. */
+  private async readRecipient(spec: RequireOtpMetadata, req: GuardedRequest): Promise<string | undefined> {
+    if (spec.recipient === false) return undefined;
+    const find = spec.recipient ?? this.tokens.currentUserEmail;
+    if (!find) return undefined;
+    let email: unknown;
+    try {
+      email = await find(req);
+    } catch (err) {
+      if (err instanceof HttpException) throw err;
+      email = undefined;
+    }
+    if (typeof email !== 'string' || email.trim().length === 0 || email.length > 320) throw otpRequired();
+    return email;
+  }
+}

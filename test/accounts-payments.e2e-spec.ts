@@ -1,0 +1,237 @@
+import request from 'supertest';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, TestApp } from './support/test-app';
+
+type Context = { amount: number; to: string };
+
+describe('Example app: accounts and payments over HTTP', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await bootTestApp({ DATABASE_URL: db.url });
+    http = request(t.app.getHttpServer());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  let n = 0;
+  const email = (who = 'user') => `${who}${++n}.${Date.now()}@example.com`;
+
+  /** Asks a code, reads it from the development mailbox, verifies it: the proof token. */
+  async function otpToken(address: string, purpose = 'login', context?: Context): Promise<string> {
+    const issued = await http.post('/auth/otp/challenges').send({ email: address, purpose, context }).expect(202);
+    const code = await t.codeFor(issued.body.challengeId);
+    const verified = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code, context }).expect(200);
+    return verified.body.token;
+  }
+
+  async function signIn(address: string): Promise<string> {
+    const res = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address }).expect(201);
+    return res.body.sessionToken;
+  }
+
+  const transfer = (session: string, token: string | undefined, body: Record<string, unknown>) => {
+    const req = http.post('/payments/transfers').set('Authorization', `Bearer ${session}`);
+    return (token ? req.set('X-OTP-Token', token) : req).send(body);
+  };
+
+  const transfersOf = async (session: string) =>
+    (await http.get('/payments/transfers').set('Authorization', `Bearer ${session}`).expect(200)).body as unknown[];
+
+  describe('passwordless sign-in', () => {
+    it('creates the account on first use and signs the same account in again', async () => {
+      const address = email();
+      const first = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address }).expect(201);
+      expect(first.body).toEqual({ sessionToken: expect.stringMatching(/^ses_[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String) });
+      expect(first.headers['cache-control']).toBe('no-store');
+      const me = await http.get('/accounts/me').set('Authorization', `Bearer ${first.body.sessionToken}`).expect(200);
+      expect(me.body).toMatchObject({ email: address, hasPassword: false, session: { amr: ['otp_email'] } });
+      const again = await http.get('/accounts/me').set('Authorization', `Bearer ${await signIn(address.toUpperCase())}`).expect(200);
+      expect(again.body.id).toBe(me.body.id);
+    });
+
+    it('refuses a missing token, a token mailed to another address, and a reused token', async () => {
+      const victim = email('victim');
+      const none = await http.post('/accounts/sessions').send({ email: victim }).expect(401);
+      expect(none.body).toEqual({ error: 'otp_required', message: expect.any(String) });
+      const attackers = await otpToken(email('attacker'));
+      await http.post('/accounts/sessions').set('X-OTP-Token', attackers).send({ email: victim }).expect(401);
+      const token = await otpToken(victim);
+      await http.post('/accounts/sessions').set('X-OTP-Token', token).send({ email: victim }).expect(201);
+      await http.post('/accounts/sessions').set('X-OTP-Token', token).send({ email: victim }).expect(401);
+    });
+
+    it('refuses a transfer-purpose token for sign-in', async () => {
+      const address = email();
+      const token = await otpToken(address, 'transfer', { amount: 1, to: 'bob' });
+      const res = await http.post('/accounts/sessions').set('X-OTP-Token', token).send({ email: address }).expect(401);
+      expect(res.body.error).toBe('otp_required');
+    });
+
+    it('GET /accounts/me needs a live session', async () => {
+      await http.get('/accounts/me').expect(401);
+      const res = await http.get('/accounts/me').set('Authorization', `Bearer ses_${'x'.repeat(43)}`).expect(401);
+      expect(res.body.error).toBe('session_required');
+      const session = await signIn(email());
+      await http.delete('/accounts/sessions/current').set('Authorization', `Bearer ${session}`).expect(204);
+      await http.get('/accounts/me').set('Authorization', `Bearer ${session}`).expect(401);
+    });
+  });
+
+  describe('password plus email code', () => {
+    it('R16: once a password is set, an email code alone no longer signs in; password and code do', async () => {
+      const address = email();
+      const password = 'correct horse battery staple';
+      const otpOnly = await signIn(address);
+      await http.post('/accounts/password').set('Authorization', `Bearer ${otpOnly}`).send({ password }).expect(204);
+
+      const codeAlone = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address }).expect(403);
+      expect(codeAlone.body.error).toBe('password_required');
+      await http.post('/accounts/sessions/password').send({ email: address, password }).expect(401);
+      const wrong = await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address))
+        .send({ email: address, password: 'not the password' }).expect(401);
+      expect(wrong.body.error).toBe('invalid_credentials');
+
+      const both = await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address))
+        .send({ email: address, password }).expect(201);
+      const me = await http.get('/accounts/me').set('Authorization', `Bearer ${both.body.sessionToken}`).expect(200);
+      expect(me.body).toMatchObject({ email: address, hasPassword: true, session: { amr: ['pwd', 'otp_email'] } });
+    });
+
+    it('R16: changing a password needs the current one, and an email-code session cannot reset it', async () => {
+      const address = email();
+      const session = await signIn(address);
+      await http.post('/accounts/password').set('Authorization', `Bearer ${session}`).send({ password: 'first password 1234' }).expect(204);
+      const res = await http.post('/accounts/password').set('Authorization', `Bearer ${session}`).send({ password: 'second password 1234' }).expect(403);
+      expect(res.body.error).toBe('current_password_required');
+      await http.post('/accounts/password').set('Authorization', `Bearer ${session}`)
+        .send({ password: 'second password 1234', currentPassword: 'wrong' }).expect(401);
+      await http.post('/accounts/password').set('Authorization', `Bearer ${session}`)
+        .send({ password: 'second password 1234', currentPassword: 'first password 1234' }).expect(204);
+    });
+
+    it('R16: two sessions racing to set the first password: one wins, the other cannot overwrite it', async () => {
+      const address = email();
+      const [a, b] = [await signIn(address), await signIn(address)];
+      const answers = await Promise.all([
+        http.post('/accounts/password').set('Authorization', `Bearer ${a}`).send({ password: 'password of session a' }),
+        http.post('/accounts/password').set('Authorization', `Bearer ${b}`).send({ password: 'password of session b' }),
+      ]);
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+      expect(statuses.find((s) => s !== 204)).toBeGreaterThanOrEqual(401);
+      expect(statuses.find((s) => s !== 204)).toBeLessThanOrEqual(403);
+      const winner = statuses[0] === 204 ? 'password of session a' : 'password of session b';
+      const loser = statuses[0] === 204 ? 'password of session b' : 'password of session a';
+      await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address)).send({ email: address, password: loser }).expect(401);
+      await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address)).send({ email: address, password: winner }).expect(201);
+    });
+
+    it('setting a password ends the other sessions of the account', async () => {
+      const address = email();
+      const a = await signIn(address);
+      const b = await signIn(address);
+      await http.post('/accounts/password').set('Authorization', `Bearer ${a}`).send({ password: 'a long enough password' }).expect(204);
+      await http.get('/accounts/me').set('Authorization', `Bearer ${a}`).expect(200);
+      await http.get('/accounts/me').set('Authorization', `Bearer ${b}`).expect(401);
+    });
+
+    it('refuses a password sign-in for an account without a password, alike', async () => {
+      const address = email();
+      await signIn(address);
+      const res = await http.post('/accounts/sessions/password').set('X-OTP-Token', await otpToken(address))
+        .send({ email: address, password: 'anything at all' }).expect(401);
+      expect(res.body.error).toBe('invalid_credentials');
+    });
+
+    it('validates bodies: unknown fields and short passwords get 400, never 500', async () => {
+      const session = await signIn(email());
+      const extra = await http.post('/accounts/password').set('Authorization', `Bearer ${session}`).send({ password: 'long enough password', admin: true }).expect(400);
+      expect(extra.body.error).toBe('validation_failed');
+      await http.post('/accounts/password').set('Authorization', `Bearer ${session}`).send({ password: 'short' }).expect(400);
+      await http.post('/accounts/password').set('Authorization', `Bearer ${session}`).set('content-type', 'application/json').send('{"password":').expect(400);
+    });
+  });
+
+  describe('transfers', () => {
+    const ctx = { amount: 125.5, to: 'alice' };
+
+    it('R25: a code approving { amount, to } moves exactly that, once', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const token = await otpToken(address, 'transfer', ctx);
+      const res = await transfer(session, token, { to: 'alice', amount: 125.5 }).expect(201);
+      expect(res.body).toEqual({ id: expect.any(String), amount: 125.5, to: 'alice', createdAt: expect.any(String) });
+      await transfer(session, token, ctx).expect(401);
+      expect(await transfersOf(session)).toHaveLength(1);
+    });
+
+    it('R24: ten concurrent transfers with one token move money once', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const token = await otpToken(address, 'transfer', ctx);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => transfer(session, token, ctx)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(401)]);
+      expect(await transfersOf(session)).toHaveLength(1);
+    });
+
+    it('R25: a transfer with a changed amount or a changed payee is refused', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const more = await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, amount: 9999 }).expect(401);
+      expect(more.body).toEqual({ error: 'otp_required', message: expect.any(String) });
+      await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, to: 'mallory' }).expect(401);
+      expect(await transfersOf(session)).toHaveLength(0);
+    });
+
+    it("refuses a transfer from the victim's session with a code sent to the attacker's own mailbox", async () => {
+      const victim = email('victim');
+      const attacker = email('attacker');
+      const victimSession = await signIn(victim);
+      // The attacker rides the victim's session but can only read their own mail.
+      const attackersToken = await otpToken(attacker, 'transfer', ctx);
+      const res = await transfer(victimSession, attackersToken, ctx).expect(401);
+      expect(res.body.error).toBe('otp_required');
+      expect(await transfersOf(victimSession)).toHaveLength(0);
+      // The same kind of code, mailed to the victim, works on the victim's session.
+      await transfer(victimSession, await otpToken(victim, 'transfer', ctx), ctx).expect(201);
+    });
+
+    it("a victim's code cannot move money from another user's session", async () => {
+      const victim = email('victim');
+      const other = email('other');
+      await signIn(victim);
+      const otherSession = await signIn(other);
+      await transfer(otherSession, await otpToken(victim, 'transfer', ctx), ctx).expect(401);
+      expect(await transfersOf(otherSession)).toHaveLength(0);
+    });
+
+    it('needs a session, a token, and the transfer purpose', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const noSession = await http.post('/payments/transfers').set('X-OTP-Token', await otpToken(address, 'transfer', ctx)).send(ctx).expect(401);
+      expect(noSession.body.error).toBe('session_required');
+      await transfer(session, undefined, ctx).expect(401);
+      await transfer(session, await otpToken(address), ctx).expect(401);
+      expect(await transfersOf(session)).toHaveLength(0);
+    });
+
+    it('bad bodies get 400, never 500', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const missing = await transfer(session, await otpToken(address, 'transfer', ctx), { to: 'alice' }).expect(400);
+      expect(missing.body.error).toBe('otp_context_invalid');
+      await transfer(session, await otpToken(address, 'transfer', ctx), { amount: { $gt: 0 }, to: 'alice' }).expect(400);
+      const extra = await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, memo: 'x' }).expect(400);
+      expect(extra.body.error).toBe('validation_failed');
+      const negative = { amount: -5, to: 'alice' };
+      await transfer(session, await otpToken(address, 'transfer', negative), negative).expect(400);
+      expect(await transfersOf(session)).toHaveLength(0);
+    });
+  });
+});

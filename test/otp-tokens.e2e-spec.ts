@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { OtpEvent, OtpEventBus, OtpRequiredError, OtpService, OtpTokenService } from '../src/otp';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, TestApp } from './support/test-app';
+
+describe('Proof tokens on PostgreSQL', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let otp: OtpService;
+  let tokens: OtpTokenService;
+  const events: OtpEvent[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await bootTestApp({ DATABASE_URL: db.url });
+    otp = t.app.get(OtpService);
+    tokens = t.app.get(OtpTokenService);
+    t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  let n = 0;
+  const email = () => `token${++n}.${Date.now()}@example.com`;
+  const refused = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(OtpRequiredError);
+
+  /** A token minted through the real HTTP verify route. */
+  async function tokenVia(address: string, purpose = 'login', context?: Record<string, string | number>) {
+    const http = request(t.app.getHttpServer());
+    const issued = await http.post('/auth/otp/challenges').send({ email: address, purpose, context }).expect(202);
+    const code = await t.codeFor(issued.body.challengeId);
+    const verified = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code, context }).expect(200);
+    return verified.body as { token: string; tokenType: string; expiresAt: string; purpose: string; amr: string[]; challengeId: string };
+  }
+
+  it('R15: verify answers 200 with the token contract; the proof says one email factor (amr otp_email)', async () => {
+    const before = Date.now();
+    const body = await tokenVia(email());
+    expect(body).toEqual({
+      token: expect.stringMatching(/^otp_[A-Za-z0-9_-]{43}$/),
+      tokenType: 'Bearer',
+      expiresAt: expect.any(String),
+      purpose: 'login',
+      amr: ['otp_email'],
+      challengeId: expect.any(String),
+    });
+    const ttl = new Date(body.expiresAt).getTime() - before;
+    expect(ttl).toBeGreaterThan(280_000);
+    expect(ttl).toBeLessThanOrEqual(305_000);
+    const proof = await tokens.redeem(body.token, { purpose: 'login', contextHash: null });
+    expect(proof.amr).toEqual(['otp_email']);
+  });
+
+  it('R24: 20 concurrent redemptions of one token give exactly one success', async () => {
+    const { token } = await tokenVia(email());
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => tokens.redeem(token, { purpose: 'login', contextHash: null })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OtpRequiredError);
+    expect(events.some((e) => e.name === 'token.refused' && e.detail?.reason === 'reused')).toBe(true);
+  });
+
+  it('R6: a token past its expiry is refused (expiry moved in the database)', async () => {
+    const { token, challengeId } = await tokenVia(email());
+    await db.dataSource.query(
+      `UPDATE otp_tokens SET issued_at = now() - interval '10 minutes', expires_at = now() - interval '1 second' WHERE challenge_id = $1`,
+      [challengeId],
+    );
+    await refused(tokens.redeem(token, { purpose: 'login', contextHash: null }));
+    expect(events.find((e) => e.name === 'token.refused' && e.challengeId === challengeId)?.detail?.reason).toBe('expired');
+  });
+
+  it('a token for another purpose is refused, and spent by the attempt', async () => {
+    const { token } = await tokenVia(email(), 'verify-email');
+    await refused(tokens.redeem(token, { purpose: 'login', contextHash: null }));
+    await refused(tokens.redeem(token, { purpose: 'verify-email', contextHash: null }));
+  });
+
+  it('R25: a token is bound to its context hash and to its recipient', async () => {
+    const address = email();
+    const context = { amount: 10, to: 'alice' };
+    const { contextHash } = await import('../src/otp');
+    const a = await tokenVia(address, 'transfer', context);
+    await refused(tokens.redeem(a.token, { purpose: 'transfer', contextHash: contextHash({ amount: 11, to: 'alice' }) }));
+    const b = await tokenVia(address, 'transfer', context);
+    await refused(tokens.redeem(b.token, { purpose: 'transfer', contextHash: null }));
+    const c = await tokenVia(address, 'transfer', context);
+    await refused(tokens.redeem(c.token, { purpose: 'transfer', contextHash: contextHash(context), recipientEmail: email() }));
+    const d = await tokenVia(address, 'transfer', context);
+    const proof = await tokens.redeem(d.token, {
+      purpose: 'transfer', contextHash: contextHash({ to: 'alice', amount: 10 }), recipientEmail: address.toUpperCase(),
+    });
+    expect(proof.recipientIndex).toBe(otp.recipientIndex(address));
+  });
+
+  it('missing, malformed and unknown tokens are refused alike', async () => {
+    await refused(tokens.redeem(undefined, { purpose: 'login', contextHash: null }));
+    await refused(tokens.redeem('not-a-token', { purpose: 'login', contextHash: null }));
+    await refused(tokens.redeem(`otp_${'A'.repeat(43)}`, { purpose: 'login', contextHash: null }));
+  });
+
+  it('stores only the SHA-256 of a token, and no event carries the token', async () => {
+    const { token, challengeId } = await tokenVia(email());
+    const rows = await db.dataSource.query(`SELECT row_to_json(t)::text AS j FROM otp_tokens t WHERE challenge_id = $1`, [challengeId]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].j).not.toContain(token);
+    expect(rows[0].j).not.toContain(token.slice(4));
+    expect(rows[0].j).toContain(createHash('sha256').update(token).digest('base64url'));
+    await tokens.redeem(token, { purpose: 'login', contextHash: null });
+    expect(JSON.stringify(events)).not.toContain(token.slice(4));
+    expect(events.filter((e) => e.challengeId === challengeId).map((e) => e.name)).toEqual(
+      expect.arrayContaining(['token.issued', 'token.redeemed']),
+    );
+  });
+
+  it('a consumed challenge cannot mint a second token', async () => {
+    const c = await otp.issue({ email: email() });
+    const proof = await otp.verify({ challengeId: c.challengeId, code: await t.codeFor(c.challengeId) });
+    await tokens.issue(proof);
+    await expect(tokens.issue(proof)).rejects.toBeDefined();
+  });
+});
