@@ -1,6 +1,6 @@
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { DataSource } from 'typeorm';
-import { OTP_MIGRATIONS } from '../migrations';
+import { ALL_MIGRATIONS } from '../migrations';
 import { OTP_ENTITIES } from '../src/otp';
 
 describe('migrations', () => {
@@ -23,7 +23,7 @@ describe('migrations', () => {
     await db.dataSource.runMigrations({ transaction: 'each' });
     const first = await schema();
     expect(await tables()).toEqual(expect.arrayContaining(['otp_challenges', 'otp_failure_budgets']));
-    for (let i = 0; i < OTP_MIGRATIONS.length; i++) await db.dataSource.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < ALL_MIGRATIONS.length; i++) await db.dataSource.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual([]);
     await db.dataSource.runMigrations({ transaction: 'each' });
     expect(await schema()).toBe(first);

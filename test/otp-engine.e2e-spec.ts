@@ -88,8 +88,8 @@ describe('OtpService on PostgreSQL', () => {
 
   it('R7: concurrent issues for one address and purpose leave exactly one live challenge', async () => {
     const address = email();
-    const all = await Promise.all(Array.from({ length: 10 }, () => otp.issue({ email: address })));
-    expect(new Set(all.map((c) => c.challengeId)).size).toBe(10);
+    const all = await Promise.all(Array.from({ length: 20 }, () => otp.issue({ email: address })));
+    expect(new Set(all.map((c) => c.challengeId)).size).toBe(20);
     const [live] = await db.dataSource.query(
       `SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1::uuid[]) AND superseded_at IS NULL`,
       [all.map((c) => c.challengeId)],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { OtpThrottledError } from '../otp.errors';
 
 export interface NewChallengeRow {
   id: string;
@@ -48,6 +49,7 @@ export interface ResendOutcome {
 }
 
 const UNIQUE_VIOLATION = '23505';
+const MAX_ISSUE_RETRIES = 32;
 
 /**
  * Queries on challenges. Each method is one SQL statement, so every rule it
@@ -84,7 +86,9 @@ export class OtpChallengeStore {
         );
         return { expiresAt: new Date(out.expires_at), resendAvailableAt: new Date(out.resend_available_at) };
       } catch (err) {
-        if ((err as { code?: string }).code !== UNIQUE_VIOLATION || attempt >= 5) throw err;
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        // Each round at least one concurrent issuer commits, so N racing issues need at most N - 1 retries.
+        if (attempt >= MAX_ISSUE_RETRIES) throw new OtpThrottledError(1);
       }
     }
   }
