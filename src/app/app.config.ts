@@ -1,4 +1,5 @@
 import { OtpModuleOptions } from '../otp';
+import { rateLimitsFromEnv } from './rate-limit.config';
 
 /** The example app's OTP configuration, from the environment (documented in the README). */
 export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModuleOptions {
@@ -12,5 +13,6 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
       'verify-email': { ttlSeconds: 1800 },
       transfer: { ttlSeconds: 300, requiresContext: true },
     },
+    rateLimits: rateLimitsFromEnv(env),
   };
 }

@@ -3,6 +3,15 @@ export { OtpModule, OTP_ENTITIES } from './otp.module';
 export { OtpService } from './otp.service';
 export type { OtpModuleOptions, OtpPurposeOptions, OtpModuleExtras } from './otp-options.interface';
 export type {
+  OtpRateLimit,
+  OtpRateLimitOptions,
+  OtpRateLimitRedisOptions,
+  OtpThrottlerName,
+} from './rate-limit/otp-rate-limit-options.interface';
+export { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
+export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
+export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
+export type {
   IssueChallengeInput,
   IssuedChallenge,
   VerifyChallengeInput,
@@ -17,6 +26,7 @@ export {
   OtpPurposeUnknownError,
   OtpContextInvalidError,
   OtpConfigError,
+  OtpUnavailableError,
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
 export { OtpMailer } from './mail/otp-mailer.port';

@@ -8,7 +8,8 @@ export type OtpErrorCode =
   | 'otp.throttled'
   | 'otp.purpose_unknown'
   | 'otp.context_invalid'
-  | 'otp.config_invalid';
+  | 'otp.config_invalid'
+  | 'otp.unavailable';
 
 const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.invalid': 'The code is invalid or has expired. Request a new code.',
@@ -16,6 +17,7 @@ const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.purpose_unknown': 'This purpose is not accepted.',
   'otp.context_invalid': 'The context does not fit this purpose.',
   'otp.config_invalid': 'The OTP module is misconfigured.',
+  'otp.unavailable': 'The service is temporarily unavailable. Try again shortly.',
 };
 
 /** Base class of every error the OTP module throws on purpose. */
@@ -58,6 +60,13 @@ export class OtpPurposeUnknownError extends OtpError {
 export class OtpContextInvalidError extends OtpError {
   constructor(detail: string) {
     super('otp.context_invalid', detail);
+  }
+}
+
+/** A dependency the module must not run without (the rate-limit store) cannot answer: fail closed. */
+export class OtpUnavailableError extends OtpError {
+  constructor(retryAfterSeconds = 5) {
+    super('otp.unavailable', undefined, retryAfterSeconds);
   }
 }
 

@@ -20,6 +20,8 @@ import { OtpService } from './otp.service';
 import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
+import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
+import { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
@@ -44,6 +46,7 @@ const providers: Provider[] = [
   OtpEventBus,
   OtpChallengeStore,
   OtpService,
+  ...OTP_RATE_LIMIT_PROVIDERS,
 ];
 
 /**
@@ -54,7 +57,7 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpThrottlerGuard],
 })
 export class OtpModule extends OtpConfigurableModule {
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {

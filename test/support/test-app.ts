@@ -3,6 +3,8 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
+import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
+import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
 import { DevMailboxMailer, OtpMailer } from '../../src/otp';
 
 /** Fresh `kid:base64` keys, made at test time (never committed). */
@@ -18,15 +20,27 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the example app exactly as `main.ts` does, on the given environment. */
-export async function bootTestApp(env: NodeJS.ProcessEnv): Promise<TestApp> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forEnv({ OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...env })],
-  })
+/** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
+export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
+
+/**
+ * Boots the example app exactly as `main.ts` does, on the given environment
+ * (`HTTP_ADAPTER=express|fastify` picks the adapter; express by default).
+ * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
+ */
+export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean } = {}): Promise<TestApp> {
+  const fullEnv = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...env };
+  const http = httpSettingsFromEnv(fullEnv);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
     .setLogger(false as never)
     .compile();
-  const app = configureApp(moduleRef.createNestApplication({ bodyParser: false, logger: false }));
-  await app.init();
+  const app = await configureApp(
+    moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false })),
+    http,
+  );
+  if (opts.listen) await app.listen(0, '127.0.0.1');
+  else await app.init();
+  if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const mailbox = app.get(OtpMailer) as DevMailboxMailer;
   return {
     app,

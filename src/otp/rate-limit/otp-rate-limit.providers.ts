@@ -1,0 +1,27 @@
+import { Provider } from '@nestjs/common';
+import { ThrottlerStorageService } from '@nestjs/throttler';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
+import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OtpThrottlerGuard, otpThrottlerOptions } from './otp-throttler.guard';
+import { RedisOtpThrottlerStorage } from './redis-throttler-storage';
+
+/** Providers of the rate limiter; the counters' store is chosen from the options. */
+export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
+  {
+    provide: OTP_THROTTLER_OPTIONS,
+    useFactory: otpThrottlerOptions,
+    inject: [OTP_RESOLVED_OPTIONS],
+  },
+  {
+    provide: OTP_THROTTLER_STORAGE,
+    useFactory: (o: ResolvedOtpOptions) => {
+      if (o.rateLimits.storage) return o.rateLimits.storage;
+      if (o.rateLimits.redis) return RedisOtpThrottlerStorage.connect(o.rateLimits.redis);
+      return new ThrottlerStorageService();
+    },
+    inject: [OTP_RESOLVED_OPTIONS],
+  },
+  OtpRateLimitSubjects,
+  OtpThrottlerGuard,
+];
