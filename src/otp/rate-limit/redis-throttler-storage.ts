@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { isIP } from 'node:net';
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
@@ -16,7 +17,12 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 export function redisClientOptions(options: OtpRateLimitRedisOptions): RedisOptions {
   const url = new URL(options.url);
   const tls = url.protocol === 'rediss:'
-    ? { minVersion: 'TLSv1.2' as const, servername: url.hostname, ...(options.ca ? { ca: options.ca } : {}) }
+    ? {
+      minVersion: 'TLSv1.2' as const,
+      // SNI takes names only; the certificate is checked against the host either way.
+      ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: url.hostname }),
+      ...(options.ca ? { ca: options.ca } : {}),
+    }
     : undefined;
   return {
     enableOfflineQueue: false,
@@ -57,18 +63,20 @@ export class RedisOtpThrottlerStorage implements ThrottlerStorage, OnModuleInit,
     return this.inner.increment(key, ttl, limit, blockDuration, throttlerName);
   }
 
-  /** Waits (at most 2 s) for the first connection so the first requests are not refused; never fails start-up. */
+  /** Waits (at most 2 s, or until the first error) for the first connection; never fails start-up. */
   async onModuleInit(): Promise<void> {
     if (this.client.status === 'ready') return;
     const timer = new AbortController();
     const deadline = setTimeout(() => timer.abort(), 2000);
     try {
-      await once(this.client, 'ready', { signal: timer.signal });
+      await Promise.race([once(this.client, 'ready', { signal: timer.signal }), once(this.client, 'error', { signal: timer.signal })]);
     } catch {
-      this.logger.error('Redis for rate limits did not answer at start-up; OTP requests are refused until it does');
+      // deadline passed
     } finally {
+      timer.abort();
       clearTimeout(deadline);
     }
+    if ((this.client.status as string) !== 'ready') this.logger.error('Redis for rate limits did not answer at start-up; OTP requests are refused until it does');
   }
 
   onModuleDestroy(): void {
