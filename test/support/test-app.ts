@@ -18,6 +18,17 @@ export interface TestApp {
   /** The newest code mailed for a challenge, polling until it arrives (deadline 5 s). */
   codeFor(challengeId: string): Promise<string>;
   close(): Promise<void>;
+  /** Every route the HTTP server itself registered (from the adapter's router, not from Nest metadata). */
+  routes(): { method: string; path: string }[];
+}
+
+type Route = { method: string; path: string };
+
+/** Express 5 keeps its routes in `router.stack`; each layer with a `route` is one path. */
+function expressRoutes(instance: { router?: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }): Route[] {
+  return (instance.router?.stack ?? []).flatMap((layer) =>
+    layer.route ? Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: layer.route!.path })) : [],
+  );
 }
 
 /** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
@@ -34,10 +45,14 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
     .setLogger(false as never)
     .compile();
-  const app = await configureApp(
-    moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false })),
-    http,
-  );
+  const nestApp = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
+  const fastifyRoutes: Route[] = [];
+  if (http.adapter === 'fastify') {
+    nestApp.getHttpAdapter().getInstance().addHook('onRoute', (r: { method: string | string[]; url: string }) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') fastifyRoutes.push({ method: m, path: r.url });
+    });
+  }
+  const app = await configureApp(nestApp, http);
   if (opts.listen) await app.listen(0, '127.0.0.1');
   else await app.init();
   if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
@@ -49,6 +64,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
       return pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
     },
     close: () => app.close(),
+    routes: () => (http.adapter === 'fastify' ? fastifyRoutes : expressRoutes(app.getHttpAdapter().getInstance())),
   };
 }
 
