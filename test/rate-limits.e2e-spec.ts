@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { OtpService } from '../src/otp';
+import { OtpEvent, OtpEventBus, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
 
@@ -52,6 +52,8 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
 
   it('R11: ip-send trips at its limit, issue and resend sharing it, with the X-RateLimit headers', async () => {
     const t = await boot({ RATE_LIMIT_IP_SEND: '3/60' });
+    const events: OtpEvent[] = [];
+    t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
     const first = await issue(t, { email: email() }).expect(202);
     expect(first.headers['x-ratelimit-limit']).toBe('3');
     expect(first.headers['x-ratelimit-remaining']).toBe('2');
@@ -61,6 +63,10 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     const third = await issue(t, { email: email() }).expect(202);
     expect(third.headers['x-ratelimit-remaining']).toBe('0');
     expectThrottled(await issue(t, { email: email() }), 55, 60);
+    // R17: the throttle hit is a security event.
+    expect(events.filter((e) => e.name === 'rate_limit.exceeded')).toEqual([
+      expect.objectContaining({ outcome: 'failure', detail: { throttler: 'ip-send', scope: 'issue' } }),
+    ]);
   });
 
   it('R11: ip-verify trips at its limit: the fourth verify is refused even with the right code', async () => {

@@ -1,4 +1,4 @@
-import { Provider } from '@nestjs/common';
+import { Logger, Provider } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
@@ -18,6 +18,9 @@ export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
     useFactory: (o: ResolvedOtpOptions) => {
       if (o.rateLimits.storage) return o.rateLimits.storage;
       if (o.rateLimits.redis) return RedisOtpThrottlerStorage.connect(o.rateLimits.redis);
+      if (o.production) {
+        new Logger('OtpRateLimit').warn('rate-limit counters are in memory: correct for a single instance only; set rateLimits.redis (REDIS_URL) when running several');
+      }
       return new ThrottlerStorageService();
     },
     inject: [OTP_RESOLVED_OPTIONS],
