@@ -40,7 +40,13 @@ export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
  * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
  */
 export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean } = {}): Promise<TestApp> {
-  const fullEnv = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...env };
+  const fullEnv = {
+    OTP_KEYS: testKeyLine(),
+    OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
+    // `HTTP_ADAPTER=fastify npm test` runs every suite that does not pick an adapter on Fastify.
+    HTTP_ADAPTER: process.env.HTTP_ADAPTER ?? 'express',
+    ...env,
+  };
   const http = httpSettingsFromEnv(fullEnv);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
     .setLogger(false as never)

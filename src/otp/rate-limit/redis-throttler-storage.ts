@@ -12,7 +12,7 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
  * ioredis settings for counters that must fail closed: no offline queue (a
  * command while disconnected fails at once instead of waiting), a command
  * timeout, endless reconnects in the background, and for `rediss://` TLS 1.2+
- * with the server certificate checked (never `rejectUnauthorized: false`).
+ * with the server certificate always checked (`rejectUnauthorized` is left at true).
  */
 export function redisClientOptions(options: OtpRateLimitRedisOptions): RedisOptions {
   const url = new URL(options.url);
