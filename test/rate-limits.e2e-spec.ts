@@ -62,7 +62,9 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     await request(t.app.getHttpServer()).post(`/auth/otp/challenges/${first.body.challengeId}/resend`).expect(202);
     const third = await issue(t, { email: email() }).expect(202);
     expect(third.headers['x-ratelimit-remaining']).toBe('0');
-    expectThrottled(await issue(t, { email: email() }), 55, 60);
+    const refused = await issue(t, { email: email() });
+    expectThrottled(refused, 55, 60);
+    expect([refused.headers['x-ratelimit-limit'], refused.headers['x-ratelimit-remaining']]).toEqual(['3', '0']);
     // R17: the throttle hit is a security event.
     expect(events.filter((e) => e.name === 'rate_limit.exceeded')).toEqual([
       expect.objectContaining({ outcome: 'failure', detail: { throttler: 'ip-send', scope: 'issue' } }),

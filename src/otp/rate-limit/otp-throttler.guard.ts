@@ -108,14 +108,14 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
       this.log.error(`rate-limit store failed (${(err as Error).name}); refusing the request`);
       throw new OtpUnavailableError();
     }
+    if (SHOWS_HEADERS.has(name)) {
+      this.setResponseHeader(res, 'X-RateLimit-Limit', limit);
+      this.setResponseHeader(res, 'X-RateLimit-Remaining', record.isBlocked ? 0 : Math.max(0, limit - record.totalHits));
+      this.setResponseHeader(res, 'X-RateLimit-Reset', record.isBlocked ? record.timeToBlockExpire : record.timeToExpire);
+    }
     if (record.isBlocked) {
       this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: (req as HttpRequest).ip, detail: { throttler: name, scope } });
       throw new OtpThrottledError(record.timeToBlockExpire);
-    }
-    if (SHOWS_HEADERS.has(name)) {
-      this.setResponseHeader(res, 'X-RateLimit-Limit', limit);
-      this.setResponseHeader(res, 'X-RateLimit-Remaining', Math.max(0, limit - record.totalHits));
-      this.setResponseHeader(res, 'X-RateLimit-Reset', record.timeToExpire);
     }
     return true;
   }
