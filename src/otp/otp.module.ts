@@ -21,7 +21,6 @@ import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
 import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
-import { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
@@ -57,7 +56,7 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus, OtpThrottlerGuard],
+  exports: [OtpService, OtpMailer, OtpEventBus],
 })
 export class OtpModule extends OtpConfigurableModule {
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {
