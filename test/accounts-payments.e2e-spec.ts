@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp } from './support/test-app';
+import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 
 type Context = { amount: number; to: string };
 
@@ -11,7 +11,7 @@ describe('Example app: accounts and payments over HTTP', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url });
+    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
     http = request(t.app.getHttpServer());
   });
   afterAll(async () => {

@@ -1,11 +1,11 @@
 import request from 'supertest';
-import { bootTestApp, TestApp } from './support/test-app';
+import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 
 /** The embedded default (`npm start` without DATABASE_URL): the same flows on PGlite. */
 describe('Example app on embedded PGlite', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await bootTestApp({});
+    t = await bootTestApp({ ...RELAXED_RATE_LIMITS });
   });
   afterAll(async () => {
     await t?.close();

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp } from './support/test-app';
+import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
 
 describe('OTP routes over HTTP', () => {
   let db: TestDatabase;
@@ -9,7 +9,7 @@ describe('OTP routes over HTTP', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url });
+    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
     http = request(t.app.getHttpServer());
   });
   afterAll(async () => {
@@ -144,7 +144,7 @@ describe('OTP routes over HTTP', () => {
 describe('the development mailbox in production', () => {
   it('answers 404 when NODE_ENV=production', async () => {
     const db = await createTestDatabase();
-    const t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production' });
+    const t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' });
     try {
       const res = await request(t.app.getHttpServer()).get('/dev/mailbox').expect(404);
       expect(res.body).toEqual({ error: 'not_found', message: expect.any(String) });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpRequiredError, OtpService, OtpTokenService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp } from './support/test-app';
+import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 
 describe('Proof tokens on PostgreSQL', () => {
   let db: TestDatabase;
@@ -13,7 +13,7 @@ describe('Proof tokens on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url });
+    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
     otp = t.app.get(OtpService);
     tokens = t.app.get(OtpTokenService);
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));

@@ -1,5 +1,6 @@
 import { OtpModuleOptions } from '../otp';
 import { currentAccountEmail } from './accounts';
+import { rateLimitsFromEnv } from './rate-limit.config';
 
 /** The example app's OTP configuration, from the environment (documented in the README). */
 export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModuleOptions {
@@ -15,5 +16,6 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
       'verify-email': { ttlSeconds: 1800 },
       transfer: { ttlSeconds: 300, requiresContext: true },
     },
+    rateLimits: rateLimitsFromEnv(env),
   };
 }

@@ -8,11 +8,12 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '127.0.0.1';
   await app.listen(port, host);
-  const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const scheme = process.env.TLS_CERT_FILE ? 'https' : 'http';
+  const base = `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const db = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)';
   new Logger('Main').log(
     [
-      `listening on ${base} with ${db}`,
+      `listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}; API docs at ${base}/docs`,
       `try: curl -s -X POST ${base}/auth/otp/challenges -H 'content-type: application/json' -d '{"email":"you@example.com"}'`,
       `then read the code at ${base}/dev/mailbox and verify it:`,
       `     curl -s -X POST ${base}/auth/otp/challenges/<challengeId>/verify -H 'content-type: application/json' -d '{"code":"<code>"}'`,

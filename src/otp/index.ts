@@ -3,6 +3,12 @@ export { OtpModule, OTP_ENTITIES } from './otp.module';
 export { OtpService } from './otp.service';
 export type { OtpModuleOptions, OtpPurposeOptions, OtpModuleExtras } from './otp-options.interface';
 export type {
+  OtpRateLimit,
+  OtpRateLimitOptions,
+  OtpRateLimitRedisOptions,
+  OtpThrottlerName,
+} from './rate-limit/otp-rate-limit-options.interface';
+export type {
   IssueChallengeInput,
   IssuedChallenge,
   VerifyChallengeInput,
@@ -17,6 +23,7 @@ export {
   OtpContextInvalidError,
   OtpConfigError,
   OtpRequiredError,
+  OtpUnavailableError,
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
 export { OtpMailer } from './mail/otp-mailer.port';

@@ -1,4 +1,5 @@
 import type { OtpKey } from './crypto/otp-keyring';
+import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/otp-rate-limit-options.interface';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -86,6 +87,12 @@ export interface OtpModuleOptions {
    * @default process.env.NODE_ENV === 'production'
    */
   production?: boolean;
+  /**
+   * Rate limits of the HTTP routes (per IP, per recipient, per recipient and IP,
+   * global), each documented with its default in `OtpRateLimitOptions`.
+   * @default the secure defaults of `OtpRateLimitOptions`, counters in memory
+   */
+  rateLimits?: OtpRateLimitOptions;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -100,6 +107,7 @@ export interface ResolvedOtpOptions {
   failureBudget: { maxFailures: number; windowSeconds: number };
   resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
   production: boolean;
+  rateLimits: ResolvedOtpRateLimits;
 }
 
 /** Extras fixed when the module is declared (they shape routes, so they cannot be async). */

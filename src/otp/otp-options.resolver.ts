@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { OtpKey, parseKeyList } from './crypto/otp-keyring';
 import { OtpConfigError } from './otp.errors';
 import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
+import { resolveRateLimits } from './rate-limit/otp-rate-limit-options.resolver';
 
 export const MAX_TTL_SECONDS = 86_400;
 export const MAX_FAILURE_BUDGET = 100;
@@ -63,5 +64,6 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
       maxLiveCodes: intInRange('resend.maxLiveCodes', options.resend?.maxLiveCodes, 3, 1, 3),
     },
     production,
+    rateLimits: resolveRateLimits(options.rateLimits),
   };
 }

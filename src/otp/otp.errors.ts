@@ -9,7 +9,8 @@ export type OtpErrorCode =
   | 'otp.purpose_unknown'
   | 'otp.context_invalid'
   | 'otp.config_invalid'
-  | 'otp.required';
+  | 'otp.required'
+  | 'otp.unavailable';
 
 const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.invalid': 'The code is invalid or has expired. Request a new code.',
@@ -18,6 +19,7 @@ const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.context_invalid': 'The context does not fit this purpose.',
   'otp.config_invalid': 'The OTP module is misconfigured.',
   'otp.required': 'This action needs a valid one-time-passcode token. Verify a new code for it.',
+  'otp.unavailable': 'The service is temporarily unavailable. Try again shortly.',
 };
 
 /** Base class of every error the OTP module throws on purpose. */
@@ -60,6 +62,13 @@ export class OtpPurposeUnknownError extends OtpError {
 export class OtpContextInvalidError extends OtpError {
   constructor(detail: string) {
     super('otp.context_invalid', detail);
+  }
+}
+
+/** A dependency the module must not run without (the rate-limit store) cannot answer: fail closed. */
+export class OtpUnavailableError extends OtpError {
+  constructor(retryAfterSeconds = 5) {
+    super('otp.unavailable', undefined, retryAfterSeconds);
   }
 }
 

@@ -24,6 +24,7 @@ import { OtpGuard } from './tokens/otp.guard';
 import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.options';
 import { OtpTokenService } from './tokens/otp-token.service';
 import { OtpTokenStore } from './tokens/otp-token.store';
+import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
@@ -56,6 +57,7 @@ const providers: Provider[] = [
   OtpTokenStore,
   OtpTokenService,
   OtpGuard,
+  ...OTP_RATE_LIMIT_PROVIDERS,
 ];
 
 /**

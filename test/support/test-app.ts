@@ -3,6 +3,8 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
+import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
+import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
 import { DevMailboxMailer, OtpMailer } from '../../src/otp';
 
 /** Fresh `kid:base64` keys, made at test time (never committed). */
@@ -16,17 +18,63 @@ export interface TestApp {
   /** The newest code mailed for a challenge, polling until it arrives (deadline 5 s). */
   codeFor(challengeId: string): Promise<string>;
   close(): Promise<void>;
+  /** Every route the HTTP server itself registered (from the adapter's router, not from Nest metadata). */
+  routes(): { method: string; path: string }[];
 }
 
-/** Boots the example app exactly as `main.ts` does, on the given environment. */
-export async function bootTestApp(env: NodeJS.ProcessEnv): Promise<TestApp> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forEnv({ OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...env })],
-  })
+type Route = { method: string; path: string };
+
+/** Express 5 keeps its routes in `router.stack`; each layer with a `route` is one path. */
+function expressRoutes(instance: { router?: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }): Route[] {
+  return (instance.router?.stack ?? []).flatMap((layer) =>
+    layer.route ? Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: layer.route!.path })) : [],
+  );
+}
+
+/**
+ * Limits high enough that suites about something else never hit them (one test
+ * process sends everything from 127.0.0.1); rate-limit suites set their own.
+ */
+export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
+  RATE_LIMIT_IP_SEND: '10000/60',
+  RATE_LIMIT_IP_VERIFY: '10000/60',
+  RATE_LIMIT_RECIPIENT: '10000/60',
+  RATE_LIMIT_RECIPIENT_DAILY: '10000/86400',
+  RATE_LIMIT_VERIFY_RECIPIENT_IP: '10000/600',
+  RATE_LIMIT_GLOBAL_SEND: '10000/60',
+};
+
+/** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
+export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
+
+/**
+ * Boots the example app exactly as `main.ts` does, on the given environment
+ * (`HTTP_ADAPTER=express|fastify` picks the adapter; express by default).
+ * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
+ */
+export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean } = {}): Promise<TestApp> {
+  const fullEnv = {
+    OTP_KEYS: testKeyLine(),
+    OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
+    // `HTTP_ADAPTER=fastify npm test` runs every suite that does not pick an adapter on Fastify.
+    HTTP_ADAPTER: process.env.HTTP_ADAPTER ?? 'express',
+    ...env,
+  };
+  const http = httpSettingsFromEnv(fullEnv);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
     .setLogger(false as never)
     .compile();
-  const app = configureApp(moduleRef.createNestApplication({ bodyParser: false, logger: false }));
-  await app.init();
+  const nestApp = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
+  const fastifyRoutes: Route[] = [];
+  if (http.adapter === 'fastify') {
+    nestApp.getHttpAdapter().getInstance().addHook('onRoute', (r: { method: string | string[]; url: string }) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') fastifyRoutes.push({ method: m, path: r.url });
+    });
+  }
+  const app = await configureApp(nestApp, http);
+  if (opts.listen) await app.listen(0, '127.0.0.1');
+  else await app.init();
+  if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const mailbox = app.get(OtpMailer) as DevMailboxMailer;
   return {
     app,
@@ -35,6 +83,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv): Promise<TestApp> {
       return pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
     },
     close: () => app.close(),
+    routes: () => (http.adapter === 'fastify' ? fastifyRoutes : expressRoutes(app.getHttpAdapter().getInstance())),
   };
 }
 

@@ -9,6 +9,7 @@ const STATUS: Record<OtpErrorCode, number> = {
   'otp.context_invalid': HttpStatus.BAD_REQUEST,
   'otp.config_invalid': HttpStatus.INTERNAL_SERVER_ERROR,
   'otp.required': HttpStatus.UNAUTHORIZED,
+  'otp.unavailable': HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** The one JSON shape of every error answer: `{ error, message }` (plus `details` for validation). */
@@ -55,7 +56,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
   private describe(exception: unknown): { status: number; body: OtpErrorBody; retryAfter?: number } {
     if (exception instanceof OtpError) {
       const status = STATUS[exception.code];
-      if (status >= 500) this.logger.error(`configuration error: ${exception.message}`);
+      if (status === 500) this.logger.error(`configuration error: ${exception.message}`);
       return {
         status,
         body: { error: exception.code.replace(/\./g, '_'), message: exception.publicMessage },
@@ -81,6 +82,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
         this.logger.error(`HTTP ${status}: ${exception.name}`);
         return { status, body: { error: 'internal_error', message: 'Internal error.' } };
       }
+      if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
       return { status, body: { error: httpErrorName(status), message: typeof message === 'string' ? message : exception.message } };
     }
     // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.

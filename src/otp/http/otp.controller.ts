@@ -15,6 +15,7 @@ import {
   BadRequestException,
   PipeTransform,
 } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
@@ -22,6 +23,9 @@ import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './o
 import { NoStoreInterceptor } from './no-store.interceptor';
 import { OtpExceptionFilter } from './otp-exception.filter';
 import { RejectQueryGuard } from './reject-query.guard';
+import { ApiOtpErrors, OtpErrorBodyDto } from './otp-openapi';
+import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
+import { OtpThrottlerGuard } from '../rate-limit/otp-throttler.guard';
 
 interface ClientRequest {
   ip?: string;
@@ -65,7 +69,9 @@ function userAgentOf(req: ClientRequest): string | undefined {
 }
 
 /** HTTP face of `OtpService`; mounted by `OtpModule` under its route prefix. */
-@UseGuards(RejectQueryGuard)
+@ApiTags('otp')
+@ApiOtpErrors()
+@UseGuards(RejectQueryGuard, OtpThrottlerGuard)
 @UseFilters(OtpExceptionFilter)
 @UseInterceptors(NoStoreInterceptor)
 @UsePipes(otpValidationPipe)
@@ -76,6 +82,9 @@ export class OtpController {
   ) {}
 
   @Post('challenges')
+  @OtpRateLimited('issue')
+  @ApiOperation({ summary: 'Send a code to an address (same answer for every well-formed address)' })
+  @ApiAcceptedResponse({ type: ChallengeResponseDto })
   @HttpCode(HttpStatus.ACCEPTED)
   async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
     return toResponse(
@@ -91,6 +100,10 @@ export class OtpController {
   }
 
   @Post('challenges/:id/verify')
+  @OtpRateLimited('verify')
+  @ApiOperation({ summary: 'Verify a code' })
+  @ApiOkResponse({ description: 'Proof of the verified code' })
+  @ApiUnauthorizedResponse({ description: 'Wrong, expired, used or unknown: always the same answer', type: OtpErrorBodyDto })
   @HttpCode(HttpStatus.OK)
   async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
     const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
@@ -106,6 +119,10 @@ export class OtpController {
   }
 
   @Post('challenges/:id/resend')
+  @OtpRateLimited('resend')
+  @ApiOperation({ summary: 'Send a fresh code for a live challenge' })
+  @ApiAcceptedResponse({ type: ChallengeResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown or ended challenge', type: OtpErrorBodyDto })
   @HttpCode(HttpStatus.ACCEPTED)
   async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown): Promise<ChallengeResponseDto> {
     return toResponse(await this.otp.resend(id));

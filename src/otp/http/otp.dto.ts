@@ -9,7 +9,10 @@ import {
   ValidateBy,
   ValidationArguments,
 } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { OtpContext } from '../crypto/canonical';
+
+const CONTEXT_DOC = { type: 'object', additionalProperties: true, description: 'Flat object of at most 16 scalar values the code approves, e.g. { amount, to }' } as const;
 
 const MAX_CONTEXT_KEYS = 16;
 const MAX_CONTEXT_STRING = 256;
@@ -39,22 +42,26 @@ function IsOtpContext(): PropertyDecorator {
 }
 
 export class IssueChallengeDto {
+  @ApiProperty({ example: 'you@example.com', maxLength: 254 })
   @IsString()
   @MaxLength(254)
   @IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true })
   email: string;
 
+  @ApiPropertyOptional({ example: 'login', default: 'login' })
   @IsOptional()
   @IsString()
   @Matches(/^[a-z][a-z0-9-]{0,31}$/, { message: 'purpose must be a lower-case name' })
   purpose?: string;
 
+  @ApiPropertyOptional({ example: 'pt-BR' })
   @IsOptional()
   @IsString()
   @MaxLength(35)
   @Matches(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, { message: 'locale must be a BCP 47 tag such as pt-BR' })
   locale?: string;
 
+  @ApiPropertyOptional(CONTEXT_DOC)
   @IsOptional()
   @IsObject()
   @IsOtpContext()
@@ -62,11 +69,13 @@ export class IssueChallengeDto {
 }
 
 export class VerifyChallengeDto {
+  @ApiProperty({ example: '123456', pattern: '^[0-9]{6,10}$' })
   @IsString()
   @IsNotEmpty()
   @Matches(/^[0-9]{6,10}$/, { message: 'code must be 6 to 10 digits' })
   code: string;
 
+  @ApiPropertyOptional(CONTEXT_DOC)
   @IsOptional()
   @IsObject()
   @IsOtpContext()
@@ -75,7 +84,10 @@ export class VerifyChallengeDto {
 
 /** Response of issue and resend (202). */
 export class ChallengeResponseDto {
+  @ApiProperty({ format: 'uuid' })
   challengeId: string;
+  @ApiProperty({ format: 'date-time' })
   expiresAt: string;
+  @ApiProperty({ format: 'date-time' })
   resendAvailableAt: string;
 }

@@ -204,4 +204,10 @@ export class OtpChallengeStore {
       resendAvailableAt: row.resend_available_at ? new Date(row.resend_available_at) : null,
     };
   }
+
+  /** Recipient and purpose of a challenge, whatever its state (the rate limiter keys on them). */
+  async findRateLimitSubject(challengeId: string): Promise<{ recipientIndex: string; purpose: string } | null> {
+    const [row] = await this.db.query(`SELECT recipient_index, purpose FROM otp_challenges WHERE id = $1`, [challengeId]);
+    return row ? { recipientIndex: row.recipient_index, purpose: row.purpose } : null;
+  }
 }

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+
+export type HttpAdapterName = 'express' | 'fastify';
+
+/** How the example app serves HTTP, read once from the environment (README, "HTTP hardening"). */
+export interface HttpSettings {
+  adapter: HttpAdapterName;
+  /** Express `trust proxy` syntax: `false` (default), a hop count, or addresses/CIDRs/`loopback`-style names. */
+  trustProxy: false | number | string[];
+  /** Certificate and key (PEM) when HTTPS is served by the app itself. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** The app sits behind a proxy that terminates TLS (`TLS_TERMINATED_BY_PROXY=true`). */
+  tlsTerminatedByProxy: boolean;
+  production: boolean;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Parses `TRUST_PROXY` in the syntax of Express's `trust proxy` setting. `true`
+ * (trust every hop) is refused: it lets any client choose its own IP and so
+ * escape every per-IP limit.
+ */
+export function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true') throw new Error('TRUST_PROXY=true would let any client pick its IP: name the proxies (loopback, CIDRs) or a hop count');
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const family = isIP(address);
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.has(entry) && !(family !== 0 && validBits)) {
+      throw new Error(`TRUST_PROXY entry "${entry}" is not an address, a CIDR or one of ${[...PROXY_NAMES].join(', ')}`);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Reads `HTTP_ADAPTER`, `TRUST_PROXY`, `TLS_CERT_FILE`/`TLS_KEY_FILE` and
+ * `TLS_TERMINATED_BY_PROXY`. In production the app refuses to start on plain
+ * HTTP unless a TLS-terminating proxy is declared.
+ */
+export function httpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpSettings {
+  const adapter = (env.HTTP_ADAPTER ?? 'express').trim().toLowerCase();
+  if (adapter !== 'express' && adapter !== 'fastify') throw new Error(`HTTP_ADAPTER must be express or fastify (got "${adapter}")`);
+  if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) throw new Error('set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
+  const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE
+    ? { cert: readFileSync(env.TLS_CERT_FILE), key: readFileSync(env.TLS_KEY_FILE) }
+    : undefined;
+  const tlsTerminatedByProxy = env.TLS_TERMINATED_BY_PROXY === 'true';
+  const production = env.NODE_ENV === 'production';
+  if (production && !tls && !tlsTerminatedByProxy) {
+    throw new Error('refusing to serve plain HTTP in production: set TLS_CERT_FILE and TLS_KEY_FILE, or TLS_TERMINATED_BY_PROXY=true behind a TLS-terminating proxy');
+  }
+  return { adapter, trustProxy: parseTrustProxy(env.TRUST_PROXY), tls, tlsTerminatedByProxy, production };
+}
+
+/** TLS server options: TLS 1.2 minimum (1.0 and 1.1 handshakes fail). */
+export function tlsServerOptions(tls: { cert: Buffer; key: Buffer }): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' } {
+  return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' };
+}

@@ -1,0 +1,98 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+
+/** One limit: at most `limit` requests per `ttlSeconds`, then 429 until the window ends. */
+export interface OtpRateLimit {
+  limit: number;
+  ttlSeconds: number;
+}
+
+/**
+ * Where the counters live when no `storage` is given.
+ * `url` is `redis://` or `rediss://` (TLS, certificate checked against the system CAs or `ca`).
+ */
+export interface OtpRateLimitRedisOptions {
+  url: string;
+  /** Extra CA certificates (PEM) trusted for `rediss://`. Certificate checks are never turned off. */
+  ca?: string | Buffer;
+  /**
+   * Milliseconds a Redis command may take before the request is refused (fail closed).
+   * @default 1000
+   */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * The named throttlers of the OTP routes. Every one keys on something the
+ * client cannot choose, and treats unknown addresses exactly as known ones.
+ */
+export interface OtpRateLimitOptions {
+  /**
+   * Issue and resend per client IP (IPv6 grouped by `ipv6SubnetPrefix`). Env `RATE_LIMIT_IP_SEND`.
+   * @default { limit: 10, ttlSeconds: 60 }
+   */
+  ipSend?: Partial<OtpRateLimit>;
+  /**
+   * Verify per client IP. Env `RATE_LIMIT_IP_VERIFY`.
+   * @default { limit: 30, ttlSeconds: 60 }
+   */
+  ipVerify?: Partial<OtpRateLimit>;
+  /**
+   * Issue and resend per recipient (blind index of the canonical address) and purpose,
+   * so a sign-in code and a transfer code can be asked at once. Env `RATE_LIMIT_RECIPIENT`.
+   * @default { limit: 1, ttlSeconds: 60 }
+   */
+  recipient?: Partial<OtpRateLimit>;
+  /**
+   * Issue and resend per recipient across all purposes. Env `RATE_LIMIT_RECIPIENT_DAILY`.
+   * @default { limit: 20, ttlSeconds: 86400 }
+   */
+  recipientDaily?: Partial<OtpRateLimit>;
+  /**
+   * Verify per recipient (read from the challenge) and client IP together.
+   * Env `RATE_LIMIT_VERIFY_RECIPIENT_IP`.
+   * @default { limit: 10, ttlSeconds: 600 }
+   */
+  verifyRecipientIp?: Partial<OtpRateLimit>;
+  /**
+   * Mails sent by the whole deployment (issue and resend), counted only for requests
+   * that passed every per-IP and per-recipient limit, so one noisy recipient cannot
+   * spend everyone's budget. Env `RATE_LIMIT_GLOBAL_SEND`.
+   * @default { limit: 600, ttlSeconds: 60 }
+   */
+  globalSend?: Partial<OtpRateLimit>;
+  /**
+   * IPv6 clients are counted per network of this prefix length (one host usually owns a /64).
+   * Env `RATE_LIMIT_IPV6_PREFIX`.
+   * @default 64
+   */
+  ipv6SubnetPrefix?: number;
+  /**
+   * Counters in Redis, shared by every instance. Without `redis` or `storage` the
+   * counters are in this process's memory: correct for a single instance only.
+   * When Redis cannot answer, OTP requests are refused with 503 (fail closed). Env `REDIS_URL`.
+   * @default undefined (in memory)
+   */
+  redis?: OtpRateLimitRedisOptions;
+  /**
+   * Any other `@nestjs/throttler` storage; takes precedence over `redis`.
+   * @default undefined
+   */
+  storage?: ThrottlerStorage;
+  /**
+   * Prefix of every counter key (use one per deployment, or per test run on a shared Redis).
+   * Env `RATE_LIMIT_KEY_PREFIX`.
+   * @default 'otp:rl:'
+   */
+  keyPrefix?: string;
+}
+
+export type OtpThrottlerName = 'ip-send' | 'ip-verify' | 'recipient' | 'recipient-daily' | 'verify-recipient-ip' | 'global-send';
+
+/** Rate-limit options after defaults and checks. */
+export interface ResolvedOtpRateLimits {
+  limits: Record<OtpThrottlerName, OtpRateLimit>;
+  ipv6SubnetPrefix: number;
+  redis?: OtpRateLimitRedisOptions;
+  storage?: ThrottlerStorage;
+  keyPrefix: string;
+}

@@ -1,0 +1,32 @@
+import { rateLimitsFromEnv } from '../../app/rate-limit.config';
+import { OtpConfigError } from '../otp.errors';
+import { DEFAULT_RATE_LIMITS, resolveRateLimits } from './otp-rate-limit-options.resolver';
+
+describe('rate-limit options', () => {
+  it('defaults to the documented secure limits, in memory, under otp:rl:', () => {
+    const r = resolveRateLimits();
+    expect(r.limits).toEqual(DEFAULT_RATE_LIMITS);
+    expect(r.limits.recipient).toEqual({ limit: 1, ttlSeconds: 60 });
+    expect(r.limits['recipient-daily']).toEqual({ limit: 20, ttlSeconds: 86_400 });
+    expect(r).toMatchObject({ ipv6SubnetPrefix: 64, keyPrefix: 'otp:rl:', redis: undefined, storage: undefined });
+  });
+
+  it('takes partial overrides and refuses limits that cannot work', () => {
+    expect(resolveRateLimits({ ipSend: { limit: 3 } }).limits['ip-send']).toEqual({ limit: 3, ttlSeconds: 60 });
+    expect(() => resolveRateLimits({ recipient: { limit: 0 } })).toThrow(OtpConfigError);
+    expect(() => resolveRateLimits({ globalSend: { ttlSeconds: 1.5 } })).toThrow(OtpConfigError);
+    expect(() => resolveRateLimits({ ipv6SubnetPrefix: 16 })).toThrow(OtpConfigError);
+    expect(() => resolveRateLimits({ keyPrefix: 'has space' })).toThrow(OtpConfigError);
+    expect(() => resolveRateLimits({ redis: { url: 'http://127.0.0.1:6379' } })).toThrow(OtpConfigError);
+  });
+
+  it('reads limit/seconds pairs and Redis from the environment', () => {
+    const o = rateLimitsFromEnv({ RATE_LIMIT_IP_SEND: '5/30', RATE_LIMIT_GLOBAL_SEND: ' 100 / 60 ', REDIS_URL: 'rediss://r.internal:6380', RATE_LIMIT_KEY_PREFIX: 'app1:' });
+    expect(o.ipSend).toEqual({ limit: 5, ttlSeconds: 30 });
+    expect(o.globalSend).toEqual({ limit: 100, ttlSeconds: 60 });
+    expect(o.recipient).toBeUndefined();
+    expect(o.redis).toEqual({ url: 'rediss://r.internal:6380', ca: undefined });
+    expect(o.keyPrefix).toBe('app1:');
+    expect(() => rateLimitsFromEnv({ RATE_LIMIT_RECIPIENT: '1 per minute' })).toThrow(/limit\/seconds/);
+  });
+});

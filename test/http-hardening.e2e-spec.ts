@@ -1,0 +1,131 @@
+import { request as httpsRequest } from 'node:https';
+import { AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import request from 'supertest';
+import { httpSettingsFromEnv, parseTrustProxy } from '../src/app/http/http-settings';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { generateTestCertificate, TestCertificate } from './support/test-services';
+
+/** A TLS handshake with exactly this protocol version; resolves with the version agreed or the error. */
+function handshake(port: number, ca: Buffer, version: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'): Promise<string> {
+  return new Promise((resolve) => {
+    // SECLEVEL=0 lets this client offer TLS 1.1 at all, so a failure is the server's refusal.
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+    socket.once('secureConnect', () => {
+      resolve(socket.getProtocol() ?? 'unknown');
+      socket.end();
+    });
+    socket.once('error', (err: Error) => resolve(`error: ${err.message}`));
+  });
+}
+
+function httpsPost(port: number, ca: Buffer, path: string, body: unknown): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = httpsRequest({ host: '127.0.0.1', port, path, method: 'POST', ca, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let data = '';
+      res.on('data', (c: Buffer) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('HTTP hardening', () => {
+  let db: TestDatabase;
+  let cert: TestCertificate;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cert = generateTestCertificate();
+  });
+  afterAll(async () => {
+    cert?.remove();
+    await db?.drop();
+  });
+
+  describe.each(HTTP_ADAPTERS)('on %s', (adapter) => {
+    it('serves HTTPS with the configured certificate, with HSTS', async () => {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }, { listen: true });
+      try {
+        const { port } = t.app.getHttpServer().address() as AddressInfo;
+        const res = await httpsPost(port, cert.cert, '/auth/otp/challenges', { email: `tls.${Date.now()}@example.com` });
+        expect(res.status).toBe(202);
+        expect(JSON.parse(res.body).challengeId).toEqual(expect.any(String));
+        expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+        expect(await handshake(port, cert.cert, 'TLSv1.2')).toBe('TLSv1.2');
+        expect(await handshake(port, cert.cert, 'TLSv1.3')).toBe('TLSv1.3');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('R1: a TLS 1.1 handshake fails', async () => {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }, { listen: true });
+      try {
+        const { port } = t.app.getHttpServer().address() as AddressInfo;
+        expect(await handshake(port, cert.cert, 'TLSv1.1')).toMatch(/^error: /);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('OpenAPI at /docs-json lists every route the app registers, with the errors and the 429s; Swagger UI at /docs', async () => {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter });
+      try {
+        const doc = (await request(t.app.getHttpServer()).get('/docs-json').expect(200)).body as {
+          paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+        };
+        const docsRoute = /^\/docs(-json|-yaml)?(\/|$)/;
+        const routes = t.routes().filter((r) => !docsRoute.test(r.path));
+        expect(routes.length).toBeGreaterThanOrEqual(4);
+        for (const r of routes) {
+          const openApiPath = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+          expect({ route: `${r.method} ${r.path}`, documented: Boolean(doc.paths[openApiPath]?.[r.method.toLowerCase()]) })
+            .toEqual({ route: `${r.method} ${r.path}`, documented: true });
+        }
+        for (const path of ['/auth/otp/challenges', '/auth/otp/challenges/{id}/verify', '/auth/otp/challenges/{id}/resend']) {
+          const op = doc.paths[path].post;
+          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '413', '429', '503']));
+          expect(op.responses['429'].headers).toHaveProperty('Retry-After');
+        }
+        expect(Object.keys(doc.paths['/auth/otp/challenges/{id}/verify'].post.responses)).toContain('401');
+        const ui = await request(t.app.getHttpServer()).get('/docs').redirects(1).expect(200);
+        expect(ui.text).toContain('swagger');
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
+  it('R1 control: this client can complete a TLS 1.1 handshake with a server that allows it (so the refusal above is the app\'s)', async () => {
+    const server = createTlsServer({ cert: cert.cert, key: cert.key, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      expect(await handshake((server.address() as AddressInfo).port, cert.cert, 'TLSv1.1')).toBe('TLSv1.1');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('in production, plain HTTP is refused unless TLS files or TLS_TERMINATED_BY_PROXY=true are given', () => {
+    expect(() => httpSettingsFromEnv({ NODE_ENV: 'production' })).toThrow(/refusing to serve plain HTTP in production/);
+    expect(httpSettingsFromEnv({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }).tlsTerminatedByProxy).toBe(true);
+    expect(httpSettingsFromEnv({ NODE_ENV: 'production', TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }).tls).toBeDefined();
+    expect(() => httpSettingsFromEnv({ TLS_CERT_FILE: cert.certFile })).toThrow(/both/);
+    expect(() => httpSettingsFromEnv({ HTTP_ADAPTER: 'koa' })).toThrow(/express or fastify/);
+    expect(httpSettingsFromEnv({}).adapter).toBe('express');
+  });
+
+  it('TRUST_PROXY takes Express syntax, defaults to no proxy, and refuses "true"', () => {
+    expect(parseTrustProxy(undefined)).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8,fd00::/8 ,192.0.2.1')).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    expect(() => parseTrustProxy('true')).toThrow(/any client/);
+    expect(() => parseTrustProxy('10.0.0.0/33')).toThrow();
+    expect(() => parseTrustProxy('proxy.example.com')).toThrow();
+  });
+});

@@ -1,0 +1,182 @@
+import request from 'supertest';
+import { OtpEvent, OtpEventBus, OtpService } from '../src/otp';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+
+/** Every named throttler trips at its limit with 429 + Retry-After, on both adapters (counters in memory). */
+describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
+  let db: TestDatabase;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  /** Boots the app with these limits; every other limit is loosened so only the one under test can trip. */
+  async function boot(env: NodeJS.ProcessEnv): Promise<TestApp> {
+    const loose = {
+      RATE_LIMIT_IP_SEND: '1000/60', RATE_LIMIT_IP_VERIFY: '1000/60', RATE_LIMIT_RECIPIENT: '1000/60',
+      RATE_LIMIT_RECIPIENT_DAILY: '1000/86400', RATE_LIMIT_VERIFY_RECIPIENT_IP: '1000/600', RATE_LIMIT_GLOBAL_SEND: '1000/60',
+    };
+    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...loose, ...env });
+    apps.push(t);
+    return t;
+  }
+
+  let n = 0;
+  const email = () => `rl${++n}.${process.pid}.${Date.now()}@example.com`;
+  const issue = (t: TestApp, body: Record<string, unknown>, ip?: string) => {
+    const r = request(t.app.getHttpServer()).post('/auth/otp/challenges');
+    return (ip ? r.set('X-Forwarded-For', ip) : r).send(body);
+  };
+  const verify = (t: TestApp, id: string, code: string, ip?: string) => {
+    const r = request(t.app.getHttpServer()).post(`/auth/otp/challenges/${id}/verify`);
+    return (ip ? r.set('X-Forwarded-For', ip) : r).send({ code });
+  };
+  const wrongFor = (code: string) => (code === '000000' ? '000001' : '000000');
+
+  function expectThrottled(res: request.Response, minRetry: number, maxRetry: number): void {
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({ error: 'otp_throttled', message: 'Too many requests. Try again later.' });
+    const retry = Number(res.headers['retry-after']);
+    expect(retry).toBeGreaterThanOrEqual(minRetry);
+    expect(retry).toBeLessThanOrEqual(maxRetry);
+    expect(res.headers['cache-control']).toBe('no-store');
+  }
+
+  it('R11: ip-send trips at its limit, issue and resend sharing it, with the X-RateLimit headers', async () => {
+    const t = await boot({ RATE_LIMIT_IP_SEND: '3/60' });
+    const events: OtpEvent[] = [];
+    t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
+    const first = await issue(t, { email: email() }).expect(202);
+    expect(first.headers['x-ratelimit-limit']).toBe('3');
+    expect(first.headers['x-ratelimit-remaining']).toBe('2');
+    expect(Number(first.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+    await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [first.body.challengeId]);
+    await request(t.app.getHttpServer()).post(`/auth/otp/challenges/${first.body.challengeId}/resend`).expect(202);
+    const third = await issue(t, { email: email() }).expect(202);
+    expect(third.headers['x-ratelimit-remaining']).toBe('0');
+    const refused = await issue(t, { email: email() });
+    expectThrottled(refused, 55, 60);
+    expect([refused.headers['x-ratelimit-limit'], refused.headers['x-ratelimit-remaining']]).toEqual(['3', '0']);
+    // R17: the throttle hit is a security event.
+    expect(events.filter((e) => e.name === 'rate_limit.exceeded')).toEqual([
+      expect.objectContaining({ outcome: 'failure', detail: { throttler: 'ip-send', scope: 'issue' } }),
+    ]);
+  });
+
+  it('R11: ip-verify trips at its limit: the fourth verify is refused even with the right code', async () => {
+    const t = await boot({ RATE_LIMIT_IP_VERIFY: '3/60' });
+    const c = await issue(t, { email: email() }).expect(202);
+    const code = await t.codeFor(c.body.challengeId);
+    for (let i = 0; i < 3; i++) await verify(t, c.body.challengeId, wrongFor(code)).expect(401);
+    expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
+  });
+
+  it('R11: the recipient limit is per canonical address and purpose: a transfer code can be asked right after a sign-in code', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT: '1/60' });
+    const address = email();
+    const login = await issue(t, { email: address }).expect(202);
+    expectThrottled(await issue(t, { email: address.toUpperCase() }), 55, 60);
+    await issue(t, { email: address, purpose: 'transfer', context: { amount: 10, to: 'bob' } }).expect(202);
+    // Resend shares the recipient's counter: refused by the throttler even once the database cooldown is over.
+    await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [login.body.challengeId]);
+    expectThrottled(await request(t.app.getHttpServer()).post(`/auth/otp/challenges/${login.body.challengeId}/resend`), 55, 60);
+    // Another address is untouched.
+    await issue(t, { email: email() }).expect(202);
+  });
+
+  it('R11: the daily cap per recipient counts across purposes', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT_DAILY: '3/86400' });
+    const address = email();
+    await issue(t, { email: address }).expect(202);
+    await issue(t, { email: address, purpose: 'verify-email' }).expect(202);
+    await issue(t, { email: address, purpose: 'transfer', context: { amount: 1, to: 'x' } }).expect(202);
+    expectThrottled(await issue(t, { email: address }), 86_000, 86_400);
+  });
+
+  it('verify-recipient-ip counts per recipient and IP across the recipient\'s challenges; another IP is not blocked', async () => {
+    const t = await boot({ RATE_LIMIT_VERIFY_RECIPIENT_IP: '3/600', TRUST_PROXY: 'loopback' });
+    const address = email();
+    const first = await issue(t, { email: address }).expect(202);
+    const firstCode = await t.codeFor(first.body.challengeId);
+    for (let i = 0; i < 3; i++) await verify(t, first.body.challengeId, wrongFor(firstCode), '198.51.100.7').expect(401);
+    const second = await issue(t, { email: address }).expect(202);
+    const code = await t.codeFor(second.body.challengeId);
+    expectThrottled(await verify(t, second.body.challengeId, code, '198.51.100.7'), 590, 600);
+    await verify(t, second.body.challengeId, code, '198.51.100.8').expect(200);
+  });
+
+  it('R11: the global send budget trips at its limit, and requests refused for one noisy recipient do not spend it', async () => {
+    const t = await boot({ RATE_LIMIT_GLOBAL_SEND: '3/60', RATE_LIMIT_RECIPIENT: '1/60' });
+    const noisy = email();
+    await issue(t, { email: noisy }).expect(202);
+    for (let i = 0; i < 5; i++) expect((await issue(t, { email: noisy })).status).toBe(429);
+    await issue(t, { email: email() }).expect(202);
+    await issue(t, { email: email() }).expect(202);
+    expectThrottled(await issue(t, { email: email() }), 55, 60);
+  });
+
+  it('R11/R14: a known address (with earlier challenges) and an unknown one are limited identically', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT: '2/60', TRUST_PROXY: 'loopback' });
+    const known = email();
+    const otp = t.app.get(OtpService);
+    const old = await otp.issue({ email: known });
+    await otp.verify({ challengeId: old.challengeId, code: await t.codeFor(old.challengeId) });
+    const unknown = email();
+    const run = async (address: string, ip: string) => {
+      const out: request.Response[] = [];
+      for (let i = 0; i < 4; i++) out.push(await issue(t, { email: address }, ip));
+      return out;
+    };
+    const a = await run(known, '203.0.113.1');
+    const b = await run(unknown, '203.0.113.2');
+    expect(a.map((r) => r.status)).toEqual([202, 202, 429, 429]);
+    expect(b.map((r) => r.status)).toEqual(a.map((r) => r.status));
+    const shape = (r: request.Response) => ({
+      body: r.status === 202 ? Object.keys(r.body).sort() : r.body,
+      headers: Object.keys(r.headers).filter((h) => h !== 'date').sort(),
+      limits: [r.headers['x-ratelimit-limit'], r.headers['x-ratelimit-remaining'], r.headers['content-length']],
+    });
+    expect(b.map(shape)).toEqual(a.map(shape));
+    expect(Math.abs(Number(a[2].headers['retry-after']) - Number(b[2].headers['retry-after']))).toBeLessThanOrEqual(1);
+  });
+
+  it('malformed bodies get 400 (not a crash of the tracker) and spend no recipient budget', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT: '1/60' });
+    const address = email();
+    const bodies = ['{"email":', '[]', 'null', `{"email":"${address}","extra":1}`, `{"email":"${address}","purpose":"nope"}`, `{"email":"${address}","purpose":"transfer"}`];
+    for (const body of bodies) {
+      const res = await request(t.app.getHttpServer()).post('/auth/otp/challenges').set('content-type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+    }
+    const badId = await request(t.app.getHttpServer()).post('/auth/otp/challenges/not-a-uuid/verify').send({ code: '123456' });
+    expect(badId.status).toBe(400);
+    await issue(t, { email: address }).expect(202);
+  });
+
+  it('R12: a spoofed X-Forwarded-For does not escape the per-IP limit when no proxy is trusted (the default)', async () => {
+    const t = await boot({ RATE_LIMIT_IP_SEND: '2/60' });
+    await issue(t, { email: email() }, '192.0.2.1').expect(202);
+    await issue(t, { email: email() }, '192.0.2.2').expect(202);
+    expectThrottled(await issue(t, { email: email() }, '192.0.2.3'), 55, 60);
+  });
+
+  it('R12: with TRUST_PROXY=loopback the forwarded client IP is counted, IPv6 clients by /64', async () => {
+    const t = await boot({ RATE_LIMIT_IP_SEND: '2/60', TRUST_PROXY: 'loopback' });
+    await issue(t, { email: email() }, '192.0.2.10').expect(202);
+    await issue(t, { email: email() }, '192.0.2.10').expect(202);
+    expectThrottled(await issue(t, { email: email() }, '192.0.2.10'), 55, 60);
+    await issue(t, { email: email() }, '192.0.2.11').expect(202);
+    await issue(t, { email: email() }, '2001:db8:0:1::1').expect(202);
+    await issue(t, { email: email() }, '2001:db8:0:1::ffff').expect(202);
+    expectThrottled(await issue(t, { email: email() }, '2001:db8:0:1:abcd::2'), 55, 60);
+    await issue(t, { email: email() }, '2001:db8:0:2::1').expect(202);
+  });
+});
