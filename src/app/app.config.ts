@@ -7,6 +7,7 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     encryptionKeys: env.OTP_ENCRYPTION_KEYS,
     indexKey: env.OTP_INDEX_KEY,
     production: env.NODE_ENV === 'production',
+    audit: { adminToken: env.OTP_ADMIN_TOKEN },
     purposes: {
       login: { ttlSeconds: 600 },
       'verify-email': { ttlSeconds: 1800 },

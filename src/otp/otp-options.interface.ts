@@ -1,3 +1,4 @@
+import type { OtpAuditOptions } from './audit/otp-audit-options';
 import type { OtpKey } from './crypto/otp-keyring';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
@@ -70,6 +71,12 @@ export interface OtpModuleOptions {
    * @default process.env.NODE_ENV === 'production'
    */
   production?: boolean;
+  /**
+   * Audit trail: every security event appended to the tamper-evident `otp_audit_log`
+   * (see `OtpAuditOptions` for each setting and its default).
+   * @default { enabled: true, flushIntervalMs: 100, batchSize: 200, maxQueue: 10000 }
+   */
+  audit?: OtpAuditOptions;
 }
 
 /** Options after defaults and checks: what the services read. */

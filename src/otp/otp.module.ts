@@ -1,5 +1,9 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, Provider, RequestMethod } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OtpAuditContextMiddleware } from './audit/audit-context.middleware';
+import { OTP_AUDIT_CONTROLLERS, OTP_AUDIT_PROVIDERS } from './audit/otp-audit.providers';
+import { OtpAuditService } from './audit/otp-audit.service';
+import { OtpAuditWriter } from './audit/otp-audit.writer';
 import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
 import { OtpEventBus } from './events/otp-event-bus';
@@ -44,6 +48,7 @@ const providers: Provider[] = [
   OtpEventBus,
   OtpChallengeStore,
   OtpService,
+  ...OTP_AUDIT_PROVIDERS,
 ];
 
 /**
@@ -54,9 +59,14 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpAuditService, OtpAuditWriter],
 })
-export class OtpModule extends OtpConfigurableModule {
+export class OtpModule extends OtpConfigurableModule implements NestModule {
+  /** Opens the audit context (request id, IP, user agent) before guards run. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(OtpAuditContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {
     return OtpModule.withControllers(super.forRoot(options), options.routePrefix);
   }
@@ -68,6 +78,6 @@ export class OtpModule extends OtpConfigurableModule {
   private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined): DynamicModule {
     const prefix = routePrefix === undefined ? 'auth/otp' : routePrefix;
     const controllers = prefix === false ? [] : [otpControllerAt(prefix)];
-    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController] };
+    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController, ...OTP_AUDIT_CONTROLLERS] };
   }
 }

@@ -15,6 +15,8 @@ import {
   BadRequestException,
   PipeTransform,
 } from '@nestjs/common';
+import { Audited } from '../audit/audited.decorator';
+import { OtpAuditInterceptor } from '../audit/audit.interceptor';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
@@ -66,12 +68,13 @@ function userAgentOf(req: ClientRequest): string | undefined {
 /** HTTP face of `OtpService`; mounted by `OtpModule` under its route prefix. */
 @UseGuards(RejectQueryGuard)
 @UseFilters(OtpExceptionFilter)
-@UseInterceptors(NoStoreInterceptor)
+@UseInterceptors(NoStoreInterceptor, OtpAuditInterceptor)
 @UsePipes(otpValidationPipe)
 export class OtpController {
   constructor(private readonly otp: OtpService) {}
 
   @Post('challenges')
+  @Audited('otp.issue')
   @HttpCode(HttpStatus.ACCEPTED)
   async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
     return toResponse(
@@ -87,6 +90,7 @@ export class OtpController {
   }
 
   @Post('challenges/:id/verify')
+  @Audited('otp.verify')
   @HttpCode(HttpStatus.OK)
   async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
     const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
@@ -99,6 +103,7 @@ export class OtpController {
   }
 
   @Post('challenges/:id/resend')
+  @Audited('otp.resend')
   @HttpCode(HttpStatus.ACCEPTED)
   async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown): Promise<ChallengeResponseDto> {
     return toResponse(await this.otp.resend(id));
