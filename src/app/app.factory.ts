@@ -1,6 +1,7 @@
 import { DynamicModule, INestApplication } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { OtpExceptionFilter } from '../otp';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
@@ -15,10 +16,21 @@ export function configureApp(app: INestApplication): INestApplication {
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
   app.enableShutdownHooks();
+  // Every Nest log line goes through pino (JSON, redacted) when the logging module is present.
+  const pino = findPinoLogger(app);
+  if (pino) app.useLogger(pino);
   return app;
 }
 
+function findPinoLogger(app: INestApplication): PinoLogger | undefined {
+  try {
+    return app.get(PinoLogger, { strict: false });
+  } catch {
+    return undefined;
+  }
+}
+
 export async function createApp(module: DynamicModule): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false, logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false, bufferLogs: true });
   return configureApp(app);
 }

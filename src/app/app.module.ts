@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule } from '../otp';
 import { otpOptionsFromEnv } from './app.config';
+import { loggingModule } from './app.logging';
 import { typeOrmModuleOptions } from './database/database.options';
 
 /**
@@ -11,10 +13,11 @@ import { typeOrmModuleOptions } from './database/database.options';
  */
 @Module({})
 export class AppModule {
-  static forEnv(env: NodeJS.ProcessEnv = process.env): DynamicModule {
+  static forEnv(env: NodeJS.ProcessEnv = process.env, extras: { logDestination?: DestinationStream } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        loggingModule(env, extras.logDestination),
         TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
         OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env) }),
       ],

@@ -42,3 +42,5 @@ export type { AuditRequestContext } from './audit/audit-context';
 export type { OtpAuditOptions } from './audit/otp-audit-options';
 export { verifyAuditChain } from './audit/audit-chain.verifier';
 export type { ChainVerification } from './audit/audit-chain.verifier';
+export { otpPinoHttpOptions, otpPinoHttpParams, maskEmail, maskText, OTP_LOG_REDACT_PATHS } from './logging/otp-log-redaction';
+export type { OtpLoggingOptions } from './logging/otp-log-redaction';
