@@ -8,6 +8,7 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     indexKey: env.OTP_INDEX_KEY,
     production: env.NODE_ENV === 'production',
     audit: { adminToken: env.OTP_ADMIN_TOKEN },
+    monitoring: { alerts: { webhookUrl: env.OTP_ALERT_WEBHOOK_URL } },
     purposes: {
       login: { ttlSeconds: 600 },
       'verify-email': { ttlSeconds: 1800 },

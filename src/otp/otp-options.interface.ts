@@ -1,5 +1,6 @@
 import type { OtpAuditOptions } from './audit/otp-audit-options';
 import type { OtpKey } from './crypto/otp-keyring';
+import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -77,6 +78,11 @@ export interface OtpModuleOptions {
    * @default { enabled: true, flushIntervalMs: 100, batchSize: 200, maxQueue: 10000 }
    */
   audit?: OtpAuditOptions;
+  /**
+   * Metrics, health and alert rules (see `OtpMonitoringOptions` for each rule's threshold and window).
+   * @default all alert rules on with the log sink; outbox table `otp_mail_outbox`
+   */
+  monitoring?: OtpMonitoringOptions;
 }
 
 /** Options after defaults and checks: what the services read. */

@@ -1,4 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, Provider, RequestMethod } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpAuditContextMiddleware } from './audit/audit-context.middleware';
 import { OTP_AUDIT_CONTROLLERS, OTP_AUDIT_PROVIDERS } from './audit/otp-audit.providers';
@@ -6,6 +7,10 @@ import { OtpAuditService } from './audit/otp-audit.service';
 import { OtpAuditWriter } from './audit/otp-audit.writer';
 import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
+import { OtpAlertEngine } from './monitoring/otp-alert.engine';
+import { OtpHealthChecks } from './monitoring/otp-health.checks';
+import { OtpMetrics } from './monitoring/otp-metrics';
+import { OTP_MONITORING_CONTROLLERS, OTP_MONITORING_PROVIDERS } from './monitoring/otp-monitoring.providers';
 import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
@@ -49,6 +54,7 @@ const providers: Provider[] = [
   OtpChallengeStore,
   OtpService,
   ...OTP_AUDIT_PROVIDERS,
+  ...OTP_MONITORING_PROVIDERS,
 ];
 
 /**
@@ -57,9 +63,9 @@ const providers: Provider[] = [
  * in the host (with `OTP_ENTITIES` and the migrations in `migrations/`).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
+  imports: [TypeOrmModule.forFeature(OTP_ENTITIES), TerminusModule.forRoot({ logger: false })],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus, OtpAuditService, OtpAuditWriter],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpAuditService, OtpAuditWriter, OtpMetrics, OtpAlertEngine, OtpHealthChecks],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
   /** Opens the audit context (request id, IP, user agent) before guards run. */
@@ -78,6 +84,6 @@ export class OtpModule extends OtpConfigurableModule implements NestModule {
   private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined): DynamicModule {
     const prefix = routePrefix === undefined ? 'auth/otp' : routePrefix;
     const controllers = prefix === false ? [] : [otpControllerAt(prefix)];
-    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController, ...OTP_AUDIT_CONTROLLERS] };
+    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController, ...OTP_AUDIT_CONTROLLERS, ...OTP_MONITORING_CONTROLLERS] };
   }
 }
