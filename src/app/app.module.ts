@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { DestinationStream } from 'pino';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule } from '../otp';
 import { otpOptionsFromEnv } from './app.config';
@@ -18,6 +19,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         loggingModule(env, extras.logDestination),
+        ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
         OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env) }),
       ],

@@ -1,6 +1,7 @@
 import type { OtpAuditOptions } from './audit/otp-audit-options';
 import type { OtpKey } from './crypto/otp-keyring';
 import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
+import type { OtpRetentionOptions } from './ops/otp-ops-options';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -83,6 +84,11 @@ export interface OtpModuleOptions {
    * @default all alert rules on with the log sink; outbox table `otp_mail_outbox`
    */
   monitoring?: OtpMonitoringOptions;
+  /**
+   * Scheduled purge of ended rows and old audit events (see `OtpRetentionOptions`).
+   * @default { enabled: true, intervalSeconds: 3600, challengeSeconds: 86400, spentRowSeconds: 604800, auditSeconds: 34560000 }
+   */
+  retention?: OtpRetentionOptions;
 }
 
 /** Options after defaults and checks: what the services read. */

@@ -7,6 +7,10 @@ import { OtpAuditService } from './audit/otp-audit.service';
 import { OtpAuditWriter } from './audit/otp-audit.writer';
 import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
+import { OtpErasureService } from './ops/otp-erasure.service';
+import { OtpInvalidationService } from './ops/otp-invalidation.service';
+import { OTP_OPS_PROVIDERS } from './ops/otp-ops.providers';
+import { OtpRetentionService } from './ops/otp-retention.service';
 import { OtpAlertEngine } from './monitoring/otp-alert.engine';
 import { OtpHealthChecks } from './monitoring/otp-health.checks';
 import { OtpMetrics } from './monitoring/otp-metrics';
@@ -55,6 +59,7 @@ const providers: Provider[] = [
   OtpService,
   ...OTP_AUDIT_PROVIDERS,
   ...OTP_MONITORING_PROVIDERS,
+  ...OTP_OPS_PROVIDERS,
 ];
 
 /**
@@ -65,7 +70,8 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES), TerminusModule.forRoot({ logger: false })],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus, OtpAuditService, OtpAuditWriter, OtpMetrics, OtpAlertEngine, OtpHealthChecks],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpAuditService, OtpAuditWriter, OtpMetrics, OtpAlertEngine, OtpHealthChecks,
+    OtpRetentionService, OtpErasureService, OtpInvalidationService],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
   /** Opens the audit context (request id, IP, user agent) before guards run. */

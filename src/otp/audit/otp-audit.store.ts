@@ -142,6 +142,15 @@ export class OtpAuditStore {
     return rows.map(toRecord);
   }
 
+  /** The newest row of an event, if any. */
+  async latest(event: string): Promise<AuditRecord | undefined> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT 1`,
+      [event],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
   /** Drops the personal fields of every row of a subject (erasure); returns the row count. */
   async eraseSubject(recipientIndex: string): Promise<number> {
     const [row] = await this.db.query(`SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
