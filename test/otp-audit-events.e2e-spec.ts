@@ -160,3 +160,17 @@ describe('operator routes without OTP_ADMIN_TOKEN', () => {
     }
   });
 });
+
+describe('audit trail on the embedded PGlite database (npm start)', () => {
+  it('appends and verifies the chain', async () => {
+    const t = await bootTestApp({});
+    try {
+      const c = await t.app.get(OtpService).issue({ email: `pglite.${Date.now()}@example.com`, ip: '192.0.2.1' });
+      const audit = t.app.get(OtpAuditService);
+      expect(await audit.list({ challengeId: c.challengeId })).toEqual([expect.objectContaining({ event: 'challenge.issued', ip: '192.0.2.1' })]);
+      await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     encryptionKeys: env.OTP_ENCRYPTION_KEYS,
     indexKey: env.OTP_INDEX_KEY,
     production: env.NODE_ENV === 'production',
-    audit: { adminToken: env.OTP_ADMIN_TOKEN },
+    audit: { adminToken: env.OTP_ADMIN_TOKEN, enabled: env.OTP_AUDIT !== 'off' },
     monitoring: { alerts: { webhookUrl: env.OTP_ALERT_WEBHOOK_URL } },
     purposes: {
       login: { ttlSeconds: 600 },
