@@ -118,3 +118,28 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     }
   });
 });
+
+describe('operatorRoutes: false', () => {
+  it('mounts no /metrics, /health or admin routes, and the services stay available', async () => {
+    const { TypeOrmModule } = await import('@nestjs/typeorm');
+    const { OtpModule, OtpMetrics } = await import('../src/otp');
+    const db = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        OtpModule.forRoot({ keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false }),
+      ],
+    }).setLogger(false as never).compile();
+    const app = configureApp(moduleRef.createNestApplication({ bodyParser: false, logger: false }));
+    await app.init();
+    try {
+      await request(app.getHttpServer()).get('/metrics').expect(404);
+      await request(app.getHttpServer()).get('/health').expect(404);
+      await request(app.getHttpServer()).post('/admin/otp/audit/query').send({}).expect(404);
+      expect((await app.get(OtpMetrics).render()).body).toContain('otp_challenges_issued_total');
+    } finally {
+      await app.close();
+      await db.drop();
+    }
+  });
+});

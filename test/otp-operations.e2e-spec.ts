@@ -99,7 +99,13 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     const a = await issued(email());
     const b = await issued(email());
     await db.dataSource.query(`INSERT INTO otp_proof_tokens (recipient_index, expires_at) VALUES ('live-token', now() + interval '1 hour')`);
+    // A token table without revoked_at: unused rows expire now, rows recording a use stay as they are.
+    await db.dataSource.query(`CREATE TABLE otp_session_tokens (id text PRIMARY KEY, expires_at timestamptz NOT NULL, redeemed_at timestamptz)`);
+    await db.dataSource.query(`INSERT INTO otp_session_tokens VALUES ('unused', now() + interval '1 hour', NULL), ('used', now() + interval '1 hour', now())`);
     const report = await t.app.get(OtpInvalidationService).invalidateAll();
+    expect(report.otp_session_tokens).toBe(1);
+    const session = await db.dataSource.query(`SELECT id, expires_at <= now() AS ended FROM otp_session_tokens ORDER BY id`);
+    expect(session).toEqual([{ id: 'unused', ended: true }, { id: 'used', ended: false }]);
     expect(report.otp_challenges).toBeGreaterThanOrEqual(2);
     expect(report.otp_proof_tokens).toBeGreaterThanOrEqual(1);
     await expect(otp.verify({ challengeId: a.challengeId, code: a.code })).rejects.toBeInstanceOf(OtpInvalidError);

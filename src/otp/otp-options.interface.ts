@@ -112,4 +112,11 @@ export interface OtpModuleExtras {
    * @default 'auth/otp'
    */
   routePrefix?: string | false;
+  /**
+   * Mount the operator routes: `GET /metrics`, `GET /health` and `/admin/otp/audit/*`
+   * (the latter answer 404 until `audit.adminToken` is set). `false` mounts none; the
+   * services (`OtpMetrics`, `OtpAuditService`, ...) stay available to the host.
+   * @default true
+   */
+  operatorRoutes?: boolean;
 }

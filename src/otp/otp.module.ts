@@ -80,16 +80,17 @@ export class OtpModule extends OtpConfigurableModule implements NestModule {
   }
 
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRoot(options), options.routePrefix);
+    return OtpModule.withControllers(super.forRoot(options), options.routePrefix, options.operatorRoutes);
   }
 
   static override forRootAsync(options: typeof OTP_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRootAsync(options), options.routePrefix);
+    return OtpModule.withControllers(super.forRootAsync(options), options.routePrefix, options.operatorRoutes);
   }
 
-  private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined): DynamicModule {
+  private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined, operatorRoutes = true): DynamicModule {
     const prefix = routePrefix === undefined ? 'auth/otp' : routePrefix;
     const controllers = prefix === false ? [] : [otpControllerAt(prefix)];
-    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController, ...OTP_AUDIT_CONTROLLERS, ...OTP_MONITORING_CONTROLLERS] };
+    return { ...definition, controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController,
+      ...(operatorRoutes ? [...OTP_AUDIT_CONTROLLERS, ...OTP_MONITORING_CONTROLLERS] : [])] };
   }
 }

@@ -48,6 +48,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private unsubscribe?: () => void;
+  private failuresInRow = 0;
   /** Rows dropped because the queue was full (database unreachable for long). */
   dropped = 0;
   /** Failed append attempts. */
@@ -99,20 +100,26 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
         await this.store.appendChained(batch);
       } catch (err) {
         this.failures++;
-        this.logger.error(`audit append failed (${batch.length} kept for retry): ${(err as Error).message}`);
+        this.failuresInRow++;
+        if (this.failuresInRow <= 3 || this.failuresInRow % 20 === 0) {
+          this.logger.error(`audit append failed (${this.queue.length} event(s) kept for retry): ${(err as Error).message}`);
+        }
         this.schedule();
         throw err;
       }
+      this.failuresInRow = 0;
       this.queue.splice(0, batch.length);
     }
   }
 
   private schedule(): void {
     if (this.timer) return;
+    // While the database fails, retry with exponential back-off (capped at 30 s).
+    const delay = Math.min(this.options.flushIntervalMs * 2 ** this.failuresInRow, 30_000);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flush().catch(() => undefined);
-    }, this.options.flushIntervalMs);
+    }, delay);
     this.timer.unref();
   }
 

@@ -8,7 +8,9 @@ export type InvalidationReport = Record<string, number>;
  * Disaster recovery (R29): after restoring a backup, every challenge and token
  * that was live at the restore point is ended, so codes consumed since then
  * cannot verify again. Token tables are found by name (`otp_*token*`) and ended
- * through `revoked_at`, or else `expires_at`.
+ * through `revoked_at`, or else by moving `expires_at` to now on rows not yet used
+ * (`redeemed_at` / `consumed_at` / `used_at` NULL). Stateless signed tokens are not
+ * in any table: rotate their signing key as well (docs/operations.md).
  */
 @Injectable()
 export class OtpInvalidationService {
@@ -21,8 +23,9 @@ export class OtpInvalidationService {
     const report: InvalidationReport = { otp_challenges: await this.ops.supersedeAllLiveChallenges() };
     for (const t of await this.ops.tables()) {
       if (!/^otp_.*token/.test(t.name)) continue;
-      if (t.columns.includes('revoked_at')) report[t.name] = await this.ops.endLiveRows(t.name, 'revoked_at');
-      else if (t.columns.includes('expires_at')) report[t.name] = await this.ops.endLiveRows(t.name, 'expires_at');
+      const used = ['redeemed_at', 'consumed_at', 'used_at'].find((c) => t.columns.includes(c));
+      if (t.columns.includes('revoked_at')) report[t.name] = await this.ops.revokeLiveRows(t.name);
+      else if (t.columns.includes('expires_at') && used) report[t.name] = await this.ops.expireUnusedRows(t.name, used);
     }
     this.bus.emit({ name: 'challenges.invalidated', outcome: 'success', detail: report });
     return report;

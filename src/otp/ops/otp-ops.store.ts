@@ -44,12 +44,21 @@ export class OtpOpsStore {
     return Number(count ?? 0);
   }
 
-  /** Marks a token table's live rows revoked (`revoked_at`), or ends them (`expires_at`). */
-  async endLiveRows(table: string, column: 'revoked_at' | 'expires_at'): Promise<number> {
-    const sql = column === 'revoked_at'
-      ? `UPDATE ${quote(table)} SET revoked_at = now() WHERE revoked_at IS NULL`
-      : `UPDATE ${quote(table)} SET expires_at = now() WHERE expires_at > now()`;
-    const [, count] = await this.db.query(sql);
+  /** Marks a token table's live rows revoked (`revoked_at IS NULL` → now). */
+  async revokeLiveRows(table: string): Promise<number> {
+    const [, count] = await this.db.query(`UPDATE ${quote(table)} SET revoked_at = now() WHERE revoked_at IS NULL`);
+    return Number(count ?? 0);
+  }
+
+  /**
+   * Ends a token table's unused rows by moving `expires_at` to now. Only rows whose
+   * use column is NULL: rows that record a use (single-use bookkeeping) must keep
+   * refusing a replay, so they are never touched.
+   */
+  async expireUnusedRows(table: string, usedColumn: string): Promise<number> {
+    const [, count] = await this.db.query(
+      `UPDATE ${quote(table)} SET expires_at = now() WHERE expires_at > now() AND ${quote(usedColumn)} IS NULL`,
+    );
     return Number(count ?? 0);
   }
 
