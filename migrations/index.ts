@@ -2,12 +2,15 @@ import { CreateOtpTables1764086400000 } from './1764086400000-CreateOtpTables';
 import { CreateOtpTokens1764091000000 } from './1764091000000-CreateOtpTokens';
 import { CreateAccounts1764091100000 } from './1764091100000-CreateAccounts';
 import { CreateTransfers1764091200000 } from './1764091200000-CreateTransfers';
+import { CreateOtpAuditLog1764092000000 } from './1764092000000-CreateOtpAuditLog';
 
-/** Every migration, oldest first: data sources list them here rather than by glob. */
-export const OTP_MIGRATIONS = [CreateOtpTables1764086400000, CreateOtpTokens1764091000000];
+/** Every migration of the OTP module, oldest first: data sources list them here rather than by glob. */
+export const OTP_MIGRATIONS = [CreateOtpTables1764086400000, CreateOtpTokens1764091000000, CreateOtpAuditLog1764092000000];
 
 /** Tables of the example host app (accounts, payments), not of the OTP module. */
 export const EXAMPLE_APP_MIGRATIONS = [CreateAccounts1764091100000, CreateTransfers1764091200000];
 
-/** What the example app and the tests run. */
-export const ALL_MIGRATIONS = [...OTP_MIGRATIONS, ...EXAMPLE_APP_MIGRATIONS];
+const timestamp = (m: { name: string }) => Number(/\d{13}$/.exec(m.name)?.[0]);
+
+/** What the example app and the tests run, in timestamp order. */
+export const ALL_MIGRATIONS = [...OTP_MIGRATIONS, ...EXAMPLE_APP_MIGRATIONS].sort((a, b) => timestamp(a) - timestamp(b));

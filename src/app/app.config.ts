@@ -11,6 +11,8 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     production: env.NODE_ENV === 'production',
     // Binds transfer codes to the signed-in account (set by SessionGuard, which runs before OtpGuard).
     currentUserEmail: currentAccountEmail,
+    audit: { adminToken: env.OTP_ADMIN_TOKEN, enabled: env.OTP_AUDIT !== 'off' },
+    monitoring: { alerts: { webhookUrl: env.OTP_ALERT_WEBHOOK_URL } },
     purposes: {
       login: { ttlSeconds: 600 },
       'verify-email': { ttlSeconds: 1800 },

@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule } from '../otp';
 import { AccountsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
+import { loggingModule } from './app.logging';
 import { typeOrmModuleOptions } from './database/database.options';
 import { PaymentsModule } from './payments/payments.module';
 
@@ -13,10 +16,12 @@ import { PaymentsModule } from './payments/payments.module';
  */
 @Module({})
 export class AppModule {
-  static forEnv(env: NodeJS.ProcessEnv = process.env): DynamicModule {
+  static forEnv(env: NodeJS.ProcessEnv = process.env, extras: { logDestination?: DestinationStream } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        loggingModule(env, extras.logDestination),
+        ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
         OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env), isGlobal: true }),
         AccountsModule,

@@ -1,5 +1,8 @@
+import type { OtpAuditOptions } from './audit/otp-audit-options';
 import type { OtpKey } from './crypto/otp-keyring';
 import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/otp-rate-limit-options.interface';
+import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
+import type { OtpRetentionOptions } from './ops/otp-ops-options';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -93,6 +96,22 @@ export interface OtpModuleOptions {
    * @default the secure defaults of `OtpRateLimitOptions`, counters in memory
    */
   rateLimits?: OtpRateLimitOptions;
+  /**
+   * Audit trail: every security event appended to the tamper-evident `otp_audit_log`
+   * (see `OtpAuditOptions` for each setting and its default).
+   * @default { enabled: true, flushIntervalMs: 100, batchSize: 200, maxQueue: 10000 }
+   */
+  audit?: OtpAuditOptions;
+  /**
+   * Metrics, health and alert rules (see `OtpMonitoringOptions` for each rule's threshold and window).
+   * @default all alert rules on with the log sink; outbox table `otp_mail_outbox`
+   */
+  monitoring?: OtpMonitoringOptions;
+  /**
+   * Scheduled purge of ended rows and old audit events (see `OtpRetentionOptions`).
+   * @default { enabled: true, intervalSeconds: 3600, challengeSeconds: 86400, spentRowSeconds: 604800, auditSeconds: 34560000 }
+   */
+  retention?: OtpRetentionOptions;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -123,4 +142,11 @@ export interface OtpModuleExtras {
    * @default false
    */
   isGlobal?: boolean;
+  /**
+   * Mount the operator routes: `GET /metrics`, `GET /health` and `/admin/otp/audit/*`
+   * (the latter answer 404 until `audit.adminToken` is set). `false` mounts none; the
+   * services (`OtpMetrics`, `OtpAuditService`, ...) stay available to the host.
+   * @default true
+   */
+  operatorRoutes?: boolean;
 }

@@ -1,7 +1,20 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, Provider, RequestMethod } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OtpAuditContextMiddleware } from './audit/audit-context.middleware';
+import { OTP_AUDIT_CONTROLLERS, OTP_AUDIT_PROVIDERS } from './audit/otp-audit.providers';
+import { OtpAuditService } from './audit/otp-audit.service';
+import { OtpAuditWriter } from './audit/otp-audit.writer';
 import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
+import { OtpErasureService } from './ops/otp-erasure.service';
+import { OtpInvalidationService } from './ops/otp-invalidation.service';
+import { OTP_OPS_PROVIDERS } from './ops/otp-ops.providers';
+import { OtpRetentionService } from './ops/otp-retention.service';
+import { OtpAlertEngine } from './monitoring/otp-alert.engine';
+import { OtpHealthChecks } from './monitoring/otp-health.checks';
+import { OtpMetrics } from './monitoring/otp-metrics';
+import { OTP_MONITORING_CONTROLLERS, OTP_MONITORING_PROVIDERS } from './monitoring/otp-monitoring.providers';
 import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
@@ -14,7 +27,7 @@ import {
   OTP_RESOLVED_OPTIONS,
   OtpConfigurableModule,
 } from './otp.module-definition';
-import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
+import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 import { OtpService } from './otp.service';
 import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
@@ -58,6 +71,9 @@ const providers: Provider[] = [
   OtpTokenService,
   OtpGuard,
   ...OTP_RATE_LIMIT_PROVIDERS,
+  ...OTP_AUDIT_PROVIDERS,
+  ...OTP_MONITORING_PROVIDERS,
+  ...OTP_OPS_PROVIDERS,
 ];
 
 /**
@@ -66,26 +82,33 @@ const providers: Provider[] = [
  * in the host (with `OTP_ENTITIES` and the migrations in `migrations/`).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
+  imports: [TypeOrmModule.forFeature(OTP_ENTITIES), TerminusModule.forRoot({ logger: false })],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard, OtpAuditService, OtpAuditWriter, OtpMetrics,
+    OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService],
 })
-export class OtpModule extends OtpConfigurableModule {
+export class OtpModule extends OtpConfigurableModule implements NestModule {
+  /** Opens the audit context (request id, IP, user agent) before guards run. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(OtpAuditContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRoot(options), options.routePrefix, options.isGlobal);
+    return OtpModule.withControllers(super.forRoot(options), options);
   }
 
   static override forRootAsync(options: typeof OTP_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return OtpModule.withControllers(super.forRootAsync(options), options.routePrefix, options.isGlobal);
+    return OtpModule.withControllers(super.forRootAsync(options), options);
   }
 
-  private static withControllers(definition: DynamicModule, routePrefix: string | false | undefined, isGlobal?: boolean): DynamicModule {
-    const prefix = routePrefix === undefined ? 'auth/otp' : routePrefix;
+  private static withControllers(definition: DynamicModule, extras: OtpModuleExtras): DynamicModule {
+    const prefix = extras.routePrefix === undefined ? 'auth/otp' : extras.routePrefix;
     const controllers = prefix === false ? [] : [otpControllerAt(prefix)];
+    const operator = extras.operatorRoutes ?? true ? [...OTP_AUDIT_CONTROLLERS, ...OTP_MONITORING_CONTROLLERS] : [];
     return {
       ...definition,
-      global: isGlobal ?? definition.global,
-      controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController],
+      global: extras.isGlobal ?? definition.global,
+      controllers: [...(definition.controllers ?? []), ...controllers, DevMailboxController, ...operator],
     };
   }
 }

@@ -27,7 +27,10 @@ type Route = { method: string; path: string };
 /** Express 5 keeps its routes in `router.stack`; each layer with a `route` is one path. */
 function expressRoutes(instance: { router?: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }): Route[] {
   return (instance.router?.stack ?? []).flatMap((layer) =>
-    layer.route ? Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: layer.route!.path })) : [],
+    // Nest mounts module middleware (the audit request context) as an all-methods `/{*path}` route: not an endpoint.
+    layer.route && !layer.route.path.includes('{*')
+      ? Object.keys(layer.route.methods).map((m) => ({ method: m.toUpperCase(), path: layer.route!.path }))
+      : [],
   );
 }
 

@@ -16,6 +16,8 @@ import {
   PipeTransform,
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator';
+import { OtpAuditInterceptor } from '../audit/audit.interceptor';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
@@ -73,7 +75,7 @@ function userAgentOf(req: ClientRequest): string | undefined {
 @ApiOtpErrors()
 @UseGuards(RejectQueryGuard, OtpThrottlerGuard)
 @UseFilters(OtpExceptionFilter)
-@UseInterceptors(NoStoreInterceptor)
+@UseInterceptors(NoStoreInterceptor, OtpAuditInterceptor)
 @UsePipes(otpValidationPipe)
 export class OtpController {
   constructor(
@@ -85,6 +87,7 @@ export class OtpController {
   @OtpRateLimited('issue')
   @ApiOperation({ summary: 'Send a code to an address (same answer for every well-formed address)' })
   @ApiAcceptedResponse({ type: ChallengeResponseDto })
+  @Audited('otp.issue')
   @HttpCode(HttpStatus.ACCEPTED)
   async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
     return toResponse(
@@ -104,6 +107,7 @@ export class OtpController {
   @ApiOperation({ summary: 'Verify a code' })
   @ApiOkResponse({ description: 'Proof of the verified code' })
   @ApiUnauthorizedResponse({ description: 'Wrong, expired, used or unknown: always the same answer', type: OtpErrorBodyDto })
+  @Audited('otp.verify')
   @HttpCode(HttpStatus.OK)
   async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
     const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
@@ -123,6 +127,7 @@ export class OtpController {
   @ApiOperation({ summary: 'Send a fresh code for a live challenge' })
   @ApiAcceptedResponse({ type: ChallengeResponseDto })
   @ApiUnauthorizedResponse({ description: 'Unknown or ended challenge', type: OtpErrorBodyDto })
+  @Audited('otp.resend')
   @HttpCode(HttpStatus.ACCEPTED)
   async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown): Promise<ChallengeResponseDto> {
     return toResponse(await this.otp.resend(id));

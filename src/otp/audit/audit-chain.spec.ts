@@ -1,0 +1,53 @@
+import { canonicalBody, canonicalJson, chainHash, commitPersonal, encodeControl, GENESIS_HASH, sanitizeDetail } from './audit-chain';
+import { owaspNameOf } from './owasp-vocabulary';
+
+describe('audit chain primitives', () => {
+  it('canonicalJson sorts keys at every level (a jsonb round trip gives the same text)', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('the hash covers every hashed field and the seq', () => {
+    const c = {
+      at: new Date('2026-01-01T00:00:00.000Z'), event: 'verify.failed', owasp: 'authn_login_fail', outcome: 'failure',
+      challengeId: null, purpose: 'login', requestId: 'r1', detail: { attempt: 1 }, subjectCommitment: null,
+    };
+    const h = chainHash(GENESIS_HASH, '1', canonicalBody(c));
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(chainHash(GENESIS_HASH, '2', canonicalBody(c))).not.toBe(h);
+    for (const change of [{ outcome: 'success' }, { detail: { attempt: 2 } }, { at: new Date('2026-01-01T00:00:00.001Z') }, { purpose: null }]) {
+      expect(chainHash(GENESIS_HASH, '1', canonicalBody({ ...c, ...change }))).not.toBe(h);
+    }
+  });
+
+  it('the personal commitment depends on the salt and on each field', () => {
+    const p = { recipientIndex: 'idx', ip: '203.0.113.1', userAgent: 'ua' };
+    const salt = Buffer.alloc(16, 1).toString('base64');
+    const c = commitPersonal(p, salt);
+    expect(commitPersonal(p, Buffer.alloc(16, 2).toString('base64'))).not.toBe(c);
+    expect(commitPersonal({ ...p, ip: '203.0.113.2' }, salt)).not.toBe(c);
+    expect(commitPersonal({ ...p, userAgent: null }, salt)).not.toBe(commitPersonal({ ...p, userAgent: '' }, salt));
+  });
+
+  it('R39: CR, LF and other control characters are encoded', () => {
+    expect(encodeControl('a\r\nb\u0000c\u007f')).toBe('a\\r\\nb\\u0000c\\u007f');
+    expect(encodeControl('x'.repeat(300))).toHaveLength(256);
+  });
+
+  it('detail keeps small scalars and drops secret-looking keys and addresses', () => {
+    expect(sanitizeDetail({ attempt: 2, reason: 'wrong_code', code: '123456', token: 't', apiKey: 'k', email: 'a@b.c', note: 'mail to a@b.c', nested: { x: 1 } as never }))
+      .toEqual({ attempt: 2, reason: 'wrong_code', note: '[redacted]' });
+    expect(sanitizeDetail(undefined)).toBeNull();
+  });
+
+  it('maps events to the OWASP logging vocabulary where a name fits', () => {
+    const o = (name: string, outcome: 'success' | 'failure' = 'failure', detail?: Record<string, string>) => owaspNameOf({ name, outcome, detail });
+    expect(o('verify.succeeded', 'success')).toBe('authn_login_success');
+    expect(o('verify.failed')).toBe('authn_login_fail');
+    expect(o('challenge.exhausted')).toBe('authn_login_fail_max');
+    expect(o('budget.spent')).toBe('authn_login_lock');
+    expect(o('token.refused', 'failure', { reason: 'reused' })).toBe('authn_token_reuse');
+    expect(o('request.throttled')).toBe('excess_rate_limit_exceeded');
+    expect(o('challenge.resent', 'failure', { reason: 'cooldown' })).toBe('excess_rate_limit_exceeded');
+    expect(o('mail.delivered', 'success')).toBeNull();
+  });
+});

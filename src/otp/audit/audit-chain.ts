@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** `prev_hash` of the first row ever written (and of the anchor before any purge). */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Detail values an audit row may hold. */
+export type AuditDetail = Record<string, string | number | boolean | null>;
+
+/** The part of a row covered by the chain hash (everything except the erasable personal fields). */
+export interface ChainedContent {
+  at: Date;
+  event: string;
+  owasp: string | null;
+  outcome: string;
+  challengeId: string | null;
+  purpose: string | null;
+  requestId: string | null;
+  detail: AuditDetail | null;
+  /** Salted commitment to the personal fields, or null when the row has none. */
+  subjectCommitment: string | null;
+}
+
+/** Personal fields: kept outside the hashed content so erasure can drop them (GDPR Art 17). */
+export interface PersonalFields {
+  recipientIndex: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** JSON with keys sorted at every level, so a jsonb round trip gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** The canonical text of the hashed content (without seq; the hash input adds it). */
+export function canonicalBody(c: ChainedContent): string {
+  return canonicalJson([
+    c.at.toISOString(),
+    c.event,
+    c.owasp,
+    c.outcome,
+    c.challengeId,
+    c.purpose,
+    c.requestId,
+    c.detail === null ? null : canonicalJson(c.detail),
+    c.subjectCommitment,
+  ]);
+}
+
+/**
+ * `hash = SHA-256(prev_hash ‖ "\n" ‖ seq ‖ "\n" ‖ body)`, hex. The database
+ * computes the same with `sha256(convert_to(...))` when it appends (one statement).
+ */
+export function chainHash(prevHash: string, seq: string, body: string): string {
+  return createHash('sha256').update(`${prevHash}\n${seq}\n${body}`, 'utf8').digest('hex');
+}
+
+function lengthPrefixed(fields: (string | null)[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of fields) {
+    const bytes = Buffer.from(f ?? '', 'utf8');
+    const len = Buffer.alloc(5);
+    len.writeUInt8(f === null ? 0 : 1, 0);
+    len.writeUInt32BE(bytes.length, 1);
+    parts.push(len, bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Commitment to the personal fields under a random per-row salt. The chain covers the
+ * commitment; the salt and the fields sit outside it. Erasure nulls the salt with the
+ * fields: the commitment left behind can no longer be tested against any address
+ * (the salt is gone), and the chain still verifies.
+ */
+export function commitPersonal(p: PersonalFields, salt: string): string {
+  return createHash('sha256').update(Buffer.from(salt, 'base64')).update(lengthPrefixed([p.recipientIndex, p.ip, p.userAgent])).digest('hex');
+}
+
+export function newSalt(): string {
+  return randomBytes(16).toString('base64');
+}
+
+/** CR, LF and other control characters are encoded, never stored raw (log injection, R39). */
+export function encodeControl(value: string, max = 256): string {
+  return value.slice(0, max).replace(/[\u0000-\u001f\u007f]/g, (ch) => {
+    if (ch === '\r') return '\\r';
+    if (ch === '\n') return '\\n';
+    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+const SECRET_KEY = /code|token|secret|password|passwd|key|email|address|cookie|authorization/i;
+const SAFE_KEYS = new Set(['maxAttempts', 'attempt', 'budgetFailures', 'maxFailures', 'reason', 'status', 'error']);
+
+/**
+ * Keeps detail small and harmless: scalar values only, secret-looking keys dropped,
+ * anything that looks like an address replaced, strings encoded and shortened.
+ */
+export function sanitizeDetail(detail: Record<string, unknown> | undefined): AuditDetail | null {
+  if (!detail) return null;
+  const out: AuditDetail = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(detail)) {
+    if (n >= 16) break;
+    if (!SAFE_KEYS.has(k) && SECRET_KEY.test(k)) continue;
+    const key = encodeControl(k, 64);
+    if (v === null || typeof v === 'boolean') out[key] = v;
+    else if (typeof v === 'number') out[key] = Number.isFinite(v) ? v : null;
+    else if (typeof v === 'string') out[key] = v.includes('@') ? '[redacted]' : encodeControl(v, 200);
+    else continue;
+    n++;
+  }
+  return n === 0 ? null : out;
+}

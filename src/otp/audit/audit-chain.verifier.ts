@@ -1,0 +1,88 @@
+import { AuditDetail, canonicalBody, chainHash, commitPersonal } from './audit-chain';
+
+/** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */
+export type AuditQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+export interface ChainVerification {
+  ok: boolean;
+  /** Rows checked. */
+  rows: number;
+  /** Where verification started: the anchor left by the last purge (seq 0 = genesis). */
+  anchorSeq: string;
+  /** The head after the check: publish it elsewhere to anchor the chain externally (R40). */
+  headSeq: string;
+  headHash: string;
+  /** The first row that does not verify, and why. */
+  firstBroken?: { seq: string; reason: string };
+}
+
+const PAGE = 1000;
+
+/**
+ * Walks the chain from its anchor: every seq present and in order, every prev_hash
+ * the previous row's hash, every hash recomputed from the row, every personal
+ * field bound to its commitment, and the last row equal to the head.
+ */
+export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerification> {
+  const [anchor] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_anchor WHERE id = 1`);
+  const [head] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_head WHERE id = 1`);
+  const result: ChainVerification = {
+    ok: true, rows: 0, anchorSeq: String(anchor.seq), headSeq: String(head.seq), headHash: String(head.hash),
+  };
+  const broken = (seq: bigint | string, reason: string): ChainVerification =>
+    ({ ...result, ok: false, firstBroken: { seq: String(seq), reason } });
+
+  let expectedSeq = BigInt(anchor.seq as string) + 1n;
+  let prev = String(anchor.hash);
+  for (;;) {
+    const rows = await query(
+      `SELECT seq::text AS seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
+         subject_commitment, recipient_index, ip, user_agent, pii_salt, prev_hash, hash
+       FROM otp_audit_log l WHERE l.seq >= $1::bigint ORDER BY l.seq LIMIT ${PAGE}`,
+      [(expectedSeq - 1n).toString()],
+    );
+    for (const r of rows) {
+      const seq = BigInt(r.seq as string);
+      if (seq < expectedSeq) {
+        // Rows up to the anchor were purged; one still there means the purge was undone or forged.
+        return broken(seq, 'row at or before the anchor');
+      }
+      if (seq !== expectedSeq) return broken(expectedSeq, `row missing (next present is ${seq})`);
+      if (r.prev_hash !== prev) return broken(seq, 'prev_hash does not match the previous row');
+      const body = canonicalBody({
+        at: r.at as Date,
+        event: r.event as string,
+        owasp: (r.owasp as string) ?? null,
+        outcome: r.outcome as string,
+        challengeId: (r.challenge_id as string) ?? null,
+        purpose: (r.purpose as string) ?? null,
+        requestId: (r.request_id as string) ?? null,
+        detail: (r.detail as AuditDetail) ?? null,
+        subjectCommitment: (r.subject_commitment as string) ?? null,
+      });
+      if (chainHash(prev, r.seq as string, body) !== r.hash) return broken(seq, 'content does not match its hash');
+      const personal = {
+        recipientIndex: (r.recipient_index as string) ?? null,
+        ip: (r.ip as string) ?? null,
+        userAgent: (r.user_agent as string) ?? null,
+      };
+      if (r.pii_salt) {
+        if (commitPersonal(personal, r.pii_salt as string) !== r.subject_commitment) {
+          return broken(seq, 'personal fields do not match their commitment');
+        }
+      } else if (personal.recipientIndex !== null || personal.ip !== null || personal.userAgent !== null) {
+        return broken(seq, 'personal fields present without their salt');
+      }
+      prev = r.hash as string;
+      expectedSeq = seq + 1n;
+      result.rows++;
+    }
+    if (rows.length < PAGE) break;
+  }
+  const last = expectedSeq - 1n;
+  if (last.toString() !== result.headSeq) {
+    return broken(last < BigInt(result.headSeq) ? last + 1n : last, `chain ends at ${last} but the head says ${result.headSeq}`);
+  }
+  if (prev !== result.headHash) return broken(last, 'last hash does not match the head');
+  return result;
+}

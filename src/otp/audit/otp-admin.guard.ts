@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CanActivate, ExecutionContext, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions } from '../otp-options.interface';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Operator routes: `Authorization: Bearer <audit.adminToken>`, compared in constant
+ * time (both sides hashed first, so lengths leak nothing). Without a configured
+ * token the routes do not exist (404).
+ */
+@Injectable()
+export class OtpAdminGuard implements CanActivate {
+  private readonly expected?: Buffer;
+
+  constructor(@Inject(OTP_MODULE_OPTIONS) options: OtpModuleOptions) {
+    const token = options.audit?.adminToken;
+    this.expected = token ? digest(token) : undefined;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.expected) throw new NotFoundException({ error: 'not_found', message: 'Not found.' });
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers.authorization;
+    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!timingSafeEqual(digest(given), this.expected) || given.length === 0) {
+      throw new UnauthorizedException({ error: 'unauthorized', message: 'A valid operator token is required.' });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,50 @@
+/** Audit trail settings (`OtpModuleOptions.audit`). */
+export interface OtpAuditOptions {
+  /**
+   * Write security events to the `otp_audit_log` chain.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Events are queued and appended in batches off the request path; a batch is
+   * written when it reaches `batchSize` or after this many milliseconds.
+   * Pending events are always flushed when the application closes.
+   * @default 100
+   */
+  flushIntervalMs?: number;
+  /**
+   * Largest batch appended in one statement.
+   * @default 200
+   */
+  batchSize?: number;
+  /**
+   * Events kept in memory while the database is unreachable; beyond it the oldest
+   * are dropped and counted (`otp_audit_dropped_total`).
+   * @default 10000
+   */
+  maxQueue?: number;
+  /**
+   * Bearer token of the operator routes (`/admin/otp/audit...`), compared in
+   * constant time. Unset: the routes answer 404.
+   * @default undefined
+   */
+  adminToken?: string;
+}
+
+export interface ResolvedAuditOptions {
+  enabled: boolean;
+  flushIntervalMs: number;
+  batchSize: number;
+  maxQueue: number;
+  adminToken?: string;
+}
+
+export function resolveAuditOptions(o: OtpAuditOptions = {}): ResolvedAuditOptions {
+  return {
+    enabled: o.enabled ?? true,
+    flushIntervalMs: Math.max(1, o.flushIntervalMs ?? 100),
+    batchSize: Math.min(Math.max(1, o.batchSize ?? 200), 1000),
+    maxQueue: Math.max(1, o.maxQueue ?? 10_000),
+    adminToken: o.adminToken && o.adminToken.length > 0 ? o.adminToken : undefined,
+  };
+}

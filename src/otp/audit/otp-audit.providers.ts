@@ -1,0 +1,13 @@
+import { Provider, Type } from '@nestjs/common';
+import { OtpAdminGuard } from './otp-admin.guard';
+import { OtpAuditAdminController } from './otp-audit-admin.controller';
+import { OtpAuditService } from './otp-audit.service';
+import { OtpAuditStore } from './otp-audit.store';
+import { OtpAuditWriter } from './otp-audit.writer';
+import { OtpAuditInterceptor } from './audit.interceptor';
+
+/** Providers of the audit trail, registered by `OtpModule`. */
+export const OTP_AUDIT_PROVIDERS: Provider[] = [OtpAuditStore, OtpAuditWriter, OtpAuditService, OtpAuditInterceptor, OtpAdminGuard];
+
+/** Operator routes (404 until `audit.adminToken` is set). */
+export const OTP_AUDIT_CONTROLLERS: Type<unknown>[] = [OtpAuditAdminController];

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { OtpService } from '../otp.service';
+import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
+import { OtpAuditWriter } from './otp-audit.writer';
+import { AuditFilter, AuditRecord, OtpAuditStore } from './otp-audit.store';
+
+/** What operators may search by; `email` is turned into its blind index, never stored or compared in clear. */
+export interface AuditQuery extends Omit<AuditFilter, 'recipientIndex'> {
+  email?: string;
+  recipientIndex?: string;
+}
+
+/** Read side of the audit trail for operators and auditors. */
+@Injectable()
+export class OtpAuditService {
+  constructor(
+    private readonly store: OtpAuditStore,
+    private readonly writer: OtpAuditWriter,
+    private readonly otp: OtpService,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  /** Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`). */
+  async list(q: AuditQuery): Promise<AuditRecord[]> {
+    await this.writer.flush();
+    const { email, ...rest } = q;
+    return this.store.find({ ...rest, recipientIndex: email ? this.otp.recipientIndex(email) : q.recipientIndex });
+  }
+
+  /** Every matching event as JSON lines, page by page, into `write`; returns the count. */
+  async exportJsonLines(q: AuditQuery, write: (line: string) => void | Promise<void>): Promise<number> {
+    let afterSeq = q.afterSeq;
+    let count = 0;
+    const cap = q.limit ?? Number.MAX_SAFE_INTEGER;
+    while (count < cap) {
+      const page = await this.list({ ...q, afterSeq, limit: Math.min(1000, cap - count) });
+      for (const r of page) await write(JSON.stringify({ ...r, at: r.at.toISOString() }) + '\n');
+      count += page.length;
+      if (page.length < 1000) break;
+      afterSeq = page[page.length - 1].seq;
+    }
+    return count;
+  }
+
+  /** Checks the whole chain from its anchor (see `npm run audit:verify`). */
+  async verifyChain(): Promise<ChainVerification> {
+    await this.writer.flush();
+    return verifyAuditChain((sql, params) => this.db.query(sql, params));
+  }
+}

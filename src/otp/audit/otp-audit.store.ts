@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditDetail, canonicalBody, ChainedContent, PersonalFields } from './audit-chain';
+
+/** A row ready to append: hashed content, personal fields and their salt. */
+export interface AuditRowInput extends ChainedContent, PersonalFields {
+  piiSalt: string | null;
+}
+
+/** A stored row, as the query API returns it. */
+export interface AuditRecord {
+  seq: string;
+  at: Date;
+  event: string;
+  owasp: string | null;
+  outcome: string;
+  challengeId: string | null;
+  purpose: string | null;
+  recipientIndex: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  detail: AuditDetail | null;
+  hash: string;
+}
+
+/** Filters of the query API; all optional, combined with AND. */
+export interface AuditFilter {
+  recipientIndex?: string;
+  ip?: string;
+  challengeId?: string;
+  event?: string;
+  from?: Date;
+  to?: Date;
+  /** Rows with a larger seq only (paging). */
+  afterSeq?: string;
+  limit?: number;
+}
+
+const COLUMNS = `seq, at, event, owasp, outcome, challenge_id, purpose, recipient_index, ip, user_agent, request_id, detail, hash`;
+
+function toRecord(r: Record<string, unknown>): AuditRecord {
+  return {
+    seq: String(r.seq),
+    at: r.at as Date,
+    event: r.event as string,
+    owasp: (r.owasp as string) ?? null,
+    outcome: r.outcome as string,
+    challengeId: (r.challenge_id as string) ?? null,
+    purpose: (r.purpose as string) ?? null,
+    recipientIndex: (r.recipient_index as string) ?? null,
+    ip: (r.ip as string) ?? null,
+    userAgent: (r.user_agent as string) ?? null,
+    requestId: (r.request_id as string) ?? null,
+    detail: (r.detail as AuditDetail) ?? null,
+    hash: r.hash as string,
+  };
+}
+
+/** Queries on the audit tables; each method is one statement. */
+@Injectable()
+export class OtpAuditStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Appends rows to the chain in one statement. The head row is locked FOR UPDATE
+   * first, so concurrent appenders (any process) queue on it and each batch links to
+   * the hash the previous one left; the hashes are computed by the database from the
+   * canonical bodies given here (the same function `verifyAuditChain` recomputes).
+   */
+  async appendChained(rows: AuditRowInput[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <K extends keyof AuditRowInput>(k: K) => rows.map((r) => r[k] ?? null);
+    await this.db.query(
+      `WITH RECURSIVE head AS (
+         SELECT seq, hash FROM otp_audit_head WHERE id = 1 FOR UPDATE
+       ), input AS (
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+           WITH ORDINALITY AS i(body, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
+             subject_commitment, recipient_index, ip, user_agent, pii_salt, ord)
+       ), chain AS (
+         SELECT i.ord, h.seq + 1 AS seq, h.hash AS prev_hash,
+           encode(sha256(convert_to(h.hash || E'\\n' || (h.seq + 1)::text || E'\\n' || i.body, 'UTF8')), 'hex') AS hash
+         FROM head h JOIN input i ON i.ord = 1
+         UNION ALL
+         SELECT i.ord, c.seq + 1, c.hash,
+           encode(sha256(convert_to(c.hash || E'\\n' || (c.seq + 1)::text || E'\\n' || i.body, 'UTF8')), 'hex')
+         FROM chain c JOIN input i ON i.ord = c.ord + 1
+       ), inserted AS (
+         INSERT INTO otp_audit_log (seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
+           subject_commitment, recipient_index, ip, user_agent, pii_salt, prev_hash, hash)
+         SELECT c.seq, i.at, i.event, i.owasp, i.outcome, i.challenge_id, i.purpose, i.request_id, i.detail::jsonb,
+           i.subject_commitment, i.recipient_index, i.ip, i.user_agent, i.pii_salt, c.prev_hash, c.hash
+         FROM chain c JOIN input i ON i.ord = c.ord
+         RETURNING seq
+       )
+       UPDATE otp_audit_head SET seq = last.seq, hash = last.hash
+       FROM (SELECT seq, hash FROM chain ORDER BY ord DESC LIMIT 1) AS last
+       WHERE otp_audit_head.id = 1 AND (SELECT count(*) FROM inserted) = ${rows.length}`,
+      [
+        rows.map((r) => canonicalBody(r)),
+        rows.map((r) => r.at.toISOString()),
+        col('event'),
+        col('owasp'),
+        col('outcome'),
+        col('challengeId'),
+        col('purpose'),
+        col('requestId'),
+        rows.map((r) => (r.detail ? JSON.stringify(r.detail) : null)),
+        col('subjectCommitment'),
+        col('recipientIndex'),
+        col('ip'),
+        col('userAgent'),
+        col('piiSalt'),
+      ],
+    );
+  }
+
+  /** Rows matching the filter, oldest first, at most `limit` (capped at 1000). */
+  async find(f: AuditFilter): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (f.recipientIndex) add('recipient_index = ?', f.recipientIndex);
+    if (f.ip) add('ip = ?', f.ip);
+    if (f.challengeId) add('challenge_id = ?', f.challengeId);
+    if (f.event) add('event = ?', f.event);
+    if (f.from) add('at >= ?', f.from);
+    if (f.to) add('at < ?', f.to);
+    if (f.afterSeq) add('seq > ?::bigint', f.afterSeq);
+    params.push(Math.min(Math.max(f.limit ?? 100, 1), 1000));
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM otp_audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The newest row of an event, if any. */
+  async latest(event: string): Promise<AuditRecord | undefined> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT 1`,
+      [event],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** Drops the personal fields of every row of a subject (erasure); returns the row count. */
+  async eraseSubject(recipientIndex: string): Promise<number> {
+    const [row] = await this.db.query(`SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
+    return Number(row.n);
+  }
+
+  /** Deletes the chain's prefix older than `cutoff`, keeping its last hash as the anchor. */
+  async purgeBefore(cutoff: Date): Promise<number> {
+    const [row] = await this.db.query(`SELECT otp_audit_purge_before($1) AS n`, [cutoff]);
+    return Number(row.n);
+  }
+}

@@ -1,0 +1,140 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { OtpEvent } from '../events/otp-event';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions } from '../otp-options.interface';
+import { commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
+import { currentAuditContext } from './audit-context';
+import { resolveAuditOptions, ResolvedAuditOptions } from './otp-audit-options';
+import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
+import { owaspNameOf } from './owasp-vocabulary';
+
+/** Turns an event (enriched with the request context) into a row; never copies secrets. */
+export function auditRowOf(event: OtpEvent): AuditRowInput {
+  const ctx = currentAuditContext();
+  const text = (v: string | undefined, max: number) => (v === undefined || v === '' ? null : encodeControl(v, max));
+  const recipientIndex = text(event.recipientIndex, 128);
+  const ip = text(event.ip ?? ctx?.ip, 64);
+  const userAgent = text(event.userAgent ?? ctx?.userAgent, 256);
+  const piiSalt = recipientIndex || ip || userAgent ? newSalt() : null;
+  return {
+    at: event.at,
+    event: encodeControl(event.name, 64),
+    owasp: owaspNameOf(event),
+    outcome: event.outcome,
+    challengeId: text(event.challengeId, 64),
+    purpose: text(event.purpose, 64),
+    requestId: text(event.requestId ?? ctx?.requestId, 64),
+    detail: sanitizeDetail(event.detail),
+    recipientIndex,
+    ip,
+    userAgent,
+    piiSalt,
+    subjectCommitment: piiSalt ? commitPersonal({ recipientIndex, ip, userAgent }, piiSalt) : null,
+  };
+}
+
+/**
+ * Subscribes to the event bus and appends every event to the audit chain, in
+ * batches off the request path. One flush runs at a time per process; pending
+ * rows are flushed before the application shuts down, and kept (bounded) while
+ * the database is unreachable.
+ */
+@Injectable()
+export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OtpAudit');
+  private readonly options: ResolvedAuditOptions;
+  private queue: AuditRowInput[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private unsubscribe?: () => void;
+  private failuresInRow = 0;
+  /** Rows dropped because the queue was full (database unreachable for long). */
+  dropped = 0;
+  /** Failed append attempts. */
+  failures = 0;
+
+  constructor(
+    private readonly store: OtpAuditStore,
+    private readonly bus: OtpEventBus,
+    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+  ) {
+    this.options = resolveAuditOptions(moduleOptions.audit);
+  }
+
+  onModuleInit(): void {
+    if (this.options.enabled) this.unsubscribe = this.bus.subscribe((e) => this.record(e));
+  }
+
+  /** Queues one event (already a row: the request context is read now, synchronously). */
+  record(event: OtpEvent): void {
+    this.queue.push(auditRowOf(event));
+    if (this.queue.length > this.options.maxQueue) {
+      const over = this.queue.length - this.options.maxQueue;
+      this.queue.splice(0, over);
+      this.dropped += over;
+      this.logger.error(`audit queue full: ${over} event(s) dropped`);
+    }
+    if (this.queue.length >= this.options.batchSize) void this.flush().catch(() => undefined);
+    else this.schedule();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Writes everything queued so far; resolves once it is in the database. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.options.batchSize);
+      try {
+        await this.store.appendChained(batch);
+      } catch (err) {
+        this.failures++;
+        this.failuresInRow++;
+        if (this.failuresInRow <= 3 || this.failuresInRow % 20 === 0) {
+          this.logger.error(`audit append failed (${this.queue.length} event(s) kept for retry): ${(err as Error).message}`);
+        }
+        this.schedule();
+        throw err;
+      }
+      this.failuresInRow = 0;
+      this.queue.splice(0, batch.length);
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    // While the database fails, retry with exponential back-off (capped at 30 s).
+    const delay = Math.min(this.options.flushIntervalMs * 2 ** this.failuresInRow, 30_000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush().catch(() => undefined);
+    }, delay);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /** Runs before the database connection closes (TypeORM closes it in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      await this.flush();
+    } catch {
+      this.logger.error(`audit flush at shutdown failed: ${this.queue.length} event(s) not written`);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DestinationStream, LoggerOptions } from 'pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
+import { requestIdOf } from '../audit/audit-context';
+
+const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/** `jane.doe@example.com` → `j***@example.com`: enough to correlate by hand, not to mail (R38). */
+export function maskEmail(address: string): string {
+  return address.replace(EMAIL, '$1***@$2');
+}
+
+/** Masks every address and credential-looking bearer value in free text. */
+export function maskText(text: string): string {
+  return text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]');
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Masks strings inside plain objects and arrays (not inside requests, sockets or other class instances). */
+export function maskDeep(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return maskText(v);
+  if (depth > 5) return v;
+  if (Array.isArray(v)) return v.map((x) => maskDeep(x, depth + 1));
+  if (!isPlain(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = maskDeep(x, depth + 1);
+  return out;
+}
+
+/**
+ * Field paths removed from every log line, wherever a caller put them: codes,
+ * tokens, keys, secrets, SMTP credentials, auth headers and cookies (R37).
+ */
+export const OTP_LOG_REDACT_PATHS: string[] = [
+  ...['code', 'codes', 'otp', 'token', 'proof', 'key', 'keys', 'secret', 'password', 'pass', 'auth', 'authorization', 'cookie', 'privateKey', 'adminToken', 'email', 'to']
+    .flatMap((k) => [k, `*.${k}`]),
+  'smtp.auth', '*.smtp.auth', 'transport.auth', '*.transport.auth',
+  'req.headers.authorization', 'req.headers["x-otp-token"]', 'req.headers.cookie', 'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+];
+
+/** Addresses under a redacted key are masked (still useful by hand); everything else is removed. */
+function censorValue(value: unknown, path: string[]): string {
+  const key = path[path.length - 1];
+  return (key === 'email' || key === 'to') && typeof value === 'string' ? maskEmail(value) : '[redacted]';
+}
+
+/** Request headers worth logging; every other header (credentials included) is left out. */
+const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'x-request-id', 'x-forwarded-for', 'host'];
+
+interface SerializedReq {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  headers?: Record<string, unknown>;
+  remoteAddress?: string;
+}
+
+/** The logged request: path without query string, an allow-list of headers, masked. */
+export function serializeRequest(req: SerializedReq): Record<string, unknown> {
+  const headers: Record<string, unknown> = {};
+  for (const h of LOGGED_HEADERS) if (req.headers?.[h] !== undefined) headers[h] = maskDeep(req.headers[h]);
+  return {
+    id: req.id,
+    method: req.method,
+    url: typeof req.url === 'string' ? maskText(req.url.split('?')[0]) : undefined,
+    remoteAddress: req.remoteAddress,
+    headers,
+  };
+}
+
+function serializeError(err: { type?: string; message?: string; stack?: string; [k: string]: unknown }): Record<string, unknown> {
+  return { type: err?.type, message: maskText(String(err?.message ?? '')), stack: maskText(String(err?.stack ?? '')) };
+}
+
+/** Settings of `otpPinoHttpOptions`. */
+export interface OtpLoggingOptions {
+  /**
+   * Minimum level.
+   * @default 'info' ('silent' when NODE_ENV is 'test')
+   */
+  level?: string;
+  /**
+   * `'pretty'` for human-readable output through `pino-pretty` (a development
+   * dependency); anything else is JSON, one object per line.
+   * @default 'json'
+   */
+  format?: string;
+}
+
+/**
+ * pino-http options with the module's central redaction: JSON lines in every
+ * mode unless `format: 'pretty'`, ISO UTC timestamps, request ids (kept from a
+ * well-formed `X-Request-Id` or generated, and echoed back), an allow-list of
+ * request headers, and addresses masked in messages and fields.
+ */
+export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): PinoHttpOptions {
+  const base: LoggerOptions = {
+    level: o.level ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    redact: { paths: OTP_LOG_REDACT_PATHS, censor: censorValue },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+    hooks: {
+      logMethod(args, method) {
+        const masked = args.map((a) => maskDeep(a));
+        // pino takes the message of an error from the error itself when none is given: give a masked one.
+        const first = args[0] as { err?: unknown } | Error | undefined;
+        const err = first instanceof Error ? first : first && typeof first === 'object' && first.err instanceof Error ? first.err : undefined;
+        if (err && typeof masked[1] !== 'string') masked.splice(1, 0, maskText(err.message));
+        method.apply(this, masked as Parameters<typeof method>);
+      },
+    },
+    ...(o.format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
+  };
+  return {
+    ...base,
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const id = requestIdOf(req as unknown as { id?: unknown; headers: Record<string, string | string[] | undefined> });
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    serializers: {
+      req: serializeRequest,
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      err: serializeError,
+    },
+    customAttributeKeys: { reqId: 'requestId' },
+    // Lines logged while serving a request carry its id, not a copy of the whole request.
+    quietReqLogger: true,
+  } as PinoHttpOptions;
+}
+
+/** The options with a destination stream (tests capture output this way). */
+export function otpPinoHttpParams(o: OtpLoggingOptions, destination?: DestinationStream): PinoHttpOptions | [PinoHttpOptions, DestinationStream] {
+  const options = otpPinoHttpOptions(destination ? { ...o, format: 'json' } : o);
+  return destination ? [options, destination] : options;
+}

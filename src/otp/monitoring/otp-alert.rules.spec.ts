@@ -1,0 +1,85 @@
+import type { OtpEvent } from '../events/otp-event';
+import { OtpAlertRules } from './otp-alert.rules';
+import type { OtpAlert } from './otp-alert.types';
+import { resolveMonitoringOptions } from './otp-monitoring-options';
+
+describe('OtpAlertRules (R18), with an injected clock', () => {
+  let now: number;
+  let alerts: OtpAlert[];
+  let rules: OtpAlertRules;
+  const ev = (e: Partial<OtpEvent> & { name: string }): OtpEvent => ({ outcome: 'failure', at: new Date(now), ...e });
+  const minutes = (m: number) => (now += m * 60_000);
+
+  beforeEach(() => {
+    now = Date.UTC(2026, 0, 1);
+    alerts = [];
+    rules = new OtpAlertRules(resolveMonitoringOptions({ clock: () => now }), (a) => alerts.push(a));
+  });
+
+  it('one IP asking codes for 10 different addresses within 10 minutes trips ip_many_recipients once', () => {
+    for (let i = 0; i < 15; i++) {
+      rules.onEvent(ev({ name: 'challenge.issued', outcome: 'success', ip: '203.0.113.9', recipientIndex: `r${i}` }));
+      minutes(0.5);
+    }
+    expect(alerts.map((a) => a.alert)).toEqual(['ip_many_recipients']);
+    expect(alerts[0]).toMatchObject({ ip: '203.0.113.9', count: 10, threshold: 10, windowSeconds: 600, severity: 'warning' });
+    expect(alerts[0].at).toMatch(/Z$/);
+  });
+
+  it('a spike of 50 failed verifications within 5 minutes trips verify_failure_spike', () => {
+    for (let i = 0; i < 60; i++) {
+      rules.onEvent(ev({ name: 'verify.failed', recipientIndex: `r${i % 7}` }));
+      minutes(0.05);
+    }
+    expect(alerts.map((a) => a.alert)).toEqual(['verify_failure_spike']);
+    expect(alerts[0]).toMatchObject({ count: 50, severity: 'critical' });
+  });
+
+  it('a spent failure budget trips budget_spent for that recipient, once per window', () => {
+    rules.onEvent(ev({ name: 'budget.spent', recipientIndex: 'victim', ip: '198.51.100.4' }));
+    rules.onEvent(ev({ name: 'budget.spent', recipientIndex: 'victim' }));
+    rules.onEvent(ev({ name: 'budget.spent', recipientIndex: 'other' }));
+    minutes(61);
+    rules.onEvent(ev({ name: 'budget.spent', recipientIndex: 'victim' }));
+    expect(alerts.map((a) => [a.alert, a.recipientIndex])).toEqual([
+      ['budget_spent', 'victim'], ['budget_spent', 'other'], ['budget_spent', 'victim'],
+    ]);
+  });
+
+  it('5 abandoned mails within 10 minutes trip mail_failures; a large or old outbox trips outbox_backlog', () => {
+    for (let i = 0; i < 5; i++) rules.onEvent(ev({ name: i % 2 ? 'mail.abandoned' : 'mail.failed' }));
+    rules.onOutbox(800, 30);
+    minutes(2);
+    rules.onOutbox(3, 900);
+    expect(alerts.map((a) => a.alert)).toEqual(['mail_failures', 'outbox_backlog', 'outbox_backlog']);
+  });
+
+  it('normal traffic trips none of the rules', () => {
+    // A day of ordinary use: a few users per IP, occasional typos, deliveries fine, a small outbox.
+    for (let i = 0; i < 24 * 60; i++) {
+      const ip = `192.0.2.${i % 50}`;
+      rules.onEvent(ev({ name: 'challenge.issued', outcome: 'success', ip, recipientIndex: `user${i % 150}` }));
+      if (i % 3 === 0) rules.onEvent(ev({ name: 'verify.failed', recipientIndex: `user${i % 150}` }));
+      rules.onEvent(ev({ name: 'verify.succeeded', outcome: 'success', recipientIndex: `user${i % 150}` }));
+      rules.onEvent(ev({ name: 'mail.delivered', outcome: 'success' }));
+      if (i % 200 === 0) rules.onEvent(ev({ name: 'mail.retried' }));
+      if (i % 10 === 0) rules.onOutbox(i % 7, 4);
+      rules.onEvent(ev({ name: 'some.future.event', outcome: 'success' }));
+      minutes(1);
+    }
+    expect(alerts).toEqual([]);
+  });
+
+  it('thresholds and windows are configurable', () => {
+    rules = new OtpAlertRules(
+      resolveMonitoringOptions({ clock: () => now, alerts: { verifyFailureSpike: { threshold: 3, windowSeconds: 60 } } }),
+      (a) => alerts.push(a),
+    );
+    for (let i = 0; i < 2; i++) rules.onEvent(ev({ name: 'verify.failed' }));
+    minutes(2); // the window slid past the first two
+    for (let i = 0; i < 2; i++) rules.onEvent(ev({ name: 'verify.failed' }));
+    expect(alerts).toEqual([]);
+    rules.onEvent(ev({ name: 'verify.failed' }));
+    expect(alerts.map((a) => a.alert)).toEqual(['verify_failure_spike']);
+  });
+});

@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { OtpAuditStore } from '../audit/otp-audit.store';
+import { OtpAuditWriter } from '../audit/otp-audit.writer';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { OtpService } from '../otp.service';
+import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
+
+export type ErasureReport = Record<string, number>;
+
+/**
+ * Erasure (GDPR Art 17): removes everything linkable to an address. Every table
+ * of the schema with a `recipient_index` column loses that subject's rows (tables
+ * added by other parts included); audit rows keep their hashed content but lose
+ * their personal fields and the salt binding them, so the chain still verifies
+ * and nothing left can be tested against the address.
+ */
+@Injectable()
+export class OtpErasureService {
+  constructor(
+    private readonly otp: OtpService,
+    private readonly ops: OtpOpsStore,
+    private readonly audit: OtpAuditStore,
+    private readonly writer: OtpAuditWriter,
+    private readonly bus: OtpEventBus,
+  ) {}
+
+  async eraseEmail(email: string): Promise<ErasureReport> {
+    return this.eraseSubject(this.otp.recipientIndex(email));
+  }
+
+  /** Same, by blind index (for hosts that keep the index beside their user). */
+  async eraseSubject(recipientIndex: string): Promise<ErasureReport> {
+    await this.writer.flush(); // events of this subject still queued must be erased too
+    const report: ErasureReport = {};
+    for (const t of await this.ops.tables()) {
+      if (AUDIT_TABLES.includes(t.name) || !t.columns.includes('recipient_index')) continue;
+      report[t.name] = await this.ops.deleteByRecipientIndex(t.name, recipientIndex);
+    }
+    report.otp_audit_log = await this.audit.eraseSubject(recipientIndex);
+    // Counts only: recording the index here would link the subject again.
+    this.bus.emit({ name: 'records.erased', outcome: 'success', detail: report });
+    return report;
+  }
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { OtpAuditStore } from '../audit/otp-audit.store';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions, ResolvedOtpOptions } from '../otp-options.interface';
+import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-options';
+import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
+
+/** Columns that say a row of an OTP table has ended (the earliest one set counts). */
+export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superseded_at', 'sent_at', 'delivered_at', 'abandoned_at', 'expires_at'];
+const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', ...AUDIT_TABLES];
+const JOB = 'otp-retention-purge';
+
+export type PurgeReport = Record<string, number>;
+
+/**
+ * Retention (R8, R42): deletes what no longer serves a purpose, on a schedule.
+ * Challenges and budgets by their own rules; any other `otp_*` table by its end
+ * columns (so tables added later are covered); the audit trail by its own longer
+ * period through `otp_audit_purge_before`, which keeps the anchor.
+ */
+@Injectable()
+export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('OtpRetention');
+  readonly options: ResolvedRetentionOptions;
+  private running: Promise<PurgeReport> | null = null;
+
+  constructor(
+    private readonly ops: OtpOpsStore,
+    private readonly audit: OtpAuditStore,
+    private readonly bus: OtpEventBus,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
+    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+    @Optional() private readonly scheduler?: SchedulerRegistry,
+  ) {
+    this.options = resolveRetentionOptions(moduleOptions.retention);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.enabled) return;
+    if (!this.scheduler) {
+      this.logger.warn('retention purge not scheduled: import ScheduleModule.forRoot() in the host, or run purge() yourself');
+      return;
+    }
+    const timer = setInterval(() => void this.purge().catch(() => undefined), this.options.intervalMs);
+    timer.unref();
+    this.scheduler.addInterval(JOB, timer);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler?.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
+  }
+
+  /** Runs one purge now (one at a time per process); returns rows deleted per table. */
+  async purge(): Promise<PurgeReport> {
+    if (this.running) return this.running;
+    this.running = this.purgeOnce().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async purgeOnce(): Promise<PurgeReport> {
+    const report: PurgeReport = {};
+    try {
+      report.otp_challenges = await this.ops.purgeEndedChallenges(this.options.challengeSeconds);
+      report.otp_failure_budgets = await this.ops.purgeLapsedBudgets(this.otp.failureBudget.windowSeconds);
+      for (const t of await this.ops.tables()) {
+        if (!t.name.startsWith('otp_') || OWN_TABLES.includes(t.name)) continue;
+        const ends = END_COLUMNS.filter((c) => t.columns.includes(c));
+        if (ends.length > 0) report[t.name] = await this.ops.purgeEndedRows(t.name, ends, this.options.spentRowSeconds);
+      }
+      report.otp_audit_log = await this.audit.purgeBefore(new Date(Date.now() - this.options.auditSeconds * 1000));
+    } catch (err) {
+      this.logger.error(`retention purge failed: ${(err as Error).message}`);
+      throw err;
+    }
+    this.bus.emit({ name: 'retention.purged', outcome: 'success', detail: report });
+    return report;
+  }
+}

@@ -1,0 +1,95 @@
+import { Writable } from 'node:stream';
+import { INestApplication, Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { configureApp } from '../src/app/app.factory';
+import { AppModule } from '../src/app/app.module';
+import { DevMailboxMailer, maskEmail, maskText, OtpMailer } from '../src/otp';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+
+describe('logging: structured JSON with central redaction (R37, R38)', () => {
+  let db: TestDatabase;
+  let app: INestApplication;
+  let mailbox: DevMailboxMailer;
+  const chunks: string[] = [];
+  const keys = testKeyLine('logk');
+  const encryptionKeys = testKeyLine('loge');
+  const adminToken = 'admin-' + Math.random().toString(36).slice(2);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    });
+    const env = { DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys, OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
+    app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
+    await app.init();
+    mailbox = app.get(OtpMailer) as DevMailboxMailer;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('maskEmail and maskText keep the first letter and the domain only', () => {
+    expect(maskEmail('jane.doe@example.com')).toBe('j***@example.com');
+    expect(maskText('to Jane <jane.doe@mail.example.org>, Bearer abc.def-123')).toBe('to Jane <j***@mail.example.org>, Bearer [redacted]');
+  });
+
+  it('R37/R38: full flows leave no code, token, key, credential header or unmasked address in any log line', async () => {
+    const http = () => request(app.getHttpServer());
+    const bearer = 'Bearer sekrit-bearer-token-value';
+    const otpToken = 'otp-proof-token-value-xyz';
+    const cookie = 'sid=cookie-secret-value';
+    const addresses = ['jane.doe@example.com', 'John.Smith+tag@example.org'];
+    const codes: string[] = [];
+    for (const email of addresses) {
+      const issued = await http().post('/auth/otp/challenges').set('Authorization', bearer).set('X-OTP-Token', otpToken).set('Cookie', cookie)
+        .set('X-Request-Id', 'log-req-1').send({ email }).expect(202);
+      expect(issued.headers['x-request-id']).toBe('log-req-1');
+      const id = issued.body.challengeId as string;
+      const code = await pollFor(() => mailbox.list().find((m) => m.challengeId === id)?.code);
+      codes.push(code);
+      const wrong = code === '000000' ? '000001' : '000000';
+      await http().post(`/auth/otp/challenges/${id}/verify`).set('X-OTP-Token', otpToken).send({ code: wrong }).expect(401);
+      await http().post(`/auth/otp/challenges/${id}/verify`).set('Authorization', bearer).send({ code }).expect(200);
+      await http().post(`/auth/otp/challenges/${id}/resend`).expect(401);
+    }
+    await http().post('/admin/otp/audit/query').set('Authorization', `Bearer ${adminToken}`).send({ email: addresses[0] }).expect(200);
+    await http().post('/auth/otp/challenges').set('content-type', 'application/json').send('{"email": "broken@example.com"').expect(400);
+    // What a careless caller might log: the redaction must hold there too.
+    const logger = new Logger('CarelessCaller');
+    logger.warn(`delivery to ${addresses[0]} failed, code ${codes[0]} not sent`.replace(` code ${codes[0]}`, ''));
+    logger.log({ msg: 'debugging', code: codes[0], token: otpToken, key: keys, email: addresses[1], smtp: { auth: { user: 'u', pass: 'smtp-pass-value' } } });
+    logger.error(new Error(`could not reach ${addresses[1]}`));
+    await pollFor(() => (chunks.join('').includes('CarelessCaller') && chunks.join('').includes('could not reach') ? true : undefined));
+
+    const output = chunks.join('');
+    const lines = output.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(15);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow(); // JSON in every mode
+    for (const code of codes) expect(output).not.toMatch(new RegExp(`(^|[^0-9])${code}([^0-9]|$)`));
+    for (const secret of ['sekrit-bearer-token-value', otpToken, 'cookie-secret-value', 'smtp-pass-value', adminToken, keys.split(':')[1], encryptionKeys.split(':')[1]]) {
+      expect(output).not.toContain(secret);
+    }
+    for (const address of addresses) expect(output.toLowerCase()).not.toContain(address.toLowerCase());
+    expect(output).not.toMatch(/broken@example\.com/);
+    expect(output).toContain('j***@example.com');
+    expect(output).toContain('J***@example.org');
+
+    const requestLogs = lines.map((l) => JSON.parse(l)).filter((l) => l.req && l.res);
+    expect(requestLogs.length).toBeGreaterThanOrEqual(8);
+    expect(requestLogs.some((l) => l.requestId === 'log-req-1')).toBe(true);
+    for (const l of requestLogs) {
+      expect(typeof l.time).toBe('string');
+      expect(l.time).toMatch(/Z$/);
+      expect(l.req.headers.authorization).toBeUndefined();
+      expect(l.req.headers.cookie).toBeUndefined();
+    }
+  });
+});

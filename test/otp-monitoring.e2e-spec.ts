@@ -1,0 +1,145 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { configureApp } from '../src/app/app.factory';
+import { AppModule } from '../src/app/app.module';
+import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+
+describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
+  let db: TestDatabase;
+  let app: INestApplication;
+  let hook: Server;
+  const received: { path?: string; body: Record<string, unknown> }[] = [];
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    hook = createServer((req: IncomingMessage, res) => {
+      let data = '';
+      req.on('data', (c) => (data += c));
+      req.on('end', () => {
+        received.push({ path: req.url, body: JSON.parse(data) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts/secret-path`;
+    const sink = new Writable({ write(chunk, _e, done) { logLines.push(...chunk.toString().trim().split('\n')); done(); } });
+    const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', ...RELAXED_RATE_LIMITS };
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
+    app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
+    await app.init();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await new Promise((r) => hook?.close(r));
+    await db?.drop();
+  });
+
+  const http = () => request(app.getHttpServer());
+  const metric = (text: string, name: string) => {
+    const m = new RegExp(`^${name.replace(/[{}"=]/g, (c) => '\\' + c)} ([0-9.e+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+
+  it('one IP asking codes for many addresses raises ip_many_recipients to the log sink and the webhook', async () => {
+    for (let i = 0; i < 10; i++) await http().post('/auth/otp/challenges').send({ email: `spray${i}.${Date.now()}@example.com` }).expect(202);
+    const hit = await pollFor(() => received.find((r) => r.body.alert === 'ip_many_recipients'));
+    expect(hit.path).toBe('/alerts/secret-path');
+    expect(hit.body).toMatchObject({ count: 10, threshold: 10, ip: expect.stringMatching(/127\.0\.0\.1$/) });
+    expect(JSON.stringify(hit.body)).not.toMatch(/@example\.com/);
+    const line = await pollFor(() => logLines.map((l) => JSON.parse(l)).find((l) => l.alert === 'ip_many_recipients'));
+    expect(line.level).toBe('warn');
+    expect(logLines.join('\n')).not.toContain('secret-path');
+  });
+
+  it('/metrics exposes issued challenges, verifications by outcome, throttling and mail outcomes', async () => {
+    const mailbox = app.get(OtpMailer) as DevMailboxMailer;
+    const c = await http().post('/auth/otp/challenges').send({ email: `metrics.${Date.now()}@example.com` }).expect(202);
+    const code = await pollFor(() => mailbox.list().find((m) => m.challengeId === c.body.challengeId)?.code);
+    await http().post(`/auth/otp/challenges/${c.body.challengeId}/verify`).send({ code: code === '000000' ? '000001' : '000000' }).expect(401);
+    await http().post(`/auth/otp/challenges/${c.body.challengeId}/verify`).send({ code }).expect(200);
+    await http().post(`/auth/otp/challenges/${c.body.challengeId}/resend`).expect(401);
+    const bus = app.get(OtpEventBus);
+    bus.emit({ name: 'request.throttled', outcome: 'failure', detail: { throttler: 'per-ip' } });
+    bus.emit({ name: 'mail.delivered', outcome: 'success', detail: { latencyMs: 420 } });
+    bus.emit({ name: 'mail.retried', outcome: 'failure' });
+
+    const res = await http().get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(metric(res.text, 'otp_challenges_issued_total{purpose="login"}')).toBe(11);
+    expect(metric(res.text, 'otp_verifications_total{outcome="success",reason="ok"}')).toBe(1);
+    expect(metric(res.text, 'otp_verifications_total{outcome="failure",reason="wrong_code"}')).toBe(1);
+    expect(metric(res.text, 'otp_throttled_total{throttler="per-ip"}')).toBe(1);
+    expect(metric(res.text, 'otp_mail_deliveries_total{outcome="delivered"}')).toBe(1);
+    expect(metric(res.text, 'otp_mail_deliveries_total{outcome="retried"}')).toBe(1);
+    expect(metric(res.text, 'otp_mail_delivery_seconds_count')).toBe(1);
+    expect(metric(res.text, 'otp_mail_delivery_seconds_sum')).toBeCloseTo(0.42);
+    expect(metric(res.text, 'otp_events_total{event="request.throttled",outcome="failure"}')).toBe(1);
+    expect(metric(res.text, 'otp_alerts_total{rule="ip_many_recipients"}')).toBe(1);
+    expect(metric(res.text, 'otp_outbox_backlog')).toBe(0); // no outbox table here: read as empty
+  });
+
+  it('outbox backlog and age come from the outbox table; an old row raises outbox_backlog', async () => {
+    await db.dataSource.query(`CREATE TABLE otp_mail_outbox (id serial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz, abandoned_at timestamptz)`);
+    await db.dataSource.query(`INSERT INTO otp_mail_outbox (created_at, sent_at, abandoned_at) VALUES
+      (now() - interval '20 minutes', NULL, NULL), (now(), NULL, NULL), (now(), NULL, NULL), (now(), now(), NULL), (now() - interval '1 hour', NULL, now())`);
+    const res = await http().get('/metrics').expect(200);
+    expect(metric(res.text, 'otp_outbox_backlog')).toBe(3);
+    expect(metric(res.text, 'otp_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(1199);
+    await app.get(OtpAlertEngine).checkOutbox();
+    const hit = await pollFor(() => received.find((r) => r.body.alert === 'outbox_backlog'));
+    expect(hit.body).toMatchObject({ severity: 'critical' });
+  });
+
+  it('/health is 200 with the database up, 503 naming a failing registered check without details', async () => {
+    const ok = await http().get('/health').expect(200);
+    expect(ok.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    app.get(OtpHealthChecks).register('smtp', () => Promise.reject(new Error('connect ECONNREFUSED 10.9.8.7:587')));
+    const bad = await http().get('/health').expect(503);
+    expect(bad.body).toMatchObject({ status: 'error', error: { smtp: { status: 'down' } }, info: { database: { status: 'up' } } });
+    expect(JSON.stringify(bad.body)).not.toContain('10.9.8.7');
+    expect(bad.headers['cache-control']).toBe('no-store');
+  });
+
+  it('a second app instance in the same process has its own metrics registry', async () => {
+    const other = await bootTestApp({ DATABASE_URL: db.url });
+    try {
+      const res = await request(other.app.getHttpServer()).get('/metrics').expect(200);
+      expect(metric(res.text, 'otp_alerts_total{rule="ip_many_recipients"}')).toBeUndefined();
+      expect(res.text).toContain('otp_challenges_issued_total');
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('operatorRoutes: false', () => {
+  it('mounts no /metrics, /health or admin routes, and the services stay available', async () => {
+    const { TypeOrmModule } = await import('@nestjs/typeorm');
+    const { OtpModule, OtpMetrics } = await import('../src/otp');
+    const db = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        OtpModule.forRoot({ keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false }),
+      ],
+    }).setLogger(false as never).compile();
+    const app = await configureApp(moduleRef.createNestApplication({ bodyParser: false, logger: false }));
+    await app.init();
+    try {
+      await request(app.getHttpServer()).get('/metrics').expect(404);
+      await request(app.getHttpServer()).get('/health').expect(404);
+      await request(app.getHttpServer()).post('/admin/otp/audit/query').send({}).expect(404);
+      expect((await app.get(OtpMetrics).render()).body).toContain('otp_challenges_issued_total');
+    } finally {
+      await app.close();
+      await db.drop();
+    }
+  });
+});
