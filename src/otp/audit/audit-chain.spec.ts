@@ -47,6 +47,7 @@ describe('audit chain primitives', () => {
     expect(o('budget.spent')).toBe('authn_login_lock');
     expect(o('token.refused', 'failure', { reason: 'reused' })).toBe('authn_token_reuse');
     expect(o('request.throttled')).toBe('excess_rate_limit_exceeded');
+    expect(o('rate_limit.exceeded')).toBe('excess_rate_limit_exceeded');
     expect(o('challenge.resent', 'failure', { reason: 'cooldown' })).toBe('excess_rate_limit_exceeded');
     expect(o('mail.delivered', 'success')).toBeNull();
   });

@@ -1,3 +1,4 @@
+import { isThrottleEvent } from '../events/otp-event';
 import { OtpEvent } from '../events/otp-event';
 
 /**
@@ -22,7 +23,7 @@ const BY_NAME: Record<string, string> = {
 /** The OWASP vocabulary name of an event, or null when none fits. */
 export function owaspNameOf(event: Pick<OtpEvent, 'name' | 'outcome' | 'detail'>): string | null {
   const reason = event.detail?.reason;
-  if (/(^|\.)throttled$/.test(event.name) || reason === 'cooldown' || reason === 'throttled') return 'excess_rate_limit_exceeded';
+  if (isThrottleEvent(event)) return 'excess_rate_limit_exceeded';
   if (event.name === 'challenge.resent') return event.outcome === 'success' ? 'authn_token_created' : 'authn_login_fail';
   if (event.name === 'verify.failed' && reason === 'budget_spent') return 'authn_login_lock';
   if (event.name === 'token.refused') return reason === 'reused' || reason === 'reuse' ? 'authn_token_reuse' : 'authz_fail';

@@ -25,3 +25,9 @@ export interface OtpEvent {
   detail?: Record<string, string | number | boolean | null>;
   at: Date;
 }
+
+/** A request refused by a rate limit: a throttler hit, or a resend inside its cooldown. */
+export function isThrottleEvent(event: Pick<OtpEvent, 'name' | 'detail'>): boolean {
+  const reason = event.detail?.reason;
+  return event.name === 'rate_limit.exceeded' || /(^|\.)throttled$/.test(event.name) || reason === 'cooldown' || reason === 'throttled';
+}

@@ -1,3 +1,4 @@
+import { isThrottleEvent } from '../events/otp-event';
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { OtpAuditWriter } from '../audit/otp-audit.writer';
@@ -66,7 +67,7 @@ export class OtpMetrics implements OnModuleInit, OnModuleDestroy {
     if (e.name === 'challenge.issued') this.issued.inc({ purpose: label(e.purpose) });
     else if (e.name === 'verify.succeeded') this.verifications.inc({ outcome: 'success', reason: 'ok' });
     else if (e.name === 'verify.failed') this.verifications.inc({ outcome: 'failure', reason: label(d.reason) });
-    if (/(^|\.)throttled$/.test(e.name) || d.reason === 'cooldown') this.throttled.inc({ throttler: label(d.throttler ?? d.name ?? (d.reason === 'cooldown' ? 'resend-cooldown' : undefined)) });
+    if (isThrottleEvent(e)) this.throttled.inc({ throttler: label(d.throttler ?? d.name ?? (d.reason === 'cooldown' ? 'resend-cooldown' : undefined)) });
     const mail = /^mail\.([a-z_]+)$/.exec(e.name);
     if (mail) {
       this.mail.inc({ outcome: label(mail[1]) });
