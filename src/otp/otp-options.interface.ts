@@ -1,4 +1,5 @@
 import type { OtpKey } from './crypto/otp-keyring';
+import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/otp-mail-options.interface';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -70,6 +71,12 @@ export interface OtpModuleOptions {
    * @default process.env.NODE_ENV === 'production'
    */
   production?: boolean;
+  /**
+   * Mail delivery: SMTP transport, sender, templates, outbox dispatcher (each field
+   * documented in `OtpMailOptions`).
+   * @default {} (development mailbox outside production; `smtpUrl` required in production)
+   */
+  mail?: OtpMailOptions;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -84,6 +91,7 @@ export interface ResolvedOtpOptions {
   failureBudget: { maxFailures: number; windowSeconds: number };
   resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
   production: boolean;
+  mail: ResolvedOtpMailOptions;
 }
 
 /** Extras fixed when the module is declared (they shape routes, so they cannot be async). */

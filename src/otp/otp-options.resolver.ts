@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OtpKey, parseKeyList } from './crypto/otp-keyring';
+import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
 import { OtpConfigError } from './otp.errors';
 import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 
@@ -63,5 +64,6 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
       maxLiveCodes: intInRange('resend.maxLiveCodes', options.resend?.maxLiveCodes, 3, 1, 3),
     },
     production,
+    mail: resolveOtpMailOptions(options.mail, production),
   };
 }

@@ -5,7 +5,10 @@ import { OtpKeyring } from './crypto/otp-keyring';
 import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
-import { DevMailboxMailer } from './mail/dev-mailbox.mailer';
+import { otpMailerProvider } from './mail/otp-mailer.factory';
+import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
+import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
+import { OtpSecurityNotices } from './mail/outbox/otp-security-notices';
 import { OtpMailer } from './mail/otp-mailer.port';
 import {
   OTP_ASYNC_OPTIONS_TYPE,
@@ -40,9 +43,12 @@ const providers: Provider[] = [
     useFactory: (o: ResolvedOtpOptions) => new OtpCipher(o.encryptionKeys),
     inject: [OTP_RESOLVED_OPTIONS],
   },
-  { provide: OtpMailer, useClass: DevMailboxMailer },
+  otpMailerProvider,
   OtpEventBus,
   OtpChallengeStore,
+  OtpMailOutboxStore,
+  OtpMailDispatcher,
+  OtpSecurityNotices,
   OtpService,
 ];
 
@@ -54,7 +60,7 @@ const providers: Provider[] = [
 @Module({
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES)],
   providers,
-  exports: [OtpService, OtpMailer, OtpEventBus],
+  exports: [OtpService, OtpMailer, OtpEventBus, OtpMailDispatcher],
 })
 export class OtpModule extends OtpConfigurableModule {
   static override forRoot(options: typeof OTP_OPTIONS_TYPE): DynamicModule {

@@ -3,7 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
-import { DevMailboxMailer, OtpMailer } from '../../src/otp';
+import { DevMailboxMailer, OtpMailDispatcher, OtpMailer } from '../../src/otp';
 
 /** Fresh `kid:base64` keys, made at test time (never committed). */
 export function testKeyLine(id = 'k1'): string {
@@ -13,7 +13,10 @@ export function testKeyLine(id = 'k1'): string {
 export interface TestApp {
   app: INestApplication;
   mailbox: DevMailboxMailer;
-  /** The newest code mailed for a challenge, polling until it arrives (deadline 5 s). */
+  /**
+   * The newest code mailed for a challenge, polling until it arrives (deadline 5 s);
+   * waits for the dispatcher to record the delivery too.
+   */
   codeFor(challengeId: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -32,7 +35,9 @@ export async function bootTestApp(env: NodeJS.ProcessEnv): Promise<TestApp> {
     app,
     mailbox,
     async codeFor(challengeId: string): Promise<string> {
-      return pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
+      const code = await pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
+      await app.get(OtpMailDispatcher).whenIdle();
+      return code;
     },
     close: () => app.close(),
   };
