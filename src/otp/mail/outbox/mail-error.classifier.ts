@@ -25,11 +25,12 @@ export function classifyMailError(err: unknown): { errorClass: MailErrorClass; p
   const e = (err ?? {}) as { code?: string; responseCode?: number; message?: string; name?: string };
   const code = String(e.code ?? '');
   const message = String(e.message ?? '');
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && code !== 'EAUTH') return { errorClass: 'rejected', permanent: true };
-  if (typeof e.responseCode === 'number' && e.responseCode >= 400 && code !== 'EAUTH') return { errorClass: 'deferred', permanent: false };
   if (code === 'ETLS' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SIGNATURE|SELF_SIGNED/.test(code)) {
     return { errorClass: 'tls', permanent: false };
   }
+  // A refused STARTTLS (e.g. 502) is ETLS above, not a refused message.
+  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && code !== 'EAUTH') return { errorClass: 'rejected', permanent: true };
+  if (typeof e.responseCode === 'number' && e.responseCode >= 400 && code !== 'EAUTH') return { errorClass: 'deferred', permanent: false };
   if (code === 'EAUTH' || code === 'ENOAUTH') return { errorClass: 'auth', permanent: false };
   if (code === 'ETIMEDOUT' || e.name === 'OtpMailTimeoutError') return { errorClass: 'timeout', permanent: false };
   if (TLS_HINT.test(message)) return { errorClass: 'tls', permanent: false };
