@@ -29,6 +29,7 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     appUrl: env.APP_URL || undefined,
     dkim,
     pollIntervalMs: env.MAIL_POLL_INTERVAL_MS ? Number(env.MAIL_POLL_INTERVAL_MS) : undefined,
+    dispatcher: env.MAIL_DISPATCHER === 'false' ? false : undefined,
     retry: env.MAIL_RETRY_BASE_MS ? { baseMs: Number(env.MAIL_RETRY_BASE_MS) } : undefined,
   };
 }

@@ -123,8 +123,9 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     try {
       payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
     } catch {
-      // Key rotated away or row tampered with: nothing can ever send it.
-      await this.settle(row, () => this.store.markAbandoned(row.id, 'undecryptable'), 'mail.abandoned', 'undecryptable');
+      // Sealed under a key this instance lacks (a rotation rolling out) or tampered with:
+      // leave it to an instance that has the key, and to the deadline.
+      await this.retry(row, 'undecryptable');
       return;
     }
     let receipt: OtpMailReceipt | void;
@@ -137,12 +138,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
         await this.settle(row, () => this.store.markAbandoned(row.id, errorClass), 'mail.abandoned', errorClass);
         return;
       }
-      try {
-        const status = await this.store.scheduleRetry(row.id, errorClass, this.backoffMs(row.attempts));
-        if (status) this.emit(status === 'abandoned' ? 'mail.abandoned' : 'mail.retried', row, errorClass);
-      } catch (dbErr) {
-        this.logger.error(`recording a retry failed: ${(dbErr as Error).name}; the lease will release mail ${row.id}`);
-      }
+      await this.retry(row, errorClass);
       return;
     }
     // Accepted by the relay: record it. Retrying the record narrows the duplicate window further.
@@ -154,6 +150,15 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       } catch (err) {
         this.logger.error(`recording delivery of mail ${row.id} failed: ${(err as Error).name}`);
       }
+    }
+  }
+
+  private async retry(row: OutboxRow, errorClass: string): Promise<void> {
+    try {
+      const status = await this.store.scheduleRetry(row.id, errorClass, this.backoffMs(row.attempts));
+      if (status) this.emit(status === 'abandoned' ? 'mail.abandoned' : 'mail.retried', row, errorClass);
+    } catch (err) {
+      this.logger.error(`recording a retry failed: ${(err as Error).name}; the lease will release mail ${row.id}`);
     }
   }
 
