@@ -93,7 +93,10 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     const byChallenge = new Map<string, { status: string; last_error: string | null; payload_ciphertext: string | null; id: string }>(
       rows.map((r: { challenge_id: string }) => [r.challenge_id, r]),
     );
-    expect([supersededId, consumedId, expiredId].map((id) => byChallenge.get(id)?.last_error)).toEqual(['challenge_ended', 'challenge_ended', 'deadline']);
+    expect([supersededId, consumedId, expiredId].map((id) => byChallenge.get(id)?.status)).toEqual(['abandoned', 'abandoned', 'abandoned']);
+    expect([supersededId, consumedId].map((id) => byChallenge.get(id)?.last_error)).toEqual(['challenge_ended', 'challenge_ended']);
+    // 'deadline' when found at claim time; the last failure's class when a retry in flight ran into it.
+    expect(['deadline', 'connection']).toContain(byChallenge.get(expiredId)?.last_error);
     for (const r of rows) expect(r.payload_ciphertext).toBeNull();
     expect(smtp.messages).toHaveLength(live.length);
     const refs = smtp.messages.map(refOf).sort();
