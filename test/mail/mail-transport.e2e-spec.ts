@@ -98,6 +98,10 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
     expect(dump.toLowerCase()).not.toContain(address.toLowerCase());
   });
 
+  it('R31: in production the app refuses to start without SMTP_URL, with a clear message', async () => {
+    await expect(bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production', SMTP_URL: '' })).rejects.toThrow(/SMTP_URL is required in production/);
+  });
+
   it('R31: delivers over implicit TLS (smtps://)', async () => {
     const smtp = await server({ secure: true, key: cert.key, cert: cert.cert });
     const { otp } = await app({ SMTP_URL: smtp.url('smtps') });

@@ -21,10 +21,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * Production refuses to start without a relay: production-mode test apps get a
+ * placeholder one (contacted only if a test sends mail), unless the test sets its own
+ * (`SMTP_URL: ''` to see the refusal).
+ */
+function productionMail(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.NODE_ENV === 'production'
+    ? { SMTP_URL: 'smtps://127.0.0.1:9', MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test' }
+    : {};
+}
+
 /** Boots the example app exactly as `main.ts` does, on the given environment. */
 export async function bootTestApp(env: NodeJS.ProcessEnv): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forEnv({ OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...env })],
+    imports: [AppModule.forEnv({ OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...productionMail(env), ...env })],
   })
     .setLogger(false as never)
     .compile();
