@@ -191,4 +191,21 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     await survivor.dispatcher.whenIdle();
     expect(smtp.messages.filter((m) => to(m) === address)).toHaveLength(1);
   });
+
+  it('an instance without the encryption key leaves the mail to one that has it (rotation rolling out), instead of dropping it', async () => {
+    const smtp = await server();
+    const writer = await app({ SMTP_URL: smtp.url('smtp'), MAIL_DISPATCHER: 'false' });
+    const address = email();
+    const c = await writer.otp.issue({ email: address });
+    const stranger = await app({ SMTP_URL: smtp.url('smtp'), OTP_ENCRYPTION_KEYS: testKeyLine('e9') });
+    await pollFor(async () => ((await rowsOf([c.challengeId]))[0].last_error === 'undecryptable' ? true : undefined));
+    await stranger.t.close();
+    expect((await rowsOf([c.challengeId]))[0].status).toBe('pending');
+    expect(smtp.messages).toHaveLength(0);
+
+    const keyed = await app({ SMTP_URL: smtp.url('smtp') });
+    await db.dataSource.query(`UPDATE otp_mail_outbox SET next_attempt_at = now() WHERE challenge_id = $1`, [c.challengeId]);
+    keyed.dispatcher.wake();
+    await pollFor(() => smtp.messages.find((m) => to(m) === address));
+  });
 });
