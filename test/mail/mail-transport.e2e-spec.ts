@@ -132,6 +132,15 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
     expect(events.find((e) => e.name === 'mail.retried')).toMatchObject({ challengeId: c.challengeId, detail: expect.objectContaining({ errorClass: 'tls' }) });
   });
 
+  it('development only: SMTP_ALLOW_PLAIN_DEV lets a local catcher without TLS (Mailpit) receive mail', async () => {
+    const smtp = await server({ disabledCommands: ['STARTTLS'] });
+    const { otp } = await app({ SMTP_URL: smtp.url('smtp'), SMTP_ALLOW_PLAIN_DEV: 'true' });
+    const address = email();
+    await otp.issue({ email: address });
+    const mail = await pollFor(() => smtp.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
+    expect(mail.secure).toBe(false);
+  });
+
   it('the TLS 1.1 server above is genuine: a client that allows TLS 1.1 gets through (so our refusal is our policy)', async () => {
     const smtp = await server({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' });
     const weak = createTransport({
