@@ -17,11 +17,9 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    // Tables "other parts of the module" add: a token table and an outbox, both keyed by recipient_index.
+    // A table another module might add, keyed by recipient_index: purge and erasure find it by its columns.
     await db.dataSource.query(`CREATE TABLE otp_proof_tokens (id serial PRIMARY KEY, recipient_index text NOT NULL,
       expires_at timestamptz NOT NULL, redeemed_at timestamptz, revoked_at timestamptz)`);
-    await db.dataSource.query(`CREATE TABLE otp_mail_outbox (id serial PRIMARY KEY, recipient_index text, created_at timestamptz NOT NULL DEFAULT now(),
-      sent_at timestamptz)`);
     t = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys });
     otp = t.app.get(OtpService);
   });
@@ -48,17 +46,19 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     await db.dataSource.query(`INSERT INTO otp_failure_budgets VALUES ('old-subject', now() - interval '2 days', 3), ('fresh-subject', now(), 3)`);
     await db.dataSource.query(`INSERT INTO otp_proof_tokens (recipient_index, expires_at, redeemed_at) VALUES
       ('a', now() + interval '1 hour', now() - interval '8 days'), ('b', now() + interval '1 hour', NULL), ('c', now() - interval '9 days', NULL)`);
-    await db.dataSource.query(`INSERT INTO otp_mail_outbox (recipient_index, sent_at) VALUES ('a', now() - interval '8 days'), ('b', NULL)`);
+    // The ended challenge's mail was delivered long ago; the live one's is recent.
+    await db.dataSource.query(`UPDATE otp_mail_outbox SET finished_at = now() - interval '8 days' WHERE challenge_id = $1`, [ended.challengeId]);
     const audit = t.app.get(OtpAuditService);
     await audit.verifyChain();
     const [{ n: before }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_audit_log`);
     const retention = t.app.get(OtpRetentionService);
     const report = await retention.purge();
-    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 1, otp_proof_tokens: 2, otp_mail_outbox: 1, otp_audit_log: 0 });
+    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 1, otp_proof_tokens: 2, otp_audit_log: 0 });
+    expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1)`, [[live.challengeId, recent.challengeId]])).toBe(2);
     expect(await count(`SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = 'fresh-subject'`)).toBe(1);
     expect(await count(`SELECT count(*)::int AS n FROM otp_proof_tokens WHERE recipient_index = 'b'`)).toBe(1);
-    expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE recipient_index = 'b'`)).toBe(1);
+    expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = ANY($1)`, [[live.challengeId, recent.challengeId]])).toBe(2);
     expect(before).toBeGreaterThan(0);
     await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true });
   });
@@ -72,12 +72,11 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     await issued(victim, 'verify-email');
     await issued(bystander);
     await db.dataSource.query(`INSERT INTO otp_proof_tokens (recipient_index, expires_at) VALUES ($1, now() + interval '1 hour')`, [index]);
-    await db.dataSource.query(`INSERT INTO otp_mail_outbox (recipient_index) VALUES ($1)`, [index]);
     const audit = t.app.get(OtpAuditService);
     expect((await audit.list({ email: victim })).length).toBeGreaterThanOrEqual(3);
 
     const report = await t.app.get(OtpErasureService).eraseEmail(victim);
-    expect(report).toMatchObject({ otp_challenges: 2, otp_failure_budgets: 1, otp_proof_tokens: 1, otp_mail_outbox: 1 });
+    expect(report).toMatchObject({ otp_challenges: 2, otp_failure_budgets: 1, otp_proof_tokens: 1 });
     expect(report.otp_audit_log).toBeGreaterThanOrEqual(3);
 
     // No row of any table holds the index any more, nor the address, in any column.

@@ -19,5 +19,24 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
       transfer: { ttlSeconds: 300, requiresContext: true },
     },
     rateLimits: rateLimitsFromEnv(env),
+    mail: mailOptionsFromEnv(env),
+  };
+}
+
+/** Mail delivery from the environment (README, "Mail delivery"). */
+export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModuleOptions['mail'] {
+  const dkim = env.DKIM_DOMAIN || env.DKIM_SELECTOR || env.DKIM_PRIVATE_KEY_FILE
+    ? { domainName: env.DKIM_DOMAIN ?? '', keySelector: env.DKIM_SELECTOR ?? '', privateKeyFile: env.DKIM_PRIVATE_KEY_FILE }
+    : undefined;
+  return {
+    smtpUrl: env.SMTP_URL || undefined,
+    caFile: env.SMTP_CA_FILE || undefined,
+    allowPlainSmtpInDevelopment: env.SMTP_ALLOW_PLAIN_DEV === 'true',
+    from: env.MAIL_FROM || undefined,
+    appUrl: env.APP_URL || undefined,
+    dkim,
+    pollIntervalMs: env.MAIL_POLL_INTERVAL_MS ? Number(env.MAIL_POLL_INTERVAL_MS) : undefined,
+    dispatcher: env.MAIL_DISPATCHER === 'false' ? false : undefined,
+    retry: env.MAIL_RETRY_BASE_MS ? { baseMs: Number(env.MAIL_RETRY_BASE_MS) } : undefined,
   };
 }

@@ -26,8 +26,12 @@ export {
   OtpUnavailableError,
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
-export { OtpMailer } from './mail/otp-mailer.port';
-export type { OtpMailMessage } from './mail/otp-mailer.port';
+export { OtpMailer, OtpMailUnsupportedError } from './mail/otp-mailer.port';
+export type { OtpMailMessage, OtpNoticeMessage, OtpMailReceipt } from './mail/otp-mailer.port';
+export type { OtpMailOptions, OtpDkimOptions } from './mail/otp-mail-options.interface';
+export { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
+export { OtpMailRenderer } from './mail/templates/otp-mail.renderer';
+export type { OtpMailTemplate, OtpMailContexts, RenderedMail } from './mail/templates/otp-mail.templates';
 export { DevMailboxMailer } from './mail/dev-mailbox.mailer';
 export { OtpExceptionFilter } from './http/otp-exception.filter';
 export type { OtpErrorBody } from './http/otp-exception.filter';

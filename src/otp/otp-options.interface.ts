@@ -3,6 +3,7 @@ import type { OtpKey } from './crypto/otp-keyring';
 import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/otp-rate-limit-options.interface';
 import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
 import type { OtpRetentionOptions } from './ops/otp-ops-options';
+import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/otp-mail-options.interface';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -112,6 +113,12 @@ export interface OtpModuleOptions {
    * @default { enabled: true, intervalSeconds: 3600, challengeSeconds: 86400, spentRowSeconds: 604800, auditSeconds: 34560000 }
    */
   retention?: OtpRetentionOptions;
+  /**
+   * Mail delivery: SMTP transport, sender, templates, outbox dispatcher (each field
+   * documented in `OtpMailOptions`).
+   * @default {} (development mailbox outside production; `smtpUrl` required in production)
+   */
+  mail?: OtpMailOptions;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -127,6 +134,7 @@ export interface ResolvedOtpOptions {
   resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
   production: boolean;
   rateLimits: ResolvedOtpRateLimits;
+  mail: ResolvedOtpMailOptions;
 }
 
 /** Extras fixed when the module is declared (they shape routes, so they cannot be async). */

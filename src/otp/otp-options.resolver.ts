@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OtpKey, parseKeyList } from './crypto/otp-keyring';
+import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
 import { OtpConfigError } from './otp.errors';
 import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 import { resolveRateLimits } from './rate-limit/otp-rate-limit-options.resolver';
@@ -65,5 +66,6 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     },
     production,
     rateLimits: resolveRateLimits(options.rateLimits),
+    mail: resolveOtpMailOptions(options.mail, production),
   };
 }

@@ -18,7 +18,10 @@ import { OTP_MONITORING_CONTROLLERS, OTP_MONITORING_PROVIDERS } from './monitori
 import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
-import { DevMailboxMailer } from './mail/dev-mailbox.mailer';
+import { otpMailerProvider } from './mail/otp-mailer.factory';
+import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
+import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
+import { OtpSecurityNotices } from './mail/outbox/otp-security-notices';
 import { OtpMailer } from './mail/otp-mailer.port';
 import {
   OTP_ASYNC_OPTIONS_TYPE,
@@ -58,9 +61,12 @@ const providers: Provider[] = [
     useFactory: (o: ResolvedOtpOptions) => new OtpCipher(o.encryptionKeys),
     inject: [OTP_RESOLVED_OPTIONS],
   },
-  { provide: OtpMailer, useClass: DevMailboxMailer },
+  otpMailerProvider,
   OtpEventBus,
   OtpChallengeStore,
+  OtpMailOutboxStore,
+  OtpMailDispatcher,
+  OtpSecurityNotices,
   OtpService,
   {
     provide: OTP_TOKEN_OPTIONS,
@@ -85,7 +91,8 @@ const providers: Provider[] = [
   imports: [TypeOrmModule.forFeature(OTP_ENTITIES), TerminusModule.forRoot({ logger: false })],
   providers,
   exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard, OtpAuditService, OtpAuditWriter, OtpMetrics,
-    OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService],
+    OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService,
+    OtpMailDispatcher],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
   /** Opens the audit context (request id, IP, user agent) before guards run. */

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { canonicalEmail, contextHash, OtpContext } from './crypto/canonical';
+import { Inject, Injectable } from '@nestjs/common';
+import { canonicalEmail, contextHash } from './crypto/canonical';
 import { OtpCipher } from './crypto/otp-cipher';
 import { generateCode } from './crypto/otp-code';
 import { OtpKeyring } from './crypto/otp-keyring';
 import { OtpEventBus } from './events/otp-event-bus';
-import { OtpMailer } from './mail/otp-mailer.port';
+import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from './mail/outbox/otp-mail-outbox.payload';
+import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
+import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 import { OTP_RESOLVED_OPTIONS } from './otp.module-definition';
 import {
   OtpContextInvalidError,
@@ -20,14 +22,7 @@ import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the encrypted delivery blob of a challenge holds. */
-interface DeliveryDetails {
-  to: string;
-  locale?: string;
-  context?: OtpContext;
-  ip?: string;
-  userAgent?: string;
-  requestedAt: string;
-}
+type DeliveryDetails = ChallengeDeliveryDetails;
 
 /**
  * Issues, resends and verifies email one-time codes. The rules live here; every
@@ -35,7 +30,6 @@ interface DeliveryDetails {
  */
 @Injectable()
 export class OtpService {
-  private readonly logger = new Logger(OtpService.name);
   private readonly purposeNames: string[];
 
   constructor(
@@ -43,13 +37,17 @@ export class OtpService {
     private readonly keyring: OtpKeyring,
     private readonly cipher: OtpCipher,
     private readonly store: OtpChallengeStore,
-    private readonly mailer: OtpMailer,
     private readonly events: OtpEventBus,
+    private readonly outbox: OtpMailOutboxStore,
+    private readonly dispatcher: OtpMailDispatcher,
   ) {
     this.purposeNames = Object.keys(options.purposes);
   }
 
-  /** Starts a challenge and hands its code to the mail port; supersedes the address's live one. */
+  /**
+   * Starts a challenge and writes its mail to the outbox in the same statement;
+   * supersedes the address's live one. Never waits for SMTP.
+   */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
     const purpose = input.purpose ?? 'login';
     const rules = this.options.purposes[purpose];
@@ -76,8 +74,9 @@ export class OtpService {
       maxAttempts: this.options.maxAttempts,
       ttlSeconds: rules.ttlSeconds,
       cooldownSeconds: this.options.resend.cooldownSeconds,
+      mail: this.sealMail(code, purpose, details),
     });
-    this.dispatch(challengeId, purpose, code, details, times.expiresAt);
+    this.dispatcher.wake();
     this.events.emit({
       name: 'challenge.issued', outcome: 'success', challengeId, purpose,
       recipientIndex: this.recipientIndex(input.email), ip: input.ip, userAgent: input.userAgent,
@@ -88,6 +87,15 @@ export class OtpService {
   /** Sends a fresh code for a live challenge; earlier codes stay valid, the attempt count stays. */
   async resend(challengeId: string): Promise<IssuedChallenge> {
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
+    // The recipient is needed to seal the new mail; it is gone once the challenge ended.
+    const sealed = await this.outbox.challengeDelivery(challengeId);
+    const details = sealed?.deliveryCiphertext
+      ? (JSON.parse(this.cipher.decrypt(sealed.deliveryCiphertext, challengeId)) as DeliveryDetails)
+      : undefined;
+    if (!sealed || !details) {
+      this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });
+      throw new OtpInvalidError();
+    }
     const code = generateCode(this.options.codeLength);
     const out = await this.store.addCode(
       challengeId,
@@ -96,6 +104,7 @@ export class OtpService {
         digests: this.purposeNames.map((p) => this.keyring.codeDigest(challengeId, p, code)),
       },
       this.options.resend,
+      this.sealMail(code, sealed.purpose, { ...details, requestedAt: new Date().toISOString() }),
     );
     if (!out.found || !out.live) {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });
@@ -105,8 +114,7 @@ export class OtpService {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, purpose: out.purpose ?? undefined, detail: { reason: 'cooldown' } });
       throw new OtpThrottledError(out.waitSeconds || this.options.resend.cooldownSeconds);
     }
-    const details = JSON.parse(this.cipher.decrypt(out.deliveryCiphertext!, challengeId)) as DeliveryDetails;
-    this.dispatch(challengeId, out.purpose!, code, details, out.expiresAt!);
+    this.dispatcher.wake();
     this.events.emit({ name: 'challenge.resent', outcome: 'success', challengeId, purpose: out.purpose!, recipientIndex: this.recipientIndex(details.to) });
     return { challengeId, expiresAt: out.expiresAt!, resendAvailableAt: out.resendAvailableAt! };
   }
@@ -159,24 +167,13 @@ export class OtpService {
     }
   }
 
-  /** Hands the code to the mail port without waiting: no caller learns anything from delivery. */
-  private dispatch(challengeId: string, purpose: string, code: string, d: DeliveryDetails, expiresAt: Date): void {
-    const message = {
-      challengeId,
-      to: d.to,
-      code,
-      purpose,
-      locale: d.locale,
-      context: d.context,
-      expiresAt,
-      requestedAt: new Date(d.requestedAt),
-      ip: d.ip,
-      userAgent: d.userAgent,
+  /** The outbox row of a code mail: its payload sealed under the encryption key, bound to the row id. */
+  private sealMail(code: string, purpose: string, d: DeliveryDetails): NewOutboxMail {
+    const id = randomUUID();
+    const payload: CodeMailPayload = {
+      kind: 'code', to: d.to, code, purpose, locale: d.locale, context: d.context, ip: d.ip, userAgent: d.userAgent,
+      requestedAt: d.requestedAt,
     };
-    setImmediate(() => {
-      this.mailer.send(message).catch((err: Error) => {
-        this.logger.error(`mail hand-off failed for challenge ${challengeId}: ${err.name}`);
-      });
-    });
+    return { id, payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id) };
   }
 }

@@ -5,7 +5,7 @@ import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
 import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
-import { DevMailboxMailer, OtpMailer } from '../../src/otp';
+import { DevMailboxMailer, OtpMailDispatcher, OtpMailer } from '../../src/otp';
 
 /** Fresh `kid:base64` keys, made at test time (never committed). */
 export function testKeyLine(id = 'k1'): string {
@@ -15,11 +15,25 @@ export function testKeyLine(id = 'k1'): string {
 export interface TestApp {
   app: INestApplication;
   mailbox: DevMailboxMailer;
-  /** The newest code mailed for a challenge, polling until it arrives (deadline 5 s). */
+  /**
+   * The newest code mailed for a challenge, polling until it arrives (deadline 5 s);
+   * waits for the dispatcher to record the delivery too.
+   */
   codeFor(challengeId: string): Promise<string>;
   close(): Promise<void>;
   /** Every route the HTTP server itself registered (from the adapter's router, not from Nest metadata). */
   routes(): { method: string; path: string }[];
+}
+
+/**
+ * Production refuses to start without a relay: production-mode test apps get a
+ * placeholder one (contacted only if a test sends mail), unless the test sets its own
+ * (`SMTP_URL: ''` to see the refusal).
+ */
+function productionMail(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.NODE_ENV === 'production'
+    ? { SMTP_URL: 'smtps://127.0.0.1:9', MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test' }
+    : {};
 }
 
 type Route = { method: string; path: string };
@@ -61,6 +75,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
     // `HTTP_ADAPTER=fastify npm test` runs every suite that does not pick an adapter on Fastify.
     HTTP_ADAPTER: process.env.HTTP_ADAPTER ?? 'express',
+    ...productionMail(env),
     ...env,
   };
   const http = httpSettingsFromEnv(fullEnv);
@@ -83,7 +98,9 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     app,
     mailbox,
     async codeFor(challengeId: string): Promise<string> {
-      return pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
+      const code = await pollFor(() => mailbox.list().find((m) => m.challengeId === challengeId)?.code);
+      await app.get(OtpMailDispatcher).whenIdle();
+      return code;
     },
     close: () => app.close(),
     routes: () => (http.adapter === 'fastify' ? fastifyRoutes : expressRoutes(app.getHttpAdapter().getInstance())),

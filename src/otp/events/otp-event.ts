@@ -8,7 +8,11 @@ export type OtpEventName =
   | 'verify.succeeded'
   | 'verify.failed'
   | 'challenge.exhausted'
-  | 'budget.spent';
+  | 'budget.spent'
+  | 'mail.delivered'
+  | 'mail.retried'
+  | 'mail.abandoned'
+  | 'notice.queued';
 
 /** One security event. Never carries a code, a key, a token or an address. */
 export interface OtpEvent {

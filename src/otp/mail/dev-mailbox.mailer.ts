@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { OtpMailer, OtpMailMessage } from './otp-mailer.port';
+import { OtpMailer, OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
 
 const CAPACITY = 100;
 
@@ -10,10 +10,21 @@ const CAPACITY = 100;
 @Injectable()
 export class DevMailboxMailer extends OtpMailer {
   private readonly messages: (OtpMailMessage & { receivedAt: Date })[] = [];
+  private readonly noticeList: (OtpNoticeMessage & { receivedAt: Date })[] = [];
 
   async send(message: OtpMailMessage): Promise<void> {
     this.messages.unshift({ ...message, receivedAt: new Date() });
     this.messages.length = Math.min(this.messages.length, CAPACITY);
+  }
+
+  override async sendNotice(notice: OtpNoticeMessage): Promise<void> {
+    this.noticeList.unshift({ ...notice, receivedAt: new Date() });
+    this.noticeList.length = Math.min(this.noticeList.length, CAPACITY);
+  }
+
+  /** Security notices, newest first. */
+  notices(): readonly (OtpNoticeMessage & { receivedAt: Date })[] {
+    return this.noticeList;
   }
 
   /** Newest first. */
@@ -23,5 +34,6 @@ export class DevMailboxMailer extends OtpMailer {
 
   clear(): void {
     this.messages.length = 0;
+    this.noticeList.length = 0;
   }
 }

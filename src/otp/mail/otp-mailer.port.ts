@@ -12,13 +12,53 @@ export interface OtpMailMessage {
   requestedAt: Date;
   ip?: string;
   userAgent?: string;
+  /** Id of the outbox row: the same on a retry, so a duplicate carries the same Message-ID. */
+  messageId?: string;
+}
+
+/** A security notice to a person (no code): sent once an address's failure budget is spent. */
+export interface OtpNoticeMessage {
+  kind: 'budget-notice';
+  challengeId: string;
+  to: string;
+  locale?: string;
+  /** When the budget was spent. */
+  happenedAt: Date;
+  /** Where the codes had been requested from. */
+  ip?: string;
+  userAgent?: string;
+  /** How long verification stays locked for the address, at most. */
+  lockSeconds: number;
+  messageId?: string;
+}
+
+/** What the relay said when it accepted a message (no content). */
+export interface OtpMailReceipt {
+  messageId?: string;
+  /** The relay's final reply, e.g. `250 2.0.0 Ok: queued as 4F2A1`. */
+  response?: string;
+}
+
+/** Thrown by a mail port that cannot send notices. */
+export class OtpMailUnsupportedError extends Error {
+  constructor() {
+    super('this mail port does not send notices');
+    this.name = 'OtpMailUnsupportedError';
+  }
 }
 
 /**
- * The mail port: where `OtpService` hands a code for delivery. The module
- * chooses the implementation (the development mailbox unless SMTP is set up);
- * a host may override the provider.
+ * The mail port: the transport the outbox dispatcher hands each message to.
+ * The module chooses the implementation (SMTP when `mail.smtpUrl` is set, the
+ * development mailbox otherwise); a host may override the provider. A send
+ * that resolves means the relay accepted the message; a rejection is retried
+ * with backoff until the message's deadline.
  */
 export abstract class OtpMailer {
-  abstract send(message: OtpMailMessage): Promise<void>;
+  abstract send(message: OtpMailMessage): Promise<OtpMailReceipt | void>;
+
+  /** Security notices; ports that predate them refuse, and the notice is abandoned. */
+  async sendNotice(_notice: OtpNoticeMessage): Promise<OtpMailReceipt | void> {
+    throw new OtpMailUnsupportedError();
+  }
 }

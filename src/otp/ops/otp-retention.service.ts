@@ -8,7 +8,8 @@ import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-opt
 import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
 
 /** Columns that say a row of an OTP table has ended (the earliest one set counts). */
-export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superseded_at', 'sent_at', 'delivered_at', 'abandoned_at', 'expires_at'];
+export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superseded_at', 'sent_at', 'delivered_at', 'abandoned_at',
+  'finished_at', 'last_queued_at', 'expires_at'];
 const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', ...AUDIT_TABLES];
 const JOB = 'otp-retention-purge';
 

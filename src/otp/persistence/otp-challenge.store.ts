@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OtpThrottledError } from '../otp.errors';
+import type { NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
 
 export interface NewChallengeRow {
   id: string;
@@ -13,6 +14,8 @@ export interface NewChallengeRow {
   maxAttempts: number;
   ttlSeconds: number;
   cooldownSeconds: number;
+  /** The code's mail, written to the outbox by the same statement. */
+  mail: NewOutboxMail;
 }
 
 export interface ChallengeTimes {
@@ -60,9 +63,10 @@ export class OtpChallengeStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Supersedes the live challenge of (address, purpose) and inserts the new one,
-   * in one statement. A concurrent issue for the same pair loses on the unique
-   * index and is retried, so at most one challenge is ever live per pair.
+   * Supersedes the live challenge of (address, purpose) and inserts the new one
+   * with its mail in the outbox, in one statement. A concurrent issue for the same
+   * pair loses on the unique index and is retried (each round one contender wins,
+   * hence up to 10 tries), so at most one challenge is ever live per pair.
    */
   async supersedeAndInsert(row: NewChallengeRow): Promise<ChallengeTimes> {
     for (let attempt = 1; ; attempt++) {
@@ -79,10 +83,13 @@ export class OtpChallengeStore {
                now() + make_interval(secs => $8), now() + make_interval(secs => $9)
              FROM (SELECT count(*) FROM superseded) AS s
              RETURNING expires_at, resend_available_at
+           ), mail AS (
+             INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
+             SELECT $10, $1, 'code', $3, $2, $11, expires_at FROM created
            )
            SELECT expires_at, resend_available_at FROM created`,
           [row.id, row.recipientIndex, row.purpose, row.contextHash, row.codeDigest, row.deliveryCiphertext,
-            row.maxAttempts, row.ttlSeconds, row.cooldownSeconds],
+            row.maxAttempts, row.ttlSeconds, row.cooldownSeconds, row.mail.id, row.mail.payloadCiphertext],
         );
         return { expiresAt: new Date(out.expires_at), resendAvailableAt: new Date(out.resend_available_at) };
       } catch (err) {
@@ -160,13 +167,15 @@ export class OtpChallengeStore {
 
   /**
    * Adds a fresh code digest to a live challenge whose cooldown has passed,
-   * keeping the newest `maxLiveCodes`. The attempt counter is left alone.
-   * Digests arrive one per declared purpose; the challenge's own is kept.
+   * keeping the newest `maxLiveCodes`, and writes its mail to the outbox in the
+   * same statement. The attempt counter is left alone. Digests arrive one per
+   * declared purpose; the challenge's own is kept.
    */
   async addCode(
     challengeId: string,
     digestsByPurpose: { purposes: string[]; digests: string[] },
     limits: { maxLiveCodes: number; maxResends: number; cooldownSeconds: number },
+    mail: NewOutboxMail,
   ): Promise<ResendOutcome> {
     const [row] = await this.db.query(
       `WITH target AS (
@@ -184,14 +193,17 @@ export class OtpChallengeStore {
          WHERE c.id = t.id AND u.purpose = c.purpose AND t.live AND t.wait_seconds = 0
            AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts AND c.resends < $5 AND c.resend_available_at <= now()
-         RETURNING c.delivery_ciphertext, c.expires_at, c.resend_available_at
+         RETURNING c.id, c.purpose, c.recipient_index, c.delivery_ciphertext, c.expires_at, c.resend_available_at
+       ), mail AS (
+         INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
+         SELECT $7, r.id, 'code', r.purpose, r.recipient_index, $8, r.expires_at FROM resent r
        )
        SELECT (t.id IS NOT NULL) AS found, coalesce(t.live, false) AS live,
          coalesce(t.wait_seconds, 0) AS wait_seconds, (r.expires_at IS NOT NULL) AS resent,
          t.purpose, r.delivery_ciphertext, r.expires_at, r.resend_available_at
        FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN resent r ON true`,
       [challengeId, digestsByPurpose.purposes, digestsByPurpose.digests, limits.maxLiveCodes, limits.maxResends,
-        limits.cooldownSeconds],
+        limits.cooldownSeconds, mail.id, mail.payloadCiphertext],
     );
     return {
       found: row.found,

@@ -1,0 +1,130 @@
+/** DKIM signing of outgoing mail (RSA, at least 2048 bits; nodemailer signs rsa-sha256). */
+export interface OtpDkimOptions {
+  /** Signing domain (`d=`), normally the From domain or its parent. */
+  domainName: string;
+  /** Selector (`s=`): the public key lives at `<selector>._domainkey.<domainName>`. */
+  keySelector: string;
+  /** PEM private key. Give this or `privateKeyFile`. */
+  privateKey?: string;
+  /** Path of the PEM private key (`DKIM_PRIVATE_KEY_FILE`), read once at start-up. */
+  privateKeyFile?: string;
+}
+
+/** Mail delivery: transport, sender, templates and the outbox dispatcher. */
+export interface OtpMailOptions {
+  /**
+   * SMTP relay (`SMTP_URL`). `smtp://user:pass@host:587` requires STARTTLS (the send
+   * fails if the server does not offer it); `smtps://host:465` uses implicit TLS.
+   * Either way TLS 1.2+ with certificate verification. Unset: the in-memory development
+   * mailbox outside production; refused in production.
+   * @default undefined
+   */
+  smtpUrl?: string;
+  /**
+   * Extra CA certificate(s) to trust for the relay (`SMTP_CA_FILE`, PEM), on top of the
+   * system CAs. Certificate verification is never turned off.
+   * @default undefined
+   */
+  caFile?: string;
+  /**
+   * Development only: allow `smtp://` without TLS (e.g. a local Mailpit). Refused in
+   * production. STARTTLS is still used when the server offers it.
+   * @default false
+   */
+  allowPlainSmtpInDevelopment?: boolean;
+  /**
+   * From header of every OTP mail (`MAIL_FROM`), e.g. `"Example" <no-reply@example.com>`.
+   * Keep it constant: people learn what a real code mail looks like.
+   * @default '"nestjs-email-otp (development)" <no-reply@localhost>' outside production; required in production
+   */
+  from?: string;
+  /**
+   * Public address of the app (`APP_URL`), printed as "enter it only at <host>". A fixed
+   * value, never the request's Host header. Must be https in production.
+   * @default 'http://127.0.0.1:3000' outside production; required in production
+   */
+  appUrl?: string;
+  /**
+   * Name of the service as shown in every mail.
+   * @default the display name of `from`, else the host of `appUrl`
+   */
+  serviceName?: string;
+  /**
+   * DKIM signing (`DKIM_DOMAIN`, `DKIM_SELECTOR`, `DKIM_PRIVATE_KEY_FILE`).
+   * @default undefined (no signature: sign at the relay instead)
+   */
+  dkim?: OtpDkimOptions;
+  /**
+   * Folder of the handlebars templates and locale files.
+   * @default '<package root>/templates'
+   */
+  templatesDir?: string;
+  /**
+   * Languages mails exist in; a request's `locale` falls back `pt-BR` -> `pt` -> `defaultLocale`.
+   * @default taken from the locale files in `templatesDir`
+   */
+  defaultLocale?: string;
+  /**
+   * Template for each purpose. Purposes not listed use `transaction` when they carry a
+   * context and `generic-code` otherwise.
+   * @default { login: 'login', 'verify-email': 'verify-email', transfer: 'transaction', 'step-up': 'transaction' }
+   */
+  templateByPurpose?: Record<string, 'login' | 'verify-email' | 'transaction' | 'generic-code'>;
+  /**
+   * Run the outbox dispatcher in this instance. Several instances may run one each.
+   * @default true
+   */
+  dispatcher?: boolean;
+  /**
+   * How often the dispatcher looks for due mail when nothing woke it (LISTEN/NOTIFY on
+   * PostgreSQL and in-process wake-ups make delivery immediate in the common case).
+   * @default 500
+   */
+  pollIntervalMs?: number;
+  /**
+   * Rows claimed per round, sent concurrently over the pooled transport.
+   * @default 10
+   */
+  batchSize?: number;
+  /**
+   * How long a claim lasts. A dispatcher that dies mid-send leaves its rows to others
+   * once this passes; it must exceed the longest send (SMTP timeouts are 10/10/30 s).
+   * @default 120
+   */
+  leaseSeconds?: number;
+  /**
+   * Retry delays: `baseMs * 2^(attempt-1)` capped at `maxMs`, each with ±50 % jitter.
+   * A message is abandoned at its deadline (the challenge's expiry).
+   * @default { baseMs: 1000, maxMs: 60000 }
+   */
+  retry?: { baseMs?: number; maxMs?: number };
+  /**
+   * At most one failure-budget notice per address within this many seconds.
+   * @default 86400
+   */
+  noticeIntervalSeconds?: number;
+}
+
+/** Mail options after defaults and checks. */
+export interface ResolvedOtpMailOptions {
+  smtp?: {
+    url: URL;
+    implicitTls: boolean;
+    plain: boolean;
+    ca?: string;
+  };
+  from: string;
+  fromDomain: string;
+  appUrl: URL;
+  serviceName: string;
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  templatesDir: string;
+  defaultLocale: string;
+  templateByPurpose: Record<string, 'login' | 'verify-email' | 'transaction' | 'generic-code'>;
+  dispatcher: boolean;
+  pollIntervalMs: number;
+  batchSize: number;
+  leaseSeconds: number;
+  retry: { baseMs: number; maxMs: number };
+  noticeIntervalSeconds: number;
+}

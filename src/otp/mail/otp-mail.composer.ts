@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { ResolvedOtpMailOptions } from './otp-mail-options.interface';
+import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
+import { OtpMailRenderer } from './templates/otp-mail.renderer';
+import { CodeMailContext, OtpMailTemplate } from './templates/otp-mail.templates';
+
+/** A finished message, ready for a transport. Holds the code: never log it. */
+export interface ComposedMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  headers: Record<string, string>;
+  lang: string;
+}
+
+/** "Firefox on Linux": enough for a person to recognise a stranger's request, no fingerprint. */
+export function summariseUserAgent(ua: string | undefined): string | undefined {
+  if (!ua) return undefined;
+  const browser =
+    /Edg(?:e|A|iOS)?\//.test(ua) ? 'Edge'
+      : /OPR\/|Opera/.test(ua) ? 'Opera'
+        : /Firefox\/|FxiOS\//.test(ua) ? 'Firefox'
+          : /Chrome\/|CriOS\//.test(ua) ? 'Chrome'
+            : /Safari\//.test(ua) ? 'Safari'
+              : /curl\//i.test(ua) ? 'curl'
+                : undefined;
+  const os = /Android/.test(ua) ? 'Android'
+    : /iPhone|iPad|iOS/.test(ua) ? 'iOS'
+      : /Windows/.test(ua) ? 'Windows'
+        : /Mac OS X|Macintosh/.test(ua) ? 'macOS'
+          : /Linux|X11/.test(ua) ? 'Linux'
+            : undefined;
+  if (browser && os) return `${browser} on ${os}`;
+  if (browser || os) return browser ?? os;
+  // Unknown agents: a short printable excerpt (escaped by the templates anyway).
+  return ua.replace(/[^\x20-\x7e]/g, '').slice(0, 40) || undefined;
+}
+
+/**
+ * Turns port messages into rendered mail: picks the template for the purpose,
+ * formats times in the reader's language (UTC), and sets the headers that suit
+ * transactional mail. The code appears only in the body, never in the subject,
+ * the preheader or a link.
+ */
+export class OtpMailComposer {
+  constructor(private readonly renderer: OtpMailRenderer, private readonly options: ResolvedOtpMailOptions) {}
+
+  templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, 'budget-notice'> {
+    return this.options.templateByPurpose[purpose] ?? (hasContext ? 'transaction' : 'generic-code');
+  }
+
+  code(m: OtpMailMessage): ComposedMail {
+    const lang = this.renderer.resolveLanguage(m.locale);
+    const unknown = this.renderer.word(lang, 'code', 'unknown');
+    const base: CodeMailContext = {
+      ...this.brand(),
+      code: m.code,
+      validityMinutes: Math.max(1, Math.round((m.expiresAt.getTime() - m.requestedAt.getTime()) / 60_000)),
+      expiresAt: this.time(m.expiresAt, m.locale, lang),
+      requestedAt: this.time(m.requestedAt, m.locale, lang),
+      ip: m.ip ?? unknown,
+      browser: summariseUserAgent(m.userAgent) ?? unknown,
+    };
+    const template = this.templateFor(m.purpose, !!m.context);
+    const rendered =
+      template === 'transaction'
+        ? this.renderer.render('transaction', m.locale, {
+          ...base,
+          details: Object.entries(m.context ?? {}).map(([label, v]) => ({ label, value: v === null ? '' : String(v) })),
+        })
+        : template === 'generic-code'
+          ? this.renderer.render('generic-code', m.locale, { ...base, purpose: m.purpose })
+          : this.renderer.render(template, m.locale, base);
+    return this.finish(m.to, m.messageId, rendered);
+  }
+
+  notice(n: OtpNoticeMessage): ComposedMail {
+    const lang = this.renderer.resolveLanguage(n.locale);
+    const unknown = this.renderer.word(lang, 'code', 'unknown');
+    const rendered = this.renderer.render('budget-notice', n.locale, {
+      ...this.brand(),
+      happenedAt: this.time(n.happenedAt, n.locale, lang),
+      ip: n.ip ?? unknown,
+      browser: summariseUserAgent(n.userAgent) ?? unknown,
+      lockHours: Math.max(1, Math.round(n.lockSeconds / 3600)),
+    });
+    return this.finish(n.to, n.messageId, rendered);
+  }
+
+  private brand() {
+    return { serviceName: this.options.serviceName, appHost: this.options.appUrl.host };
+  }
+
+  private finish(to: string, id: string | undefined, r: { lang: string; subject: string; text: string; html: string }): ComposedMail {
+    const ref = id ?? randomUUID();
+    return {
+      from: this.options.from,
+      to,
+      subject: r.subject,
+      text: r.text,
+      html: r.html,
+      lang: r.lang,
+      messageId: `<${ref}@${this.options.fromDomain}>`,
+      headers: {
+        'Auto-Submitted': 'auto-generated',
+        'X-Auto-Response-Suppress': 'All',
+        // A distinct value per message keeps Gmail and others from threading codes together.
+        'X-Entity-Ref-ID': ref,
+        'Content-Language': r.lang,
+      },
+    };
+  }
+
+  /** "25 Nov 2026, 17:45 UTC" in the reader's language; the language of the mail when the tag is unknown to Intl. */
+  private time(d: Date, locale: string | undefined, lang: string): string {
+    const tag = locale && Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
+    return `${new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d)} UTC`;
+  }
+}

@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** A row handed to a dispatcher: either claimed for sending or abandoned on the way. */
+export interface OutboxRow {
+  id: string;
+  challengeId: string;
+  kind: 'code' | 'budget-notice';
+  purpose: string;
+  recipientIndex: string;
+  /** Present on claimed rows only. */
+  payloadCiphertext: string | null;
+  attempts: number;
+  deadlineAt: Date;
+  action: 'claimed' | 'abandoned';
+  lastError: string | null;
+}
+
+export interface NewNoticeRow {
+  id: string;
+  challengeId: string;
+  purpose: string;
+  recipientIndex: string;
+  payloadCiphertext: string;
+  deadlineSeconds: number;
+}
+
+function toRow(r: Record<string, unknown>): OutboxRow {
+  return {
+    id: r.id as string,
+    challengeId: r.challenge_id as string,
+    kind: r.kind as OutboxRow['kind'],
+    purpose: r.purpose as string,
+    recipientIndex: r.recipient_index as string,
+    payloadCiphertext: (r.payload_ciphertext as string | null) ?? null,
+    attempts: Number(r.attempts),
+    deadlineAt: new Date(r.deadline_at as string),
+    action: r.action as OutboxRow['action'],
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+/**
+ * Queries on the mail outbox. Each method is one statement. Rows are written
+ * by `OtpChallengeStore` in the statement that creates their code; here they
+ * are claimed, settled and, for notices, queued behind a per-address gate.
+ */
+@Injectable()
+export class OtpMailOutboxStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Claims up to `limit` due rows for `workerId` until `now() + leaseSeconds`, and in
+   * the same statement abandons (and wipes) every unclaimed row whose challenge was
+   * consumed or superseded, or whose deadline passed, due or not. `SKIP LOCKED`
+   * keeps concurrent dispatchers off each other's rows; the lease keeps them off
+   * rows being sent, and hands the rows of a dispatcher that died to the others.
+   */
+  async claimDue(workerId: string, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `WITH candidates AS (
+         SELECT o.id,
+           (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)) AS moot,
+           (o.deadline_at <= now()) AS late
+         FROM otp_mail_outbox o JOIN otp_challenges c ON c.id = o.challenge_id
+         WHERE o.status = 'pending' AND (o.claimed_until IS NULL OR o.claimed_until <= now())
+           AND (o.next_attempt_at <= now() OR o.deadline_at <= now()
+             OR (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)))
+         ORDER BY o.next_attempt_at
+         LIMIT $2
+         FOR UPDATE OF o SKIP LOCKED
+       ), abandoned AS (
+         UPDATE otp_mail_outbox o SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, last_error = CASE WHEN k.moot THEN 'challenge_ended' ELSE 'deadline' END
+         FROM candidates k WHERE o.id = k.id AND (k.moot OR k.late)
+         RETURNING o.id, o.challenge_id, o.kind, o.purpose, o.recipient_index, NULL::text AS payload_ciphertext,
+           o.attempts, o.deadline_at, 'abandoned'::text AS action, o.last_error
+       ), claimed AS (
+         UPDATE otp_mail_outbox o SET claimed_until = now() + make_interval(secs => $3), claimed_by = $1,
+           attempts = o.attempts + 1
+         FROM candidates k WHERE o.id = k.id AND NOT k.moot AND NOT k.late
+         RETURNING o.id, o.challenge_id, o.kind, o.purpose, o.recipient_index, o.payload_ciphertext,
+           o.attempts, o.deadline_at, 'claimed'::text AS action, o.last_error
+       )
+       SELECT * FROM abandoned UNION ALL SELECT * FROM claimed`,
+      [workerId, limit, leaseSeconds],
+    );
+    return rows.map(toRow);
+  }
+
+  /** Records the relay's acceptance and wipes the payload. False if the row was no longer pending. */
+  async markDelivered(id: string, messageId: string | null, response: string | null): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
+      `WITH done AS (
+         UPDATE otp_mail_outbox SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, server_message_id = $2, server_response = $3, last_error = NULL
+         WHERE id = $1 AND status = 'pending' RETURNING id
+       ) SELECT id FROM done`,
+      [id, messageId, response],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Releases the claim and schedules the next attempt after `delayMs`, or abandons
+   * (and wipes) the row when that would be past its deadline. Returns the new status.
+   */
+  async scheduleRetry(id: string, errorClass: string, delayMs: number): Promise<'pending' | 'abandoned' | null> {
+    const [row] = await this.db.query(
+      `WITH next AS (
+         UPDATE otp_mail_outbox SET claimed_until = NULL, last_error = $2,
+           next_attempt_at = now() + make_interval(secs => $3 / 1000.0),
+           status = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN 'abandoned' ELSE 'pending' END,
+           payload_ciphertext = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN NULL ELSE payload_ciphertext END,
+           finished_at = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN now() END
+         WHERE id = $1 AND status = 'pending' RETURNING status
+       ) SELECT status FROM next`,
+      [id, errorClass, delayMs],
+    );
+    return row ? (row.status as 'pending' | 'abandoned') : null;
+  }
+
+  /** Gives up on a row (permanent failure) and wipes its payload. */
+  async markAbandoned(id: string, errorClass: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
+      `WITH gone AS (
+         UPDATE otp_mail_outbox SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, last_error = $2
+         WHERE id = $1 AND status = 'pending' RETURNING id
+       ) SELECT id FROM gone`,
+      [id, errorClass],
+    );
+    return rows.length > 0;
+  }
+
+  /** The sealed delivery details and purpose of a challenge (NULL once it ended). */
+  async challengeDelivery(challengeId: string): Promise<{ purpose: string; deliveryCiphertext: string | null } | null> {
+    const [row] = await this.db.query(
+      `SELECT purpose, delivery_ciphertext FROM otp_challenges WHERE id = $1`,
+      [challengeId],
+    );
+    return row ? { purpose: row.purpose, deliveryCiphertext: row.delivery_ciphertext } : null;
+  }
+
+  /**
+   * Queues a security notice unless one of the same kind went to this address within
+   * `intervalSeconds`: the gate row and the outbox row are written by one statement.
+   */
+  async queueNoticeOnce(row: NewNoticeRow, intervalSeconds: number): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
+      `WITH gate AS (
+         INSERT INTO otp_mail_notice_gates AS g (recipient_index, kind, last_queued_at)
+         VALUES ($4, 'budget-notice', now())
+         ON CONFLICT (recipient_index, kind) DO UPDATE SET last_queued_at = now()
+         WHERE g.last_queued_at <= now() - make_interval(secs => $7)
+         RETURNING 1
+       ), queued AS (
+         INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
+         SELECT $1, $2, 'budget-notice', $3, $4, $5, now() + make_interval(secs => $6) FROM gate
+         RETURNING id
+       ) SELECT id FROM queued`,
+      [row.id, row.challengeId, row.purpose, row.recipientIndex, row.payloadCiphertext, row.deadlineSeconds, intervalSeconds],
+    );
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,248 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { OtpCipher } from '../../crypto/otp-cipher';
+import { OtpEventBus } from '../../events/otp-event-bus';
+import { OTP_RESOLVED_OPTIONS } from '../../otp.module-definition';
+import { ResolvedOtpOptions } from '../../otp-options.interface';
+import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
+import { classifyMailError } from './mail-error.classifier';
+import { OutboxPayload } from './otp-mail-outbox.payload';
+import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
+
+export const OUTBOX_CHANNEL = 'otp_mail_outbox';
+
+class OtpMailTimeoutError extends Error {
+  override name = 'OtpMailTimeoutError';
+}
+
+/**
+ * Delivers the mail outbox. Woken in-process when a row is written, by
+ * LISTEN/NOTIFY when another instance writes one (PostgreSQL only; PGlite
+ * polls), and by a short poll otherwise. Each round claims due rows
+ * (`FOR UPDATE SKIP LOCKED` plus a lease), sends them concurrently through the
+ * mail port, and records the outcome on the row: delivered (with the relay's
+ * reply), retried with exponential backoff and jitter, or abandoned at the
+ * deadline. The payload is wiped in the statement that settles the row.
+ *
+ * At-least-once: the outcome is recorded after the relay accepted the message,
+ * so a crash in between (or a failed record) re-sends after the lease, with the
+ * same Message-ID. That window is one UPDATE long; see the README.
+ */
+@Injectable()
+export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('OtpMailDispatcher');
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private running = false;
+  private timer?: NodeJS.Timeout;
+  private current?: Promise<void>;
+  private again = false;
+  private listener?: PoolClient;
+
+  constructor(
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    private readonly store: OtpMailOutboxStore,
+    private readonly mailer: OtpMailer,
+    private readonly cipher: OtpCipher,
+    private readonly events: OtpEventBus,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.mail.dispatcher) return;
+    this.running = true;
+    await this.listen();
+    this.wake();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.whenIdle();
+    await this.unlisten();
+  }
+
+  /** Starts a round now (or right after the current one). Safe to call any time. */
+  wake(): void {
+    if (!this.running) return;
+    if (this.current) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.current = this.drain().finally(() => {
+      this.current = undefined;
+      this.schedule();
+    });
+  }
+
+  /** Resolves once no round is running (tests and shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
+  /** One round: claim, send, record. Returns how many rows it handled. Public for tests. */
+  async round(): Promise<number> {
+    const mail = this.options.mail;
+    let rows: OutboxRow[];
+    try {
+      rows = await this.store.claimDue(this.workerId, mail.batchSize, mail.leaseSeconds);
+    } catch (err) {
+      this.logger.error(`claiming mail failed: ${(err as Error).name}`);
+      return 0;
+    }
+    await Promise.all(rows.map((row) => (row.action === 'abandoned' ? this.emit('mail.abandoned', row, row.lastError ?? 'abandoned') : this.deliver(row))));
+    return rows.length;
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.again = false;
+      const n = await this.round();
+      if (n >= this.options.mail.batchSize) this.again = true;
+    } while (this.again && this.running);
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    if (this.again) return this.wake();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wake();
+    }, this.options.mail.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    let payload: OutboxPayload;
+    try {
+      payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
+    } catch {
+      // Sealed under a key this instance lacks (a rotation rolling out) or tampered with:
+      // leave it to an instance that has the key, and to the deadline.
+      await this.retry(row, 'undecryptable');
+      return;
+    }
+    let receipt: OtpMailReceipt | void;
+    const started = Date.now();
+    try {
+      receipt = await this.withTimeout(this.send(row, payload), (this.options.mail.leaseSeconds * 1000) / 2);
+    } catch (err) {
+      const { errorClass, permanent } = classifyMailError(err);
+      this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
+      if (permanent) {
+        await this.settle(row, () => this.store.markAbandoned(row.id, errorClass), 'mail.abandoned', errorClass);
+        return;
+      }
+      await this.retry(row, errorClass);
+      return;
+    }
+    // Accepted by the relay: record it. Retrying the record narrows the duplicate window further.
+    for (let i = 0; i < 3; i++) {
+      try {
+        await this.store.markDelivered(row.id, receipt?.messageId ?? null, receipt?.response ?? null);
+        this.emit('mail.delivered', row, undefined, Date.now() - started);
+        return;
+      } catch (err) {
+        this.logger.error(`recording delivery of mail ${row.id} failed: ${(err as Error).name}`);
+      }
+    }
+  }
+
+  private async retry(row: OutboxRow, errorClass: string): Promise<void> {
+    try {
+      const status = await this.store.scheduleRetry(row.id, errorClass, this.backoffMs(row.attempts));
+      if (status) this.emit(status === 'abandoned' ? 'mail.abandoned' : 'mail.retried', row, errorClass);
+    } catch (err) {
+      this.logger.error(`recording a retry failed: ${(err as Error).name}; the lease will release mail ${row.id}`);
+    }
+  }
+
+  private send(row: OutboxRow, p: OutboxPayload): Promise<OtpMailReceipt | void> {
+    if (p.kind === 'budget-notice') {
+      return this.mailer.sendNotice({
+        kind: 'budget-notice', challengeId: row.challengeId, to: p.to, locale: p.locale, ip: p.ip, userAgent: p.userAgent,
+        happenedAt: new Date(p.happenedAt), lockSeconds: p.lockSeconds, messageId: row.id,
+      });
+    }
+    return this.mailer.send({
+      challengeId: row.challengeId, to: p.to, code: p.code, purpose: p.purpose, locale: p.locale, context: p.context,
+      expiresAt: row.deadlineAt, requestedAt: new Date(p.requestedAt), ip: p.ip, userAgent: p.userAgent, messageId: row.id,
+    });
+  }
+
+  /** `base * 2^(attempt-1)`, capped, times a uniform factor in [0.5, 1.5). */
+  backoffMs(attempt: number): number {
+    const { baseMs, maxMs } = this.options.mail.retry;
+    const raw = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+    return Math.round(raw * (0.5 + randomInt(0, 1_000_000) / 1_000_000));
+  }
+
+  private async settle(row: OutboxRow, write: () => Promise<boolean>, event: 'mail.abandoned', errorClass: string): Promise<void> {
+    try {
+      if (await write()) this.emit(event, row, errorClass);
+    } catch (err) {
+      this.logger.error(`settling mail ${row.id} failed: ${(err as Error).name}`);
+    }
+  }
+
+  /** `latencyMs`: how long the relay took to accept the message (the metrics' delivery latency). */
+  private emit(name: 'mail.delivered' | 'mail.retried' | 'mail.abandoned', row: OutboxRow, errorClass?: string, latencyMs?: number): void {
+    this.events.emit({
+      name,
+      outcome: name === 'mail.delivered' ? 'success' : 'failure',
+      challengeId: row.challengeId,
+      purpose: row.purpose,
+      recipientIndex: row.recipientIndex,
+      detail: { kind: row.kind, attempts: row.attempts, errorClass: errorClass ?? null, ...(latencyMs === undefined ? {} : { latencyMs }) },
+    });
+  }
+
+  private withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new OtpMailTimeoutError('mail port did not answer in time')), ms);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** LISTEN on a dedicated pooled connection; PGlite (a custom driver) polls instead. */
+  private async listen(): Promise<void> {
+    const opts = this.db.options as { type: string; driver?: unknown };
+    if (opts.type !== 'postgres' || opts.driver) return;
+    const pool = (this.db.driver as unknown as { master?: { connect(): Promise<PoolClient> } }).master;
+    if (!pool) return;
+    try {
+      const client = await pool.connect();
+      client.on('notification', (n) => {
+        if (n.channel === OUTBOX_CHANNEL) this.wake();
+      });
+      client.on('error', (err) => {
+        this.logger.warn(`outbox LISTEN connection lost (${err.name}); polling every ${this.options.mail.pollIntervalMs} ms`);
+        if (this.listener === client) this.listener = undefined;
+        client.release(err);
+      });
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listener = client;
+    } catch (err) {
+      this.logger.warn(`outbox LISTEN unavailable (${(err as Error).name}); polling only`);
+    }
+  }
+
+  private async unlisten(): Promise<void> {
+    const client = this.listener;
+    this.listener = undefined;
+    if (!client) return;
+    try {
+      await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
+      client.release();
+    } catch (err) {
+      client.release(err as Error);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import { ResolvedOtpMailOptions } from '../otp-mail-options.interface';
+
+/** Per-connection timeouts; their sum stays well under the outbox lease. */
+export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000, dnsTimeout: 10_000 };
+
+/**
+ * Nodemailer options for the relay, failing closed:
+ * - `smtps://` is implicit TLS (`secure: true`); `smtp://` sets `requireTLS: true`,
+ *   so a server that does not offer STARTTLS gets no message (without it nodemailer
+ *   would carry on in plaintext when STARTTLS is stripped);
+ * - TLS 1.2 at least, certificate and host name checked (`rejectUnauthorized` is left
+ *   at its default), extra CA from `SMTP_CA_FILE` added to the system ones;
+ * - never `ignoreTLS`/`opportunisticTLS`, never `debug` or a logger (they print
+ *   whole messages, codes included). Plain SMTP only with the development option.
+ */
+export function smtpTransportOptions(o: ResolvedOtpMailOptions): SMTPPool.Options {
+  const smtp = o.smtp;
+  if (!smtp) throw new Error('no SMTP relay configured');
+  const host = smtp.url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = smtp.url.port ? Number(smtp.url.port) : smtp.implicitTls ? 465 : 587;
+  return {
+    pool: true,
+    maxConnections: 3,
+    maxMessages: 100,
+    host,
+    port,
+    secure: smtp.implicitTls,
+    requireTLS: !smtp.implicitTls && !smtp.plain,
+    auth: smtp.url.username
+      ? { user: decodeURIComponent(smtp.url.username), pass: decodeURIComponent(smtp.url.password) }
+      : undefined,
+    tls: {
+      minVersion: 'TLSv1.2',
+      // SNI takes host names only; an IP address is still checked against the certificate's IP SANs.
+      servername: isIP(host) ? undefined : host,
+      ca: smtp.ca ? [...rootCertificates, smtp.ca] : undefined,
+    },
+    ...SMTP_TIMEOUTS,
+    dkim: o.dkim ? { domainName: o.dkim.domainName, keySelector: o.dkim.keySelector, privateKey: o.dkim.privateKey } : undefined,
+    logger: false,
+    debug: false,
+  };
+}

@@ -1,0 +1,144 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OtpConfigError } from '../../otp.errors';
+import { OtpMailComposer } from '../otp-mail.composer';
+import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
+import { OtpMailMessage } from '../otp-mailer.port';
+import { OtpMailRenderer } from './otp-mail.renderer';
+
+const options = resolveOtpMailOptions({ from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test' }, false);
+const renderer = new OtpMailRenderer(options.templatesDir);
+const composer = new OtpMailComposer(renderer, options);
+const LANGUAGES = ['en', 'pt', 'de', 'fr'];
+
+function message(overrides: Partial<OtpMailMessage> = {}): OtpMailMessage {
+  return {
+    challengeId: '00000000-0000-4000-8000-000000000001',
+    messageId: '00000000-0000-4000-8000-0000000000aa',
+    to: 'person@example.com',
+    code: '482913',
+    purpose: 'login',
+    requestedAt: new Date('2026-03-04T09:30:00Z'),
+    expiresAt: new Date('2026-03-04T09:40:00Z'),
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+    ...overrides,
+  };
+}
+
+const purposes: [string, Partial<OtpMailMessage>][] = [
+  ['login', {}],
+  ['verify-email', { purpose: 'verify-email' }],
+  ['transaction', { purpose: 'transfer', context: { amount: '250.00 EUR', payee: 'ACME Ltd' } }],
+  ['generic-code', { purpose: 'close-account' }],
+];
+
+describe('OtpMailRenderer: typed, localised, strict templates', () => {
+  it.each(LANGUAGES.flatMap((lang) => purposes.map(([name, m]) => [lang, name, m] as const)))(
+    'R21/R36: %s %s renders the code only in the body, with every anti-phishing line (text snapshot)',
+    (lang, _name, overrides) => {
+      const mail = composer.code(message({ locale: lang, ...overrides }));
+      expect(mail.lang).toBe(lang);
+      expect(mail.text).toMatchSnapshot();
+      for (const part of [mail.text, mail.html]) {
+        expect(part).toContain('482913');
+        expect(part).toContain('app.example.test');
+        expect(part).toContain('203.0.113.7');
+        expect(part).toContain('Chrome on Windows');
+        expect(part).toContain('Example Bank');
+      }
+      expect(mail.subject).not.toContain('482913');
+      expect(mail.subject).toContain('Example Bank');
+      const preheader = /<div style="display:none[^>]*>([^<]*)<\/div>/.exec(mail.html)?.[1];
+      expect(preheader).toBeTruthy();
+      expect(preheader).not.toContain('482913');
+      expect(mail.html).not.toMatch(/href=[^>]*482913/);
+      expect(mail.html).toContain(`<html lang="${lang}">`);
+      expect(mail.headers).toMatchObject({ 'Auto-Submitted': 'auto-generated', 'X-Entity-Ref-ID': '00000000-0000-4000-8000-0000000000aa' });
+      expect(mail.messageId).toBe('<00000000-0000-4000-8000-0000000000aa@example.test>');
+      if (overrides.context) {
+        expect(mail.text).toContain('250.00 EUR');
+        expect(mail.text).toContain('ACME Ltd');
+      }
+    },
+  );
+
+  it.each(LANGUAGES)('R13: the budget notice renders in %s (text snapshot), without any code', (lang) => {
+    const mail = composer.notice({
+      kind: 'budget-notice', challengeId: 'c', to: 'person@example.com', locale: lang, lockSeconds: 86_400,
+      happenedAt: new Date('2026-03-04T09:45:00Z'), ip: '203.0.113.7', userAgent: 'curl/8.5.0',
+    });
+    expect(mail.text).toMatchSnapshot();
+    expect(mail.text).toContain('24');
+    expect(mail.text).toContain('203.0.113.7');
+    expect(mail.html).toContain('app.example.test');
+  });
+
+  it('falls back pt-BR -> pt -> en, for subjects too', () => {
+    expect(renderer.resolveLanguage('pt-BR')).toBe('pt');
+    expect(renderer.resolveLanguage('PT_br')).toBe('pt');
+    expect(renderer.resolveLanguage('de-AT')).toBe('de');
+    expect(renderer.resolveLanguage('fr-CA')).toBe('fr');
+    expect(renderer.resolveLanguage('ja-JP')).toBe('en');
+    expect(renderer.resolveLanguage(undefined)).toBe('en');
+    const br = composer.code(message({ locale: 'pt-BR' }));
+    expect(br.subject).toBe('Example Bank: o seu código de acesso');
+    expect(br.text).toContain('mar. de 2026'); // dates in the reader's own locale (pt-BR)
+    expect(composer.code(message({ locale: 'ja-JP' })).subject).toBe('Example Bank: your sign-in code');
+  });
+
+  it('every locale has exactly the strings of English, and a missing string falls back to English', () => {
+    const dir = join(options.templatesDir, 'locales');
+    const keys = (file: string) => {
+      const strings = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, Record<string, string>>;
+      return Object.entries(strings).flatMap(([g, v]) => Object.keys(v).map((k) => `${g}.${k}`)).sort();
+    };
+    const files = readdirSync(dir);
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) expect(keys(f)).toEqual(keys('en.json'));
+
+    const tmp = copyTemplates();
+    try {
+      writeFileSync(join(tmp, 'locales', 'es.json'), JSON.stringify({ login: { subject: '{{serviceName}}: tu código de acceso' } }));
+      const partial = new OtpMailRenderer(tmp);
+      const mail = new OtpMailComposer(partial, options).code(message({ locale: 'es-MX' }));
+      expect(mail.subject).toBe('Example Bank: tu código de acceso');
+      expect(mail.text).toContain('We will never ask you for this code');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('R36: escapes every value in HTML: a payee or browser cannot inject markup', () => {
+    const mail = composer.code(message({
+      purpose: 'transfer', context: { payee: '<img src=x onerror=alert(1)>' }, userAgent: '<script>alert(1)</script>',
+    }));
+    expect(mail.html).not.toContain('<img src=x');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
+  });
+
+  it('R36: no template or string prints unescaped ({{{ }}} or {{& }}), and one that does fails at start-up', () => {
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+    for (const file of walk(options.templatesDir)) expect(readFileSync(file, 'utf8')).not.toMatch(/\{\{\{|\{\{~?\s*&/);
+    const tmp = copyTemplates();
+    try {
+      writeFileSync(join(tmp, 'login.html.hbs'), '<p>{{{code}}}</p>');
+      expect(() => new OtpMailRenderer(tmp)).toThrow(OtpConfigError);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('strict mode: a context missing a field fails loudly instead of printing a blank', () => {
+    expect(() => renderer.render('login', 'en', { serviceName: 'x', appHost: 'y' } as never)).toThrow(/not defined/);
+  });
+});
+
+function copyTemplates(): string {
+  const tmp = mkdtempSync(join(tmpdir(), 'otp-templates-'));
+  cpSync(options.templatesDir, tmp, { recursive: true });
+  return tmp;
+}

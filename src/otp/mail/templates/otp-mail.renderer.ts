@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import Handlebars from 'handlebars';
+import { OtpConfigError } from '../../otp.errors';
+import {
+  OTP_MAIL_TEMPLATES,
+  OtpMailContexts,
+  OtpMailTemplate,
+  RenderedMail,
+  STRING_GROUPS,
+} from './otp-mail.templates';
+
+type Strings = Record<string, Record<string, string>>;
+type Mode = 'html' | 'text';
+
+/** Triple-stash and `{{&` print unescaped: refused in every template and string. */
+const UNESCAPED = /\{\{\{|\{\{~?\s*&/;
+
+/**
+ * Renders the typed mail templates of `templates/`: handlebars in strict mode
+ * (a missing field throws), HTML escaped, each in a private handlebars instance.
+ * Localised strings are themselves small templates, rendered against the same
+ * context, so a placeholder in a translation is escaped like any other field.
+ * Everything is compiled once at start-up: a broken template fails the boot.
+ */
+export class OtpMailRenderer {
+  private readonly locales = new Map<string, Strings>();
+  private readonly envs: Record<Mode, typeof Handlebars> = { html: Handlebars.create(), text: Handlebars.create() };
+  private readonly templates = new Map<string, HandlebarsTemplateDelegate>();
+  private readonly strings = new Map<string, HandlebarsTemplateDelegate>();
+
+  constructor(private readonly dir: string, readonly defaultLocale = 'en') {
+    const files = readdirSync(join(dir, 'locales')).filter((f) => f.endsWith('.json'));
+    for (const f of files) this.locales.set(basename(f, '.json').toLowerCase(), JSON.parse(readFileSync(join(dir, 'locales', f), 'utf8')));
+    if (!this.locales.has(defaultLocale.toLowerCase())) throw new OtpConfigError(`mail templates: no locale file for the default "${defaultLocale}"`);
+    for (const mode of ['html', 'text'] as const) {
+      for (const f of readdirSync(join(dir, 'partials')).filter((p) => p.startsWith(`${mode}-`) && p.endsWith('.hbs'))) {
+        this.envs[mode].registerPartial(basename(f, '.hbs'), this.compile(mode, readFileSync(join(dir, 'partials', f), 'utf8'), f));
+      }
+      for (const t of OTP_MAIL_TEMPLATES) {
+        const file = `${t}.${mode}.hbs`;
+        this.templates.set(`${t}.${mode}`, this.compile(mode, readFileSync(join(dir, file), 'utf8'), file));
+      }
+    }
+  }
+
+  /** Languages with a locale file. */
+  get languages(): string[] {
+    return [...this.locales.keys()];
+  }
+
+  /** `pt-BR` -> `pt-br` if present, else `pt`, else the default language. */
+  resolveLanguage(locale: string | undefined): string {
+    const parts = (locale ?? '').toLowerCase().split(/[-_]/).filter(Boolean);
+    for (let n = parts.length; n > 0; n--) {
+      const tag = parts.slice(0, n).join('-');
+      if (this.locales.has(tag)) return tag;
+    }
+    return this.defaultLocale.toLowerCase();
+  }
+
+  /** One localised string (text form), e.g. the word for "unknown"; falls back to the default language. */
+  word(lang: string, group: string, key: string): string {
+    return this.locales.get(lang)?.[group]?.[key] ?? this.locales.get(this.defaultLocale.toLowerCase())![group][key];
+  }
+
+  render<T extends OtpMailTemplate>(template: T, locale: string | undefined, context: OtpMailContexts[T]): RenderedMail {
+    const lang = this.resolveLanguage(locale);
+    const out = (mode: Mode) => {
+      const t = this.localised(lang, template, mode, context);
+      return this.templates.get(`${template}.${mode}`)!({ ...context, lang, t });
+    };
+    const subject = this.localised(lang, template, 'text', context).subject.toString().replace(/[\r\n]+/g, ' ').trim();
+    return { lang, subject, text: tidyText(out('text')), html: out('html') };
+  }
+
+  private localised(lang: string, template: OtpMailTemplate, mode: Mode, context: object): Record<string, Handlebars.SafeString | string> {
+    const t: Record<string, Handlebars.SafeString | string> = {};
+    for (const group of STRING_GROUPS[template]) {
+      const fallback = this.locales.get(this.defaultLocale.toLowerCase())![group] ?? {};
+      const own = this.locales.get(lang)?.[group] ?? {};
+      for (const key of Object.keys(fallback)) {
+        const source = own[key] ?? fallback[key];
+        const cacheKey = `${mode}\u0000${source}`;
+        let fn = this.strings.get(cacheKey);
+        if (!fn) {
+          fn = this.compile(mode, source, `${lang}.${group}.${key}`);
+          this.strings.set(cacheKey, fn);
+        }
+        const rendered = fn(context);
+        t[key] = mode === 'html' ? new Handlebars.SafeString(rendered) : rendered;
+      }
+    }
+    return t;
+  }
+
+  private compile(mode: Mode, source: string, name: string): HandlebarsTemplateDelegate {
+    if (UNESCAPED.test(source)) throw new OtpConfigError(`mail template ${name} uses unescaped output ({{{ }}} or {{& }})`);
+    // Text parts are not HTML: escaping them would print entities; they are never rendered as HTML.
+    return this.envs[mode].compile(source, { strict: true, noEscape: mode === 'text' });
+  }
+}
+
+function tidyText(text: string): string {
+  return `${text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+}

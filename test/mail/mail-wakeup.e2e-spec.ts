@@ -1,0 +1,34 @@
+import { OtpService } from '../../src/otp';
+import { bootTestApp, pollFor, TestApp, testKeyLine } from '../support/test-app';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+describe('Dispatcher wake-ups', () => {
+  const open: TestApp[] = [];
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    while (open.length) await open.pop()!.close();
+    await db?.drop();
+  });
+
+  it('LISTEN/NOTIFY: mail written by another instance goes out at once, long before the next poll', async () => {
+    db = await createTestDatabase();
+    const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
+    const sender = await bootTestApp({ DATABASE_URL: db.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
+    open.push(sender);
+    const writer = await bootTestApp({ DATABASE_URL: db.url, MAIL_DISPATCHER: 'false', ...keys });
+    open.push(writer);
+    const c = await writer.app.get(OtpService).issue({ email: `notify.${Date.now()}@example.com` });
+    // Only the sender has a dispatcher, and it polls once a minute: the NOTIFY is what wakes it.
+    await pollFor(() => sender.mailbox.list().find((m) => m.challengeId === c.challengeId), 3000);
+    expect(writer.mailbox.list()).toHaveLength(0);
+  });
+
+  it('embedded PGlite (no LISTEN): the in-process wake-up and polling deliver the code', async () => {
+    const t = await bootTestApp({ MAIL_POLL_INTERVAL_MS: '100' });
+    open.push(t);
+    const otp = t.app.get(OtpService);
+    const c = await otp.issue({ email: `pglite.${Date.now()}@example.com` });
+    const code = await t.codeFor(c.challengeId);
+    await expect(otp.verify({ challengeId: c.challengeId, code })).resolves.toBeDefined();
+  });
+});
