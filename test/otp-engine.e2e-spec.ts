@@ -124,9 +124,11 @@ describe('OtpService on PostgreSQL', () => {
     expect(proof.contextHash).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it('refuses an undeclared purpose and a transfer without context, writing nothing', async () => {
+  it('refuses an undeclared purpose (prototype names included) and a transfer without context, writing nothing', async () => {
     const [before] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
-    await expect(otp.issue({ email: email(), purpose: 'anything' })).rejects.toBeInstanceOf(OtpPurposeUnknownError);
+    for (const purpose of ['anything', 'constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      await expect(otp.issue({ email: email(), purpose })).rejects.toBeInstanceOf(OtpPurposeUnknownError);
+    }
     await expect(otp.issue({ email: email(), purpose: 'transfer' })).rejects.toBeInstanceOf(OtpContextInvalidError);
     const [after] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
     expect(after.n).toBe(before.n);
@@ -158,6 +160,12 @@ describe('OtpService on PostgreSQL', () => {
       const { pollFor } = await import('./support/test-app');
       return pollFor(() => (t.mailbox.list().length > before ? t.mailbox.list()[0].code : undefined));
     }
+  });
+
+  it('resend of a challenge sealed under an encryption key this instance lacks is otp.invalid, not a crash', async () => {
+    const c = await issued({ email: email() });
+    await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now(), delivery_ciphertext = 'gone.AAAA.AAAA.AAAA' WHERE id = $1`, [c.challengeId]);
+    await rejected(otp.resend(c.challengeId));
   });
 
   it('R11: resend inside the cooldown is throttled with the wait in seconds; after max resends it stops', async () => {

@@ -69,3 +69,8 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     mail: resolveOtpMailOptions(options.mail, production),
   };
 }
+
+/** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */
+export function declaredPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
+  return Object.hasOwn(options.purposes, name) ? options.purposes[name] : undefined;
+}

@@ -16,6 +16,7 @@ import {
   OtpThrottledError,
 } from './otp.errors';
 import { ResolvedOtpOptions } from './otp-options.interface';
+import { declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, VerifyOutcome } from './persistence/otp-challenge.store';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 
@@ -50,12 +51,13 @@ export class OtpService {
    */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
     const purpose = input.purpose ?? 'login';
-    const rules = this.options.purposes[purpose];
+    const rules = declaredPurpose(this.options, purpose);
     if (!rules) throw new OtpPurposeUnknownError();
     if (rules.requiresContext && !input.context) throw new OtpContextInvalidError(`purpose "${purpose}" requires a context`);
 
     const challengeId = randomUUID();
     const code = generateCode(this.options.codeLength);
+    const recipientIndex = this.recipientIndex(input.email);
     const details: DeliveryDetails = {
       to: input.email.trim(),
       locale: input.locale,
@@ -66,7 +68,7 @@ export class OtpService {
     };
     const times = await this.store.supersedeAndInsert({
       id: challengeId,
-      recipientIndex: this.recipientIndex(input.email),
+      recipientIndex,
       purpose,
       contextHash: contextHash(input.context),
       codeDigest: this.keyring.codeDigest(challengeId, purpose, code),
@@ -79,7 +81,7 @@ export class OtpService {
     this.dispatcher.wake();
     this.events.emit({
       name: 'challenge.issued', outcome: 'success', challengeId, purpose,
-      recipientIndex: this.recipientIndex(input.email), ip: input.ip, userAgent: input.userAgent,
+      recipientIndex, ip: input.ip, userAgent: input.userAgent,
     });
     return { challengeId, ...times };
   }
@@ -89,9 +91,7 @@ export class OtpService {
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
     const sealed = await this.outbox.challengeDelivery(challengeId);
-    const details = sealed?.deliveryCiphertext
-      ? (JSON.parse(this.cipher.decrypt(sealed.deliveryCiphertext, challengeId)) as DeliveryDetails)
-      : undefined;
+    const details = sealed?.deliveryCiphertext ? this.openDelivery(sealed.deliveryCiphertext, challengeId) : undefined;
     if (!sealed || !details) {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });
       throw new OtpInvalidError();
@@ -164,6 +164,15 @@ export class OtpService {
     }
     if (out.budgetFailures !== null && out.budgetFailures >= this.options.failureBudget.maxFailures && out.attempted) {
       this.events.emit({ ...base, name: 'budget.spent', outcome: 'failure', detail: { maxFailures: this.options.failureBudget.maxFailures } });
+    }
+  }
+
+  /** The challenge's delivery details, or undefined when sealed under a key this instance no longer has. */
+  private openDelivery(ciphertext: string, challengeId: string): DeliveryDetails | undefined {
+    try {
+      return JSON.parse(this.cipher.decrypt(ciphertext, challengeId)) as DeliveryDetails;
+    } catch {
+      return undefined;
     }
   }
 

@@ -4,6 +4,7 @@ import { validateSync } from 'class-validator';
 import { IssueChallengeDto } from '../http/otp.dto';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
+import { declaredPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 
@@ -37,7 +38,7 @@ export class OtpRateLimitSubjects {
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length > 0) return undefined;
     const purpose = dto.purpose ?? 'login';
-    const rules = this.options.purposes[purpose];
+    const rules = declaredPurpose(this.options, purpose);
     if (!rules || (rules.requiresContext && !dto.context)) return undefined;
     return { recipientIndex: this.otp.recipientIndex(dto.email), purpose };
   }
