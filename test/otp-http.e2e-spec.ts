@@ -141,6 +141,21 @@ describe('OTP routes over HTTP', () => {
   });
 });
 
+describe('the development mailbox off this machine', () => {
+  it('answers 404 to a client that is not on loopback (behind a trusted proxy)', async () => {
+    const db = await createTestDatabase();
+    const t = await bootTestApp({ DATABASE_URL: db.url, TRUST_PROXY: 'loopback' });
+    try {
+      const http = request(t.app.getHttpServer());
+      await http.get('/dev/mailbox').expect(200);
+      await http.get('/dev/mailbox').set('X-Forwarded-For', '203.0.113.9').expect(404);
+    } finally {
+      await t.close();
+      await db.drop();
+    }
+  });
+});
+
 describe('the development mailbox in production', () => {
   it('answers 404 when NODE_ENV=production', async () => {
     const db = await createTestDatabase();

@@ -10,6 +10,8 @@ import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMail
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 
+const ADMIN = `admin-${process.pid}-${Date.now()}`;
+
 describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   let db: TestDatabase;
   let app: INestApplication;
@@ -30,7 +32,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts/secret-path`;
     const sink = new Writable({ write(chunk, _e, done) { logLines.push(...chunk.toString().trim().split('\n')); done(); } });
-    const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', ...RELAXED_RATE_LIMITS };
+    const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS };
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
     app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
     await app.init();
@@ -42,6 +44,17 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   });
 
   const http = () => request(app.getHttpServer());
+
+  it('R14: /metrics answers 401 without the operator token and 404 when none is configured (its counters would be an oracle)', async () => {
+    await http().get('/metrics').expect(401);
+    await http().get('/metrics').set('Authorization', 'Bearer wrong').expect(401);
+    const bare = await bootTestApp({ DATABASE_URL: db.url });
+    try {
+      await request(bare.app.getHttpServer()).get('/metrics').expect(404);
+    } finally {
+      await bare.close();
+    }
+  });
   const metric = (text: string, name: string) => {
     const m = new RegExp(`^${name.replace(/[{}"=]/g, (c) => '\\' + c)} ([0-9.e+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
@@ -66,13 +79,13 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     await http().post(`/auth/otp/challenges/${c.body.challengeId}/verify`).send({ code }).expect(200);
     await http().post(`/auth/otp/challenges/${c.body.challengeId}/resend`).expect(401);
     // Mail outcomes: the real dispatcher delivered these codes; synthetic events on top are counted once each.
-    const before = (await http().get('/metrics').expect(200)).text;
+    const before = (await http().get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200)).text;
     const bus = app.get(OtpEventBus);
     bus.emit({ name: 'request.throttled', outcome: 'failure', detail: { throttler: 'per-ip' } });
     bus.emit({ name: 'mail.delivered', outcome: 'success', detail: { latencyMs: 420 } });
     bus.emit({ name: 'mail.retried', outcome: 'failure' });
 
-    const res = await http().get('/metrics').expect(200);
+    const res = await http().get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200);
     const delta = (name: string) => (metric(res.text, name) ?? 0) - (metric(before, name) ?? 0);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(metric(res.text, 'otp_challenges_issued_total{purpose="login"}')).toBe(11);
@@ -98,7 +111,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
        FROM (VALUES ('pending', now() - interval '20 minutes'), ('pending', now()), ('pending', now()), ('delivered', now()), ('abandoned', now() - interval '1 hour')) AS v(s, c)`,
       [id],
     );
-    const res = await http().get('/metrics').expect(200);
+    const res = await http().get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200);
     expect(metric(res.text, 'otp_outbox_backlog')).toBe(3);
     expect(metric(res.text, 'otp_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(1199);
     await app.get(OtpAlertEngine).checkOutbox();
@@ -117,9 +130,9 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   });
 
   it('a second app instance in the same process has its own metrics registry', async () => {
-    const other = await bootTestApp({ DATABASE_URL: db.url });
+    const other = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: ADMIN });
     try {
-      const res = await request(other.app.getHttpServer()).get('/metrics').expect(200);
+      const res = await request(other.app.getHttpServer()).get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200);
       expect(metric(res.text, 'otp_alerts_total{rule="ip_many_recipients"}')).toBeUndefined();
       expect(res.text).toContain('otp_challenges_issued_total');
     } finally {

@@ -1,4 +1,5 @@
-import { Controller, Get, Inject, NotFoundException, UseFilters, UseInterceptors } from '@nestjs/common';
+import { isIP } from 'node:net';
+import { Controller, Get, Inject, NotFoundException, Req, UseFilters, UseInterceptors } from '@nestjs/common';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { NoStoreInterceptor } from '../http/no-store.interceptor';
@@ -6,9 +7,18 @@ import { OtpExceptionFilter } from '../http/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailer } from './otp-mailer.port';
 
+/** Loopback only: 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return (isIP(v4) === 4 && v4.startsWith('127.')) || ip === '::1';
+}
+
 /**
  * `GET /dev/mailbox`: the development mailbox as JSON, newest first. Answers 404
- * in production or when real delivery is configured.
+ * in production, when real delivery is configured, and to any client that is not
+ * on this machine (the client address as the trusted-proxy settings resolve it):
+ * a staging host started without NODE_ENV=production must not hand out codes.
  */
 @Controller('dev/mailbox')
 @UseFilters(OtpExceptionFilter)
@@ -20,8 +30,8 @@ export class DevMailboxController {
   ) {}
 
   @Get()
-  list(): unknown[] {
-    if (this.options.production || !(this.mailer instanceof DevMailboxMailer)) throw new NotFoundException();
+  list(@Req() req: { ip?: string }): unknown[] {
+    if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLoopback(req.ip)) throw new NotFoundException();
     return this.mailer.list().map((m) => ({
       challengeId: m.challengeId,
       to: m.to,

@@ -1,4 +1,5 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import { OtpAdminGuard } from '../audit/otp-admin.guard';
 import { HttpAdapterHost } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { OtpHealthChecks } from './otp-health.checks';
@@ -10,7 +11,11 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 }
 
-/** `/metrics` (Prometheus text) and `/health` (terminus). Mount them on an internal port or path only. */
+/**
+ * `/metrics` (Prometheus text, behind the operator bearer token: its counters by
+ * outcome would otherwise tell a stranger why a verify failed) and `/health`
+ * (terminus; up/down per dependency only, public for load balancers).
+ */
 @Controller()
 export class OtpMonitoringController {
   constructor(
@@ -23,6 +28,7 @@ export class OtpMonitoringController {
   ) {}
 
   @Get('metrics')
+  @UseGuards(OtpAdminGuard)
   async scrape(@Res({ passthrough: true }) res: unknown): Promise<string> {
     const { contentType, body } = await this.metrics.render();
     this.adapterHost.httpAdapter.setHeader(res, 'Content-Type', contentType);
