@@ -61,6 +61,14 @@ describe('keys and production mode', () => {
     expect(() => resolveOtpOptions(options, silent)).toThrow(message);
   });
 
+  it('R6: a purpose TTL above 10 minutes is refused unless allowLongTtl names the loosening; 24 h is the hard cap', () => {
+    const base = { keys: testKeyLine(), encryptionKeys: testKeyLine('e') };
+    expect(() => resolveOtpOptions({ ...base, purposes: { login: { ttlSeconds: 601 } } }, silent)).toThrow(/allowLongTtl/);
+    expect(resolveOtpOptions({ ...base, purposes: { link: { ttlSeconds: 3600, allowLongTtl: true } } }, silent).purposes.link.ttlSeconds).toBe(3600);
+    expect(() => resolveOtpOptions({ ...base, purposes: { link: { ttlSeconds: 86_401, allowLongTtl: true } } }, silent)).toThrow(OtpConfigError);
+    expect(resolveOtpOptions({ ...base }, silent).purposes.login.ttlSeconds).toBe(600);
+  });
+
   it('outside production, missing keys give an ephemeral key and a warning that says so', () => {
     const warnings: string[] = [];
     const logger = { warn: (m: string) => warnings.push(m) } as unknown as Logger;

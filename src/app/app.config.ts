@@ -15,8 +15,8 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     monitoring: { alerts: { webhookUrl: env.OTP_ALERT_WEBHOOK_URL } },
     purposes: {
       login: { ttlSeconds: 600 },
-      'verify-email': { ttlSeconds: 1800 },
-      transfer: { ttlSeconds: 300, requiresContext: true },
+      'verify-email': { ttlSeconds: 600 },
+      transfer: { ttlSeconds: 300, requiresContext: true, contextFields: { amount: 'number', to: 'string' } },
     },
     rateLimits: rateLimitsFromEnv(env),
     mail: mailOptionsFromEnv(env),

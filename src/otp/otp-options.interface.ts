@@ -19,6 +19,20 @@ export interface OtpPurposeOptions {
    * @default false
    */
   requiresContext?: boolean;
+  /**
+   * The only fields a context of this purpose may carry, with their types; any other
+   * field, or a value of another type, is refused (400). The context is printed in a
+   * genuine mail, so string values are also limited to 64 letters, digits, spaces and
+   * `.,'_-` (no `/`, `:` or `@`: no links or addresses an attacker could plant).
+   * @default any flat context, string values limited as above
+   */
+  contextFields?: Record<string, 'string' | 'number' | 'boolean'>;
+  /**
+   * Allow `ttlSeconds` above 600 (up to 86 400). Codes should live at most ten minutes
+   * (NIST SP 800-63B, checklist R6); a longer life is an explicit, named loosening.
+   * @default false
+   */
+  allowLongTtl?: boolean;
 }
 
 /** Options of `OtpModule.forRoot` / `forRootAsync`. Defaults are the secure ones. */

@@ -7,6 +7,7 @@ import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 import { resolveRateLimits } from './rate-limit/otp-rate-limit-options.resolver';
 
 export const MAX_TTL_SECONDS = 86_400;
+export const SHORT_TTL_SECONDS = 600;
 export const MAX_FAILURE_BUDGET = 100;
 const PURPOSE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -40,9 +41,12 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   const purposes: ResolvedOtpOptions['purposes'] = {};
   for (const [name, p] of Object.entries(options.purposes ?? { login: {} })) {
     if (!PURPOSE_NAME.test(name)) throw new OtpConfigError(`purpose "${name}" must match ${PURPOSE_NAME}`);
+    const maxTtl = p.allowLongTtl ? MAX_TTL_SECONDS : SHORT_TTL_SECONDS;
     purposes[name] = {
-      ttlSeconds: intInRange(`purposes.${name}.ttlSeconds`, p.ttlSeconds, 600, 30, MAX_TTL_SECONDS),
+      ttlSeconds: intInRange(`purposes.${name}.ttlSeconds${p.allowLongTtl ? '' : ' (above 600 needs allowLongTtl)'}`, p.ttlSeconds, 600, 30, maxTtl),
       requiresContext: p.requiresContext ?? false,
+      contextFields: p.contextFields ?? {},
+      allowLongTtl: p.allowLongTtl ?? false,
     };
   }
   if (Object.keys(purposes).length === 0) throw new OtpConfigError('declare at least one purpose');
@@ -73,4 +77,26 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
 /** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */
 export function declaredPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
   return Object.hasOwn(options.purposes, name) ? options.purposes[name] : undefined;
+}
+
+const SAFE_CONTEXT_TEXT = /^[\p{L}\p{N} .,'_-]{0,64}$/u;
+
+/**
+ * Why a context does not fit a purpose, or undefined when it does: declared
+ * fields only (when declared), their types, and text safe to print in a mail.
+ */
+export function contextProblem(rules: ResolvedOtpOptions['purposes'][string], context: Record<string, unknown>): string | undefined {
+  const declared = Object.keys(rules.contextFields);
+  for (const [key, value] of Object.entries(context)) {
+    if (declared.length > 0) {
+      const type = Object.hasOwn(rules.contextFields, key) ? rules.contextFields[key] : undefined;
+      if (!type) return `field "${key}" is not part of this purpose's context`;
+      if (typeof value !== type) return `field "${key}" must be a ${type}`;
+    }
+    if (typeof value === 'string' && !SAFE_CONTEXT_TEXT.test(value)) {
+      return `field "${key}" must be at most 64 letters, digits, spaces or .,'_-`;
+    }
+  }
+  for (const key of declared) if (!Object.hasOwn(context, key)) return `field "${key}" is required`;
+  return undefined;
 }

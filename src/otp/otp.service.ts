@@ -16,7 +16,7 @@ import {
   OtpThrottledError,
 } from './otp.errors';
 import { ResolvedOtpOptions } from './otp-options.interface';
-import { declaredPurpose } from './otp-options.resolver';
+import { contextProblem, declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, VerifyOutcome } from './persistence/otp-challenge.store';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 
@@ -54,6 +54,8 @@ export class OtpService {
     const rules = declaredPurpose(this.options, purpose);
     if (!rules) throw new OtpPurposeUnknownError();
     if (rules.requiresContext && !input.context) throw new OtpContextInvalidError(`purpose "${purpose}" requires a context`);
+    const problem = input.context ? contextProblem(rules, input.context) : undefined;
+    if (problem) throw new OtpContextInvalidError(problem);
 
     const challengeId = randomUUID();
     const code = generateCode(this.options.codeLength);

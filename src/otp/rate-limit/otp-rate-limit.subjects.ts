@@ -4,7 +4,7 @@ import { validateSync } from 'class-validator';
 import { IssueChallengeDto } from '../http/otp.dto';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
-import { declaredPurpose } from '../otp-options.resolver';
+import { contextProblem, declaredPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 
@@ -40,6 +40,7 @@ export class OtpRateLimitSubjects {
     const purpose = dto.purpose ?? 'login';
     const rules = declaredPurpose(this.options, purpose);
     if (!rules || (rules.requiresContext && !dto.context)) return undefined;
+    if (dto.context && contextProblem(rules, dto.context)) return undefined;
     return { recipientIndex: this.otp.recipientIndex(dto.email), purpose };
   }
 
