@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AccountsStore } from '../src/app/accounts/accounts.store';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 
@@ -84,6 +87,15 @@ describe('Example app: accounts and payments over HTTP', () => {
   });
 
   describe('password plus email code', () => {
+    it('R16: a code-only session is not opened when a first password landed after the sign-in read the account', async () => {
+      const store = t.app.get(AccountsStore);
+      const stale = await store.findOrCreate(randomUUID(), `race.${Date.now()}@example.com`);
+      expect(stale.passwordHash).toBeNull();
+      await t.app.get(DataSource).query(`UPDATE accounts SET password_hash = 'scrypt$set-meanwhile' WHERE id = $1`, [stale.id]);
+      expect(await store.insertSession(`h-${Date.now()}`, stale.id, ['otp_email'], 60, stale.passwordHash)).toBeNull();
+      expect(await store.insertSession(`h2-${Date.now()}`, stale.id, ['pwd', 'otp_email'], 60, 'scrypt$set-meanwhile')).not.toBeNull();
+    });
+
     it('R16: once a password is set, an email code alone no longer signs in; password and code do', async () => {
       const address = email();
       const password = 'correct horse battery staple';

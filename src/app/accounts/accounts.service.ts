@@ -99,7 +99,8 @@ export class AccountsService {
 
   private async openSession(account: AccountRow, amr: string[]): Promise<IssuedSession> {
     const sessionToken = 'ses_' + randomBytes(32).toString('base64url');
-    const { expiresAt } = await this.store.insertSession(sessionTokenHash(sessionToken), account.id, amr, SESSION_TTL_SECONDS);
-    return { sessionToken, expiresAt };
+    const opened = await this.store.insertSession(sessionTokenHash(sessionToken), account.id, amr, SESSION_TTL_SECONDS, account.passwordHash);
+    if (!opened) throw account.passwordHash === null ? new PasswordRequiredError() : new InvalidCredentialsError();
+    return { sessionToken, expiresAt: opened.expiresAt };
   }
 }

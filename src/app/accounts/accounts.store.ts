@@ -67,13 +67,21 @@ export class AccountsStore {
     return row.changed === 1;
   }
 
-  async insertSession(tokenHash: string, accountId: string, amr: string[], ttlSeconds: number): Promise<{ expiresAt: Date }> {
+  /**
+   * Opens a session only while the account's password is still the one the sign-in
+   * checked (`expectedPasswordHash`, NULL for a code-only sign-in): a first password
+   * committed meanwhile makes an email-code-only sign-in fail (R16). Null when refused.
+   */
+  async insertSession(tokenHash: string, accountId: string, amr: string[], ttlSeconds: number,
+    expectedPasswordHash: string | null): Promise<{ expiresAt: Date } | null> {
     const [row] = await this.db.query(
       `INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
-       VALUES ($1, $2, $3::text[], now() + make_interval(secs => $4)) RETURNING expires_at`,
-      [tokenHash, accountId, amr, ttlSeconds],
+       SELECT $1, a.id, $3::text[], now() + make_interval(secs => $4)
+       FROM accounts a WHERE a.id = $2 AND a.password_hash IS NOT DISTINCT FROM $5::text
+       RETURNING expires_at`,
+      [tokenHash, accountId, amr, ttlSeconds, expectedPasswordHash],
     );
-    return { expiresAt: new Date(row.expires_at) };
+    return row ? { expiresAt: new Date(row.expires_at) } : null;
   }
 
   /** A live (unexpired, unrevoked) session with its account. */
