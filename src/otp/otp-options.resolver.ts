@@ -69,7 +69,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
       maxLiveCodes: intInRange('resend.maxLiveCodes', options.resend?.maxLiveCodes, 3, 1, 3),
     },
     production,
-    rateLimits: resolveRateLimits(options.rateLimits),
+    rateLimits: resolveRateLimits(options.rateLimits, production),
     mail: resolveOtpMailOptions(options.mail, production),
   };
 }

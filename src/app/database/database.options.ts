@@ -16,6 +16,7 @@ export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSou
     logging: false,
   };
   if (env.DATABASE_URL) {
+    assertDatabaseTls(env);
     return {
       ...common,
       url: env.DATABASE_URL,
@@ -41,6 +42,24 @@ export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSou
 function databaseTls(env: NodeJS.ProcessEnv): { ca?: string } | undefined {
   if (env.DATABASE_SSL !== 'require') return undefined;
   return env.DATABASE_CA_FILE ? { ca: readFileSync(env.DATABASE_CA_FILE, 'utf8') } : {};
+}
+
+/**
+ * R2: in production a database off this host is reached only over verified TLS:
+ * `DATABASE_SSL=require`, and no `sslmode`/`ssl` in the URL that would override it
+ * (pg lets URL parameters win over the `ssl` option).
+ */
+function assertDatabaseTls(env: NodeJS.ProcessEnv): void {
+  if (env.NODE_ENV !== 'production') return;
+  const url = new URL(env.DATABASE_URL!);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const local = host === '' || host === 'localhost' || host === '::1' || /^127\./.test(host) || url.searchParams.has('host');
+  const weakened = ['disable', 'allow', 'prefer', 'no-verify'].includes(url.searchParams.get('sslmode') ?? '')
+    || ['false', '0'].includes(url.searchParams.get('ssl') ?? '');
+  if (weakened) throw new Error('DATABASE_URL must not weaken TLS (sslmode/ssl) in production');
+  if (!local && env.DATABASE_SSL !== 'require') {
+    throw new Error('DATABASE_SSL=require is needed in production for a database off this host (TLS with certificate checks)');
+  }
 }
 
 export function typeOrmModuleOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmModuleOptions {

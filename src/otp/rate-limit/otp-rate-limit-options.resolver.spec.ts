@@ -20,6 +20,13 @@ describe('rate-limit options', () => {
     expect(() => resolveRateLimits({ redis: { url: 'http://127.0.0.1:6379' } })).toThrow(OtpConfigError);
   });
 
+  it('R2: in production a Redis off this host must be rediss://; a local one may stay plain', () => {
+    expect(() => resolveRateLimits({ redis: { url: 'redis://cache.internal:6379' } }, true)).toThrow(/rediss:\/\//);
+    expect(resolveRateLimits({ redis: { url: 'rediss://cache.internal:6379' } }, true).redis?.url).toBe('rediss://cache.internal:6379');
+    expect(resolveRateLimits({ redis: { url: 'redis://127.0.0.1:6379' } }, true).redis?.url).toBe('redis://127.0.0.1:6379');
+    expect(resolveRateLimits({ redis: { url: 'redis://cache.internal:6379' } }, false).redis?.url).toBe('redis://cache.internal:6379');
+  });
+
   it('reads limit/seconds pairs and Redis from the environment', () => {
     const o = rateLimitsFromEnv({ RATE_LIMIT_IP_SEND: '5/30', RATE_LIMIT_GLOBAL_SEND: ' 100 / 60 ', REDIS_URL: 'rediss://r.internal:6380', RATE_LIMIT_KEY_PREFIX: 'app1:' });
     expect(o.ipSend).toEqual({ limit: 5, ttlSeconds: 30 });

@@ -32,7 +32,7 @@ function checked(name: string, value: number, min: number, max: number): number 
 }
 
 /** Applies the secure defaults and refuses limits that cannot work. */
-export function resolveRateLimits(options: OtpRateLimitOptions = {}): ResolvedOtpRateLimits {
+export function resolveRateLimits(options: OtpRateLimitOptions = {}, production = false): ResolvedOtpRateLimits {
   const limits = {} as Record<OtpThrottlerName, OtpRateLimit>;
   for (const name of Object.keys(DEFAULT_RATE_LIMITS) as OtpThrottlerName[]) {
     const option = OPTION_OF[name];
@@ -47,6 +47,10 @@ export function resolveRateLimits(options: OtpRateLimitOptions = {}): ResolvedOt
   if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) {
     throw new OtpConfigError('rateLimits.redis.url must start with redis:// or rediss://');
   }
+  // R2: counters cross the network in production only over TLS (a Redis on this host may stay plain).
+  if (production && options.redis && !options.redis.url.startsWith('rediss://') && !isLoopbackUrl(options.redis.url)) {
+    throw new OtpConfigError('REDIS_URL must use rediss:// (TLS with certificate checks) in production unless Redis is on this host');
+  }
   return {
     limits,
     ipv6SubnetPrefix: checked('ipv6SubnetPrefix', options.ipv6SubnetPrefix ?? 64, 32, 128),
@@ -54,4 +58,14 @@ export function resolveRateLimits(options: OtpRateLimitOptions = {}): ResolvedOt
     storage: options.storage,
     keyPrefix,
   };
+}
+
+/** True for URLs whose host is this machine (loopback names or addresses). */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
 }
