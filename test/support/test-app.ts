@@ -16,7 +16,7 @@ export interface TestApp {
   app: INestApplication;
   mailbox: DevMailboxMailer;
   /**
-   * The newest code mailed for a challenge, polling until it arrives (deadline 5 s);
+   * The newest code mailed for a challenge, polling until it arrives (deadline 15 s: the machine may be busy);
    * waits for the dispatcher to record the delivery too.
    */
   codeFor(challengeId: string): Promise<string>;
@@ -108,7 +108,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
 }
 
 /** Polls `probe` until it returns a value, or fails after `deadlineMs`. */
-export async function pollFor<T>(probe: () => T | undefined | Promise<T | undefined>, deadlineMs = 5000): Promise<T> {
+export async function pollFor<T>(probe: () => T | undefined | Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const value = await probe();
