@@ -98,6 +98,7 @@ describe('OTP routes over HTTP', () => {
     ['a missing email', '/auth/otp/challenges', {}, 400],
     ['an invalid email', '/auth/otp/challenges', { email: 'not-an-email' }, 400],
     ['a CR/LF in the email', '/auth/otp/challenges', { email: 'a@example.com\r\nBcc: x@evil.test' }, 400],
+    ['an address that NFKC would change (fullwidth letters)', '/auth/otp/challenges', { email: '\uff41lice@example.com' }, 400],
     ['a non-string email', '/auth/otp/challenges', { email: ['a@example.com'] }, 400],
     ['an undeclared purpose', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'wire' }, 400],
     ['a transfer without context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer' }, 400],

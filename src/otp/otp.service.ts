@@ -61,7 +61,8 @@ export class OtpService {
     const code = generateCode(this.options.codeLength);
     const recipientIndex = this.recipientIndex(input.email);
     const details: DeliveryDetails = {
-      to: input.email.trim(),
+      // The mailed address is the NFKC form the blind index is built from (case aside): one mailbox, one identity.
+      to: input.email.trim().normalize('NFKC'),
       locale: input.locale,
       context: input.context,
       ip: input.ip,

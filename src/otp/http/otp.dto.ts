@@ -41,11 +41,23 @@ function IsOtpContext(): PropertyDecorator {
   });
 }
 
+/** An address that Unicode normalisation (NFKC) leaves unchanged: no look-alike spelling of another mailbox. */
+function IsNfkcStable(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isNfkcStable',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && value.normalize('NFKC') === value,
+      defaultMessage: () => 'email must be in Unicode normal form (NFKC)',
+    },
+  });
+}
+
 export class IssueChallengeDto {
   @ApiProperty({ example: 'you@example.com', maxLength: 254 })
   @IsString()
   @MaxLength(254)
   @IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true })
+  @IsNfkcStable()
   email: string;
 
   @ApiPropertyOptional({ example: 'login', default: 'login' })
