@@ -57,7 +57,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     if (this.scheduler?.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
   }
 
-  /** Runs one purge now (one at a time per process); returns rows deleted per table. */
+  /** Runs one purge now (one at a time per process); returns rows deleted per table (`*_ips_truncated`, `*_wiped`, `*_abandoned`: rows changed). */
   async purge(): Promise<PurgeReport> {
     if (this.running) return this.running;
     this.running = this.purgeOnce().finally(() => {
