@@ -8,6 +8,9 @@ export type {
   OtpRateLimitRedisOptions,
   OtpThrottlerName,
 } from './rate-limit/otp-rate-limit-options.interface';
+export { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
+export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
+export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
 export type {
   IssueChallengeInput,
   IssuedChallenge,

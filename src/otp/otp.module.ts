@@ -41,6 +41,8 @@ import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.op
 import { OtpTokenService } from './tokens/otp-token.service';
 import { OtpTokenStore } from './tokens/otp-token.store';
 import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
+import { OtpRateLimitSubjects } from './rate-limit/otp-rate-limit.subjects';
+import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
@@ -92,7 +94,10 @@ const providers: Provider[] = [
   providers,
   exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard, OtpAuditService, OtpAuditWriter, OtpMetrics,
     OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService,
-    OtpMailDispatcher],
+    OtpMailDispatcher, OtpThrottlerGuard,
+    // `@UseGuards(OtpThrottlerGuard)` in a host module builds the guard there: its dependencies
+    // must be visible, and the host's instance then counts in the same store as the module's.
+    OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OTP_RESOLVED_OPTIONS, OtpRateLimitSubjects],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
   /** Opens the audit context (request id, IP, user agent) before guards run. */

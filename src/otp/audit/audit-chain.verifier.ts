@@ -17,11 +17,14 @@ export interface ChainVerification {
 }
 
 const PAGE = 1000;
+/** What IP truncation leaves: an IPv4 /24 or an IPv6 /48 network. */
+const NETWORK = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24|[0-9a-f:]+\/48)$/i;
 
 /**
  * Walks the chain from its anchor: every seq present and in order, every prev_hash
  * the previous row's hash, every hash recomputed from the row, every personal
- * field bound to its commitment, and the last row equal to the head.
+ * field bound to its commitment (unless erased, or truncated past the security
+ * window: see the TruncateOtpAuditIps migration), and the last row equal to the head.
  */
 export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerification> {
   const [anchor] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_anchor WHERE id = 1`);
@@ -37,7 +40,7 @@ export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerifica
   for (;;) {
     const rows = await query(
       `SELECT seq::text AS seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
-         subject_commitment, recipient_index, ip, user_agent, pii_salt, prev_hash, hash
+         subject_commitment, recipient_index, ip, user_agent, pii_salt, ip_truncated_at, prev_hash, hash
        FROM otp_audit_log l WHERE l.seq >= $1::bigint ORDER BY l.seq LIMIT ${PAGE}`,
       [(expectedSeq - 1n).toString()],
     );
@@ -70,6 +73,10 @@ export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerifica
         if (commitPersonal(personal, r.pii_salt as string) !== r.subject_commitment) {
           return broken(seq, 'personal fields do not match their commitment');
         }
+      } else if (r.ip_truncated_at) {
+        // IP truncation dropped the salt with the exact IP (like erasure): the fields left are no
+        // longer bound to the commitment, but the IP can only be a network, never an address.
+        if (personal.ip !== null && !NETWORK.test(personal.ip)) return broken(seq, 'truncated IP is not a network');
       } else if (personal.recipientIndex !== null || personal.ip !== null || personal.userAgent !== null) {
         return broken(seq, 'personal fields present without their salt');
       }

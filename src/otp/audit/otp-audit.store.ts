@@ -157,6 +157,12 @@ export class OtpAuditStore {
     return Number(row.n);
   }
 
+  /** Cuts the IPs of rows older than `cutoff` to their network (R38); returns the row count. */
+  async truncateIpsBefore(cutoff: Date): Promise<number> {
+    const [row] = await this.db.query(`SELECT otp_audit_truncate_ips_before($1) AS n`, [cutoff]);
+    return Number(row.n);
+  }
+
   /** Deletes the chain's prefix older than `cutoff`, keeping its last hash as the anchor. */
   async purgeBefore(cutoff: Date): Promise<number> {
     const [row] = await this.db.query(`SELECT otp_audit_purge_before($1) AS n`, [cutoff]);

@@ -27,6 +27,14 @@ export interface OtpRetentionOptions {
    * @default 34560000 (400 days)
    */
   auditSeconds?: number;
+  /**
+   * The security window of client IPs (R38): once an audit event is older than this, its
+   * IP is cut to its network (IPv4 /24, IPv6 /48) and no longer bound by the row's salted
+   * commitment (the chain still verifies). Encrypted delivery data of challenges and
+   * pending outbox rows that old (which hold the requesting IP) are wiped at the same time.
+   * @default 2592000 (30 days)
+   */
+  ipTruncateSeconds?: number;
 }
 
 export interface ResolvedRetentionOptions {
@@ -35,6 +43,7 @@ export interface ResolvedRetentionOptions {
   challengeSeconds: number;
   spentRowSeconds: number;
   auditSeconds: number;
+  ipTruncateSeconds: number;
 }
 
 export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRetentionOptions {
@@ -45,5 +54,6 @@ export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRe
     challengeSeconds: pos(o.challengeSeconds, 86_400),
     spentRowSeconds: pos(o.spentRowSeconds, 7 * 86_400),
     auditSeconds: pos(o.auditSeconds, 400 * 86_400),
+    ipTruncateSeconds: pos(o.ipTruncateSeconds, 30 * 86_400),
   };
 }

@@ -72,6 +72,16 @@ export class OtpOpsStore {
     return Number(count ?? 0);
   }
 
+  /** Wipes the encrypted delivery data (address, code, requesting IP) of challenges created more than `afterSeconds` ago. */
+  async wipeOldDeliveries(afterSeconds: number): Promise<number> {
+    const [, count] = await this.db.query(
+      `UPDATE otp_challenges SET delivery_ciphertext = NULL
+       WHERE delivery_ciphertext IS NOT NULL AND created_at < now() - make_interval(secs => $1)`,
+      [afterSeconds],
+    );
+    return Number(count ?? 0);
+  }
+
   /** Failure budgets whose window has passed: they no longer limit anything. */
   async purgeLapsedBudgets(windowSeconds: number): Promise<number> {
     const [, count] = await this.db.query(

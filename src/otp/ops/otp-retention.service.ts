@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Op
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
 import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions, ResolvedOtpOptions } from '../otp-options.interface';
 import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-options';
@@ -19,7 +20,9 @@ export type PurgeReport = Record<string, number>;
  * Retention (R8, R42): deletes what no longer serves a purpose, on a schedule.
  * Challenges and budgets by their own rules; any other `otp_*` table by its end
  * columns (so tables added later are covered); the audit trail by its own longer
- * period through `otp_audit_purge_before`, which keeps the anchor.
+ * period through `otp_audit_purge_before`, which keeps the anchor. Past the IP
+ * window (R38) the audit trail keeps IP networks only, and the encrypted delivery
+ * data that holds the requesting IP is wiped.
  */
 @Injectable()
 export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -30,6 +33,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
   constructor(
     private readonly ops: OtpOpsStore,
     private readonly audit: OtpAuditStore,
+    private readonly outbox: OtpMailOutboxStore,
     private readonly bus: OtpEventBus,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
     @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
@@ -53,7 +57,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     if (this.scheduler?.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
   }
 
-  /** Runs one purge now (one at a time per process); returns rows deleted per table. */
+  /** Runs one purge now (one at a time per process); returns rows deleted per table (`*_ips_truncated`, `*_wiped`, `*_abandoned`: rows changed). */
   async purge(): Promise<PurgeReport> {
     if (this.running) return this.running;
     this.running = this.purgeOnce().finally(() => {
@@ -73,6 +77,10 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
         if (ends.length > 0) report[t.name] = await this.ops.purgeEndedRows(t.name, ends, this.options.spentRowSeconds);
       }
       report.otp_audit_log = await this.audit.purgeBefore(new Date(Date.now() - this.options.auditSeconds * 1000));
+      const ipWindow = this.options.ipTruncateSeconds;
+      report.otp_audit_log_ips_truncated = await this.audit.truncateIpsBefore(new Date(Date.now() - ipWindow * 1000));
+      report.otp_challenges_deliveries_wiped = await this.ops.wipeOldDeliveries(ipWindow);
+      report.otp_mail_outbox_abandoned = await this.outbox.abandonPendingOlderThan(ipWindow);
     } catch (err) {
       this.logger.error(`retention purge failed: ${(err as Error).message}`);
       throw err;

@@ -121,6 +121,24 @@ export class OtpMailOutboxStore {
     return row ? (row.status as 'pending' | 'abandoned') : null;
   }
 
+  /**
+   * Retention: abandons and wipes unclaimed rows still pending after `afterSeconds` (their
+   * deadline passed long ago; the payload holds the requesting IP). Returns the row count.
+   */
+  async abandonPendingOlderThan(afterSeconds: number): Promise<number> {
+    const rows: unknown[] = await this.db.query(
+      `WITH gone AS (
+         UPDATE otp_mail_outbox SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, last_error = 'retention'
+         WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
+           AND (claimed_until IS NULL OR claimed_until <= now())
+         RETURNING id
+       ) SELECT id FROM gone`,
+      [afterSeconds],
+    );
+    return rows.length;
+  }
+
   /** Gives up on a row (permanent failure) and wipes its payload. */
   async markAbandoned(id: string, errorClass: string): Promise<boolean> {
     const rows: unknown[] = await this.db.query(

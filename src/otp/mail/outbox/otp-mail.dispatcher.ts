@@ -41,6 +41,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private current?: Promise<void>;
   private again = false;
   private listener?: PoolClient;
+  /** Listener clients already handed back: an error after that (e.g. the server ends the session) must not release twice. */
+  private readonly releasedListeners = new WeakSet<PoolClient>();
 
   constructor(
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
@@ -225,7 +227,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       client.on('error', (err) => {
         this.logger.warn(`outbox LISTEN connection lost (${err.name}); polling every ${this.options.mail.pollIntervalMs} ms`);
         if (this.listener === client) this.listener = undefined;
-        client.release(err);
+        this.releaseListener(client, err);
       });
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
       this.listener = client;
@@ -240,9 +242,15 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     if (!client) return;
     try {
       await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
-      client.release();
+      this.releaseListener(client);
     } catch (err) {
-      client.release(err as Error);
+      this.releaseListener(client, err as Error);
     }
+  }
+
+  private releaseListener(client: PoolClient, err?: Error): void {
+    if (this.releasedListeners.has(client)) return;
+    this.releasedListeners.add(client);
+    client.release(err);
   }
 }

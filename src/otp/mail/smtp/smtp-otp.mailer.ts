@@ -1,5 +1,6 @@
 import { OnApplicationShutdown } from '@nestjs/common';
 import { MailerService } from '@nestjs-modules/mailer';
+import { createTransport } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { ComposedMail, OtpMailComposer } from '../otp-mail.composer';
 import { OtpMailer, OtpMailMessage, OtpMailReceipt, OtpNoticeMessage } from '../otp-mailer.port';
@@ -15,7 +16,7 @@ import { OtpMailer, OtpMailMessage, OtpMailReceipt, OtpNoticeMessage } from '../
 export class SmtpOtpMailer extends OtpMailer implements OnApplicationShutdown {
   private readonly mailer: MailerService;
 
-  constructor(private readonly composer: OtpMailComposer, transport: SMTPPool.Options) {
+  constructor(private readonly composer: OtpMailComposer, private readonly transport: SMTPPool.Options) {
     super();
     this.mailer = new MailerService({ transport, preview: false, verifyTransporters: false }, undefined as never);
   }
@@ -26,6 +27,20 @@ export class SmtpOtpMailer extends OtpMailer implements OnApplicationShutdown {
 
   override async sendNotice(notice: OtpNoticeMessage): Promise<OtpMailReceipt> {
     return this.deliver(this.composer.notice(notice));
+  }
+
+  /**
+   * Reachability of the relay for `/health`: connect, TLS under the same policy as
+   * sending (the same options), authenticate, QUIT. Never sends a message. A
+   * one-off connection, so the pool's connections stay for mail.
+   */
+  async verify(): Promise<void> {
+    const probe = createTransport({ ...this.transport, pool: false, dkim: undefined });
+    try {
+      await probe.verify();
+    } finally {
+      probe.close();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
