@@ -123,6 +123,23 @@ describe('audit chain on PostgreSQL (R40)', () => {
     expect(Number(hi) - Number(lo) + 1).toBe(n);
   });
 
+  it('R40: the app cannot purge recent rows: a future cutoff is clamped to the floor, and a forged old row at the end purges nothing', async () => {
+    const old = Array.from({ length: 4 }, (_, i) => row(i, { at: new Date('2020-01-01T00:00:00Z') }));
+    const fresh = Array.from({ length: 3 }, (_, i) => row(i, { at: new Date() }));
+    const forged = [row(9, { at: new Date('1970-01-01T00:00:00Z') })];
+    await q(`DELETE FROM otp_audit_log`);
+    await q(`UPDATE otp_audit_head SET seq = 0, hash = repeat('0', 64)`);
+    await q(`UPDATE otp_audit_anchor SET seq = 0, hash = repeat('0', 64)`);
+    await store.appendChained(old);
+    await store.appendChained(fresh);
+    await store.appendChained(forged);
+    // "Purge everything before the year 3000": only the four 2020 rows go.
+    expect(await store.purgeBefore(new Date('3000-01-01T00:00:00Z'))).toBe(4);
+    const [{ n }] = await q(`SELECT count(*)::int AS n FROM otp_audit_log`);
+    expect(n).toBe(4);
+    expect(await verifyAuditChain(q)).toMatchObject({ ok: true, rows: 4, anchorSeq: '4', headSeq: '8' });
+  });
+
   it('R40: retention purge keeps an anchor, and the chain verifies from it', async () => {
     const old = Array.from({ length: 5 }, (_, i) => row(i, { at: new Date('2020-01-01T00:00:00Z') }));
     const fresh = Array.from({ length: 3 }, (_, i) => row(i, { at: new Date() }));
