@@ -11,14 +11,19 @@ async function main(): Promise<void> {
   const scheme = process.env.TLS_CERT_FILE ? 'https' : 'http';
   const base = `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const db = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)';
-  new Logger('Main').log(
-    [
-      `listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}; API docs at ${base}/docs`,
-      `try: curl -s -X POST ${base}/auth/otp/challenges -H 'content-type: application/json' -d '{"email":"you@example.com"}'`,
-      `then read the code at ${base}/dev/mailbox and verify it:`,
-      `     curl -s -X POST ${base}/auth/otp/challenges/<challengeId>/verify -H 'content-type: application/json' -d '{"code":"<code>"}'`,
-    ].join('\n'),
-  );
+  new Logger('Main').log(`listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}; API docs at ${base}/docs`);
+  // How to try it goes to stdout as plain text, not through the logger, which masks addresses.
+  if (process.env.NODE_ENV !== 'production') {
+    process.stdout.write(
+      [
+        '',
+        `Try it: curl -s -X POST ${base}/auth/otp/challenges -H 'content-type: application/json' -d '{"email":"you@example.com"}'`,
+        `then read the code at ${base}/dev/mailbox and verify it:`,
+        `  curl -s -X POST ${base}/auth/otp/challenges/<challengeId>/verify -H 'content-type: application/json' -d '{"code":"<code>"}'`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
 }
 
 main().catch((err: Error) => {
