@@ -52,7 +52,8 @@ export class OtpService {
   /** Starts a challenge and hands its code to the mail port; supersedes the address's live one. */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
     const purpose = input.purpose ?? 'login';
-    const rules = this.options.purposes[purpose];
+    // Own keys only: a purpose named like an Object.prototype member ("constructor") is undeclared.
+    const rules = Object.hasOwn(this.options.purposes, purpose) ? this.options.purposes[purpose] : undefined;
     if (!rules) throw new OtpPurposeUnknownError();
     if (rules.requiresContext && !input.context) throw new OtpContextInvalidError(`purpose "${purpose}" requires a context`);
 

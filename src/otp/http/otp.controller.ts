@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
+import { BodyDepthPipe } from './body-depth.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
 import { NoStoreInterceptor } from './no-store.interceptor';
 import { OtpExceptionFilter } from './otp-exception.filter';
@@ -67,7 +68,7 @@ function userAgentOf(req: ClientRequest): string | undefined {
 @UseGuards(RejectQueryGuard)
 @UseFilters(OtpExceptionFilter)
 @UseInterceptors(NoStoreInterceptor)
-@UsePipes(otpValidationPipe)
+@UsePipes(new BodyDepthPipe(), otpValidationPipe)
 export class OtpController {
   constructor(private readonly otp: OtpService) {}
 
