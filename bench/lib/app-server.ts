@@ -12,7 +12,7 @@
  */
 import 'reflect-metadata';
 import { AddressInfo } from 'node:net';
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { ConsoleLogger, INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -22,7 +22,8 @@ import { OtpExceptionFilter, OtpMailer, OtpService } from '../../src/otp';
 import { BenchCaptureMailer } from './capture.mailer';
 import { BenchLimitModule } from './limit.controller';
 
-const LOG_LEVELS: LogLevel[] = ['error', 'warn', 'log'];
+/** The example app's levels; `BENCH_LOG_LEVELS=error,warn,log,debug,verbose` for the leak test. */
+const LOG_LEVELS = (process.env.BENCH_LOG_LEVELS ?? 'error,warn,log').split(',') as LogLevel[];
 
 export interface AppFeatures {
   tables: string[];
@@ -41,7 +42,12 @@ function fastifyAvailable(): boolean {
 
 async function createBenchApp(notes: string[]): Promise<{ app: INestApplication; adapter: string; capture: BenchCaptureMailer }> {
   const capture = new BenchCaptureMailer();
+  capture.keepAll = process.env.BENCH_CAPTURE_ALL === '1';
   const builder = Test.createTestingModule({ imports: [AppModule.forEnv(process.env), BenchLimitModule] });
+  // The testing module would otherwise swap in its quiet logger: log as the app does.
+  const logger = new ConsoleLogger();
+  logger.setLogLevels(LOG_LEVELS);
+  builder.setLogger(logger);
   // BENCH_MAIL_PORT=real keeps the app's own mail delivery (the mail-throughput part); otherwise codes are captured.
   if (process.env.BENCH_MAIL_PORT !== 'real') builder.overrideProvider(OtpMailer).useValue(capture);
   const moduleRef = await builder.compile();
@@ -102,7 +108,7 @@ async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: nu
   }
   capture.recording = false;
   const pairs = ids.map((id) => [id, capture.codes.get(id)!] as [string, string]);
-  capture.codes.clear();
+  if (!capture.keepAll) capture.codes.clear();
   return pairs;
 }
 
@@ -131,6 +137,8 @@ async function main(): Promise<void> {
       issueOnly(app, m.n!, m.tag!)
         .then(() => process.send!({ type: 'issued', id: m.id }))
         .catch((err: Error) => process.send!({ type: 'issued', id: m.id, error: err.message }));
+    } else if (m.cmd === 'codes') {
+      process.send!({ type: 'codes', id: m.id, codes: capture.allCodes, latest: Object.fromEntries(capture.codes) });
     } else if (m.cmd === 'stop') {
       app.close().finally(() => process.exit(0));
     }

@@ -8,11 +8,15 @@ import { OtpMailer, OtpMailMessage } from '../../src/otp';
  */
 export class BenchCaptureMailer extends OtpMailer {
   recording = false;
+  /** Keep every code for good (the leak test's canaries), not only while recording. */
+  keepAll = false;
   readonly codes = new Map<string, string>();
+  readonly allCodes: string[] = [];
   sent = 0;
 
   async send(message: OtpMailMessage): Promise<void> {
     this.sent++;
-    if (this.recording) this.codes.set(message.challengeId, message.code);
+    if (this.recording || this.keepAll) this.codes.set(message.challengeId, message.code);
+    if (this.keepAll) this.allCodes.push(message.code);
   }
 }
