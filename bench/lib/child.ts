@@ -12,13 +12,13 @@ export interface Child<Ready> {
 }
 
 /** Starts `lib/<name>` (compiled .js, or .ts through ts-node when the harness itself runs as TS). */
-export async function startChild<Ready>(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Child<Ready>> {
+export async function startChild<Ready>(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child<Ready>> {
   const ts = __filename.endsWith('.ts');
   const file = join(__dirname, `${name}.${ts ? 'ts' : 'js'}`);
   const proc = fork(file, [], {
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    execArgv: ts ? ['-r', 'ts-node/register/transpile-only'] : [],
+    execArgv: [...(ts ? ['-r', 'ts-node/register/transpile-only'] : []), ...nodeArgs],
   });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
