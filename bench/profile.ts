@@ -3,13 +3,14 @@
  * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
  * prints where its CPU time goes, by package and by function (self time).
  * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
+ * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + interceptor, OTP).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
-import { startChild } from './lib/child';
-import { runLoad } from './lib/load';
+import { cpuMs, startChild } from './lib/child';
+import { median, runLoad } from './lib/load';
 import { AppReady, prepare } from './lib/phases';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
@@ -42,6 +43,22 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${app.ready.port}`;
     const route = process.env.PROFILE_ROUTE ?? 'verify';
     let i = 0;
+    if (route === 'decompose') {
+      // Where the issue route's time goes: the bare limit, plus validation, plus the interceptor, and the OTP route.
+      const paths = ['/bench/limit/challenges', '/bench/limit/challenges/validated', '/bench/limit/challenges/intercepted', '/auth/otp/challenges'];
+      const results = new Map<string, { rps: number[]; cpu: number[] }>(paths.map((p) => [p, { rps: [], cpu: [] }]));
+      for (let round = 0; round < 3; round++) {
+        for (const path of paths) {
+          const cpu0 = cpuMs(app.proc.pid!);
+          const r = await runLoad({ url, connections: 32, seconds, next: () => ({ path, body: JSON.stringify({ email: `dec-${i++}@bench.example.com` }) }) });
+          results.get(path)!.rps.push(r.rps);
+          results.get(path)!.cpu.push(((cpuMs(app.proc.pid!) - cpu0) * 1000) / Math.max(1, r.ok + r.non2xx));
+        }
+      }
+      for (const [path, m] of results) console.log(`${path.padEnd(36)} median ${median(m.rps).toFixed(0)} req/s, app CPU ${median(m.cpu).toFixed(0)} µs/req`);
+      await app.stop();
+      return;
+    }
     if (route === 'issue') {
       const r = await runLoad({ url, connections: 32, seconds, next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `prof-${i++}@bench.example.com` }) }) });
       console.log(`issue: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);

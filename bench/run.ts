@@ -63,7 +63,7 @@ async function main(): Promise<void> {
         continue;
       }
       log(`${adapter}: measuring issue and verify (OTP, limit, ceiling)`);
-      const m = await measureIssueVerify({ app, ceilingPort: ceiling.ready.port, pool: db.pool, s: settings, withLimits: true, label: adapter });
+      const m = await measureIssueVerify({ app, ceilingPort: ceiling.ready.port, ceilingPid: ceiling.proc.pid, pool: db.pool, s: settings, withLimits: true, label: adapter });
       report.adapters[adapter] = { issue: m.issue, verify: m.verify, peakRssMb: m.peakRssMb };
       await stopApp(app);
     }
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
         rps: f.otp.rps, p50Ms: f.otp.p50Ms, p99Ms: f.otp.p99Ms,
         limitRps: f.limit!.rps, ratio: f.otp.rps / f.limit!.rps,
         ceilingRps: f.ceiling!.rps, ceilingRatio: f.otp.rps / f.ceiling!.rps, adapter,
+        cpuUsPerRequest: { otp: f.otp.cpuUsPerRequest, limit: f.limit!.cpuUsPerRequest, ceiling: f.ceiling!.cpuUsPerRequest },
       };
     };
     report.issue = pick('issue');

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, HttpCode, HttpException, Module, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpException, Module, Param, Post, UseInterceptors, UsePipes } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { NoStoreInterceptor } from '../../src/otp';
+import { otpValidationPipe } from '../../src/otp/http/otp.controller';
+import { IssueChallengeDto } from '../../src/otp/http/otp.dto';
 import { LIMIT_CIPHERTEXT, LIMIT_DIGEST, LIMIT_ISSUE_SQL, LIMIT_VERIFY_SQL, rowsOf, UUID } from './limit-sql';
 
 /**
@@ -20,6 +23,21 @@ export class BenchLimitController {
     const id = randomUUID();
     const [row] = rowsOf(await this.db.query(LIMIT_ISSUE_SQL, [id, String(body?.email), LIMIT_DIGEST, LIMIT_CIPHERTEXT]));
     return { challengeId: id, expiresAt: row.expires_at, resendAvailableAt: row.resend_available_at };
+  }
+
+  /** Diagnostics (`npm run bench:profile` with PROFILE_ROUTE=decompose): the limit plus one piece of the OTP pipeline. */
+  @Post('challenges/validated')
+  @HttpCode(202)
+  @UsePipes(otpValidationPipe)
+  issueValidated(@Body() body: IssueChallengeDto): Promise<Record<string, unknown>> {
+    return this.issue(body);
+  }
+
+  @Post('challenges/intercepted')
+  @HttpCode(202)
+  @UseInterceptors(NoStoreInterceptor)
+  issueIntercepted(@Body() body: { email?: unknown }): Promise<Record<string, unknown>> {
+    return this.issue(body);
   }
 
   @Post('challenges/:id/verify')

@@ -20,6 +20,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   statuses: Record<string, number>;
+  /** CPU the server process used per answered request, in microseconds (robust to a noisy machine). */
+  cpuUsPerRequest?: number;
 }
 
 export interface LoadOptions {

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { AppFeatures } from './app-server';
 import { insertBareLiveChallenges } from './bench-db';
-import { Child, withPeakRss } from './child';
+import { Child, cpuMs, withPeakRss } from './child';
 import { LoadResult, median, runLoad } from './load';
 
 export interface BenchSettings {
@@ -22,6 +22,8 @@ export interface Figure {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** Median CPU of the serving process per request, in µs. */
+  cpuUsPerRequest: number;
   runs: LoadResult[];
 }
 
@@ -35,7 +37,10 @@ let tagSeq = 0;
 const tag = (what: string) => `${what}-${process.pid}-${++tagSeq}`;
 
 export function figureOf(runs: LoadResult[]): Figure {
-  return { rps: median(runs.map((r) => r.rps)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)), runs };
+  return {
+    rps: median(runs.map((r) => r.rps)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)),
+    cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest ?? NaN)), runs,
+  };
 }
 
 function warnIfNot2xx(label: string, r: LoadResult): void {
@@ -71,6 +76,7 @@ export async function prepare(app: Child<AppReady>, n: number): Promise<[string,
 export interface IssueVerifyOptions {
   app: Child<AppReady>;
   ceilingPort?: number;
+  ceilingPid?: number;
   pool: Pool;
   s: BenchSettings;
   /** Also measure the limit and ceiling routes, interleaved with the OTP runs. */
@@ -83,8 +89,13 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
   const { app, s } = o;
   const base = (port: number) => `http://127.0.0.1:${port}`;
   const appUrl = base(app.ready.port);
-  const load = (url: string, next: () => { path: string; body: string }, seconds = s.seconds) =>
-    runLoad({ url, connections: s.connections, seconds, next });
+  const pidOf = (url: string) => (url === appUrl ? app.proc.pid! : o.ceilingPid!);
+  const load = async (url: string, next: () => { path: string; body: string }, seconds = s.seconds) => {
+    const cpu0 = cpuMs(pidOf(url));
+    const r = await runLoad({ url, connections: s.connections, seconds, next });
+    r.cpuUsPerRequest = ((cpuMs(pidOf(url)) - cpu0) * 1000) / Math.max(1, r.ok + r.non2xx);
+    return r;
+  };
   let peak = 0;
   const otpRun = async (label: string, fn: () => Promise<LoadResult>) => {
     const { result, peakMb } = await withPeakRss(app.proc.pid!, fn);

@@ -11,6 +11,8 @@ export interface HeadlineFigure {
   ceilingRps: number;
   ceilingRatio: number;
   adapter: string;
+  /** CPU of the serving process per request (µs): where the time goes on a busy machine. */
+  cpuUsPerRequest: { otp: number; limit: number; ceiling: number };
 }
 
 export interface BenchReport {
@@ -53,20 +55,20 @@ export function printReport(r: BenchReport): void {
   r.targets = targetsOf(r);
   const lines: string[] = [];
   lines.push('');
-  lines.push(`| route (adapter) | OTP req/s | p50 ms | p99 ms | limit req/s | OTP/limit | ceiling req/s | OTP/ceiling |`);
-  lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  lines.push(`| route (adapter) | OTP req/s | p50 ms | p99 ms | limit req/s | OTP/limit | ceiling req/s | OTP/ceiling | server CPU µs/req OTP / limit / ceiling |`);
+  lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   for (const [adapter, a] of Object.entries(r.adapters)) {
     for (const route of ['issue', 'verify'] as const) {
       const f = a[route];
-      lines.push(`| ${route} (${adapter}) | ${f0(f.otp.rps)} | ${f1(f.otp.p50Ms)} | ${f1(f.otp.p99Ms)} | ${f0(f.limit?.rps)} | ${f2(f.limit ? f.otp.rps / f.limit.rps : null)} | ${f0(f.ceiling?.rps)} | ${f2(f.ceiling ? f.otp.rps / f.ceiling.rps : null)} |`);
+      lines.push(`| ${route} (${adapter}) | ${f0(f.otp.rps)} | ${f1(f.otp.p50Ms)} | ${f1(f.otp.p99Ms)} | ${f0(f.limit?.rps)} | ${f2(f.limit ? f.otp.rps / f.limit.rps : null)} | ${f0(f.ceiling?.rps)} | ${f2(f.ceiling ? f.otp.rps / f.ceiling.rps : null)} | ${f0(f.otp.cpuUsPerRequest)} / ${f0(f.limit?.cpuUsPerRequest)} / ${f0(f.ceiling?.cpuUsPerRequest)} |`);
     }
   }
   for (const [name, v] of Object.entries(r.variants)) {
-    lines.push(`| variant: ${name} | issue ${f0(v.issueRps)} / verify ${f0(v.verifyRps)} | | p99 ${f1(v.issueP99Ms)} / ${f1(v.verifyP99Ms)} | | | | |`);
+    lines.push(`| variant: ${name} | issue ${f0(v.issueRps)} / verify ${f0(v.verifyRps)} | | p99 ${f1(v.issueP99Ms)} / ${f1(v.verifyP99Ms)} | | | | | |`);
   }
-  lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | |`);
-  lines.push(`| scale: verify p50 | 10k rows ${f1(r.scale.p50MsAt10k)} ms | 1M rows ${f1(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | |`);
-  lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | |`);
+  lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | |`);
+  lines.push(`| scale: verify p50 | 10k rows ${f1(r.scale.p50MsAt10k)} ms | 1M rows ${f1(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
+  lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
   lines.push('');
   lines.push('targets:');
   for (const t of r.targets) lines.push(`  ${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.name.padEnd(22)} ${t.target.padEnd(8)} measured ${f2(t.value)}`);
