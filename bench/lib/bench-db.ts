@@ -20,8 +20,9 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export async function openBenchDatabase(): Promise<BenchDatabase> {
-  let url = process.env.DATABASE_URL;
+/** `fresh`: always create a new `otp_bench_*` database (the scale part's second one). */
+export async function openBenchDatabase(opts: { fresh?: boolean } = {}): Promise<BenchDatabase> {
+  let url = opts.fresh ? undefined : process.env.DATABASE_URL;
   let created = false;
   let name: string;
   if (url) {
@@ -30,10 +31,11 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
     if (!/bench|test/i.test(name)) throw new Error(`DATABASE_URL names "${name}": the benchmark only uses a database whose name contains "bench" or "test"`);
   } else {
     name = `otp_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+    const adminUrl = process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, 'postgres') : ADMIN_URL;
+    const admin = new Pool({ connectionString: adminUrl, max: 1 });
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    url = withDatabase(ADMIN_URL, name);
+    url = withDatabase(adminUrl, name);
     created = true;
   }
   const ds = new DataSource({ type: 'postgres', url, migrations: OTP_MIGRATIONS });
@@ -41,6 +43,8 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
   await ds.runMigrations({ transaction: 'each' });
   await ds.destroy();
   const pool = new Pool({ connectionString: url, max: 2 });
+  // An idle connection killed from outside (another session's pg_terminate_backend) must not end the run.
+  pool.on('error', () => undefined);
   return {
     url,
     name,
@@ -49,7 +53,7 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
     async close() {
       await pool.end();
       if (!created) return;
-      const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+      const admin = new Pool({ connectionString: withDatabase(url!, 'postgres'), max: 1 });
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     },

@@ -90,9 +90,9 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
   const base = (port: number) => `http://127.0.0.1:${port}`;
   const appUrl = base(app.ready.port);
   const pidOf = (url: string) => (url === appUrl ? app.proc.pid! : o.ceilingPid!);
-  const load = async (url: string, next: () => { path: string; body: string }, seconds = s.seconds) => {
+  const load = async (url: string, next: () => { path: string; body: string }, seconds = s.seconds, amount?: number) => {
     const cpu0 = cpuMs(pidOf(url));
-    const r = await runLoad({ url, connections: s.connections, seconds, next });
+    const r = await runLoad({ url, connections: s.connections, seconds, amount, next });
     r.cpuUsPerRequest = ((cpuMs(pidOf(url)) - cpu0) * 1000) / Math.max(1, r.ok + r.non2xx);
     return r;
   };
@@ -119,8 +119,9 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
   }
 
   // Verify: every request a fresh challenge with its right code, prepared beforehand.
-  // Enough fresh challenges for a run at the best rate seen so far, with a margin.
-  const sized = (rps: number, secs: number) => Math.ceil(Math.max(rps, 500) * secs * 1.6) + 500;
+  // A verify run sends exactly its prepared challenges (autocannon `amount`): about `seconds` at the
+  // best rate seen so far, never a reused one.
+  const sized = (rps: number, secs: number) => Math.ceil(Math.max(rps, 300) * secs * 1.5);
   const warm = await prepare(app, 2500 * s.warmupSeconds);
   const w = await load(appUrl, verifyRequests('/auth/otp/challenges', warm, 'verify warm-up'), s.warmupSeconds);
   let estimate = w.rps;
@@ -133,12 +134,12 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
   const verify = { otp: [] as LoadResult[], limit: [] as LoadResult[], ceiling: [] as LoadResult[] };
   for (let r = 0; r < s.runs; r++) {
     const pairs = await prepare(app, sized(estimate, s.seconds));
-    const res = await otpRun(`${o.label} verify`, () => load(appUrl, verifyRequests('/auth/otp/challenges', pairs, `${o.label} verify`)));
+    const res = await otpRun(`${o.label} verify`, () => load(appUrl, verifyRequests('/auth/otp/challenges', pairs, `${o.label} verify`), s.seconds, pairs.length));
     verify.otp.push(res);
     estimate = Math.max(estimate, res.rps);
     for (const [k, url] of limitTargets.entries()) {
       const ids = await insertBareLiveChallenges(o.pool, sized(limitEstimates[k], s.seconds));
-      const lr = await load(url, verifyRequests('/bench/limit/challenges', ids.map((id) => [id, '000000']), `${o.label} verify ${k ? 'ceiling' : 'limit'}`));
+      const lr = await load(url, verifyRequests('/bench/limit/challenges', ids.map((id) => [id, '000000']), `${o.label} verify ${k ? 'ceiling' : 'limit'}`), s.seconds, ids.length);
       warnIfNot2xx(`${o.label} verify ${k ? 'ceiling' : 'limit'}`, lr);
       limitEstimates[k] = Math.max(limitEstimates[k], lr.rps);
       (k ? verify.ceiling : verify.limit).push(lr);

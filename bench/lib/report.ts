@@ -20,7 +20,7 @@ export interface BenchReport {
   issue: HeadlineFigure;
   verify: HeadlineFigure;
   mail: { rps: number | null; limitRps: number | null; ratio: number | null };
-  scale: { p50MsAt10k: number; p50MsAt1M: number; ratio: number; rowsSmall: number; rowsBig: number; rpsAt10k: number; rpsAt1M: number };
+  scale: { p50MsAt10k: number; p50MsAt1M: number; ratio: number; rowsSmall: number; rowsBig: number; connections: number; runs: { small: number[]; big: number[] } };
   rssMb: number;
   adapters: Record<string, { issue: RouteFigures; verify: RouteFigures; peakRssMb: number }>;
   variants: Record<string, { issueRps: number; verifyRps: number; issueP99Ms: number; verifyP99Ms: number; throttlerStorage: string | null }>;
