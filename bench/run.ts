@@ -21,8 +21,9 @@ const settings: BenchSettings = {
   connections: num(process.env.BENCH_CONNECTIONS, 32),
   warmupSeconds: num(process.env.BENCH_WARMUP_SECONDS, Math.min(3, Math.max(1, Math.round(seconds / 4)))),
 };
-const SCALE_REQUESTS = num(process.env.BENCH_SCALE_REQUESTS, 2000);
-const SCALE_ROUNDS = num(process.env.BENCH_SCALE_ROUNDS, 3);
+const SCALE_REQUESTS = num(process.env.BENCH_SCALE_REQUESTS, 1000);
+const SCALE_ROUNDS = num(process.env.BENCH_SCALE_ROUNDS, settings.runs > 1 ? 3 : 2);
+const SCALE_WARMUP = 300;
 const SCALE_CONNECTIONS = num(process.env.BENCH_SCALE_CONNECTIONS, 4);
 const SCALE_SMALL = 10_000;
 const SCALE_BIG = num(process.env.BENCH_SCALE_BIG_ROWS, 1_000_000);
@@ -138,9 +139,9 @@ async function main(): Promise<void> {
     ];
     const t0 = Date.now();
     for (const s of scaleApps) {
-      await insertFinishedChallenges(s.db.pool, s.rows - (SCALE_ROUNDS + 1) * SCALE_REQUESTS);
+      await insertFinishedChallenges(s.db.pool, s.rows - SCALE_ROUNDS * SCALE_REQUESTS - SCALE_WARMUP);
       await s.db.pool.query('VACUUM ANALYZE otp_challenges');
-      await verifyP50(s.app, SCALE_REQUESTS, SCALE_CONNECTIONS); // warm-up
+      await verifyP50(s.app, SCALE_WARMUP, SCALE_CONNECTIONS);
     }
     log(`  filled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     for (let r = 0; r < SCALE_ROUNDS; r++) for (const s of scaleApps) s.p50.push((await verifyP50(s.app, SCALE_REQUESTS, SCALE_CONNECTIONS)).p50Ms);
