@@ -12,6 +12,7 @@
  */
 import 'reflect-metadata';
 import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { ConsoleLogger, INestApplication, LogLevel } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -40,6 +41,24 @@ function fastifyAvailable(): boolean {
   }
 }
 
+/** A module of the example app by path, or null when this build does not have it yet. */
+function optionalAppModule<T>(relative: string): T | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(join(__dirname, '../../src/app', relative)) as T;
+  } catch {
+    return null;
+  }
+}
+
+interface HttpHelpers {
+  httpSettingsFromEnv(env: NodeJS.ProcessEnv): { adapter: string };
+}
+interface AdapterHelpers {
+  createHttpAdapter(http: unknown): unknown;
+  nestApplicationOptions(http: unknown, extra: Record<string, unknown>): Record<string, unknown>;
+}
+
 async function createBenchApp(notes: string[]): Promise<{ app: INestApplication; adapter: string; capture: BenchCaptureMailer }> {
   const capture = new BenchCaptureMailer();
   capture.keepAll = process.env.BENCH_CAPTURE_ALL === '1';
@@ -51,13 +70,23 @@ async function createBenchApp(notes: string[]): Promise<{ app: INestApplication;
   // BENCH_MAIL_PORT=real keeps the app's own mail delivery (the mail-throughput part); otherwise codes are captured.
   if (process.env.BENCH_MAIL_PORT !== 'real') builder.overrideProvider(OtpMailer).useValue(capture);
   const moduleRef = await builder.compile();
+
+  // A build with the HTTP hardening work picks and configures the adapter itself, from HTTP_ADAPTER.
+  const settings = optionalAppModule<HttpHelpers>('http/http-settings');
+  const adapters = optionalAppModule<AdapterHelpers>('http/http-adapter');
+  if (settings && adapters) {
+    const http = settings.httpSettingsFromEnv(process.env);
+    const app = moduleRef.createNestApplication(adapters.createHttpAdapter(http) as never, adapters.nestApplicationOptions(http, { logger: LOG_LEVELS }));
+    await (configureApp as (a: INestApplication, h?: unknown) => unknown)(app, http);
+    return { app, adapter: http.adapter, capture };
+  }
   if (process.env.HTTP_ADAPTER === 'fastify') {
     if (fastifyAvailable()) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { FastifyAdapter } = require('@nestjs/platform-fastify');
       const app = moduleRef.createNestApplication(new FastifyAdapter({ bodyLimit: 16 * 1024 }), { logger: LOG_LEVELS });
       try {
-        configureApp(app);
+        await configureApp(app);
       } catch (err) {
         // Before the Fastify work is merged configureApp speaks Express only: apply the equivalent.
         notes.push(`configureApp does not support Fastify in this build (${(err as Error).message}); bench applied the error filter and a 16 kB body limit itself`);
@@ -68,7 +97,7 @@ async function createBenchApp(notes: string[]): Promise<{ app: INestApplication;
     notes.push('@nestjs/platform-fastify is not installed: fell back to Express');
   }
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: LOG_LEVELS });
-  configureApp(app);
+  await configureApp(app);
   return { app, adapter: 'express', capture };
 }
 
@@ -77,6 +106,7 @@ async function detectFeatures(app: INestApplication, notes: string[]): Promise<A
   const tables = (await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`))
     .map((r: { table_name: string }) => r.table_name);
   let throttlerStorage: string | null = null;
+  if (optionalAppModule('rate-limit.config')) return { tables, throttlerStorage: process.env.REDIS_URL ? 'redis' : 'memory', notes };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ThrottlerStorage } = require('@nestjs/throttler');

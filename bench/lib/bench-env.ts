@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
  * the app does not read yet are simply ignored by it.
  */
 export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
-  // Per-IP and global request/send throttles: the load generator is one IP sending thousands a second.
-  OTP_THROTTLE_IP_LIMIT: { value: '100000000', why: 'per-IP request throttle (one load-generator IP)' },
-  OTP_THROTTLE_GLOBAL_SEND_LIMIT: { value: '100000000', why: 'global send cap' },
-  THROTTLE_LIMIT: { value: '100000000', why: 'default throttler limit' },
+  // One load-generator IP sends thousands of requests a second; per-recipient limits stay as
+  // in production (every bench request uses a new address).
+  RATE_LIMIT_IP_SEND: { value: '100000000/60', why: 'per-IP issue/resend limit (one load-generator IP)' },
+  RATE_LIMIT_IP_VERIFY: { value: '100000000/60', why: 'per-IP verify limit (one load-generator IP)' },
+  RATE_LIMIT_GLOBAL_SEND: { value: '100000000/60', why: 'deployment-wide send cap' },
 };
 
 export type ThrottlerStorageKind = 'memory' | 'redis';
@@ -38,9 +39,14 @@ export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
     ...runKeys,
     HTTP_ADAPTER: v.adapter,
     OTP_AUDIT: v.audit ? 'on' : 'off',
-    THROTTLER_STORAGE: v.throttlerStorage,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `otp-bench-${process.pid}-`,
+    // Throttler storage: Redis when REDIS_URL is set, process memory otherwise.
+    REDIS_URL: v.throttlerStorage === 'redis' ? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' : undefined,
+    RATE_LIMIT_KEY_PREFIX: `otp-bench-${process.pid}-${Date.now()}:`,
+    // Production refuses to start without a relay, a sender and an https app URL; the mail
+    // port is captured unless BENCH_MAIL_PORT=real (the mail part points SMTP_URL at its sink).
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    MAIL_FROM: '"Example sign-in" <otp@bench.example.com>',
+    APP_URL: 'https://app.bench.example.com',
     BENCH_MAIL_PORT: v.mailPort ?? 'capture',
     LOG_LEVEL: 'info',
     ...v.extra,

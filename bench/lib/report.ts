@@ -67,7 +67,7 @@ export function printReport(r: BenchReport): void {
     lines.push(`| variant: ${name} | issue ${f0(v.issueRps)} / verify ${f0(v.verifyRps)} | | p99 ${f1(v.issueP99Ms)} / ${f1(v.verifyP99Ms)} | | | | | |`);
   }
   lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | |`);
-  lines.push(`| scale: verify p50 | 10k rows ${f1(r.scale.p50MsAt10k)} ms | 1M rows ${f1(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
+  lines.push(`| scale: verify p50 (${r.scale.connections} conn.) | ${r.scale.rowsSmall} rows ${f2(r.scale.p50MsAt10k)} ms | ${r.scale.rowsBig} rows ${f2(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
   lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
   lines.push('');
   lines.push('targets:');

@@ -46,6 +46,10 @@ describe('leaks: codes after a full run', () => {
       DATABASE_URL: db.url,
       OTP_KEYS: key('k1'),
       OTP_ENCRYPTION_KEYS: key('e1'),
+      // Production needs a relay, a sender and an https app URL once mail delivery is in; the port is captured.
+      SMTP_URL: 'smtp://127.0.0.1:9',
+      MAIL_FROM: '"Leak test" <otp@example.com>',
+      APP_URL: 'https://app.example.com',
       BENCH_CAPTURE_ALL: '1',
       BENCH_LOG_LEVELS: 'error,warn,log,debug,verbose,fatal',
       LOG_LEVEL: 'trace',
