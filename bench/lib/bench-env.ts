@@ -44,7 +44,9 @@ export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
     RATE_LIMIT_KEY_PREFIX: `otp-bench-${process.pid}-${Date.now()}:`,
     // Production refuses to start without a relay, a sender and an https app URL; the mail
     // port is captured unless BENCH_MAIL_PORT=real (the mail part points SMTP_URL at its sink).
-    SMTP_URL: 'smtp://127.0.0.1:9',
+    SMTP_URL: 'smtps://127.0.0.1:9',
+    // Deployed behind a TLS-terminating proxy (the load generator speaks plain HTTP on 127.0.0.1).
+    TLS_TERMINATED_BY_PROXY: 'true',
     MAIL_FROM: '"Example sign-in" <otp@bench.example.com>',
     APP_URL: 'https://app.bench.example.com',
     BENCH_MAIL_PORT: v.mailPort ?? 'capture',

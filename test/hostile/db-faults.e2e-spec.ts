@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, pollFor, TestApp } from '../support/test-app';
+import { ipLimitsRaised } from './support/hostile-env';
 import { hasErrorShape, RawClient, RawResponse } from './support/raw-http';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -22,7 +23,7 @@ describe('faults: PostgreSQL connection loss under load', () => {
     const url = new URL(db.url);
     proxy = await new TcpProxy(Number(url.port || 5432), url.hostname).start();
     url.port = String(proxy.port);
-    t = await bootTestApp({ DATABASE_URL: url.toString(), NODE_ENV: 'production', DATABASE_POOL_SIZE: '6' });
+    t = await bootTestApp({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '6', ...ipLimitsRaised() });
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
   });

@@ -1,6 +1,7 @@
 import { OtpService } from '../../src/otp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { ipLimitsRaised } from './support/hostile-env';
 import { median, RawClient, RawResponse } from './support/raw-http';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -42,7 +43,7 @@ describe('hostile input: enumeration of recipients', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production' });
+    t = await bootTestApp({ DATABASE_URL: db.url, ...ipLimitsRaised() });
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
   });

@@ -2,6 +2,7 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { AppRoute, routesOf } from './support/app-routes';
 import { malformedRequestsFor } from './support/fuzz-cases';
+import { ipLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
 import { hasErrorShape, mapLimit, RawClient, RawRequest, RawResponse } from './support/raw-http';
 import { SeededRandom } from './support/seeded-random';
 import { tableState } from './support/table-state';
@@ -21,7 +22,7 @@ describe('hostile input: fuzzing every route', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production' });
+    t = await bootTestApp({ DATABASE_URL: db.url, ...PRODUCTION_ENV, ...ipLimitsRaised() });
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
     routes = routesOf(t.app);

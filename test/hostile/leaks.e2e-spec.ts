@@ -6,6 +6,7 @@ import { AppReady } from '../../bench/lib/phases';
 import { Child, startChild } from '../../bench/lib/child';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { pollFor } from '../support/test-app';
+import { ipLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
 import { RawClient } from './support/raw-http';
 import { dumpAllTables } from './support/table-state';
 
@@ -42,14 +43,11 @@ describe('leaks: codes after a full run', () => {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       TMPDIR: appTmp,
-      NODE_ENV: 'production',
+      ...PRODUCTION_ENV,
+      ...ipLimitsRaised(),
       DATABASE_URL: db.url,
       OTP_KEYS: key('k1'),
       OTP_ENCRYPTION_KEYS: key('e1'),
-      // Production needs a relay, a sender and an https app URL once mail delivery is in; the port is captured.
-      SMTP_URL: 'smtp://127.0.0.1:9',
-      MAIL_FROM: '"Leak test" <otp@example.com>',
-      APP_URL: 'https://app.example.com',
       BENCH_CAPTURE_ALL: '1',
       BENCH_LOG_LEVELS: 'error,warn,log,debug,verbose,fatal',
       LOG_LEVEL: 'trace',
