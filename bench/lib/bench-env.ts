@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
   // One load-generator IP sends thousands of requests a second; per-recipient limits stay as
   // in production (every bench request uses a new address).
-  RATE_LIMIT_IP_SEND: { value: '100000000/60', why: 'per-IP issue/resend limit (one load-generator IP)' },
-  RATE_LIMIT_IP_VERIFY: { value: '100000000/60', why: 'per-IP verify limit (one load-generator IP)' },
-  RATE_LIMIT_GLOBAL_SEND: { value: '100000000/60', why: 'deployment-wide send cap' },
+  RATE_LIMIT_IP_SEND: { value: '1000000/60', why: 'per-IP issue/resend limit (one load-generator IP)' },
+  RATE_LIMIT_IP_VERIFY: { value: '1000000/60', why: 'per-IP verify limit (one load-generator IP)' },
+  RATE_LIMIT_GLOBAL_SEND: { value: '1000000/60', why: 'deployment-wide send cap' },
 };
 
 export type ThrottlerStorageKind = 'memory' | 'redis';

@@ -6,9 +6,9 @@
 /** Per-IP and global limits out of the way: these suites send thousands of requests from 127.0.0.1. */
 export function ipLimitsRaised(): NodeJS.ProcessEnv {
   return {
-    RATE_LIMIT_IP_SEND: '100000000/60',
-    RATE_LIMIT_IP_VERIFY: '100000000/60',
-    RATE_LIMIT_GLOBAL_SEND: '100000000/60',
+    RATE_LIMIT_IP_SEND: '1000000/60',
+    RATE_LIMIT_IP_VERIFY: '1000000/60',
+    RATE_LIMIT_GLOBAL_SEND: '1000000/60',
     RATE_LIMIT_KEY_PREFIX: `otp-hostile-${process.pid}-${Date.now()}:`,
   };
 }
@@ -17,9 +17,9 @@ export function ipLimitsRaised(): NodeJS.ProcessEnv {
 export function allLimitsRaised(): NodeJS.ProcessEnv {
   return {
     ...ipLimitsRaised(),
-    RATE_LIMIT_RECIPIENT: '100000000/60',
-    RATE_LIMIT_RECIPIENT_DAILY: '100000000/86400',
-    RATE_LIMIT_VERIFY_RECIPIENT_IP: '100000000/600',
+    RATE_LIMIT_RECIPIENT: '1000000/60',
+    RATE_LIMIT_RECIPIENT_DAILY: '1000000/86400',
+    RATE_LIMIT_VERIFY_RECIPIENT_IP: '1000000/600',
   };
 }
 
