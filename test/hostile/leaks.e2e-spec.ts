@@ -6,7 +6,7 @@ import { AppReady } from '../../bench/lib/phases';
 import { Child, startChild } from '../../bench/lib/child';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { pollFor } from '../support/test-app';
-import { ipLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
+import { allLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
 import { RawClient } from './support/raw-http';
 import { dumpAllTables } from './support/table-state';
 
@@ -44,7 +44,7 @@ describe('leaks: codes after a full run', () => {
       HOME: process.env.HOME,
       TMPDIR: appTmp,
       ...PRODUCTION_ENV,
-      ...ipLimitsRaised(),
+      ...allLimitsRaised(),
       DATABASE_URL: db.url,
       OTP_KEYS: key('k1'),
       OTP_ENCRYPTION_KEYS: key('e1'),
