@@ -24,9 +24,9 @@ function summarise(file: string): void {
     const hits = n.hitCount ?? 0;
     if (!hits) continue;
     const url = n.callFrame.url;
-    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.includes('/dist/bench/src/') ? 'app: ' + url.split('/dist/bench/src/')[1].split('/').slice(0, 2).join('/') : url.startsWith('node:') ? url : url ? 'other' : `(${n.callFrame.functionName || 'native'})`);
+    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.includes('/dist/src/') ? 'app: ' + url.split('/dist/src/')[1].split('/').slice(0, 2).join('/') : url.startsWith('node:') ? url : url ? 'other' : `(${n.callFrame.functionName || 'native'})`);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
-    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url.replace(/.*node_modules\//, '').replace(/.*\/dist\/bench\//, '')}:${n.callFrame.lineNumber}`;
+    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '')}:${n.callFrame.lineNumber}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
   }
   const top = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)
@@ -36,7 +36,7 @@ function summarise(file: string): void {
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-  const dir = join(__dirname, '../../../bench/results');
+  const dir = join(__dirname, '../../bench/results');
   const db = await openBenchDatabase();
   try {
     const app = await startChild<AppReady>('app-server', appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' }), 60_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     report.rssMb = Math.max(...Object.values(report.adapters).map((a) => a.peakRssMb));
     report.elapsedSeconds = (Date.now() - started) / 1000;
     printReport(report);
-    const file = writeReport(report, join(__dirname, __filename.endsWith('.ts') ? '..' : '../../..', 'bench', 'results'));
+    const file = writeReport(report, join(__dirname, '../..', 'bench', 'results'));
     log(`wrote ${file} (${report.elapsedSeconds.toFixed(0)} s)`);
   } finally {
     for (const c of [...children].reverse()) await c.stop().catch(() => undefined);
