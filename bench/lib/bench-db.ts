@@ -92,9 +92,9 @@ export async function countChallenges(pool: Pool): Promise<number> {
   return rows[0].n;
 }
 
-/** Empties the OTP tables between phases (other tables are left alone). */
+/** Empties the OTP tables between phases (and tables that reference them, such as a mail outbox). */
 export async function truncateOtpTables(pool: Pool): Promise<void> {
-  await pool.query(`TRUNCATE otp_challenges, otp_failure_budgets`);
+  await pool.query(`TRUNCATE otp_challenges, otp_failure_budgets CASCADE`);
   await pool.query(`VACUUM ANALYZE otp_challenges`);
   await pool.query(`VACUUM ANALYZE otp_failure_budgets`);
 }
