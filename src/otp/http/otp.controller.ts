@@ -21,6 +21,7 @@ import { OtpAuditInterceptor } from '../audit/audit.interceptor';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge, OtpProof } from '../otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
+import { BodyDepthPipe } from './body-depth.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
 import { NoStoreInterceptor } from './no-store.interceptor';
 import { OtpExceptionFilter } from './otp-exception.filter';
@@ -76,7 +77,7 @@ function userAgentOf(req: ClientRequest): string | undefined {
 @UseGuards(RejectQueryGuard, OtpThrottlerGuard)
 @UseFilters(OtpExceptionFilter)
 @UseInterceptors(NoStoreInterceptor, OtpAuditInterceptor)
-@UsePipes(otpValidationPipe)
+@UsePipes(new BodyDepthPipe(), otpValidationPipe)
 export class OtpController {
   constructor(
     private readonly otp: OtpService,

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The environment the benchmark gives the app: a production deployment
+ * (NODE_ENV=production, real keys generated at run time), with only the limits
+ * that would throttle a single load generator on 127.0.0.1 raised. Variables
+ * the app does not read yet are simply ignored by it.
+ */
+export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
+  // One load-generator IP sends thousands of requests a second; per-recipient limits stay as
+  // in production (every bench request uses a new address).
+  RATE_LIMIT_IP_SEND: { value: '1000000/60', why: 'per-IP issue/resend limit (one load-generator IP)' },
+  RATE_LIMIT_IP_VERIFY: { value: '1000000/60', why: 'per-IP verify limit (one load-generator IP)' },
+  RATE_LIMIT_GLOBAL_SEND: { value: '1000000/60', why: 'deployment-wide send cap' },
+};
+
+export type ThrottlerStorageKind = 'memory' | 'redis';
+
+export interface AppVariant {
+  adapter: string;
+  audit: boolean;
+  throttlerStorage: ThrottlerStorageKind;
+  mailPort?: 'capture' | 'real';
+  extra?: NodeJS.ProcessEnv;
+}
+
+const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
+const runKeys = { OTP_KEYS: key('k1'), OTP_ENCRYPTION_KEYS: key('e1'), OTP_INDEX_KEY: randomBytes(32).toString('base64') };
+
+/** Variables set by the benchmark (documented in the README's Performance section). */
+export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TMPDIR: process.env.TMPDIR,
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
+    ...runKeys,
+    HTTP_ADAPTER: v.adapter,
+    OTP_AUDIT: v.audit ? 'on' : 'off',
+    // Throttler storage: Redis when REDIS_URL is set, process memory otherwise.
+    REDIS_URL: v.throttlerStorage === 'redis' ? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' : undefined,
+    RATE_LIMIT_KEY_PREFIX: `otp-bench-${process.pid}-${Date.now()}:`,
+    // Production refuses to start without a relay, a sender and an https app URL; the mail
+    // port is captured unless BENCH_MAIL_PORT=real (the mail part points SMTP_URL at its sink).
+    SMTP_URL: 'smtps://127.0.0.1:9',
+    // Deployed behind a TLS-terminating proxy (the load generator speaks plain HTTP on 127.0.0.1).
+    TLS_TERMINATED_BY_PROXY: 'true',
+    MAIL_FROM: '"Example sign-in" <otp@bench.example.com>',
+    APP_URL: 'https://app.bench.example.com',
+    BENCH_MAIL_PORT: v.mailPort ?? 'capture',
+    LOG_LEVEL: 'info',
+    ...v.extra,
+  };
+  for (const [name, { value }] of Object.entries(RAISED_LIMITS)) env[name] = value;
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env;
+}

@@ -1,0 +1,89 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchSettings, RouteFigures } from './phases';
+
+export interface HeadlineFigure {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  limitRps: number;
+  ratio: number;
+  ceilingRps: number;
+  ceilingRatio: number;
+  adapter: string;
+  /** CPU of the serving process per request (µs): where the time goes on a busy machine. */
+  cpuUsPerRequest: { otp: number; limit: number; ceiling: number };
+}
+
+export interface BenchReport {
+  settings: BenchSettings;
+  issue: HeadlineFigure;
+  verify: HeadlineFigure;
+  mail: { rps: number | null; limitRps: number | null; ratio: number | null };
+  scale: { p50MsAt10k: number; p50MsAt1M: number; ratio: number; rowsSmall: number; rowsBig: number; connections: number; runs: { small: number[]; big: number[] } };
+  rssMb: number;
+  adapters: Record<string, { issue: RouteFigures; verify: RouteFigures; peakRssMb: number }>;
+  variants: Record<string, { issueRps: number; verifyRps: number; issueP99Ms: number; verifyP99Ms: number; throttlerStorage: string | null }>;
+  raisedLimits: Record<string, string>;
+  skipped: string[];
+  targets?: { name: string; value: number | null; target: string; met: boolean | null }[];
+  elapsedSeconds: number;
+  date?: string;
+  node?: string;
+}
+
+const f0 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(0));
+const f1 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
+const f2 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(2));
+
+function targetsOf(r: BenchReport): NonNullable<BenchReport['targets']> {
+  const t = (name: string, value: number | null, target: string, ok: (v: number) => boolean) =>
+    ({ name, value, target, met: value === null || Number.isNaN(value) ? null : ok(value) });
+  return [
+    t('issue / limit', r.issue.ratio, '>= 0.80', (v) => v >= 0.8),
+    t('verify / limit', r.verify.ratio, '>= 0.80', (v) => v >= 0.8),
+    t('issue / ceiling', r.issue.ceilingRatio, '>= 0.55', (v) => v >= 0.55),
+    t('verify / ceiling', r.verify.ceilingRatio, '>= 0.60', (v) => v >= 0.6),
+    t('issue p99 ms', r.issue.p99Ms, '< 20', (v) => v < 20),
+    t('verify p99 ms', r.verify.p99Ms, '< 20', (v) => v < 20),
+    t('mail / nodemailer', r.mail.ratio, '>= 0.80', (v) => v >= 0.8),
+    t('verify p50 1M / 10k', r.scale.ratio, '<= 1.10', (v) => v <= 1.1),
+  ];
+}
+
+export function printReport(r: BenchReport): void {
+  r.targets = targetsOf(r);
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`| route (adapter) | OTP req/s | p50 ms | p99 ms | limit req/s | OTP/limit | ceiling req/s | OTP/ceiling | server CPU µs/req OTP / limit / ceiling |`);
+  lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  for (const [adapter, a] of Object.entries(r.adapters)) {
+    for (const route of ['issue', 'verify'] as const) {
+      const f = a[route];
+      lines.push(`| ${route} (${adapter}) | ${f0(f.otp.rps)} | ${f1(f.otp.p50Ms)} | ${f1(f.otp.p99Ms)} | ${f0(f.limit?.rps)} | ${f2(f.limit ? f.otp.rps / f.limit.rps : null)} | ${f0(f.ceiling?.rps)} | ${f2(f.ceiling ? f.otp.rps / f.ceiling.rps : null)} | ${f0(f.otp.cpuUsPerRequest)} / ${f0(f.limit?.cpuUsPerRequest)} / ${f0(f.ceiling?.cpuUsPerRequest)} |`);
+    }
+  }
+  for (const [name, v] of Object.entries(r.variants)) {
+    lines.push(`| variant: ${name} | issue ${f0(v.issueRps)} / verify ${f0(v.verifyRps)} | | p99 ${f1(v.issueP99Ms)} / ${f1(v.verifyP99Ms)} | | | | | |`);
+  }
+  lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | |`);
+  lines.push(`| scale: verify p50 (${r.scale.connections} conn.) | ${r.scale.rowsSmall} rows ${f2(r.scale.p50MsAt10k)} ms | ${r.scale.rowsBig} rows ${f2(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
+  lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
+  lines.push('');
+  lines.push('targets:');
+  for (const t of r.targets) lines.push(`  ${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.name.padEnd(22)} ${t.target.padEnd(8)} measured ${f2(t.value)}`);
+  if (r.skipped.length) {
+    lines.push('skipped:');
+    for (const s of r.skipped) lines.push(`  - ${s}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+export function writeReport(r: BenchReport, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  r.date = new Date().toISOString();
+  r.node = process.version;
+  writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+  return file;
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:profile`: runs the app (best adapter by default, `HTTP_ADAPTER`)
+ * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
+ * prints where its CPU time goes, by package and by function (self time).
+ * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
+ * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + interceptor, OTP).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appEnv } from './lib/bench-env';
+import { openBenchDatabase } from './lib/bench-db';
+import { cpuMs, startChild } from './lib/child';
+import { median, runLoad } from './lib/load';
+import { AppReady, prepare } from './lib/phases';
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+
+function summarise(file: string): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
+  const total = profile.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0);
+  const byPackage = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (!hits) continue;
+    const url = n.callFrame.url;
+    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.includes('/dist/src/') ? 'app: ' + url.split('/dist/src/')[1].split('/').slice(0, 2).join('/') : url.startsWith('node:') ? url : url ? 'other' : `(${n.callFrame.functionName || 'native'})`);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
+    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url.replace(/.*node_modules\//, '').replace(/.*\/dist\//, '')}:${n.callFrame.lineNumber}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
+  }
+  const top = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)
+    .map(([name, hits]) => `  ${((100 * hits) / total).toFixed(1).padStart(5)}%  ${name}`).join('\n');
+  console.log(`self time by package (${total} samples):\n${top(byPackage, 25)}\n\nby function:\n${top(byFunction, 30)}`);
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const dir = join(__dirname, '../../bench/results');
+  const db = await openBenchDatabase();
+  try {
+    const app = await startChild<AppReady>('app-server', appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' }), 60_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    const url = `http://127.0.0.1:${app.ready.port}`;
+    const route = process.env.PROFILE_ROUTE ?? 'verify';
+    let i = 0;
+    if (route === 'decompose') {
+      // Where the issue route's time goes: the bare limit, plus validation, plus the interceptor, and the OTP route.
+      const paths = ['/bench/limit/challenges', '/bench/limit/challenges/validated', '/bench/limit/challenges/intercepted', '/auth/otp/challenges'];
+      const results = new Map<string, { rps: number[]; cpu: number[] }>(paths.map((p) => [p, { rps: [], cpu: [] }]));
+      for (let round = 0; round < 3; round++) {
+        for (const path of paths) {
+          const cpu0 = cpuMs(app.proc.pid!);
+          const r = await runLoad({ url, connections: 32, seconds, next: () => ({ path, body: JSON.stringify({ email: `dec-${i++}@bench.example.com` }) }) });
+          results.get(path)!.rps.push(r.rps);
+          results.get(path)!.cpu.push(((cpuMs(app.proc.pid!) - cpu0) * 1000) / Math.max(1, r.ok + r.non2xx));
+        }
+      }
+      for (const [path, m] of results) console.log(`${path.padEnd(36)} median ${median(m.rps).toFixed(0)} req/s, app CPU ${median(m.cpu).toFixed(0)} µs/req`);
+      await app.stop();
+      return;
+    }
+    if (route === 'issue') {
+      const r = await runLoad({ url, connections: 32, seconds, next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `prof-${i++}@bench.example.com` }) }) });
+      console.log(`issue: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+    } else {
+      const pairs = await prepare(app, 2500 * seconds);
+      const r = await runLoad({ url, connections: 32, seconds, next: () => { const [id, code] = pairs[i++ % pairs.length]; return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) }; } });
+      console.log(`verify: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.non2xx} non-2xx)`);
+    }
+    const before = new Set(readdirSync(dir));
+    await app.stop();
+    const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => join(dir, f))[0]
+      ?? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).sort().pop();
+    if (file) summarise(file);
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack);
+  process.exit(1);
+});
