@@ -30,8 +30,12 @@ describe('OtpService on PostgreSQL', () => {
   }
 
   it('R24: the right code verifies once; the same code again is otp.invalid', async () => {
-    const c = await issued({ email: email() });
+    const address = email();
+    const c = await issued({ email: address });
     const proof = await otp.verify({ challengeId: c.challengeId, code: c.code });
+    // A right code only reads the failure budget: no row is written for an address that never failed.
+    const [budget] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = $1', [otp.recipientIndex(address)]);
+    expect(budget.n).toBe(0);
     expect(proof).toMatchObject({ challengeId: c.challengeId, purpose: 'login', contextHash: null });
     expect(proof.verifiedAt).toBeInstanceOf(Date);
     await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));

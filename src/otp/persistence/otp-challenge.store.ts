@@ -102,10 +102,11 @@ export class OtpChallengeStore {
 
   /**
    * Counts one attempt and consumes the challenge if a candidate digest matches,
-   * in one statement. The address's budget row is locked first (serialising all
-   * attempts on one address), and refuses the attempt once its failures are spent;
-   * the challenge row's lock then re-checks liveness, so concurrent right codes
-   * consume once and concurrent wrong codes never pass `max_attempts`.
+   * in one statement. A wrong code first locks and charges the address's budget row
+   * (serialising wrong codes on one address), and is refused once the failures are
+   * spent; a right code only reads the budget (a spent budget refuses it too). The
+   * challenge row's lock then re-checks liveness, so concurrent right codes consume
+   * once and concurrent wrong codes never pass `max_attempts`.
    */
   async attempt(
     challengeId: string,
@@ -118,11 +119,14 @@ export class OtpChallengeStore {
          SELECT c.id, c.recipient_index,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
              AND c.attempts < c.max_attempts) AS live,
-           (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches
+           (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches,
+           EXISTS (SELECT 1 FROM otp_failure_budgets b WHERE b.recipient_index = c.recipient_index
+             AND b.failures >= $5 AND b.window_started_at > now() - make_interval(secs => $4)) AS spent
          FROM otp_challenges c WHERE c.id = $1
        ), budget AS (
+         -- Only a wrong code on a live challenge spends budget; its row lock serialises them per address.
          INSERT INTO otp_failure_budgets AS b (recipient_index, window_started_at, failures)
-         SELECT t.recipient_index, now(), CASE WHEN t.live AND NOT t.matches THEN 1 ELSE 0 END FROM target t
+         SELECT t.recipient_index, now(), 1 FROM target t WHERE t.live AND NOT t.matches
          ON CONFLICT (recipient_index) DO UPDATE SET
            window_started_at = CASE WHEN b.window_started_at <= now() - make_interval(secs => $4)
              THEN now() ELSE b.window_started_at END,
@@ -137,13 +141,14 @@ export class OtpChallengeStore {
            delivery_ciphertext = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
              THEN NULL ELSE c.delivery_ciphertext END
          FROM target t
-         WHERE c.id = t.id AND t.live AND EXISTS (SELECT 1 FROM budget)
+         WHERE c.id = t.id AND t.live
+           AND CASE WHEN t.matches THEN NOT t.spent ELSE EXISTS (SELECT 1 FROM budget) END
            AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
        )
        SELECT (t.id IS NOT NULL) AS found,
-         (t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM budget)) AS budget_spent,
+         coalesce(t.live AND CASE WHEN t.matches THEN t.spent ELSE NOT EXISTS (SELECT 1 FROM budget) END, false) AS budget_spent,
          (a.attempts IS NOT NULL) AS attempted,
          (SELECT failures FROM budget) AS budget_failures,
          a.consumed_at, a.purpose, a.context_hash,
