@@ -83,3 +83,29 @@ describe('OtpAlertRules (R18), with an injected clock', () => {
     expect(alerts.map((a) => a.alert)).toEqual(['verify_failure_spike']);
   });
 });
+
+describe('alert windows under a flood', () => {
+  it('keep at most MAX_PER_SUBJECT entries per subject under a flood (50,000 addresses from one IP, 50,000 failures) and keep firing', () => {
+    const { OtpAlertRules, MAX_PER_SUBJECT } = jest.requireActual('./otp-alert.rules');
+    let now = 1_000;
+    const fired: string[] = [];
+    const rules = new OtpAlertRules(
+      {
+        clock: () => now,
+        ipManyRecipients: { threshold: 20, windowMs: 600_000 },
+        verifyFailureSpike: { threshold: 50, windowMs: 600_000 },
+        budgetSpent: { threshold: 1, windowMs: 600_000 },
+        mailFailures: { threshold: 5, windowMs: 600_000 },
+        outboxBacklog: { threshold: 100, maxAgeSeconds: 300, checkIntervalMs: 30_000 },
+      },
+      (a: { alert: string }) => fired.push(a.alert),
+    );
+    for (let i = 0; i < 50_000; i++) {
+      now += 1;
+      rules.onEvent({ name: 'challenge.issued', outcome: 'success', ip: '198.51.100.1', recipientIndex: `r${i}`, at: new Date(now) });
+      rules.onEvent({ name: 'verify.failed', outcome: 'failure', at: new Date(now) });
+    }
+    expect(MAX_PER_SUBJECT).toBeLessThan(50_000);
+    expect(fired).toEqual(expect.arrayContaining(['ip_many_recipients', 'verify_failure_spike']));
+  });
+});

@@ -3,6 +3,12 @@ import type { OtpAlert, OtpAlertRule } from './otp-alert.types';
 import type { ResolvedMonitoringOptions, ResolvedWindowRule } from './otp-monitoring-options';
 
 const MAX_SUBJECTS = 10_000;
+/**
+ * Entries kept per subject: counts saturate here, which bounds the work per event
+ * (an attacker flooding one IP or the failure counter must not make each event
+ * cost more). Thresholds above it never fire.
+ */
+export const MAX_PER_SUBJECT = 5_000;
 
 /** Timestamps per subject within a sliding window (bounded: oldest subjects go first). */
 class SlidingWindow {
@@ -13,6 +19,7 @@ class SlidingWindow {
   add(subject: string, now: number): number {
     const kept = (this.hits.get(subject) ?? []).filter((t) => t > now - this.windowMs);
     kept.push(now);
+    if (kept.length > MAX_PER_SUBJECT) kept.splice(0, kept.length - MAX_PER_SUBJECT);
     this.hits.delete(subject);
     this.hits.set(subject, kept);
     if (this.hits.size > MAX_SUBJECTS) this.hits.delete(this.hits.keys().next().value as string);
@@ -28,7 +35,9 @@ class DistinctWindow {
 
   add(subject: string, value: string, now: number): number {
     const values = this.seen.get(subject) ?? new Map<string, number>();
+    values.delete(value); // re-insert: the map stays in order of last sight, oldest first
     values.set(value, now);
+    if (values.size > MAX_PER_SUBJECT) values.delete(values.keys().next().value as string);
     for (const [v, t] of values) if (t <= now - this.windowMs) values.delete(v);
     this.seen.delete(subject);
     this.seen.set(subject, values);
