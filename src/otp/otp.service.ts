@@ -81,7 +81,7 @@ export class OtpService {
       cooldownSeconds: this.options.resend.cooldownSeconds,
       mail: this.sealMail(code, purpose, details),
     });
-    this.dispatcher.wake();
+    this.dispatcher.mailWritten();
     this.events.emit({
       name: 'challenge.issued', outcome: 'success', challengeId, purpose,
       recipientIndex, ip: input.ip, userAgent: input.userAgent,
@@ -117,7 +117,7 @@ export class OtpService {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, purpose: out.purpose ?? undefined, detail: { reason: 'cooldown' } });
       throw new OtpThrottledError(out.waitSeconds || this.options.resend.cooldownSeconds);
     }
-    this.dispatcher.wake();
+    this.dispatcher.mailWritten();
     this.events.emit({ name: 'challenge.resent', outcome: 'success', challengeId, purpose: out.purpose!, recipientIndex: this.recipientIndex(details.to) });
     return { challengeId, expiresAt: out.expiresAt!, resendAvailableAt: out.resendAvailableAt! };
   }

@@ -10,7 +10,7 @@ describe('Dispatcher wake-ups', () => {
     await db?.drop();
   });
 
-  it('LISTEN/NOTIFY: mail written by another instance goes out at once, long before the next poll', async () => {
+  it('LISTEN/NOTIFY: mail written by a writer-only instance goes out at once, long before the next poll', async () => {
     db = await createTestDatabase();
     const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
     const sender = await bootTestApp({ DATABASE_URL: db.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
@@ -21,6 +21,26 @@ describe('Dispatcher wake-ups', () => {
     // Only the sender has a dispatcher, and it polls once a minute: the NOTIFY is what wakes it.
     await pollFor(() => sender.mailbox.list().find((m) => m.challengeId === c.challengeId), 3000);
     expect(writer.mailbox.list()).toHaveLength(0);
+  });
+
+  it('an instance with its own dispatcher sends no NOTIFY (it would take a database-wide lock at every commit)', async () => {
+    const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
+    const listener = await bootTestApp({ DATABASE_URL: db!.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
+    open.push(listener);
+    const { Client } = await import('pg');
+    const watcher = new Client({ connectionString: db!.url });
+    await watcher.connect();
+    const heard: string[] = [];
+    watcher.on('notification', (n) => heard.push(n.channel));
+    await watcher.query('LISTEN otp_mail_outbox');
+    try {
+      const c = await listener.app.get(OtpService).issue({ email: `quiet.${Date.now()}@example.com` });
+      await listener.codeFor(c.challengeId); // delivered by its own, in-process wake-up
+      await watcher.query('SELECT 1'); // any notification sent before this would have arrived by now
+      expect(heard).toEqual([]);
+    } finally {
+      await watcher.end();
+    }
   });
 
   it('embedded PGlite (no LISTEN): the in-process wake-up and polling deliver the code', async () => {

@@ -21,7 +21,7 @@ class OtpMailTimeoutError extends Error {
 
 /**
  * Delivers the mail outbox. Woken in-process when a row is written, by
- * LISTEN/NOTIFY when another instance writes one (PostgreSQL only; PGlite
+ * LISTEN/NOTIFY when a writer-only instance writes one (PostgreSQL only; PGlite
  * polls), and by a short poll otherwise. Each round claims due rows
  * (`FOR UPDATE SKIP LOCKED` plus a lease), sends them concurrently through the
  * mail port, and records the outcome on the row: delivered (with the relay's
@@ -80,6 +80,21 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.current = this.drain().finally(() => {
       this.current = undefined;
       this.schedule();
+    });
+  }
+
+  /**
+   * Mail was just written to the outbox by this instance. With a dispatcher here, wake it;
+   * without one (`MAIL_DISPATCHER=false`), NOTIFY the instances that have one. Only then:
+   * a NOTIFY takes a database-wide lock at commit, which serialised every issue when a
+   * trigger sent one per insert (seen under `npm run bench:profile` as Lock:object waits).
+   */
+  mailWritten(): void {
+    if (this.running) return this.wake();
+    const opts = this.db.options as { type: string; driver?: unknown };
+    if (opts.type !== 'postgres' || opts.driver) return; // PGlite: no other instance to tell
+    this.db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]).catch((err: Error) => {
+      this.logger.warn(`outbox NOTIFY failed (${err.name}); other instances will poll`);
     });
   }
 

@@ -82,7 +82,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
       recipientIndex: event.recipientIndex,
       detail: { kind: 'budget-notice', reason: queued ? null : 'rate_limited' },
     });
-    if (queued) this.dispatcher.wake();
+    if (queued) this.dispatcher.mailWritten();
     return queued;
   }
 }
