@@ -21,7 +21,7 @@ const settings: BenchSettings = {
   connections: num(process.env.BENCH_CONNECTIONS, 32),
   warmupSeconds: num(process.env.BENCH_WARMUP_SECONDS, Math.min(3, Math.max(1, Math.round(seconds / 4)))),
 };
-const SCALE_REQUESTS = num(process.env.BENCH_SCALE_REQUESTS, 1000);
+const SCALE_REQUESTS = num(process.env.BENCH_SCALE_REQUESTS, settings.runs > 1 ? 1000 : 600);
 const SCALE_ROUNDS = num(process.env.BENCH_SCALE_ROUNDS, settings.runs > 1 ? 3 : 2);
 const SCALE_WARMUP = 300;
 const SCALE_CONNECTIONS = num(process.env.BENCH_SCALE_CONNECTIONS, 4);
@@ -31,7 +31,9 @@ const adaptersWanted = (process.env.BENCH_ADAPTERS ?? 'express,fastify').split('
 
 const children: Child<unknown>[] = [];
 const extraDbs: BenchDatabase[] = [];
-const log = (line: string) => console.log(line);
+const t0 = Date.now();
+/** Each progress line carries the elapsed time, so a slow part shows itself. */
+const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
 async function bootApp(db: BenchDatabase, v: AppVariant): Promise<Child<AppReady>> {
   const app = await startChild<AppReady>('app-server', appEnv(db.url, v));
@@ -87,11 +89,21 @@ async function main(): Promise<void> {
     else report.skipped.push('audit on/off: no audit table in this build');
     if (throttled) variantList.push(['throttler memory', { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }], ['throttler redis', { adapter: bestAdapter, audit: false, throttlerStorage: 'redis' }]);
     else report.skipped.push('throttler memory/redis: no throttler in this build');
+    // 'audit off' and 'throttler memory' are one configuration: measure each configuration once.
+    const measured = new Map<string, BenchReport['variants'][string]>();
     for (const [name, v] of variantList) {
+      const key = JSON.stringify(v);
+      const done = measured.get(key);
+      if (done) {
+        log(`variant: ${name} (same configuration as measured above)`);
+        report.variants[name] = done;
+        continue;
+      }
       log(`variant: ${name}`);
       const app = await bootApp(db, v);
       const m = await measureIssueVerify({ app, pool: db.pool, s: settings, withLimits: false, label: name });
       report.variants[name] = { issueRps: m.issue.otp.rps, verifyRps: m.verify.otp.rps, issueP99Ms: m.issue.otp.p99Ms, verifyP99Ms: m.verify.otp.p99Ms, throttlerStorage: app.ready.features.throttlerStorage };
+      measured.set(key, report.variants[name]);
       await stopApp(app);
     }
 
