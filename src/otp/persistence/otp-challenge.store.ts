@@ -141,9 +141,11 @@ export class OtpChallengeStore {
            delivery_ciphertext = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
              THEN NULL ELSE c.delivery_ciphertext END
          FROM target t
-         WHERE c.id = t.id AND t.live
+         -- By primary key: written so the planner cannot pick the partial live index (it did, and scanned
+         -- all of it, on tables without statistics yet: 70 verifies/s in the bench instead of 700).
+         WHERE c.id = $1 AND c.id = t.id AND t.live
            AND CASE WHEN t.matches THEN NOT t.spent ELSE EXISTS (SELECT 1 FROM budget) END
-           AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+           AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
        )
@@ -195,8 +197,8 @@ export class OtpChallengeStore {
            resends = c.resends + 1,
            resend_available_at = now() + make_interval(secs => $6)
          FROM target t, unnest($2::text[], $3::text[]) AS u(purpose, digest)
-         WHERE c.id = t.id AND u.purpose = c.purpose AND t.live AND t.wait_seconds = 0
-           AND c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
+         WHERE c.id = $1 AND c.id = t.id AND u.purpose = c.purpose AND t.live AND t.wait_seconds = 0
+           AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts AND c.resends < $5 AND c.resend_available_at <= now()
          RETURNING c.id, c.purpose, c.recipient_index, c.delivery_ciphertext, c.expires_at, c.resend_available_at
        ), mail AS (
