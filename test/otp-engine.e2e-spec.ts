@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { OtpKeyring, parseKeyList } from '../src/otp/crypto/otp-keyring';
 import { OtpInvalidError, OtpPurposeUnknownError, OtpContextInvalidError, OtpService, OtpThrottledError } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { dumpAllTables } from './support/table-dump';
 import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
 
 describe('OtpService on PostgreSQL', () => {
@@ -239,7 +240,7 @@ describe('OtpService on PostgreSQL', () => {
     const c = await issued({ email: address, purpose: 'transfer', context: { amount: 5, to: 'bob' } });
     const d = await issued({ email: address });
     await otp.verify({ challengeId: d.challengeId, code: d.code });
-    const dump = await dumpAllTables();
+    const dump = await dumpAllTables(db);
     for (const code of [c.code, d.code]) {
       expect(dump).not.toContain(code);
       for (const enc of ['hex', 'base64', 'base64url'] as const) {
@@ -278,16 +279,4 @@ describe('OtpService on PostgreSQL', () => {
     }
     expect(unkeyed).toBe(0);
   });
-
-  async function dumpAllTables(): Promise<string> {
-    const tables: { table_name: string }[] = await db.dataSource.query(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
-    );
-    let out = '';
-    for (const { table_name } of tables) {
-      const rows: { j: string }[] = await db.dataSource.query(`SELECT row_to_json(t)::text AS j FROM "${table_name}" t`);
-      out += rows.map((r) => r.j).join('\n');
-    }
-    return out;
-  }
 });
