@@ -80,3 +80,4 @@ export type { InvalidationReport } from './ops/otp-invalidation.service';
 export { planKeyRotation } from './ops/otp-key-rotation';
 export type { RotationPlan } from './ops/otp-key-rotation';
 export type { OtpRetentionOptions } from './ops/otp-ops-options';
+export { isLoopbackAddress, isLoopbackHost } from './net/loopback';

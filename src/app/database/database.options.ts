@@ -3,6 +3,7 @@ import { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { ALL_MIGRATIONS } from '../../../migrations';
+import { isLoopbackHost } from '../../otp';
 
 /**
  * Real Postgres when `DATABASE_URL` is set; otherwise an embedded PGlite
@@ -52,8 +53,8 @@ function databaseTls(env: NodeJS.ProcessEnv): { ca?: string } | undefined {
 function assertDatabaseTls(env: NodeJS.ProcessEnv): void {
   if (env.NODE_ENV !== 'production') return;
   const url = new URL(env.DATABASE_URL!);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const local = host === '' || host === 'localhost' || host === '::1' || /^127\./.test(host) || url.searchParams.has('host');
+  // No host means a Unix socket, as does a `host` parameter (a socket directory).
+  const local = url.hostname === '' || isLoopbackHost(url.hostname) || url.searchParams.has('host');
   const weakened = ['disable', 'allow', 'prefer', 'no-verify'].includes(url.searchParams.get('sslmode') ?? '')
     || ['false', '0'].includes(url.searchParams.get('ssl') ?? '');
   if (weakened) throw new Error('DATABASE_URL must not weaken TLS (sslmode/ssl) in production');

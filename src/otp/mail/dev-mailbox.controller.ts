@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { Controller, Get, Inject, NotFoundException, Req, UseFilters, UseInterceptors } from '@nestjs/common';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
@@ -6,13 +5,7 @@ import { NoStoreInterceptor } from '../http/no-store.interceptor';
 import { OtpExceptionFilter } from '../http/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailer } from './otp-mailer.port';
-
-/** Loopback only: 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopback(ip: string | undefined): boolean {
-  if (!ip) return false;
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return (isIP(v4) === 4 && v4.startsWith('127.')) || ip === '::1';
-}
+import { isLoopbackAddress } from '../net/loopback';
 
 /**
  * `GET /dev/mailbox`: the development mailbox as JSON, newest first. Answers 404
@@ -31,7 +24,7 @@ export class DevMailboxController {
 
   @Get()
   list(@Req() req: { ip?: string }): unknown[] {
-    if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLoopback(req.ip)) throw new NotFoundException();
+    if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLoopbackAddress(req.ip)) throw new NotFoundException();
     return this.mailer.list().map((m) => ({
       challengeId: m.challengeId,
       to: m.to,

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../net/loopback';
 import { OtpConfigError } from '../otp.errors';
 import {
   OtpRateLimit,
@@ -60,11 +61,10 @@ export function resolveRateLimits(options: OtpRateLimitOptions = {}, production 
   };
 }
 
-/** True for URLs whose host is this machine (loopback names or addresses). */
+/** True for URLs whose host is this machine. */
 export function isLoopbackUrl(url: string): boolean {
   try {
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+    return isLoopbackHost(new URL(url).hostname);
   } catch {
     return false;
   }
