@@ -197,7 +197,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   backoffMs(attempt: number): number {
     const { baseMs, maxMs } = this.options.mail.retry;
     const raw = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-    return Math.round(raw * (0.5 + randomInt(0, 1_000_000) / 1_000_000));
+    // floor, not round: the factor is in [0.5, 1.5), and rounding could reach 1.5 x raw.
+    return Math.floor(raw * (0.5 + randomInt(0, 1_000_000) / 1_000_000));
   }
 
   private async settle(row: OutboxRow, write: () => Promise<boolean>, event: 'mail.abandoned', errorClass: string): Promise<void> {
