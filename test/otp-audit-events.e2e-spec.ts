@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpService } from '../src/otp';
+import { failureDelayPassed } from './support/failure-delay';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
 
@@ -70,7 +71,10 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
       const c = await issue(address, `req-budget-${i}`);
       last = c.challengeId;
       const wrong = c.code === '000000' ? '000001' : '000000';
-      for (let k = 0; k < 5; k++) await http().post(`/auth/otp/challenges/${c.challengeId}/verify`).send({ code: wrong }).expect(401);
+      for (let k = 0; k < 5; k++) {
+        await failureDelayPassed(db, otp.recipientIndex(address));
+        await http().post(`/auth/otp/challenges/${c.challengeId}/verify`).send({ code: wrong }).expect(401);
+      }
     }
     const rows = await audit.list({ email: address, limit: 1000 });
     expect(rows.filter((r) => r.event === 'challenge.exhausted' && r.owasp === 'authn_login_fail_max')).toHaveLength(4);

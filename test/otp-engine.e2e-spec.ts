@@ -3,6 +3,7 @@ import { OtpKeyring, parseKeyList } from '../src/otp/crypto/otp-keyring';
 import { OtpInvalidError, OtpPurposeUnknownError, OtpContextInvalidError, OtpService, OtpThrottledError } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { dumpAllTables } from './support/table-dump';
+import { failureDelayPassed } from './support/failure-delay';
 import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
 
 describe('OtpService on PostgreSQL', () => {
@@ -25,9 +26,11 @@ describe('OtpService on PostgreSQL', () => {
   const email = () => `user${++n}.${Date.now()}@example.com`;
   const rejected = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(OtpInvalidError);
 
+  const delayPassed = (address: string) => failureDelayPassed(db, otp.recipientIndex(address));
+
   async function issued(input: Parameters<OtpService['issue']>[0]) {
     const c = await otp.issue(input);
-    return { ...c, code: await t.codeFor(c.challengeId) };
+    return { ...c, email: input.email, code: await t.codeFor(c.challengeId) };
   }
 
   it('R24: the right code verifies once; the same code again is otp.invalid', async () => {
@@ -60,6 +63,7 @@ describe('OtpService on PostgreSQL', () => {
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     const [row] = await db.dataSource.query('SELECT attempts FROM otp_challenges WHERE id = $1', [c.challengeId]);
     expect(row.attempts).toBe(5);
+    await delayPassed(c.email); // the fifth failure started the address's escalating delay (R10)
     await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
   });
 
@@ -67,6 +71,7 @@ describe('OtpService on PostgreSQL', () => {
     const c = await issued({ email: email() });
     const wrong = c.code === '999999' ? '999998' : '999999';
     for (let i = 0; i < 5; i++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+    await delayPassed(c.email); // the fifth failure started the address's escalating delay (R10)
     await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
   });
 
@@ -191,9 +196,13 @@ describe('OtpService on PostgreSQL', () => {
       const purpose = failures % 10 < 5 ? 'login' : 'verify-email';
       const c = await issued({ email: address, purpose });
       const wrong = c.code === '111111' ? '222222' : '111111';
-      for (let i = 0; i < 5 && failures < 20; i++, failures++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+      for (let i = 0; i < 5 && failures < 20; i++, failures++) {
+        await delayPassed(address);
+        await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+      }
     }
     const fresh = await issued({ email: address });
+    await delayPassed(address);
     await rejected(otp.verify({ challengeId: fresh.challengeId, code: fresh.code }));
     const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [fresh.challengeId]);
     expect(row.attempts).toBe(0); // refused before it reached the challenge
@@ -211,12 +220,16 @@ describe('OtpService on PostgreSQL', () => {
     for (let round = 0; round < 20; round++) {
       const c = await issued({ email: address });
       const wrong = c.code === '333333' ? '444444' : '333333';
-      for (let i = 0; i < 5; i++, wrongSubmissions++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+      for (let i = 0; i < 5; i++, wrongSubmissions++) {
+        await delayPassed(address);
+        await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+      }
     }
     expect(wrongSubmissions).toBe(100);
     const [budget] = await db.dataSource.query(`SELECT failures FROM otp_failure_budgets WHERE recipient_index = $1`, [otp.recipientIndex(address)]);
     expect(budget.failures).toBe(20);
     const last = await issued({ email: address });
+    await delayPassed(address);
     await rejected(otp.verify({ challengeId: last.challengeId, code: last.code }));
   });
 
@@ -230,9 +243,91 @@ describe('OtpService on PostgreSQL', () => {
     await otp.resend(c.challengeId);
     for (let i = 0; i < 3; i++) await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
     // Five wrong codes in all, across the resend: the challenge is dead even for its codes.
+    await delayPassed(address);
     await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
     const [budget] = await db.dataSource.query(`SELECT failures FROM otp_failure_budgets WHERE recipient_index = $1`, [otp.recipientIndex(address)]);
     expect(budget.failures).toBe(5);
+  });
+
+  describe('R10: escalating delays between verifications of one address', () => {
+    const waitOf = async (address: string): Promise<number | null> => {
+      const [row] = await db.dataSource.query(
+        `SELECT round(extract(epoch FROM next_attempt_at - now()))::int AS wait FROM otp_failure_budgets WHERE recipient_index = $1`,
+        [otp.recipientIndex(address)],
+      );
+      return row ? row.wait : null;
+    };
+    const throttled = async (p: Promise<unknown>): Promise<number> => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(OtpThrottledError);
+      return (err as OtpThrottledError).retryAfterSeconds!;
+    };
+
+    async function failTimes(address: string, times: number): Promise<void> {
+      for (let done = 0; done < times; ) {
+        const c = await issued({ email: address });
+        const wrong = c.code === '777777' ? '888888' : '777777';
+        for (let i = 0; i < 5 && done < times; i++, done++) {
+          await delayPassed(address);
+          await rejected(otp.verify({ challengeId: c.challengeId, code: wrong }));
+        }
+      }
+    }
+
+    it('R10: no wait for the first four failures; from the fifth the wait is 2 s and doubles with each further failure', async () => {
+      const address = email();
+      await failTimes(address, 4);
+      expect(await waitOf(address)).toBeNull();
+      const waits: (number | null)[] = [];
+      for (let f = 5; f <= 9; f++) {
+        await failTimes(address, 1);
+        waits.push(await waitOf(address));
+      }
+      expect(waits).toEqual([2, 4, 8, 16, 32]);
+    });
+
+    it('R10: while the wait runs even the right code is refused without being compared (429 with the wait), and it works once the wait has passed', async () => {
+      const address = email();
+      await failTimes(address, 5);
+      const c = await issued({ email: address });
+      const retryAfter = await throttled(otp.verify({ challengeId: c.challengeId, code: c.code }));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(2);
+      const [row] = await db.dataSource.query(`SELECT attempts, consumed_at FROM otp_challenges WHERE id = $1`, [c.challengeId]);
+      expect(row).toEqual({ attempts: 0, consumed_at: null });
+      const [budget] = await db.dataSource.query(`SELECT failures FROM otp_failure_budgets WHERE recipient_index = $1`, [otp.recipientIndex(address)]);
+      expect(budget.failures).toBe(5); // a refused attempt is not charged either
+      await delayPassed(address);
+      await expect(otp.verify({ challengeId: c.challengeId, code: c.code })).resolves.toBeDefined();
+    });
+
+    it('R10: concurrent guesses on an address under delay: exactly one is compared per wait, the right code included', async () => {
+      for (const withRightCode of [false, true]) {
+        const address = email();
+        await failTimes(address, 5);
+        const c = await issued({ email: address });
+        await delayPassed(address);
+        const wrong = c.code === '121212' ? '343434' : '121212';
+        const guesses = Array.from({ length: 20 }, (_, i) => (withRightCode && i === 10 ? c.code : wrong));
+        const results = await Promise.allSettled(guesses.map((code) => otp.verify({ challengeId: c.challengeId, code })));
+        const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [c.challengeId]);
+        expect(row.attempts).toBe(1);
+        const succeeded = results.filter((r) => r.status === 'fulfilled').length;
+        const compared = results.filter((r) => r.status === 'fulfilled' || r.reason instanceof OtpInvalidError).length;
+        expect(compared).toBe(1);
+        expect(succeeded).toBeLessThanOrEqual(withRightCode ? 1 : 0);
+        for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof OtpInvalidError)) expect(r.reason).toBeInstanceOf(OtpThrottledError);
+      }
+    });
+
+    it('R10: an expired or consumed challenge of a delayed address answers the same wait, so the wait reveals nothing about it', async () => {
+      const address = email();
+      await failTimes(address, 5);
+      const c = await issued({ email: address });
+      await db.dataSource.query(`UPDATE otp_challenges SET expires_at = now() - interval '1 second' WHERE id = $1`, [c.challengeId]);
+      await throttled(otp.verify({ challengeId: c.challengeId, code: c.code }));
+      await rejected(otp.verify({ challengeId: '00000000-0000-4000-8000-000000000000', code: '123456' }));
+    });
   });
 
   it('R4/R30: after issue and verify no table holds the code, the address, or SHA-256 of the code', async () => {

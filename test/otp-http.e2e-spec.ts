@@ -137,6 +137,22 @@ describe('OTP routes over HTTP', () => {
     expect(res.body.challengeId).toBe(c.id);
   });
 
+  it('R10: under an escalating delay verify answers 429 otp_throttled with Retry-After and no-store, and changes nothing', async () => {
+    const address = email();
+    const first = await http.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    const code = await t.codeFor(first.body.challengeId);
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 5; i++) await http.post(`/auth/otp/challenges/${first.body.challengeId}/verify`).send({ code: wrong }).expect(401);
+    const fresh = await http.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    const freshCode = await t.codeFor(fresh.body.challengeId);
+    const before = await snapshot();
+    const res = await http.post(`/auth/otp/challenges/${fresh.body.challengeId}/verify`).send({ code: freshCode }).expect(429);
+    expect(res.body).toEqual({ error: 'otp_throttled', message: expect.any(String) });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(await snapshot()).toBe(before);
+  });
+
   it('the development mailbox lists messages newest first', async () => {
     const a = await challenge();
     const b = await challenge();

@@ -69,6 +69,17 @@ describe('keys and production mode', () => {
     expect(resolveOtpOptions({ ...base }, silent).purposes.login.ttlSeconds).toBe(600);
   });
 
+  it('R10: escalating delays are on by default (5 failures, 2 s doubling, at most 900 s), can be tuned or turned off, and bad values are refused', () => {
+    const base = { keys: testKeyLine(), encryptionKeys: testKeyLine('e') };
+    expect(resolveOtpOptions({ ...base }, silent).failureBudget.delay).toEqual({ afterFailures: 5, baseSeconds: 2, maxSeconds: 900 });
+    expect(resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: { afterFailures: 3, baseSeconds: 5 } } }, silent).failureBudget.delay)
+      .toEqual({ afterFailures: 3, baseSeconds: 5, maxSeconds: 900 });
+    expect(resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: false } }, silent).failureBudget.delay).toBeNull();
+    for (const bad of [{ afterFailures: 0 }, { baseSeconds: 0 }, { baseSeconds: 60, maxSeconds: 30 }, { afterFailures: 101 }, 'yes']) {
+      expect(() => resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: bad as never } }, silent)).toThrow(OtpConfigError);
+    }
+  });
+
   it('outside production, missing keys give an ephemeral key and a warning that says so', () => {
     const warnings: string[] = [];
     const logger = { warn: (m: string) => warnings.push(m) } as unknown as Logger;

@@ -75,9 +75,18 @@ export interface OtpModuleOptions {
    * Failures per address across all its challenges and purposes within `windowSeconds`;
    * once spent, every verification for that address fails until the window passes.
    * A new code never resets it. `maxFailures` is capped at 100.
-   * @default { maxFailures: 20, windowSeconds: 86400 }
+   *
+   * `escalatingDelay` (R10): once an address has `afterFailures` failures in the window,
+   * every verification for it waits `baseSeconds`, doubled at each further failure, at
+   * most `maxSeconds` (answered 429 `otp_throttled` with `Retry-After`, the code not
+   * even compared). `false` turns it off (the flat budget alone).
+   * @default { maxFailures: 20, windowSeconds: 86400, escalatingDelay: { afterFailures: 5, baseSeconds: 2, maxSeconds: 900 } }
    */
-  failureBudget?: { maxFailures?: number; windowSeconds?: number };
+  failureBudget?: {
+    maxFailures?: number;
+    windowSeconds?: number;
+    escalatingDelay?: false | { afterFailures?: number; baseSeconds?: number; maxSeconds?: number };
+  };
   /**
    * Resending within a challenge: a fresh code each time, at most `maxLiveCodes`
    * valid at once (the oldest dropped), all sharing one attempt counter.
@@ -144,7 +153,11 @@ export interface ResolvedOtpOptions {
   purposes: Record<string, Required<OtpPurposeOptions>>;
   codeLength: number;
   maxAttempts: number;
-  failureBudget: { maxFailures: number; windowSeconds: number };
+  failureBudget: {
+    maxFailures: number;
+    windowSeconds: number;
+    delay: { afterFailures: number; baseSeconds: number; maxSeconds: number } | null;
+  };
   resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
   production: boolean;
   rateLimits: ResolvedOtpRateLimits;

@@ -62,6 +62,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     failureBudget: {
       maxFailures: intInRange('failureBudget.maxFailures', options.failureBudget?.maxFailures, 20, 1, MAX_FAILURE_BUDGET),
       windowSeconds: intInRange('failureBudget.windowSeconds', options.failureBudget?.windowSeconds, 86_400, 60, 30 * 86_400),
+      delay: resolveEscalatingDelay(options.failureBudget?.escalatingDelay),
     },
     resend: {
       cooldownSeconds: intInRange('resend.cooldownSeconds', options.resend?.cooldownSeconds, 60, 0, 3600),
@@ -99,4 +100,20 @@ export function contextProblem(rules: ResolvedOtpOptions['purposes'][string], co
   }
   for (const key of declared) if (!Object.hasOwn(context, key)) return `field "${key}" is required`;
   return undefined;
+}
+
+/** Escalating delays between verifications of one address (R10); `false` turns them off. */
+function resolveEscalatingDelay(
+  option: false | { afterFailures?: number; baseSeconds?: number; maxSeconds?: number } | undefined,
+): { afterFailures: number; baseSeconds: number; maxSeconds: number } | null {
+  if (option === false) return null;
+  if (option !== undefined && (typeof option !== 'object' || option === null)) {
+    throw new OtpConfigError('failureBudget.escalatingDelay must be false or an object');
+  }
+  const baseSeconds = intInRange('failureBudget.escalatingDelay.baseSeconds', option?.baseSeconds, 2, 1, 3600);
+  return {
+    afterFailures: intInRange('failureBudget.escalatingDelay.afterFailures', option?.afterFailures, 5, 1, MAX_FAILURE_BUDGET),
+    baseSeconds,
+    maxSeconds: intInRange('failureBudget.escalatingDelay.maxSeconds', option?.maxSeconds, Math.max(900, baseSeconds), baseSeconds, 86_400),
+  };
 }

@@ -136,6 +136,8 @@ export class OtpService {
       this.options.failureBudget,
     );
     this.emitVerifyEvents(input.challengeId, out);
+    // Under an escalating delay no code was compared: a wait is not a verdict on the code.
+    if (out.waitSeconds !== null) throw new OtpThrottledError(out.waitSeconds);
     if (!out.consumedAt || !out.purpose || !out.recipientIndex) throw new OtpInvalidError();
     return {
       challengeId: input.challengeId,
@@ -155,6 +157,10 @@ export class OtpService {
     const base = { challengeId, purpose: out.purpose ?? undefined, recipientIndex: out.recipientIndex ?? undefined };
     if (out.consumedAt) {
       this.events.emit({ ...base, name: 'verify.succeeded', outcome: 'success', detail: { attempt: out.attempts } });
+      return;
+    }
+    if (out.waitSeconds !== null) {
+      this.events.emit({ ...base, name: 'verify.failed', outcome: 'failure', detail: { reason: 'throttled', throttler: 'failure-delay', waitSeconds: out.waitSeconds } });
       return;
     }
     const reason = !out.found ? 'unknown' : out.budgetSpent ? 'budget_spent' : out.attempted ? 'wrong_code' : 'not_live';

@@ -1,4 +1,4 @@
-import { OtpInvalidError, OtpService } from '../../src/otp';
+import { OtpInvalidError, OtpService, OtpThrottledError } from '../../src/otp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { allLimitsRaised } from './support/hostile-env';
@@ -8,7 +8,9 @@ import { SeededRandom } from './support/seeded-random';
 /**
  * An attacker sprays 10,000 guesses at one recipient: new challenges, resends
  * and a different client IP (X-Forwarded-For) on every request. Nothing
- * succeeds, and the database records fewer than 100 failures in all.
+ * succeeds, and the database records fewer than 100 failures in all: after
+ * five failures the address's escalating delay answers most guesses with a
+ * wait (429) without comparing them, and the failure budget caps the rest.
  */
 describe('hostile input: brute force on one recipient', () => {
   let db: TestDatabase;
@@ -61,7 +63,8 @@ describe('hostile input: brute force on one recipient', () => {
             if (r.status === 200) successes++;
           } else {
             const ok = await otp.verify({ challengeId: id, code: rnd.digits() }).then(() => true, (err: unknown) => {
-              if (!(err instanceof OtpInvalidError)) throw err;
+              if (err instanceof OtpThrottledError) count(429);
+              else if (!(err instanceof OtpInvalidError)) throw err;
               return false;
             });
             if (ok) successes++;
@@ -84,6 +87,8 @@ describe('hostile input: brute force on one recipient', () => {
     expect(budget.failures).toBeLessThanOrEqual(20);
     expect(recorded.challenges).toBeGreaterThan(50); // the spray really went across many challenges
     expect(statuses[200] ?? 0).toBe(0);
+    // R10: the escalating delay answered most guesses with a wait before the budget was even spent.
+    expect(statuses[429] ?? 0).toBeGreaterThan(GUESSES / 2);
 
     // R13: the lock is per address; someone else still signs in.
     const other = await client.postJson('/auth/otp/challenges', { email: `bystander.${Date.now()}@example.com` });

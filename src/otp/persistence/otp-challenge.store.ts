@@ -28,6 +28,8 @@ export interface VerifyOutcome {
   found: boolean;
   /** The address's failure budget refused the attempt before it reached the challenge. */
   budgetSpent: boolean;
+  /** The address is under an escalating delay: nothing was compared; retry after this many seconds. */
+  waitSeconds: number | null;
   /** The attempt was counted on a live challenge. */
   attempted: boolean;
   consumedAt: Date | null;
@@ -53,6 +55,8 @@ export interface ResendOutcome {
 
 const UNIQUE_VIOLATION = '23505';
 const MAX_ISSUE_RETRIES = 32;
+/** `afterFailures` when escalating delays are off: no address ever reaches it. */
+const NO_DELAY = 2_147_483_647;
 
 /**
  * Queries on challenges. Each method is one SQL statement, so every rule it
@@ -107,33 +111,57 @@ export class OtpChallengeStore {
    * spent; a right code only reads the budget (a spent budget refuses it too). The
    * challenge row's lock then re-checks liveness, so concurrent right codes consume
    * once and concurrent wrong codes never pass `max_attempts`.
+   *
+   * Escalating delays (R10): once the address has `delay.afterFailures` failures in
+   * its window, no code is even compared before the budget row's `next_attempt_at`
+   * (the answer is a wait, not a verdict), each further failure doubles the wait up
+   * to `delay.maxSeconds`, and a right code too takes the budget row's lock and
+   * re-checks the wait under it, so concurrent guesses cannot slip one past it.
    */
   async attempt(
     challengeId: string,
     candidates: string[],
     contextHash: string | null,
-    budget: { maxFailures: number; windowSeconds: number },
+    budget: { maxFailures: number; windowSeconds: number; delay: { afterFailures: number; baseSeconds: number; maxSeconds: number } | null },
   ): Promise<VerifyOutcome> {
+    const lapsed = `b.window_started_at <= now() - make_interval(secs => $4)`;
+    const failuresBefore = `CASE WHEN ${lapsed} THEN 0 ELSE b.failures END`;
+    const waitAfter = (failures: string) =>
+      `CASE WHEN ${failures} >= $6::int THEN now() + make_interval(secs => least($8::float8, $7::float8 * power(2, ${failures} - $6::int))) END`;
     const [row] = await this.db.query(
       `WITH target AS (
          SELECT c.id, c.recipient_index,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
              AND c.attempts < c.max_attempts) AS live,
            (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches,
-           EXISTS (SELECT 1 FROM otp_failure_budgets b WHERE b.recipient_index = c.recipient_index
-             AND b.failures >= $5 AND b.window_started_at > now() - make_interval(secs => $4)) AS spent
-         FROM otp_challenges c WHERE c.id = $1
+           coalesce(b.failures, 0) AS failures,
+           coalesce(b.failures >= $5, false) AS spent,
+           coalesce(b.failures >= $6::int, false) AS gated,
+           CASE WHEN b.failures >= $6::int AND b.next_attempt_at > now()
+             THEN ceil(extract(epoch FROM b.next_attempt_at - now()))::int END AS wait_seconds
+         FROM otp_challenges c
+         LEFT JOIN otp_failure_budgets b ON b.recipient_index = c.recipient_index
+           AND b.window_started_at > now() - make_interval(secs => $4)
+         WHERE c.id = $1
        ), budget AS (
          -- Only a wrong code on a live challenge spends budget; its row lock serialises them per address.
-         INSERT INTO otp_failure_budgets AS b (recipient_index, window_started_at, failures)
-         SELECT t.recipient_index, now(), 1 FROM target t WHERE t.live AND NOT t.matches
+         INSERT INTO otp_failure_budgets AS b (recipient_index, window_started_at, failures, next_attempt_at)
+         SELECT t.recipient_index, now(), 1, ${waitAfter('1')}
+         FROM target t WHERE t.live AND NOT t.matches AND t.wait_seconds IS NULL
          ON CONFLICT (recipient_index) DO UPDATE SET
-           window_started_at = CASE WHEN b.window_started_at <= now() - make_interval(secs => $4)
-             THEN now() ELSE b.window_started_at END,
-           failures = CASE WHEN b.window_started_at <= now() - make_interval(secs => $4)
-             THEN 0 ELSE b.failures END + EXCLUDED.failures
-         WHERE b.failures < $5 OR b.window_started_at <= now() - make_interval(secs => $4)
+           window_started_at = CASE WHEN ${lapsed} THEN now() ELSE b.window_started_at END,
+           failures = ${failuresBefore} + 1,
+           next_attempt_at = ${waitAfter(`(${failuresBefore} + 1)`)}
+         WHERE ${lapsed} OR (b.failures < $5
+           AND (b.failures < $6::int OR b.next_attempt_at IS NULL OR b.next_attempt_at <= now()))
          RETURNING b.failures
+       ), gate AS (
+         -- A right code for an address under delay: lock its budget row and re-check the wait there.
+         UPDATE otp_failure_budgets b SET next_attempt_at = b.next_attempt_at
+         FROM target t
+         WHERE b.recipient_index = t.recipient_index AND t.live AND t.matches AND t.gated AND t.wait_seconds IS NULL
+           AND (${lapsed} OR (b.failures < $5 AND (b.next_attempt_at IS NULL OR b.next_attempt_at <= now())))
+         RETURNING 1
        ), attempt AS (
          UPDATE otp_challenges c SET attempts = c.attempts + 1,
            consumed_at = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
@@ -143,24 +171,35 @@ export class OtpChallengeStore {
          FROM target t
          -- By primary key: written so the planner cannot pick the partial live index (it did, and scanned
          -- all of it, on tables without statistics yet: 70 verifies/s in the bench instead of 700).
-         WHERE c.id = $1 AND c.id = t.id AND t.live
-           AND CASE WHEN t.matches THEN NOT t.spent ELSE EXISTS (SELECT 1 FROM budget) END
+         WHERE c.id = $1 AND c.id = t.id AND t.live AND t.wait_seconds IS NULL
+           AND CASE WHEN NOT t.matches THEN EXISTS (SELECT 1 FROM budget)
+             WHEN t.gated THEN EXISTS (SELECT 1 FROM gate) ELSE NOT t.spent END
            AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
        )
        SELECT (t.id IS NOT NULL) AS found,
-         coalesce(t.live AND CASE WHEN t.matches THEN t.spent ELSE NOT EXISTS (SELECT 1 FROM budget) END, false) AS budget_spent,
+         coalesce(t.live AND t.wait_seconds IS NULL AND CASE WHEN NOT t.matches THEN NOT EXISTS (SELECT 1 FROM budget)
+           WHEN t.gated THEN NOT EXISTS (SELECT 1 FROM gate) ELSE t.spent END, false) AS refused_by_budget,
+         t.wait_seconds, t.failures AS failures_before, t.spent AS spent_before,
          (a.attempts IS NOT NULL) AS attempted,
          (SELECT failures FROM budget) AS budget_failures,
          a.consumed_at, a.purpose, a.context_hash,
          coalesce(a.recipient_index, t.recipient_index) AS recipient_index, a.attempts, a.max_attempts
        FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`,
-      [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures],
+      [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures,
+        budget.delay?.afterFailures ?? NO_DELAY, budget.delay?.baseSeconds ?? 0, budget.delay?.maxSeconds ?? 0],
     );
+    // Refused by the budget row without a wait in this statement's snapshot: a concurrent failure
+    // changed the row first. It spent the budget, or it started (or extended) a wait.
+    const raced = row.refused_by_budget && !row.spent_before;
+    const nextFailure = Number(row.failures_before) + 1;
+    const racedIntoWait = raced && budget.delay !== null && nextFailure < budget.maxFailures && nextFailure >= budget.delay.afterFailures;
     return {
       found: row.found,
-      budgetSpent: row.budget_spent,
+      budgetSpent: row.refused_by_budget && !racedIntoWait,
+      waitSeconds: row.wait_seconds !== null ? Number(row.wait_seconds)
+        : racedIntoWait ? Math.min(budget.delay!.maxSeconds, budget.delay!.baseSeconds * 2 ** (nextFailure - budget.delay!.afterFailures)) : null,
       attempted: row.attempted,
       consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
       purpose: row.purpose,

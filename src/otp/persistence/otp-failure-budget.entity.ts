@@ -12,4 +12,8 @@ export class OtpFailureBudgetEntity {
 
   @Column({ type: 'integer' })
   failures: number;
+
+  /** Under escalating delays: no verification for this address before this time. */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt: Date | null;
 }
