@@ -14,24 +14,28 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function urlFor(name: string): string {
-  const url = new URL(ADMIN_URL);
+function urlFor(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-/** Creates a uniquely named database, runs the real migrations on it, and returns a handle to drop it. */
-export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * Creates a uniquely named database, runs the real migrations on it, and returns a handle to drop it.
+ * `adminUrl`: another server to create it on (a private one, see `private-postgres.ts`).
+ */
+export async function createTestDatabase(opts: { migrate?: boolean; adminUrl?: string } = {}): Promise<TestDatabase> {
+  const adminUrl = opts.adminUrl ?? ADMIN_URL;
   const name = `otp_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   if (!/^otp_test_[0-9a-z_]+$/.test(name)) throw new Error(`refusing a database not named for tests: ${name}`);
-  const admin = new Client({ connectionString: ADMIN_URL });
+  const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = urlFor(name);
+  const url = urlFor(adminUrl, name);
   const dataSource = new DataSource({ type: 'postgres', url, migrations: ALL_MIGRATIONS, extra: { max: 60 } });
   await dataSource.initialize();
   if (opts.migrate !== false) await dataSource.runMigrations({ transaction: 'each' });
@@ -41,7 +45,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
     dataSource,
     async drop() {
       if (dataSource.isInitialized) await dataSource.destroy();
-      const c = new Client({ connectionString: ADMIN_URL });
+      const c = new Client({ connectionString: adminUrl });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
