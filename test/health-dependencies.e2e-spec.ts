@@ -48,6 +48,15 @@ describe('/health: smtp and redis checks', () => {
     expect(smtp.dataCount).toBe(0);
   });
 
+  it('opens one SMTP session for a burst of /health probes: the outcome is reused (monitoring.smtpCheckCacheSeconds, default 10)', async () => {
+    const smtp = await smtpServer({ key: cert.key, cert: cert.cert });
+    const t = await app({ SMTP_URL: smtp.url('smtp') });
+    const burst = await Promise.all(Array.from({ length: 10 }, () => health(t)));
+    for (let i = 0; i < 5; i++) burst.push(await health(t));
+    expect(burst.map((r) => r.status)).toEqual(Array(15).fill(200));
+    expect(smtp.connections).toBe(1);
+  });
+
   it('is 503 naming smtp when the relay port is closed, without its address or credentials', async () => {
     const port = await freePort();
     const t = await app({ SMTP_URL: withCredentials(`smtp://127.0.0.1:${port}`) });

@@ -4,12 +4,16 @@ import { OtpMailer } from '../mail/otp-mailer.port';
 import { SmtpOtpMailer } from '../mail/smtp/smtp-otp.mailer';
 import { OTP_THROTTLER_STORAGE } from '../rate-limit/otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from '../rate-limit/redis-throttler-storage';
-import { OtpHealthChecks } from './otp-health.checks';
+import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions } from '../otp-options.interface';
+import { cachedHealthCheck, OtpHealthChecks } from './otp-health.checks';
+import { resolveMonitoringOptions } from './otp-monitoring-options';
 
 /**
  * Registers the module's own dependencies with `/health` when they are in use:
- * `smtp` (a handshake with the relay, never a message) when mail goes out over
- * SMTP, `redis` (PING) when the rate-limit counters live in Redis.
+ * `smtp` (a handshake with the relay, never a message; its outcome reused for
+ * `monitoring.smtpCheckCacheSeconds`) when mail goes out over SMTP, `redis` (PING)
+ * when the rate-limit counters live in Redis.
  */
 @Injectable()
 export class OtpDependencyChecks implements OnModuleInit {
@@ -17,11 +21,15 @@ export class OtpDependencyChecks implements OnModuleInit {
     private readonly checks: OtpHealthChecks,
     private readonly mailer: OtpMailer,
     @Inject(OTP_THROTTLER_STORAGE) private readonly throttlerStorage: ThrottlerStorage,
+    @Inject(OTP_MODULE_OPTIONS) private readonly moduleOptions: OtpModuleOptions,
   ) {}
 
   onModuleInit(): void {
     const mailer = this.mailer;
-    if (mailer instanceof SmtpOtpMailer) this.checks.register('smtp', () => mailer.verify());
+    if (mailer instanceof SmtpOtpMailer) {
+      const { smtpCheckCacheMs, clock } = resolveMonitoringOptions(this.moduleOptions.monitoring);
+      this.checks.register('smtp', cachedHealthCheck(() => mailer.verify(), smtpCheckCacheMs, clock));
+    }
     const storage = this.throttlerStorage;
     if (storage instanceof RedisOtpThrottlerStorage) this.checks.register('redis', () => storage.client.ping());
   }

@@ -21,3 +21,25 @@ export class OtpHealthChecks {
     return [...this.checks.entries()];
   }
 }
+
+/**
+ * Wraps a check so that its outcome (healthy or not) is reused for `ttlMs` and
+ * concurrent callers share the one probe in flight. `ttlMs` 0: every call probes.
+ */
+export function cachedHealthCheck(check: OtpHealthCheckFn, ttlMs: number, clock: () => number = Date.now): OtpHealthCheckFn {
+  if (ttlMs <= 0) return check;
+  let last: { at: number; outcome: Promise<unknown> } | undefined;
+  let inFlight: Promise<unknown> | undefined;
+  return () => {
+    if (inFlight) return inFlight;
+    if (last && clock() - last.at < ttlMs) return last.outcome;
+    const probe = check();
+    inFlight = probe;
+    const settled = () => {
+      inFlight = undefined;
+      last = { at: clock(), outcome: probe };
+    };
+    probe.then(settled, settled);
+    return probe;
+  };
+}

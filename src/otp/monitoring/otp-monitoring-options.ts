@@ -69,7 +69,15 @@ export interface OtpMonitoringOptions {
    */
   outboxTable?: string;
   /**
-   * Clock of the alert windows, in epoch milliseconds (tests inject one).
+   * How long `/health` reuses the outcome of its SMTP handshake (up or down), in
+   * seconds; concurrent probes share one handshake. `/health` needs no credentials,
+   * so without this every probe would open a TLS session to the relay. 0 checks on
+   * every call.
+   * @default 10
+   */
+  smtpCheckCacheSeconds?: number;
+  /**
+   * Clock of the alert windows and the health-check cache, in epoch milliseconds (tests inject one).
    * @default Date.now
    */
   clock?: () => number;
@@ -91,6 +99,7 @@ export interface ResolvedMonitoringOptions {
   logSink: boolean;
   webhookUrl?: string;
   outboxTable: string;
+  smtpCheckCacheMs: number;
   clock: () => number;
 }
 
@@ -102,6 +111,10 @@ export function resolveMonitoringOptions(o: OtpMonitoringOptions = {}): Resolved
   const a = o.alerts ?? {};
   const table = o.outboxTable ?? 'otp_mail_outbox';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new Error('monitoring.outboxTable must be a plain lower-case table name');
+  const smtpCache = o.smtpCheckCacheSeconds ?? 10;
+  if (!Number.isInteger(smtpCache) || smtpCache < 0 || smtpCache > 3600) {
+    throw new Error('monitoring.smtpCheckCacheSeconds must be an integer from 0 to 3600');
+  }
   return {
     alertsEnabled: a.enabled ?? true,
     ipManyRecipients: rule(a.ipManyRecipients, 10, 600),
@@ -117,6 +130,7 @@ export function resolveMonitoringOptions(o: OtpMonitoringOptions = {}): Resolved
     logSink: a.logSink ?? true,
     webhookUrl: a.webhookUrl || undefined,
     outboxTable: table,
+    smtpCheckCacheMs: smtpCache * 1000,
     clock: o.clock ?? Date.now,
   };
 }
