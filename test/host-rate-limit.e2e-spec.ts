@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, INestApplication, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, INestApplication, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { configureApp } from '../src/app/app.factory';
@@ -6,6 +6,7 @@ import { AppModule } from '../src/app/app.module';
 import { OtpRateLimited, OtpService, OtpThrottlerGuard } from '../src/otp';
 import { RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { OTP_RESOLVED_OPTIONS } from '../src/otp/otp.module-definition';
 
 /** A host route that sends codes itself, limited by the module's guard through the public barrel. */
 @Controller('host/sign-in-codes')
@@ -20,6 +21,12 @@ class HostSignInController {
     const c = await this.otp.issue({ email: body.email });
     return { challengeId: c.challengeId };
   }
+}
+
+/** A host provider reaching for the module's resolved options, keys included: it must not get them. */
+@Controller('host/peek')
+class HostPeekController {
+  constructor(@Inject(OTP_RESOLVED_OPTIONS) readonly options: unknown) {}
 }
 
 describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () => {
@@ -53,5 +60,11 @@ describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () =>
     const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_challenges`);
     expect(n).toBe(2);
     await http().send({ email: `other.${email}` }).expect(202);
+  });
+
+  it('the module exports what the guard needs but not its resolved options, which hold the keys', async () => {
+    const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), LOG_LEVEL: 'warn' };
+    const compiling = Test.createTestingModule({ imports: [AppModule.forEnv(env)], controllers: [HostPeekController] }).compile();
+    await expect(compiling).rejects.toThrow(/OTP_RESOLVED_OPTIONS/);
   });
 });

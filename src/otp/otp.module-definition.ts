@@ -13,3 +13,10 @@ export const {
 
 /** Token of the options after defaults and checks (`ResolvedOtpOptions`). */
 export const OTP_RESOLVED_OPTIONS = Symbol('OTP_RESOLVED_OPTIONS');
+
+/**
+ * Token of the resolved rate-limit settings alone (`ResolvedOtpOptions['rateLimits']`):
+ * what `OtpThrottlerGuard` needs, exported for host modules that build the guard,
+ * so the keys in `OTP_RESOLVED_OPTIONS` never leave the module.
+ */
+export const OTP_RATE_LIMIT_SETTINGS = Symbol('OTP_RATE_LIMIT_SETTINGS');

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { OTP_RATE_LIMIT_SETTINGS } from '../otp.module-definition';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpThrottlerName } from './otp-rate-limit-options.interface';
@@ -68,7 +68,7 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     @Inject(OTP_THROTTLER_OPTIONS) options: ThrottlerModuleOptions,
     @Inject(OTP_THROTTLER_STORAGE) storage: ThrottlerStorage,
     reflector: Reflector,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly otpOptions: ResolvedOtpOptions,
+    @Inject(OTP_RATE_LIMIT_SETTINGS) private readonly rateLimits: ResolvedOtpOptions['rateLimits'],
     private readonly subjects: OtpRateLimitSubjects,
     private readonly events: OtpEventBus,
   ) {
@@ -89,7 +89,7 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
 
   /** One key per throttler and subject, shared by every route the throttler covers (issue and resend share). */
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
-    return `${this.otpOptions.rateLimits.keyPrefix}${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+    return `${this.rateLimits.keyPrefix}${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
