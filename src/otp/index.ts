@@ -30,7 +30,13 @@ export {
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
 export { OtpMailer, OtpMailUnsupportedError } from './mail/otp-mailer.port';
-export type { OtpMailMessage, OtpNoticeMessage, OtpMailReceipt } from './mail/otp-mailer.port';
+export type {
+  OtpMailMessage,
+  OtpNoticeMessage,
+  OtpBudgetNoticeMessage,
+  OtpNewDeviceNoticeMessage,
+  OtpMailReceipt,
+} from './mail/otp-mailer.port';
 export type { OtpMailOptions, OtpDkimOptions } from './mail/otp-mail-options.interface';
 export { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 export { OtpMailRenderer } from './mail/templates/otp-mail.renderer';
@@ -81,3 +87,7 @@ export { planKeyRotation } from './ops/otp-key-rotation';
 export type { RotationPlan } from './ops/otp-key-rotation';
 export type { OtpRetentionOptions } from './ops/otp-ops-options';
 export { isLoopbackAddress, isLoopbackHost } from './net/loopback';
+export { ipNetwork } from './net/ip-network';
+export { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
+export type { SignedInInput, SignInNoticeOutcome } from './sign-in/otp-sign-in-notifier';
+export type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';

@@ -4,6 +4,7 @@ import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/ot
 import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
 import type { OtpRetentionOptions } from './ops/otp-ops-options';
 import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/otp-mail-options.interface';
+import type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';
 
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
@@ -142,6 +143,12 @@ export interface OtpModuleOptions {
    * @default {} (development mailbox outside production; `smtpUrl` required in production)
    */
   mail?: OtpMailOptions;
+  /**
+   * New-device sign-in notices sent when the host calls `OtpSignInNotifier.signedIn`
+   * (see `OtpSignInNoticeOptions`).
+   * @default { rememberDeviceSeconds: 15552000, intervalSeconds: 3600 }
+   */
+  signInNotices?: OtpSignInNoticeOptions;
 }
 
 /** Options after defaults and checks: what the services read. */

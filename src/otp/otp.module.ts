@@ -42,6 +42,8 @@ import { OtpTokenService } from './tokens/otp-token.service';
 import { OtpTokenStore } from './tokens/otp-token.store';
 import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
 import { OtpRateLimitSubjects } from './rate-limit/otp-rate-limit.subjects';
+import { OtpKnownDeviceStore } from './sign-in/otp-known-device.store';
+import { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 /** Entities of the module, for a host's TypeORM configuration. */
@@ -78,6 +80,8 @@ const providers: Provider[] = [
   OtpTokenStore,
   OtpTokenService,
   OtpGuard,
+  OtpKnownDeviceStore,
+  OtpSignInNotifier,
   ...OTP_RATE_LIMIT_PROVIDERS,
   ...OTP_AUDIT_PROVIDERS,
   ...OTP_MONITORING_PROVIDERS,
@@ -94,7 +98,7 @@ const providers: Provider[] = [
   providers,
   exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard, OtpAuditService, OtpAuditWriter, OtpMetrics,
     OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService,
-    OtpMailDispatcher, OtpThrottlerGuard,
+    OtpMailDispatcher, OtpThrottlerGuard, OtpSignInNotifier,
     // `@UseGuards(OtpThrottlerGuard)` in a host module builds the guard there: its dependencies
     // must be visible, and the host's instance then counts in the same store as the module's.
     OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OTP_RESOLVED_OPTIONS, OtpRateLimitSubjects],

@@ -4,6 +4,7 @@ import { appValidationPipe } from '../common/app-validation.pipe';
 import { CodeSignInDto, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
 import { AccountsService, CurrentAccount, IssuedSession } from './accounts.service';
 import { Account, SessionGuard } from './session.guard';
+import { SignInClient, SignInClientOf } from './sign-in-client';
 
 /** The sign-in body's address: the login token must have been mailed to it. */
 const bodyEmail = (req: { body?: { email?: unknown } }): string | undefined =>
@@ -27,16 +28,20 @@ export class AccountsController {
   @Post('sessions')
   @UseGuards(OtpGuard)
   @RequireOtp('login', { recipient: bodyEmail })
-  async signInWithCode(@Body() body: CodeSignInDto, @OtpProof() proof: RedeemedOtpProof): Promise<SessionResponse> {
-    return toResponse(await this.accounts.signInWithCode(body.email, proof));
+  async signInWithCode(
+    @Body() body: CodeSignInDto, @OtpProof() proof: RedeemedOtpProof, @SignInClientOf() client: SignInClient,
+  ): Promise<SessionResponse> {
+    return toResponse(await this.accounts.signInWithCode(body.email, proof, client));
   }
 
   /** Two factors: the password and an `X-OTP-Token` of purpose `login` mailed to `email`. */
   @Post('sessions/password')
   @UseGuards(OtpGuard)
   @RequireOtp('login', { recipient: bodyEmail })
-  async signInWithPassword(@Body() body: PasswordSignInDto, @OtpProof() proof: RedeemedOtpProof): Promise<SessionResponse> {
-    return toResponse(await this.accounts.signInWithPassword(body.email, body.password, proof));
+  async signInWithPassword(
+    @Body() body: PasswordSignInDto, @OtpProof() proof: RedeemedOtpProof, @SignInClientOf() client: SignInClient,
+  ): Promise<SessionResponse> {
+    return toResponse(await this.accounts.signInWithPassword(body.email, body.password, proof, client));
   }
 
   @Delete('sessions/current')

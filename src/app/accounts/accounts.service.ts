@@ -1,9 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { canonicalEmail, OtpService, RedeemedOtpProof } from '../../otp';
+import { Injectable, Logger } from '@nestjs/common';
+import { canonicalEmail, OtpService, OtpSignInNotifier, RedeemedOtpProof } from '../../otp';
 import { CurrentPasswordRequiredError, InvalidCredentialsError, PasswordRequiredError } from '../common/app-errors';
 import { AccountRow, AccountsStore } from './accounts.store';
 import { hashPassword, verifyPassword } from './password-hasher';
+import { SignInClient } from './sign-in-client';
 
 /** How long a session lasts. */
 export const SESSION_TTL_SECONDS = 8 * 3600;
@@ -34,30 +35,34 @@ export function sessionTokenHash(token: string): string {
 /**
  * Accounts of the example app. Sign-in rules: an email code alone signs in an
  * account without a password (creating it on first use); an account with a
- * password needs the password and a code (R16).
+ * password needs the password and a code (R16). Every sign-in is reported to the
+ * OTP module's `OtpSignInNotifier`, which mails the address about a new device (R19).
  */
 @Injectable()
 export class AccountsService {
+  private readonly logger = new Logger('Accounts');
+
   constructor(
     private readonly store: AccountsStore,
     private readonly otp: OtpService,
+    private readonly notifier: OtpSignInNotifier,
   ) {}
 
   /** Passwordless sign-in; the guard already checked the proof was mailed to `email`. */
-  async signInWithCode(email: string, proof: RedeemedOtpProof): Promise<IssuedSession> {
+  async signInWithCode(email: string, proof: RedeemedOtpProof, client: SignInClient = {}): Promise<IssuedSession> {
     this.assertProofFor(email, proof);
     const account = await this.store.findOrCreate(randomUUID(), canonicalEmail(email));
     if (account.passwordHash !== null) throw new PasswordRequiredError();
-    return this.openSession(account, [...proof.amr]);
+    return this.reported(email, client, await this.openSession(account, [...proof.amr]));
   }
 
   /** Password (first factor) plus an email code (second factor). */
-  async signInWithPassword(email: string, password: string, proof: RedeemedOtpProof): Promise<IssuedSession> {
+  async signInWithPassword(email: string, password: string, proof: RedeemedOtpProof, client: SignInClient = {}): Promise<IssuedSession> {
     this.assertProofFor(email, proof);
     const account = await this.store.findByEmail(canonicalEmail(email));
     const ok = await verifyPassword(password, account?.passwordHash ?? null);
     if (!account || !ok) throw new InvalidCredentialsError();
-    return this.openSession(account, ['pwd', ...proof.amr]);
+    return this.reported(email, client, await this.openSession(account, ['pwd', ...proof.amr]));
   }
 
   /** Sets the first password, or changes it given the current one; other sessions end. */
@@ -95,6 +100,19 @@ export class AccountsService {
   /** Defence in depth: the route's guard binds the proof to `email` already. */
   private assertProofFor(email: string, proof: RedeemedOtpProof): void {
     if (proof.purpose !== 'login' || proof.recipientIndex !== this.otp.recipientIndex(email)) throw new InvalidCredentialsError();
+  }
+
+  /**
+   * Tells the OTP module about the sign-in once the session exists. A failure to record it
+   * (the database) is logged and does not undo the sign-in: availability over the notice.
+   */
+  private async reported(email: string, client: SignInClient, session: IssuedSession): Promise<IssuedSession> {
+    try {
+      await this.notifier.signedIn({ email, ip: client.ip, userAgent: client.userAgent, locale: client.locale });
+    } catch (err) {
+      this.logger.error(`recording the sign-in for new-device notices failed: ${(err as Error).name}`);
+    }
+    return session;
   }
 
   private async openSession(account: AccountRow, amr: string[]): Promise<IssuedSession> {

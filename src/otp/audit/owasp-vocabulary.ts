@@ -18,6 +18,8 @@ const BY_NAME: Record<string, string> = {
   'challenges.invalidated': 'authn_token_revoked',
   'retention.purged': 'sensitive_delete',
   'audit.queried': 'sensitive_read',
+  // The host reports a sign-in it completed (a session it created): see OtpSignInNotifier.
+  'sign_in.recorded': 'session_created',
 };
 
 /** The OWASP vocabulary name of an event, or null when none fits. */

@@ -36,6 +36,19 @@ describe('OtpKeyring', () => {
     expect(new OtpKeyring([key('a')]).codeDigest('id1', 'login', '123456')).not.toBe(base);
   });
 
+  it('R19: device digests are keyed, per address and per device, and survive a code key rotation', () => {
+    const first = key('a');
+    const k = new OtpKeyring([first]);
+    const base = k.deviceDigest('index-1', ['Firefox on Linux', '203.0.113.0/24']);
+    expect(base).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(k.deviceDigest('index-2', ['Firefox on Linux', '203.0.113.0/24'])).not.toBe(base);
+    expect(k.deviceDigest('index-1', ['Chrome on Linux', '203.0.113.0/24'])).not.toBe(base);
+    expect(k.deviceDigest('index-1', ['Firefox on Linux', '198.51.100.0/24'])).not.toBe(base);
+    expect(k.deviceDigest('index-1', ['Firefox on Linux203.0.113.0/24', ''])).not.toBe(base); // fields are length-prefixed
+    expect(new OtpKeyring([key('b'), first], first.secret).deviceDigest('index-1', ['Firefox on Linux', '203.0.113.0/24'])).toBe(base);
+    expect(new OtpKeyring([key('a')]).deviceDigest('index-1', ['Firefox on Linux', '203.0.113.0/24'])).not.toBe(base);
+  });
+
   it('offers candidates for every key and purpose, so a rotated key still verifies', () => {
     const old = key('old');
     const before = new OtpKeyring([old]);

@@ -59,12 +59,14 @@ function derive(secret: Buffer, use: string): Buffer {
 }
 
 /**
- * Holds the HMAC keys: code digests (rotatable, every key verifies) and the
- * blind index of addresses (one stable key, so limits survive a rotation).
+ * Holds the HMAC keys: code digests (rotatable, every key verifies), the
+ * blind index of addresses and the digest of known devices (stable keys, so
+ * limits and remembered devices survive a rotation).
  */
 export class OtpKeyring {
   private readonly codeKeys: { id: string; key: Buffer }[];
   private readonly indexKey: Buffer;
+  private readonly deviceKey: Buffer;
 
   constructor(keys: OtpKey[], indexSecret?: Buffer) {
     assertKeyList(keys, 'keys');
@@ -73,6 +75,7 @@ export class OtpKeyring {
       throw new OtpConfigError(`index key is shorter than ${MIN_KEY_BYTES} bytes`);
     }
     this.indexKey = derive(indexSecret ?? keys[0].secret, 'blind-index');
+    this.deviceKey = derive(indexSecret ?? keys[0].secret, 'known-device');
   }
 
   get currentKeyId(): string {
@@ -106,15 +109,27 @@ export class OtpKeyring {
     return createHmac('sha256', this.indexKey).update(canonicalEmail, 'utf8').digest('base64url');
   }
 
-  private digestWith(key: { id: string; key: Buffer }, challengeId: string, purpose: string, code: string): string {
-    // Length-prefixed fields: no two (id, purpose, code) triples share an input.
-    const mac = createHmac('sha256', key.key);
-    for (const field of [challengeId, purpose, code]) {
-      const bytes = Buffer.from(field, 'utf8');
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(bytes.length);
-      mac.update(len).update(bytes);
-    }
-    return `${key.id}:${mac.digest('base64url')}`;
+  /**
+   * Keyed digest of a coarse device (browser and OS family, IP network) of one address:
+   * whether a sign-in comes from a known device, without storing the device.
+   */
+  deviceDigest(recipientIndex: string, device: readonly string[]): string {
+    return macFields(this.deviceKey, [recipientIndex, ...device]);
   }
+
+  private digestWith(key: { id: string; key: Buffer }, challengeId: string, purpose: string, code: string): string {
+    return `${key.id}:${macFields(key.key, [challengeId, purpose, code])}`;
+  }
+}
+
+/** HMAC over length-prefixed fields: no two field lists share an input. */
+function macFields(key: Buffer, fields: readonly string[]): string {
+  const mac = createHmac('sha256', key);
+  for (const field of fields) {
+    const bytes = Buffer.from(field, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    mac.update(len).update(bytes);
+  }
+  return mac.digest('base64url');
 }

@@ -12,7 +12,8 @@ export type OtpEventName =
   | 'mail.delivered'
   | 'mail.retried'
   | 'mail.abandoned'
-  | 'notice.queued';
+  | 'notice.queued'
+  | 'sign_in.recorded';
 
 /** One security event. Never carries a code, a key, a token or an address. */
 export interface OtpEvent {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ResolvedOtpMailOptions } from './otp-mail-options.interface';
 import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
 import { OtpMailRenderer } from './templates/otp-mail.renderer';
-import { CodeMailContext, OtpMailTemplate } from './templates/otp-mail.templates';
+import { CodeMailContext, OtpMailTemplate, OtpNoticeTemplate } from './templates/otp-mail.templates';
 
 /** A finished message, ready for a transport. Holds the code: never log it. */
 export interface ComposedMail {
@@ -48,7 +48,7 @@ export function summariseUserAgent(ua: string | undefined): string | undefined {
 export class OtpMailComposer {
   constructor(private readonly renderer: OtpMailRenderer, private readonly options: ResolvedOtpMailOptions) {}
 
-  templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, 'budget-notice'> {
+  templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, OtpNoticeTemplate> {
     return this.options.templateByPurpose[purpose] ?? (hasContext ? 'transaction' : 'generic-code');
   }
 
@@ -80,6 +80,15 @@ export class OtpMailComposer {
   notice(n: OtpNoticeMessage): ComposedMail {
     const lang = this.renderer.resolveLanguage(n.locale);
     const unknown = this.renderer.word(lang, 'code', 'unknown');
+    if (n.kind === 'new-device-notice') {
+      return this.finish(n.to, n.messageId, this.renderer.render('new-device-notice', n.locale, {
+        ...this.brand(),
+        appUrl: this.options.appUrl.href,
+        happenedAt: this.time(n.happenedAt, n.locale, lang),
+        browser: n.browser ?? unknown,
+        network: n.network ?? unknown,
+      }));
+    }
     const rendered = this.renderer.render('budget-notice', n.locale, {
       ...this.brand(),
       happenedAt: this.time(n.happenedAt, n.locale, lang),

@@ -17,7 +17,7 @@ export interface OtpMailMessage {
 }
 
 /** A security notice to a person (no code): sent once an address's failure budget is spent. */
-export interface OtpNoticeMessage {
+export interface OtpBudgetNoticeMessage {
   kind: 'budget-notice';
   challengeId: string;
   to: string;
@@ -31,6 +31,24 @@ export interface OtpNoticeMessage {
   lockSeconds: number;
   messageId?: string;
 }
+
+/** A security notice (no code, no link): the address signed in from a browser or network not seen before (R19). */
+export interface OtpNewDeviceNoticeMessage {
+  kind: 'new-device-notice';
+  to: string;
+  locale?: string;
+  /** When the sign-in happened. */
+  happenedAt: Date;
+  /** Browser and OS family, e.g. "Firefox on Linux"; undefined when the request had no user agent. */
+  browser?: string;
+  /** Coarse location: the client's IPv4 /24 or IPv6 /48 (never the full address); undefined when unknown. */
+  network?: string;
+  /** Id of the outbox row: the same on a retry. */
+  messageId?: string;
+}
+
+/** Security notices a mail port may be asked to send, told apart by `kind`. */
+export type OtpNoticeMessage = OtpBudgetNoticeMessage | OtpNewDeviceNoticeMessage;
 
 /** What the relay said when it accepted a message (no content). */
 export interface OtpMailReceipt {

@@ -5,20 +5,23 @@ import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
 import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions, ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpKnownDeviceStore } from '../sign-in/otp-known-device.store';
+import { resolveSignInNoticeOptions } from '../sign-in/otp-sign-in-notice-options';
 import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-options';
 import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
 
 /** Columns that say a row of an OTP table has ended (the earliest one set counts). */
 export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superseded_at', 'sent_at', 'delivered_at', 'abandoned_at',
   'finished_at', 'last_queued_at', 'expires_at'];
-const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', ...AUDIT_TABLES];
+const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', 'otp_sign_in_devices', ...AUDIT_TABLES];
 const JOB = 'otp-retention-purge';
 
 export type PurgeReport = Record<string, number>;
 
 /**
  * Retention (R8, R42): deletes what no longer serves a purpose, on a schedule.
- * Challenges and budgets by their own rules; any other `otp_*` table by its end
+ * Challenges, budgets and known sign-in devices (unseen for
+ * `signInNotices.rememberDeviceSeconds`) by their own rules; any other `otp_*` table by its end
  * columns (so tables added later are covered); the audit trail by its own longer
  * period through `otp_audit_purge_before`, which keeps the anchor. Past the IP
  * window (R38) the audit trail keeps IP networks only, and the encrypted delivery
@@ -28,18 +31,21 @@ export type PurgeReport = Record<string, number>;
 export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('OtpRetention');
   readonly options: ResolvedRetentionOptions;
+  private readonly rememberDeviceSeconds: number;
   private running: Promise<PurgeReport> | null = null;
 
   constructor(
     private readonly ops: OtpOpsStore,
     private readonly audit: OtpAuditStore,
     private readonly outbox: OtpMailOutboxStore,
+    private readonly devices: OtpKnownDeviceStore,
     private readonly bus: OtpEventBus,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
     @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {
     this.options = resolveRetentionOptions(moduleOptions.retention);
+    this.rememberDeviceSeconds = resolveSignInNoticeOptions(moduleOptions.signInNotices).rememberDeviceSeconds;
   }
 
   onApplicationBootstrap(): void {
@@ -71,6 +77,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     try {
       report.otp_challenges = await this.ops.purgeEndedChallenges(this.options.challengeSeconds);
       report.otp_failure_budgets = await this.ops.purgeLapsedBudgets(this.otp.failureBudget.windowSeconds);
+      report.otp_sign_in_devices = await this.devices.purgeUnseenFor(this.rememberDeviceSeconds);
       for (const t of await this.ops.tables()) {
         if (!t.name.startsWith('otp_') || OWN_TABLES.includes(t.name)) continue;
         const ends = END_COLUMNS.filter((c) => t.columns.includes(c));

@@ -34,7 +34,22 @@ export interface NoticeMailPayload {
   lockSeconds: number;
 }
 
-export type OutboxPayload = CodeMailPayload | NoticeMailPayload;
+/**
+ * Encrypted payload of a new-device sign-in notice (aad: the outbox row id). Coarse
+ * facts only: the browser summary and the IP network, never the full IP or user agent.
+ */
+export interface NewDeviceNoticePayload {
+  kind: 'new-device-notice';
+  to: string;
+  locale?: string;
+  /** "Firefox on Linux". */
+  browser?: string;
+  /** IPv4 /24 or IPv6 /48 of the client. */
+  network?: string;
+  happenedAt: string;
+}
+
+export type OutboxPayload = CodeMailPayload | NoticeMailPayload | NewDeviceNoticePayload;
 
 /** A new outbox row written beside its challenge: id and sealed payload. */
 export interface NewOutboxMail {

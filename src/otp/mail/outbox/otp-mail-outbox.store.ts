@@ -5,8 +5,9 @@ import { DataSource } from 'typeorm';
 /** A row handed to a dispatcher: either claimed for sending or abandoned on the way. */
 export interface OutboxRow {
   id: string;
-  challengeId: string;
-  kind: 'code' | 'budget-notice';
+  /** NULL for notices that concern no challenge (new-device notices). */
+  challengeId: string | null;
+  kind: 'code' | 'budget-notice' | 'new-device-notice';
   purpose: string;
   recipientIndex: string;
   /** Present on claimed rows only. */
@@ -29,7 +30,7 @@ export interface NewNoticeRow {
 function toRow(r: Record<string, unknown>): OutboxRow {
   return {
     id: r.id as string,
-    challengeId: r.challenge_id as string,
+    challengeId: (r.challenge_id as string | null) ?? null,
     kind: r.kind as OutboxRow['kind'],
     purpose: r.purpose as string,
     recipientIndex: r.recipient_index as string,
@@ -43,8 +44,9 @@ function toRow(r: Record<string, unknown>): OutboxRow {
 
 /**
  * Queries on the mail outbox. Each method is one statement. Rows are written
- * by `OtpChallengeStore` in the statement that creates their code; here they
- * are claimed, settled and, for notices, queued behind a per-address gate.
+ * by `OtpChallengeStore` in the statement that creates their code (and by
+ * `OtpKnownDeviceStore` for new-device notices); here they are claimed, settled
+ * and, for budget notices, queued behind a per-address gate.
  */
 @Injectable()
 export class OtpMailOutboxStore {
@@ -63,7 +65,7 @@ export class OtpMailOutboxStore {
          SELECT o.id,
            (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)) AS moot,
            (o.deadline_at <= now()) AS late
-         FROM otp_mail_outbox o JOIN otp_challenges c ON c.id = o.challenge_id
+         FROM otp_mail_outbox o LEFT JOIN otp_challenges c ON c.id = o.challenge_id
          WHERE o.status = 'pending' AND (o.claimed_until IS NULL OR o.claimed_until <= now())
            AND (o.next_attempt_at <= now() OR o.deadline_at <= now()
              OR (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)))

@@ -181,14 +181,22 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private send(row: OutboxRow, p: OutboxPayload): Promise<OtpMailReceipt | void> {
+    if (p.kind === 'new-device-notice') {
+      return this.mailer.sendNotice({
+        kind: 'new-device-notice', to: p.to, locale: p.locale, browser: p.browser, network: p.network,
+        happenedAt: new Date(p.happenedAt), messageId: row.id,
+      });
+    }
+    // Code and budget-notice rows always name their challenge (otp_mail_outbox_challenge_ck).
+    const challengeId = row.challengeId!;
     if (p.kind === 'budget-notice') {
       return this.mailer.sendNotice({
-        kind: 'budget-notice', challengeId: row.challengeId, to: p.to, locale: p.locale, ip: p.ip, userAgent: p.userAgent,
+        kind: 'budget-notice', challengeId, to: p.to, locale: p.locale, ip: p.ip, userAgent: p.userAgent,
         happenedAt: new Date(p.happenedAt), lockSeconds: p.lockSeconds, messageId: row.id,
       });
     }
     return this.mailer.send({
-      challengeId: row.challengeId, to: p.to, code: p.code, purpose: p.purpose, locale: p.locale, context: p.context,
+      challengeId, to: p.to, code: p.code, purpose: p.purpose, locale: p.locale, context: p.context,
       expiresAt: row.deadlineAt, requestedAt: new Date(p.requestedAt), ip: p.ip, userAgent: p.userAgent, messageId: row.id,
     });
   }
@@ -214,7 +222,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.events.emit({
       name,
       outcome: name === 'mail.delivered' ? 'success' : 'failure',
-      challengeId: row.challengeId,
+      challengeId: row.challengeId ?? undefined,
       purpose: row.purpose,
       recipientIndex: row.recipientIndex,
       detail: { kind: row.kind, attempts: row.attempts, errorClass: errorClass ?? null, ...(latencyMs === undefined ? {} : { latencyMs }) },

@@ -75,6 +75,30 @@ describe('OtpMailRenderer: typed, localised, strict templates', () => {
     expect(mail.html).toContain('app.example.test');
   });
 
+  it.each(LANGUAGES)('R19/R36: the new-device notice renders in %s (text snapshot): time in UTC, browser, network, APP_URL, no link', (lang) => {
+    const mail = composer.notice({
+      kind: 'new-device-notice', to: 'person@example.com', locale: lang, happenedAt: new Date('2026-03-04T09:45:00Z'),
+      browser: 'Firefox on Linux', network: '203.0.113.0/24', messageId: '00000000-0000-4000-8000-0000000000bb',
+    });
+    expect(mail.lang).toBe(lang);
+    expect(mail.text).toMatchSnapshot();
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toMatch(/9:45( AM)? UTC/);
+      for (const fact of ['Firefox on Linux', '203.0.113.0/24', 'https://app.example.test/', 'app.example.test', 'Example Bank']) {
+        expect(part).toContain(fact);
+      }
+    }
+    expect(mail.subject).toContain('Example Bank');
+    expect(mail.html).not.toMatch(/<a\s|href=/i);
+    expect(mail.headers).toMatchObject({ 'Auto-Submitted': 'auto-generated', 'X-Entity-Ref-ID': '00000000-0000-4000-8000-0000000000bb' });
+  });
+
+  it('R19: a new-device notice without user agent or IP says "unknown" in the reader\'s language', () => {
+    const mail = composer.notice({ kind: 'new-device-notice', to: 'person@example.com', locale: 'de', happenedAt: new Date() });
+    expect(mail.text).toContain('Browser: unbekannt.');
+    expect(mail.text).toContain('Netz unbekannt');
+  });
+
   it('falls back pt-BR -> pt -> en, for subjects too', () => {
     expect(renderer.resolveLanguage('pt-BR')).toBe('pt');
     expect(renderer.resolveLanguage('PT_br')).toBe('pt');

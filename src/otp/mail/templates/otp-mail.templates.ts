@@ -1,7 +1,12 @@
 /** The mail templates; each has an HTML and a text part in `templates/`, and strings in every locale. */
-export type OtpMailTemplate = 'login' | 'verify-email' | 'transaction' | 'generic-code' | 'budget-notice';
+export type OtpMailTemplate = 'login' | 'verify-email' | 'transaction' | 'generic-code' | 'budget-notice' | 'new-device-notice';
 
-export const OTP_MAIL_TEMPLATES: readonly OtpMailTemplate[] = ['login', 'verify-email', 'transaction', 'generic-code', 'budget-notice'];
+export const OTP_MAIL_TEMPLATES: readonly OtpMailTemplate[] = [
+  'login', 'verify-email', 'transaction', 'generic-code', 'budget-notice', 'new-device-notice',
+];
+
+/** Templates of security notices; every other template carries a code. */
+export type OtpNoticeTemplate = 'budget-notice' | 'new-device-notice';
 
 /** What every mail shows about the sender. */
 export interface OtpMailBrand {
@@ -41,6 +46,18 @@ export interface BudgetNoticeMailContext extends OtpMailBrand {
   lockHours: number;
 }
 
+/** Sent after a sign-in from a browser or network the address had not used lately (R19). */
+export interface NewDeviceNoticeMailContext extends OtpMailBrand {
+  /** Formatted in the reader's language, UTC. */
+  happenedAt: string;
+  /** "Firefox on Linux", or the localised "unknown". */
+  browser: string;
+  /** IPv4 /24 or IPv6 /48 network, or the localised "unknown". */
+  network: string;
+  /** The configured `APP_URL`, printed as text (not a link) for "if this was not you". */
+  appUrl: string;
+}
+
 /** One context type per template. */
 export interface OtpMailContexts {
   login: LoginMailContext;
@@ -48,6 +65,7 @@ export interface OtpMailContexts {
   transaction: TransactionMailContext;
   'generic-code': GenericCodeMailContext;
   'budget-notice': BudgetNoticeMailContext;
+  'new-device-notice': NewDeviceNoticeMailContext;
 }
 
 /** String groups of a locale file each template uses, merged in this order. */
@@ -57,6 +75,7 @@ export const STRING_GROUPS: Record<OtpMailTemplate, string[]> = {
   transaction: ['footer', 'code', 'transaction'],
   'generic-code': ['footer', 'code', 'generic-code'],
   'budget-notice': ['footer', 'budget-notice'],
+  'new-device-notice': ['footer', 'new-device-notice'],
 };
 
 export interface RenderedMail {

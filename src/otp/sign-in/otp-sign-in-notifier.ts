@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { currentAuditContext } from '../audit/audit-context';
+import { canonicalEmail } from '../crypto/canonical';
+import { OtpCipher } from '../crypto/otp-cipher';
+import { OtpKeyring } from '../crypto/otp-keyring';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { summariseUserAgent } from '../mail/otp-mail.composer';
+import { NewDeviceNoticePayload } from '../mail/outbox/otp-mail-outbox.payload';
+import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
+import { ipNetwork } from '../net/ip-network';
+import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions } from '../otp-options.interface';
+import { OtpKnownDeviceStore } from './otp-known-device.store';
+import { resolveSignInNoticeOptions, ResolvedSignInNoticeOptions } from './otp-sign-in-notice-options';
+
+/** A successful sign-in, as the host tells it to `OtpSignInNotifier.signedIn`. */
+export interface SignedInInput {
+  /** The address the account signs in with: where a notice goes. */
+  email: string;
+  /** Client IP as your trusted-proxy settings resolve it. @default the current request's (audit context) */
+  ip?: string;
+  /** The request's `User-Agent`. @default the current request's (audit context) */
+  userAgent?: string;
+  /** Language of the notice (`pt-BR` falls back to `pt`, then `en`). @default the mail default language */
+  locale?: string;
+}
+
+/** What `signedIn` decided. */
+export interface SignInNoticeOutcome {
+  /**
+   * `known`: the device signed in to this address within `rememberDeviceSeconds`;
+   * `new`: it did not, and the address has other remembered devices;
+   * `first`: the address had no remembered device (its first sign-in, or the first after
+   * a long absence or after the feature was deployed): remembered, never mailed.
+   */
+  device: 'known' | 'new' | 'first';
+  /** `queued` in the outbox; `rate_limited` by `intervalSeconds` (the device stays unknown); `none` otherwise. */
+  notice: 'queued' | 'rate_limited' | 'none';
+}
+
+const LOCALE = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}$/;
+
+/**
+ * New-device sign-in notices (R19). The host calls `signedIn` after every successful
+ * sign-in; a sign-in from a browser (family and OS) or network (IPv4 /24, IPv6 /48)
+ * the address has not used within `rememberDeviceSeconds` queues a notice through the
+ * mail outbox: when (UTC), which browser, which network, what to do if it was not
+ * them. Devices are remembered only as keyed digests beside the blind index; the
+ * notice's recipient and facts are sealed in the outbox row like every mail.
+ */
+@Injectable()
+export class OtpSignInNotifier {
+  readonly options: ResolvedSignInNoticeOptions;
+
+  constructor(
+    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+    private readonly keyring: OtpKeyring,
+    private readonly cipher: OtpCipher,
+    private readonly store: OtpKnownDeviceStore,
+    private readonly dispatcher: OtpMailDispatcher,
+    private readonly events: OtpEventBus,
+  ) {
+    this.options = resolveSignInNoticeOptions(moduleOptions.signInNotices);
+  }
+
+  /**
+   * Records a successful sign-in of `email` and queues a notice when it comes from a
+   * new device. Call it once the session exists, never for a failed attempt. Throws
+   * only when the database does.
+   */
+  async signedIn(input: SignedInInput): Promise<SignInNoticeOutcome> {
+    if (typeof input.email !== 'string' || !input.email.includes('@')) throw new TypeError('signedIn: email must be an address');
+    const request = currentAuditContext();
+    const ip = input.ip ?? request?.ip;
+    const userAgent = input.userAgent ?? request?.userAgent;
+    const recipientIndex = this.keyring.blindIndex(canonicalEmail(input.email));
+    const browser = summariseUserAgent(userAgent);
+    const network = ipNetwork(ip);
+    const id = randomUUID();
+    const payload: NewDeviceNoticePayload = {
+      kind: 'new-device-notice',
+      to: input.email.trim().normalize('NFKC'),
+      locale: input.locale && LOCALE.test(input.locale) ? input.locale : undefined,
+      browser,
+      network,
+      happenedAt: new Date().toISOString(),
+    };
+    const out = await this.store.recordSignIn({
+      recipientIndex,
+      deviceDigest: this.keyring.deviceDigest(recipientIndex, [browser ?? '', network ?? '']),
+      notice: { id, payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id), deadlineSeconds: this.options.deadlineSeconds },
+      rememberSeconds: this.options.rememberDeviceSeconds,
+      intervalSeconds: this.options.intervalSeconds,
+    });
+    const outcome: SignInNoticeOutcome = {
+      device: out.known ? 'known' : out.remembered === 0 ? 'first' : 'new',
+      notice: out.queued ? 'queued' : out.known || out.remembered === 0 ? 'none' : 'rate_limited',
+    };
+    if (out.queued) this.dispatcher.mailWritten();
+    this.events.emit({ name: 'sign_in.recorded', outcome: 'success', recipientIndex, ip, userAgent, detail: { ...outcome } });
+    if (outcome.device === 'new') {
+      this.events.emit({
+        name: 'notice.queued', outcome: out.queued ? 'success' : 'failure', purpose: 'sign-in', recipientIndex,
+        detail: { kind: 'new-device-notice', reason: out.queued ? null : 'rate_limited' },
+      });
+    }
+    return outcome;
+  }
+}
