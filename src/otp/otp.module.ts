@@ -27,6 +27,7 @@ import {
   OTP_ASYNC_OPTIONS_TYPE,
   OTP_MODULE_OPTIONS,
   OTP_OPTIONS_TYPE,
+  OTP_RATE_LIMIT_SETTINGS,
   OTP_RESOLVED_OPTIONS,
   OtpConfigurableModule,
 } from './otp.module-definition';
@@ -54,6 +55,11 @@ const providers: Provider[] = [
     provide: OTP_RESOLVED_OPTIONS,
     useFactory: (options: OtpModuleOptions) => resolveOtpOptions(options),
     inject: [OTP_MODULE_OPTIONS],
+  },
+  {
+    provide: OTP_RATE_LIMIT_SETTINGS,
+    useFactory: (o: ResolvedOtpOptions) => o.rateLimits,
+    inject: [OTP_RESOLVED_OPTIONS],
   },
   {
     provide: OtpKeyring,
@@ -101,7 +107,8 @@ const providers: Provider[] = [
     OtpMailDispatcher, OtpThrottlerGuard, OtpSignInNotifier,
     // `@UseGuards(OtpThrottlerGuard)` in a host module builds the guard there: its dependencies
     // must be visible, and the host's instance then counts in the same store as the module's.
-    OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OTP_RESOLVED_OPTIONS, OtpRateLimitSubjects],
+    // Not OTP_RESOLVED_OPTIONS: it holds the keys; the guard reads only the rate-limit settings.
+    OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSubjects],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
   /** Opens the audit context (request id, IP, user agent) before guards run. */
