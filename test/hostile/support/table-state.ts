@@ -15,16 +15,3 @@ export async function tableState(db: DataSource): Promise<Record<string, { rows:
   }
   return out;
 }
-
-/** Every row of every table in `public`, as JSON text (for leak searches). */
-export async function dumpAllTables(db: DataSource): Promise<string> {
-  const tables: { table_name: string }[] = await db.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  let out = '';
-  for (const { table_name } of tables) {
-    const rows: { j: string }[] = await db.query(`SELECT row_to_json(t)::text AS j FROM "${table_name}" t`);
-    out += rows.map((r) => r.j).join('\n') + '\n';
-  }
-  return out;
-}
