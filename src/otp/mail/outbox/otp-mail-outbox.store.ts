@@ -17,6 +17,13 @@ export interface OutboxRow {
   lastError: string | null;
 }
 
+/** What the relay said when it accepted the message of outbox row `id`. */
+export interface OutboxDelivery {
+  id: string;
+  messageId: string | null;
+  response: string | null;
+}
+
 export interface NewNoticeRow {
   id: string;
   challengeId: string;
@@ -89,17 +96,22 @@ export class OtpMailOutboxStore {
     return rows.map(toRow);
   }
 
-  /** Records the relay's acceptance and wipes the payload. False if the row was no longer pending. */
-  async markDelivered(id: string, messageId: string | null, response: string | null): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+  /**
+   * Records the relay's acceptance of several messages and wipes their payloads, in one
+   * statement. Returns the ids that were still pending (and so are now delivered).
+   */
+  async markDelivered(deliveries: readonly OutboxDelivery[]): Promise<string[]> {
+    if (deliveries.length === 0) return [];
+    const rows: { id: string }[] = await this.db.query(
       `WITH done AS (
-         UPDATE otp_mail_outbox SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, server_message_id = $2, server_response = $3, last_error = NULL
-         WHERE id = $1 AND status = 'pending' RETURNING id
+         UPDATE otp_mail_outbox o SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, server_message_id = d.message_id, server_response = d.response, last_error = NULL
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d (id, message_id, response)
+         WHERE o.id = d.id AND o.status = 'pending' RETURNING o.id
        ) SELECT id FROM done`,
-      [id, messageId, response],
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)],
     );
-    return rows.length > 0;
+    return rows.map((r) => r.id);
   }
 
   /**
