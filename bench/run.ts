@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     // 3. Mail: outbox -> SMTP sink vs plain pooled nodemailer -> same sink.
     if (wants('mail')) {
       report.mail = await measureMail({
-        runs: settings.runs, seconds: settings.seconds, hasOutbox: features!.tables.some((t) => /outbox/.test(t)), log, skipped: report.skipped,
+        pool: db.pool, runs: settings.runs, seconds: settings.seconds, hasOutbox: features!.tables.some((t) => /outbox/.test(t)), log, skipped: report.skipped,
         // One instance without a dispatcher writes the backlog, then an instance with one drains it.
         bootApp: (extra) => bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory', mailPort: 'real', extra }),
         stopApp,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_APP_URL, BENCH_MAIL_FROM } from './bench-env';
 import { cpuMs, startChild } from './child';
+import type { Pool } from 'pg';
 import { median } from './load';
 import type { BenchReport } from './report';
 
@@ -83,6 +84,12 @@ async function plainNodemailerRate(sink: SmtpSink, seconds: number): Promise<{ r
   }
 }
 
+/** CPU used so far by each server process connected to the bench database (pid -> ms). */
+async function databaseCpuMs(pool: Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  return new Map(rows.map((r: { pid: number }) => [r.pid, cpuMs(r.pid)] as [number, number]).filter(([, ms]) => Number.isFinite(ms)));
+}
+
 /** Arrival rate at the sink between the 10th and 90th percentile of `expected` messages after `since`. */
 export async function sinkArrivalRate(sink: SmtpSink, from: number, expected: number, deadlineMs: number): Promise<number | null> {
   const until = Date.now() + deadlineMs;
@@ -105,6 +112,8 @@ interface MailBenchApp {
 }
 
 export interface MailBenchOptions<App extends MailBenchApp> {
+  /** The bench database: its server processes' CPU is counted for the outbox too. */
+  pool: Pool;
   runs: number;
   seconds: number;
   hasOutbox: boolean;
@@ -145,18 +154,23 @@ export async function measureMail<App extends MailBenchApp>(o: MailBenchOptions<
         await writer.request({ cmd: 'issue', n, tag: `mail${r}-${Date.now()}` }, 'issued');
         const from = sink.received.length;
         const dispatcher = await o.bootApp(env);
-        // CPU of the dispatching instance from when it is up (its boot excluded) to the last message.
+        // CPU of the dispatching instance from when it is up (its boot excluded) to the last message,
+        // and of the PostgreSQL processes serving the bench database meanwhile.
         const cpu0 = cpuMs(dispatcher.proc.pid!);
+        const db0 = await databaseCpuMs(o.pool);
         const counted = sink.received.length;
         run.rps = await sinkArrivalRate(sink, from, n, o.seconds * 6000);
-        run.cpuUsPerMessage = ((cpuMs(dispatcher.proc.pid!) - cpu0) * 1000) / Math.max(1, sink.received.length - counted);
+        const sent = Math.max(1, sink.received.length - counted);
+        run.cpuUsPerMessage = ((cpuMs(dispatcher.proc.pid!) - cpu0) * 1000) / sent;
+        const db1 = await databaseCpuMs(o.pool);
+        run.dbCpuUsPerMessage = ([...db1].reduce((sum, [pid, ms]) => sum + ms - (db0.get(pid) ?? 0), 0) * 1000) / sent;
         await o.stopApp(dispatcher);
         run.ratio = run.rps === null ? null : run.rps / limit.rps;
       }
       figures.runs!.push(run);
       const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(0));
       o.log(`  round ${r + 1}: nodemailer ${f0(run.limitRps)} msg/s (${f0(run.limitCpuUsPerMessage)} µs CPU/msg)`
-        + (writer ? `, outbox ${f0(run.rps)} msg/s (${f0(run.cpuUsPerMessage)} µs CPU/msg), ratio ${run.ratio === null ? '-' : run.ratio.toFixed(2)}` : ''));
+        + (writer ? `, outbox ${f0(run.rps)} msg/s (${f0(run.cpuUsPerMessage)} µs CPU/msg + database ${f0(run.dbCpuUsPerMessage)}), ratio ${run.ratio === null ? '-' : run.ratio.toFixed(2)}` : ''));
     }
   } finally {
     if (writer) await o.stopApp(writer);
@@ -167,7 +181,11 @@ export async function measureMail<App extends MailBenchApp>(o: MailBenchOptions<
   figures.rps = rates.length ? median(rates) : null;
   figures.ratio = figures.rps !== null ? figures.rps / figures.limitRps : null;
   const cpu = figures.runs!.map((x) => x.cpuUsPerMessage).filter((x): x is number => x !== undefined);
-  figures.cpuUsPerMessage = { outbox: cpu.length ? median(cpu) : null, nodemailer: median(figures.runs!.map((x) => x.limitCpuUsPerMessage!)) };
+  const dbCpu = figures.runs!.map((x) => x.dbCpuUsPerMessage).filter((x): x is number => x !== undefined);
+  figures.cpuUsPerMessage = {
+    outbox: cpu.length ? median(cpu) : null, outboxDatabase: dbCpu.length ? median(dbCpu) : null,
+    nodemailer: median(figures.runs!.map((x) => x.limitCpuUsPerMessage!)),
+  };
   if (writer && figures.rps === null) o.skipped.push('mail: the outbox delivered under half the messages in time (check the SMTP variables in bench/lib/mail-bench.ts)');
   return figures;
 }

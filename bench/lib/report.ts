@@ -23,9 +23,9 @@ export interface BenchReport {
   /** Medians over the runs; `runs` holds each round's pair, measured back to back. */
   mail: {
     rps: number | null; limitRps: number | null; ratio: number | null;
-    /** CPU of the sending process per message (the dispatching app; the nodemailer client), medians. */
-    cpuUsPerMessage?: { outbox: number | null; nodemailer: number };
-    runs?: { rps: number | null; limitRps: number; ratio: number | null; cpuUsPerMessage?: number; limitCpuUsPerMessage?: number }[];
+    /** CPU per message of the sending process (the dispatching app; the nodemailer client) and, for the outbox, of PostgreSQL; medians. */
+    cpuUsPerMessage?: { outbox: number | null; outboxDatabase: number | null; nodemailer: number };
+    runs?: { rps: number | null; limitRps: number; ratio: number | null; cpuUsPerMessage?: number; dbCpuUsPerMessage?: number; limitCpuUsPerMessage?: number }[];
   };
   scale?: { p50MsAt10k: number; p50MsAt1M: number; ratio: number; rowsSmall: number; rowsBig: number; connections: number; runs: { small: number[]; big: number[] } };
   rssMb?: number;
@@ -73,7 +73,7 @@ export function printReport(r: BenchReport): void {
   for (const [name, v] of Object.entries(r.variants)) {
     lines.push(`| variant: ${name} | issue ${f0(v.issueRps)} / verify ${f0(v.verifyRps)} | | p99 ${f1(v.issueP99Ms)} / ${f1(v.verifyP99Ms)} | | | | | |`);
   }
-  lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | ${r.mail.cpuUsPerMessage ? `µs/msg ${f0(r.mail.cpuUsPerMessage.outbox)} / ${f0(r.mail.cpuUsPerMessage.nodemailer)} / -` : ''} |`);
+  lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | ${r.mail.cpuUsPerMessage ? `µs/msg ${f0(r.mail.cpuUsPerMessage.outbox)} (+ database ${f0(r.mail.cpuUsPerMessage.outboxDatabase)}) / ${f0(r.mail.cpuUsPerMessage.nodemailer)} / -` : ''} |`);
   if (r.scale) lines.push(`| scale: verify p50 (${r.scale.connections} conn.) | ${r.scale.rowsSmall} rows ${f2(r.scale.p50MsAt10k)} ms | ${r.scale.rowsBig} rows ${f2(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
   if (r.rssMb !== undefined) lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
   lines.push('');
