@@ -103,7 +103,7 @@ export async function sinkArrivalRate(sink: SmtpSink, from: number, expected: nu
 }
 
 /** Variables of the dispatching instance that the mail part passes on from its own environment. */
-export const DISPATCHER_SETTINGS = ['MAIL_BATCH_SIZE', 'MAIL_MAX_IN_FLIGHT', 'MAIL_SMTP_CONNECTIONS'];
+export const DISPATCHER_SETTINGS = ['MAIL_BATCH_SIZE', 'MAIL_MAX_IN_FLIGHT', 'MAIL_RECORD_DELAY_MS', 'MAIL_SMTP_CONNECTIONS'];
 
 /** An app child of the harness, as far as the mail part needs it. */
 interface MailBenchApp {

@@ -181,7 +181,7 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     const recorded: number[] = [];
     const markDelivered = a.store.markDelivered.bind(a.store);
     jest.spyOn(a.store, 'markDelivered').mockImplementation(async (batch) => {
-      // The first write is held until the four released messages are all accepted: the other three queue behind it.
+      // The first write is held until the four released messages are all accepted: the others queue behind it.
       if (recorded.length === 0) await pollFor(() => (accepted >= 4 ? true : undefined));
       recorded.push(batch.length);
       return markDelivered(batch);
@@ -209,8 +209,9 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     expect(smtp.messages).toHaveLength(12);
     expect(new Set(smtp.messages.map(refOf)).size).toBe(12);
     expect(recorded.reduce((x, y) => x + y, 0)).toBe(12);
-    expect(recorded[0]).toBe(1);
-    expect(recorded[1]).toBeGreaterThanOrEqual(3); // (at least) the three that finished during the first write: one statement
+    // The four released together share statements (however they split between the first write and the next).
+    expect(Math.max(...recorded)).toBeGreaterThanOrEqual(2);
+    expect(recorded.length).toBeLessThan(12);
   });
 
   it('a crash between the relay accepting and the outcome being recorded re-sends once after the lease, with the same Message-ID', async () => {

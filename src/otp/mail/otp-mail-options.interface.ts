@@ -97,6 +97,15 @@ export interface OtpMailOptions {
    */
   maxInFlight?: number;
   /**
+   * Deliveries are recorded in groups: while other messages are still with the transport,
+   * a delivery waits up to this long for them before its row is written (0: only what
+   * finishes during the previous write is grouped). The wait adds to the duplicate window
+   * (relay accepted, row not yet updated); one statement per group instead of per message
+   * is what keeps the database's share of a mail small.
+   * @default 10
+   */
+  recordDelayMs?: number;
+  /**
    * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
    * @default 5
    */
@@ -140,6 +149,7 @@ export interface ResolvedOtpMailOptions {
   pollIntervalMs: number;
   batchSize: number;
   maxInFlight: number;
+  recordDelayMs: number;
   smtpConnections: number;
   leaseSeconds: number;
   retry: { baseMs: number; maxMs: number };

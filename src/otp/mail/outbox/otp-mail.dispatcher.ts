@@ -50,10 +50,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Messages still with the port (their slot is taken). */
   private sending = 0;
   private slotFreed?: () => void;
-  private readonly recorder = new OtpMailDeliveryRecorder(
-    (batch) => this.store.markDelivered(batch),
-    (err, size) => this.logger.error(`recording the delivery of ${size} mail(s) failed: ${err.name}`),
-  );
+  private readonly recorder: OtpMailDeliveryRecorder;
   private listener?: PoolClient;
   /** Listener clients already handed back: an error after that (e.g. the server ends the session) must not release twice. */
   private readonly releasedListeners = new WeakSet<PoolClient>();
@@ -65,7 +62,14 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly cipher: OtpCipher,
     private readonly events: OtpEventBus,
     @InjectDataSource() private readonly db: DataSource,
-  ) {}
+  ) {
+    this.recorder = new OtpMailDeliveryRecorder({
+      write: (batch) => this.store.markDelivered(batch),
+      onError: (err, size) => this.logger.error(`recording the delivery of ${size} mail(s) failed: ${err.name}`),
+      moreComing: () => this.sending > 0,
+      delayMs: options.mail.recordDelayMs,
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.mail.dispatcher) return;
