@@ -89,7 +89,7 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 500, 10, 60_000),
     batchSize: positive('batchSize', options.batchSize, 25, 1, 500),
     maxInFlight: positive('maxInFlight', options.maxInFlight, 50, 1, 1000),
-    recordDelayMs: positive('recordDelayMs', options.recordDelayMs, 10, 0, 1000),
+    recordDelayMs: positive('recordDelayMs', options.recordDelayMs, 0, 0, 1000),
     smtpConnections: positive('smtpConnections', options.smtpConnections, 5, 1, 100),
     leaseSeconds: positive('leaseSeconds', options.leaseSeconds, 120, 60, 3600),
     retry: {

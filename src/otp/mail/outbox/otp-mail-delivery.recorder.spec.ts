@@ -19,7 +19,7 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
       },
       onError: () => undefined,
       moreComing: opts.moreComing ?? (() => false),
-      delayMs: opts.delayMs ?? 10,
+      delayMs: opts.delayMs ?? 0,
     });
     return { r, writes, finishWrite: () => release?.() };
   }
