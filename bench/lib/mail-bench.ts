@@ -179,7 +179,10 @@ export async function measureMail<App extends MailBenchApp>(o: MailBenchOptions<
   const rates = figures.runs!.map((x) => x.rps).filter((x): x is number => x !== null);
   figures.limitRps = median(figures.runs!.map((x) => x.limitRps));
   figures.rps = rates.length ? median(rates) : null;
-  figures.ratio = figures.rps !== null ? figures.rps / figures.limitRps : null;
+  // Each round's pair was measured back to back: the median of their ratios follows the machine's
+  // drift less than the ratio of the two medians does.
+  const ratios = figures.runs!.map((x) => x.ratio).filter((x): x is number => x !== null);
+  figures.ratio = ratios.length ? median(ratios) : null;
   const cpu = figures.runs!.map((x) => x.cpuUsPerMessage).filter((x): x is number => x !== undefined);
   const dbCpu = figures.runs!.map((x) => x.dbCpuUsPerMessage).filter((x): x is number => x !== undefined);
   figures.cpuUsPerMessage = {

@@ -22,6 +22,7 @@ export interface BenchReport {
   verify?: HeadlineFigure;
   /** Medians over the runs; `runs` holds each round's pair, measured back to back. */
   mail: {
+    /** `rps` and `limitRps` are medians over the rounds; `ratio` is the median of the rounds' ratios. */
     rps: number | null; limitRps: number | null; ratio: number | null;
     /** CPU per message of the sending process (the dispatching app; the nodemailer client) and, for the outbox, of PostgreSQL; medians. */
     cpuUsPerMessage?: { outbox: number | null; outboxDatabase: number | null; nodemailer: number };
