@@ -112,8 +112,11 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     const b = await app({ SMTP_URL: smtp.url('smtp') });
     // The duplicate window of each mail: from the relay's acceptance to its row saying so.
     const record: number[] = [];
+    // Mails recorded by a later write than the first one to start after they were accepted.
+    const leftBehind: string[] = [];
     for (const x of [a, b]) {
       const accepted = new Map<string, bigint>();
+      const writeStarts: bigint[] = [];
       const mailer = x.t.app.get(OtpMailer);
       const send = mailer.send.bind(mailer);
       jest.spyOn(mailer, 'send').mockImplementation(async (m) => {
@@ -123,6 +126,9 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
       });
       const original = x.store.markDelivered.bind(x.store);
       jest.spyOn(x.store, 'markDelivered').mockImplementation(async (deliveries) => {
+        const started = process.hrtime.bigint();
+        for (const d of deliveries) if (writeStarts.some((w) => w > accepted.get(d.id)!)) leftBehind.push(d.id);
+        writeStarts.push(started);
         const done = await original(deliveries);
         const now = process.hrtime.bigint();
         for (const d of deliveries) record.push(Number(now - accepted.get(d.id)!) / 1e6);
@@ -149,12 +155,14 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     expect(rows.every((r: { attempts: number }) => r.attempts === 1)).toBe(true);
     const workers = new Set(rows.map((r: { claimed_by: string }) => r.claimed_by));
     expect(workers.size).toBeGreaterThanOrEqual(1);
-    // The duplicate window (relay said 250, outcome not yet recorded) is about one UPDATE long.
+    // The duplicate window (relay said 250, outcome not yet recorded) is about one UPDATE long: each
+    // mail goes with the first write that starts after the relay accepted it (the one after the
+    // write in progress, if any). Asserted by order, not by milliseconds, which a busy machine stretches.
     expect(record).toHaveLength(200);
+    expect(leftBehind).toEqual([]);
     record.sort((x, y) => x - y);
     const p99 = record[Math.floor(record.length * 0.99)];
     if (process.env.REPORT_TIMINGS) console.log(`record window over ${record.length} mails: p50 ${record[record.length >> 1].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${record[record.length - 1].toFixed(1)} ms; workers ${workers.size}`);
-    expect(p99).toBeLessThan(250);
   });
 
   it('keeps at most MAIL_MAX_IN_FLIGHT messages with the transport, claims the next batch before the last one is answered, records deliveries together', async () => {
