@@ -3,7 +3,8 @@
  * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
  * prints where its CPU time goes, by package and by function (self time).
  * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
- * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + interceptor, OTP).
+ * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + interceptor, OTP);
+ * `PROFILE_ROUTE=mail` profiles an instance draining a mail backlog to a local SMTP sink.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { appEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
 import { cpuMs, startChild } from './lib/child';
 import { median, runLoad } from './lib/load';
+import { sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
 import { AppReady, prepare } from './lib/phases';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
@@ -39,9 +41,10 @@ async function main(): Promise<void> {
   const dir = join(__dirname, '../../bench/results');
   const db = await openBenchDatabase();
   try {
+    const route = process.env.PROFILE_ROUTE ?? 'verify';
+    if (route === 'mail') return await profileMail(db.url, seconds, dir);
     const app = await startChild<AppReady>('app-server', appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' }), 60_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
     const url = `http://127.0.0.1:${app.ready.port}`;
-    const route = process.env.PROFILE_ROUTE ?? 'verify';
     let i = 0;
     if (route === 'decompose') {
       // Where the issue route's time goes: the bare limit, plus validation, plus the interceptor, and the OTP route.
@@ -67,13 +70,37 @@ async function main(): Promise<void> {
       const r = await runLoad({ url, connections: 32, seconds, next: () => { const [id, code] = pairs[i++ % pairs.length]; return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) }; } });
       console.log(`verify: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.non2xx} non-2xx)`);
     }
-    const before = new Set(readdirSync(dir));
-    await app.stop();
-    const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => join(dir, f))[0]
-      ?? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).sort().pop();
-    if (file) summarise(file);
+    await stopAndSummarise(app, dir);
   } finally {
     await db.close();
+  }
+}
+
+async function stopAndSummarise(app: { stop(): Promise<void> }, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  await app.stop();
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => join(dir, f))[0]
+    ?? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).sort().pop();
+  if (file) summarise(file);
+}
+
+/** A writer-only instance queues about `seconds` worth of mail; a profiled instance drains it to a local sink. */
+async function profileMail(databaseUrl: string, seconds: number, dir: string): Promise<void> {
+  const sink = await startSmtpSink();
+  const env = { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile };
+  const variant = { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' as const, mailPort: 'real' as const };
+  try {
+    const writer = await startChild<AppReady>('app-server', appEnv(databaseUrl, { ...variant, extra: { ...env, MAIL_DISPATCHER: 'false' } }));
+    const n = 500 * seconds;
+    await writer.request({ cmd: 'issue', n, tag: `prof-mail-${Date.now()}` }, 'issued');
+    await writer.stop();
+    const from = sink.received.length;
+    const app = await startChild<AppReady>('app-server', appEnv(databaseUrl, { ...variant, extra: env }), 60_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    const rate = await sinkArrivalRate(sink, from, n, seconds * 20_000);
+    console.log(`mail: ${n} messages, ${rate === null ? '-' : rate.toFixed(0)} msg/s at the sink`);
+    await stopAndSummarise(app, dir);
+  } finally {
+    await sink.close();
   }
 }
 

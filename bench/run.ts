@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { appEnv, AppVariant, RAISED_LIMITS } from './lib/bench-env';
 import { BenchDatabase, countChallenges, insertFinishedChallenges, openBenchDatabase, truncateOtpTables } from './lib/bench-db';
 import { Child, startChild } from './lib/child';
-import { mailModulesAvailable, plainNodemailerRate, sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
+import { measureMail } from './lib/mail-bench';
 import { median } from './lib/load';
 import { AppReady, BenchSettings, measureIssueVerify, RouteFigures, verifyP50 } from './lib/phases';
 import { BenchReport, printReport, writeReport } from './lib/report';
@@ -28,6 +28,15 @@ const SCALE_CONNECTIONS = num(process.env.BENCH_SCALE_CONNECTIONS, 4);
 const SCALE_SMALL = 10_000;
 const SCALE_BIG = num(process.env.BENCH_SCALE_BIG_ROWS, 1_000_000);
 const adaptersWanted = (process.env.BENCH_ADAPTERS ?? 'express,fastify').split(',').map((a) => a.trim()).filter(Boolean);
+/** `BENCH_ONLY=mail` (or a list such as `http,mail`) runs only those parts; unset runs them all. */
+const PARTS = ['http', 'variants', 'mail', 'scale'] as const;
+const only = (process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
+if (unknownPart) {
+  console.error(`BENCH_ONLY: unknown part "${unknownPart}" (parts: ${PARTS.join(', ')})`);
+  process.exit(2);
+}
+const wants = (part: (typeof PARTS)[number]) => only.length === 0 || only.includes(part);
 
 const children: Child<unknown>[] = [];
 const extraDbs: BenchDatabase[] = [];
@@ -47,10 +56,18 @@ async function stopApp(app: Child<AppReady>): Promise<void> {
   children.splice(children.indexOf(app as Child<unknown>), 1);
 }
 
+/** What the build has (tables, throttler), when the HTTP part did not boot an app already. */
+async function probeFeatures(db: BenchDatabase, adapter: string): Promise<AppReady['features']> {
+  const app = await bootApp(db, { adapter, audit: false, throttlerStorage: 'memory' });
+  const features = app.ready.features;
+  await stopApp(app);
+  return features;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  const report: BenchReport = { settings, skipped: [], adapters: {}, variants: {}, raisedLimits: {} } as unknown as BenchReport;
-  log(`bench: ${settings.runs} run(s) of ${settings.seconds} s per figure, ${settings.connections} connections, warm-up ${settings.warmupSeconds} s`);
+  const report: BenchReport = { settings, skipped: [], adapters: {}, variants: {}, raisedLimits: {}, mail: { rps: null, limitRps: null, ratio: null } } as unknown as BenchReport;
+  log(`bench: ${settings.runs} run(s) of ${settings.seconds} s per figure, ${settings.connections} connections, warm-up ${settings.warmupSeconds} s${only.length ? `; only ${only.join(', ')}` : ''}`);
   const db = await openBenchDatabase();
   log(`database: ${db.name}${db.created ? ' (created; dropped at the end)' : ' (DATABASE_URL)'}`);
   try {
@@ -59,7 +76,7 @@ async function main(): Promise<void> {
 
     // 1. Each adapter: issue and verify, OTP vs limit vs ceiling.
     let features: AppReady['features'] | undefined;
-    for (const adapter of adaptersWanted) {
+    for (const adapter of wants('http') ? adaptersWanted : []) {
       const app = await bootApp(db, { adapter, audit: false, throttlerStorage: 'memory' });
       features = app.ready.features;
       if (app.ready.adapter !== adapter) {
@@ -75,7 +92,8 @@ async function main(): Promise<void> {
     }
     const best = (route: 'issue' | 'verify') =>
       Object.entries(report.adapters).sort((a, b) => b[1][route].otp.rps - a[1][route].otp.rps)[0]?.[0];
-    const bestAdapter = best('verify') ?? 'express';
+    const bestAdapter = best('verify') ?? adaptersWanted[0] ?? 'express';
+    if (!features) features = await probeFeatures(db, bestAdapter);
     const throttled = features?.throttlerStorage ?? null;
     report.raisedLimits = throttled ? Object.fromEntries(Object.entries(RAISED_LIMITS).map(([k, v]) => [k, `${v.value} (${v.why})`])) : {};
     log(throttled
@@ -91,7 +109,7 @@ async function main(): Promise<void> {
     else report.skipped.push('throttler memory/redis: no throttler in this build');
     // 'audit off' and 'throttler memory' are one configuration: measure each configuration once.
     const measured = new Map<string, BenchReport['variants'][string]>();
-    for (const [name, v] of variantList) {
+    for (const [name, v] of wants('variants') ? variantList : []) {
       const key = JSON.stringify(v);
       const done = measured.get(key);
       if (done) {
@@ -108,67 +126,17 @@ async function main(): Promise<void> {
     }
 
     // 3. Mail: outbox -> SMTP sink vs plain pooled nodemailer -> same sink.
-    report.mail = { rps: null, limitRps: null, ratio: null };
-    const missing = mailModulesAvailable();
-    if (missing) report.skipped.push(`mail: ${missing} is not installed in this build`);
-    else {
-      log('mail: plain pooled nodemailer -> local SMTP sink');
-      const sink = await startSmtpSink();
-      try {
-        const rates: number[] = [];
-        for (let r = 0; r < settings.runs; r++) rates.push(await plainNodemailerRate(sink, settings.seconds));
-        report.mail.limitRps = median(rates);
-        if (features?.tables.some((t) => /outbox/.test(t))) {
-          // Pure dispatch throughput: one instance without a dispatcher writes the backlog, then an
-          // instance with one drains it to the sink (MAIL_DISPATCHER=false is the mail work's switch).
-          log('mail: outbox -> local SMTP sink');
-          const real = { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' as const, mailPort: 'real' as const };
-          const writer = await bootApp(db, { ...real, extra: { ...mailEnv(sink.port, sink.caFile), MAIL_DISPATCHER: 'false' } });
-          const outRates: number[] = [];
-          for (let r = 0; r < settings.runs; r++) {
-            const n = Math.max(500, Math.ceil(report.mail.limitRps * settings.seconds));
-            await writer.request({ cmd: 'issue', n, tag: `mail${r}` }, 'issued');
-            const from = sink.received.length;
-            const dispatcher = await bootApp(db, { ...real, extra: mailEnv(sink.port, sink.caFile) });
-            const rate = await sinkArrivalRate(sink, from, n, settings.seconds * 6000);
-            await stopApp(dispatcher);
-            if (rate !== null) outRates.push(rate);
-          }
-          await stopApp(writer);
-          report.mail.rps = outRates.length ? median(outRates) : null;
-          report.mail.ratio = report.mail.rps !== null ? report.mail.rps / report.mail.limitRps : null;
-          if (report.mail.rps === null) report.skipped.push('mail: the outbox delivered under half the messages in time (check the SMTP variables in bench/run.ts mailEnv)');
-        } else report.skipped.push('mail outbox: no outbox table in this build (plain nodemailer limit measured only)');
-      } finally {
-        await sink.close();
-      }
+    if (wants('mail')) {
+      report.mail = await measureMail({
+        pool: db.pool, runs: settings.runs, seconds: settings.seconds, hasOutbox: features!.tables.some((t) => /outbox/.test(t)), log, skipped: report.skipped,
+        // One instance without a dispatcher writes the backlog, then an instance with one drains it.
+        bootApp: (extra) => bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory', mailPort: 'real', extra }),
+        stopApp,
+      });
     }
 
-    // 4. Scale: verify p50 with 10k and with 1M challenge rows, two databases side by side,
-    //    measured in alternation so that the machine's drift hits both alike.
-    log(`scale: verify p50 at ${SCALE_SMALL} and ${SCALE_BIG} rows (${SCALE_ROUNDS} alternating rounds of ${SCALE_REQUESTS} requests, ${SCALE_CONNECTIONS} connections)`);
-    await truncateOtpTables(db.pool);
-    const bigDb = await openBenchDatabase({ fresh: true });
-    extraDbs.push(bigDb);
-    const scaleApps = [
-      { db, rows: SCALE_SMALL, app: await bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
-      { db: bigDb, rows: SCALE_BIG, app: await bootApp(bigDb, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
-    ];
-    const t0 = Date.now();
-    for (const s of scaleApps) {
-      await insertFinishedChallenges(s.db.pool, s.rows - SCALE_ROUNDS * SCALE_REQUESTS - SCALE_WARMUP);
-      await s.db.pool.query('VACUUM ANALYZE otp_challenges');
-      await verifyP50(s.app, SCALE_WARMUP, SCALE_CONNECTIONS);
-    }
-    log(`  filled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    for (let r = 0; r < SCALE_ROUNDS; r++) for (const s of scaleApps) s.p50.push((await verifyP50(s.app, SCALE_REQUESTS, SCALE_CONNECTIONS)).p50Ms);
-    const [small, big] = scaleApps;
-    report.scale = {
-      p50MsAt10k: median(small.p50), p50MsAt1M: median(big.p50), ratio: median(big.p50) / median(small.p50),
-      rowsSmall: await countChallenges(db.pool), rowsBig: await countChallenges(bigDb.pool), connections: SCALE_CONNECTIONS,
-      runs: { small: small.p50, big: big.p50 },
-    };
-    for (const s of scaleApps) await stopApp(s.app);
+    // 4. Scale: verify p50 with 10k and with 1M challenge rows.
+    if (wants('scale')) report.scale = await measureScale(db, bestAdapter);
 
     const pick = (route: 'issue' | 'verify') => {
       const adapter = best(route)!;
@@ -180,9 +148,11 @@ async function main(): Promise<void> {
         cpuUsPerRequest: { otp: f.otp.cpuUsPerRequest, limit: f.limit!.cpuUsPerRequest, ceiling: f.ceiling!.cpuUsPerRequest },
       };
     };
-    report.issue = pick('issue');
-    report.verify = pick('verify');
-    report.rssMb = Math.max(...Object.values(report.adapters).map((a) => a.peakRssMb));
+    if (Object.keys(report.adapters).length) {
+      report.issue = pick('issue');
+      report.verify = pick('verify');
+      report.rssMb = Math.max(...Object.values(report.adapters).map((a) => a.peakRssMb));
+    }
     report.elapsedSeconds = (Date.now() - started) / 1000;
     printReport(report);
     const file = writeReport(report, join(__dirname, '../..', 'bench', 'results'));
@@ -194,9 +164,35 @@ async function main(): Promise<void> {
   }
 }
 
-/** The app's own delivery in the mail part: STARTTLS to the local sink, its self-signed CA trusted. */
-function mailEnv(port: number, caFile: string): NodeJS.ProcessEnv {
-  return { SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_CA_FILE: caFile };
+/**
+ * Verify p50 with 10k and with 1M challenge rows: two databases side by side, measured in
+ * alternation so that the machine's drift hits both alike.
+ */
+async function measureScale(db: BenchDatabase, bestAdapter: string): Promise<BenchReport['scale']> {
+  log(`scale: verify p50 at ${SCALE_SMALL} and ${SCALE_BIG} rows (${SCALE_ROUNDS} alternating rounds of ${SCALE_REQUESTS} requests, ${SCALE_CONNECTIONS} connections)`);
+  await truncateOtpTables(db.pool);
+  const bigDb = await openBenchDatabase({ fresh: true });
+  extraDbs.push(bigDb);
+  const scaleApps = [
+    { db, rows: SCALE_SMALL, app: await bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
+    { db: bigDb, rows: SCALE_BIG, app: await bootApp(bigDb, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
+  ];
+  const t0 = Date.now();
+  for (const s of scaleApps) {
+    await insertFinishedChallenges(s.db.pool, s.rows - SCALE_ROUNDS * SCALE_REQUESTS - SCALE_WARMUP);
+    await s.db.pool.query('VACUUM ANALYZE otp_challenges');
+    await verifyP50(s.app, SCALE_WARMUP, SCALE_CONNECTIONS);
+  }
+  log(`  filled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (let r = 0; r < SCALE_ROUNDS; r++) for (const s of scaleApps) s.p50.push((await verifyP50(s.app, SCALE_REQUESTS, SCALE_CONNECTIONS)).p50Ms);
+  const [small, big] = scaleApps;
+  const scale: BenchReport['scale'] = {
+    p50MsAt10k: median(small.p50), p50MsAt1M: median(big.p50), ratio: median(big.p50) / median(small.p50),
+    rowsSmall: await countChallenges(db.pool), rowsBig: await countChallenges(bigDb.pool), connections: SCALE_CONNECTIONS,
+    runs: { small: small.p50, big: big.p50 },
+  };
+  for (const s of scaleApps) await stopApp(s.app);
+  return scale;
 }
 
 process.on('SIGINT', () => {

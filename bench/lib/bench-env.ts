@@ -14,6 +14,10 @@ export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
   RATE_LIMIT_GLOBAL_SEND: { value: '1000000/60', why: 'deployment-wide send cap' },
 };
 
+/** Sender and app address of the benchmarked deployment (the mail baseline renders its message with them too). */
+export const BENCH_MAIL_FROM = '"Example sign-in" <otp@bench.example.com>';
+export const BENCH_APP_URL = 'https://app.bench.example.com';
+
 export type ThrottlerStorageKind = 'memory' | 'redis';
 
 export interface AppVariant {
@@ -47,8 +51,8 @@ export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
     SMTP_URL: 'smtps://127.0.0.1:9',
     // Deployed behind a TLS-terminating proxy (the load generator speaks plain HTTP on 127.0.0.1).
     TLS_TERMINATED_BY_PROXY: 'true',
-    MAIL_FROM: '"Example sign-in" <otp@bench.example.com>',
-    APP_URL: 'https://app.bench.example.com',
+    MAIL_FROM: BENCH_MAIL_FROM,
+    APP_URL: BENCH_APP_URL,
     BENCH_MAIL_PORT: v.mailPort ?? 'capture',
     LOG_LEVEL: 'info',
     ...v.extra,

@@ -2,6 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BENCH_APP_URL, BENCH_MAIL_FROM } from './bench-env';
+import { cpuMs, startChild } from './child';
+import type { Pool } from 'pg';
+import { median } from './load';
+import type { BenchReport } from './report';
+
+type BenchMailFigures = BenchReport['mail'];
 
 /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
 
@@ -59,43 +66,28 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   };
 }
 
-/** An OTP-sized message: what the module sends, give or take the template. */
-function message(i: number): Record<string, unknown> {
-  return {
-    from: 'Example sign-in <otp@bench.example.com>',
-    to: `user${i}@bench.example.com`,
-    subject: 'Your Example sign-in code',
-    text: `Your code is ${String(i % 1_000_000).padStart(6, '0')}. It expires in 10 minutes.\n` + 'x'.repeat(600),
-    html: `<p>Your code is <b>${String(i % 1_000_000).padStart(6, '0')}</b>.</p>` + '<p>' + 'x'.repeat(600) + '</p>',
-  };
+/** The mail "limit" (plain pooled nodemailer in its own process, see mail-baseline.ts): messages/s at the sink and its CPU per message. */
+async function plainNodemailerRate(sink: SmtpSink, seconds: number): Promise<{ rps: number; cpuUsPerMessage: number }> {
+  const client = await startChild<unknown>('mail-baseline', {
+    PATH: process.env.PATH, MAIL_FROM: BENCH_MAIL_FROM, APP_URL: BENCH_APP_URL,
+  });
+  try {
+    const before = sink.received.length;
+    const cpu0 = cpuMs(client.proc.pid!);
+    const start = Date.now();
+    await client.request({ cmd: 'send', port: sink.port, caFile: sink.caFile, seconds }, 'sent');
+    const elapsed = (Date.now() - start) / 1000;
+    const n = sink.received.length - before;
+    return { rps: n / elapsed, cpuUsPerMessage: ((cpuMs(client.proc.pid!) - cpu0) * 1000) / Math.max(1, n) };
+  } finally {
+    await client.stop();
+  }
 }
 
-/**
- * The mail "limit": plain pooled nodemailer (STARTTLS required, certificate checked)
- * sending for `seconds` to the sink, 50 messages in flight. Messages/s at the sink.
- */
-export async function plainNodemailerRate(sink: SmtpSink, seconds: number): Promise<number> {
-  const nodemailer = require('nodemailer');
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 5,
-    host: '127.0.0.1',
-    port: sink.port,
-    secure: false,
-    requireTLS: true,
-    tls: { ca: readFileSync(sink.caFile), servername: 'localhost', minVersion: 'TLSv1.2' },
-  });
-  const before = sink.received.length;
-  const start = Date.now();
-  const until = start + seconds * 1000;
-  let i = 0;
-  const worker = async (): Promise<void> => {
-    while (Date.now() < until) await transport.sendMail(message(i++));
-  };
-  await Promise.all(Array.from({ length: 50 }, worker));
-  const elapsed = (Date.now() - start) / 1000;
-  transport.close();
-  return (sink.received.length - before) / elapsed;
+/** CPU used so far by each server process connected to the bench database (pid -> ms). */
+async function databaseCpuMs(pool: Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  return new Map(rows.map((r: { pid: number }) => [r.pid, cpuMs(r.pid)] as [number, number]).filter(([, ms]) => Number.isFinite(ms)));
 }
 
 /** Arrival rate at the sink between the 10th and 90th percentile of `expected` messages after `since`. */
@@ -108,4 +100,95 @@ export async function sinkArrivalRate(sink: SmtpSink, from: number, expected: nu
   const hi = got[Math.floor(got.length * 0.9) - 1];
   const n = Math.floor(got.length * 0.9) - Math.floor(got.length * 0.1) - 1;
   return hi > lo ? n / ((hi - lo) / 1000) : null;
+}
+
+/** Variables of the dispatching instance that the mail part passes on from its own environment. */
+export const DISPATCHER_SETTINGS = ['MAIL_BATCH_SIZE', 'MAIL_MAX_IN_FLIGHT', 'MAIL_RECORD_DELAY_MS', 'MAIL_SMTP_CONNECTIONS'];
+
+/** An app child of the harness, as far as the mail part needs it. */
+interface MailBenchApp {
+  proc: { pid?: number };
+  request<T>(message: Record<string, unknown>, replyType: string, timeoutMs?: number): Promise<T>;
+}
+
+export interface MailBenchOptions<App extends MailBenchApp> {
+  /** The bench database: its server processes' CPU is counted for the outbox too. */
+  pool: Pool;
+  runs: number;
+  seconds: number;
+  hasOutbox: boolean;
+  /** Boots the example app with these extra variables (the real mail port, production settings). */
+  bootApp(extra: NodeJS.ProcessEnv): Promise<App>;
+  stopApp(app: App): Promise<void>;
+  log(line: string): void;
+  skipped: string[];
+}
+
+/**
+ * Mail throughput: plain pooled nodemailer to a local sink against the outbox to the same sink,
+ * measured back to back in each round so that both see the same neighbours. Pure dispatch: an
+ * instance with `MAIL_DISPATCHER=false` writes the backlog, then an instance with a dispatcher
+ * drains it (its start-up is outside the 10th-90th percentile window that is timed).
+ */
+export async function measureMail<App extends MailBenchApp>(o: MailBenchOptions<App>): Promise<BenchMailFigures> {
+  const figures: BenchMailFigures = { rps: null, limitRps: null, ratio: null, runs: [] };
+  const missing = mailModulesAvailable();
+  if (missing) {
+    o.skipped.push(`mail: ${missing} is not installed in this build`);
+    return figures;
+  }
+  if (!o.hasOutbox) o.skipped.push('mail outbox: no outbox table in this build (plain nodemailer limit measured only)');
+  const settings = DISPATCHER_SETTINGS.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
+  o.log(`mail: plain pooled nodemailer${o.hasOutbox ? ' and the outbox' : ''} -> local SMTP sink, ${o.runs} round(s)${settings ? `; ${settings}` : ''}`);
+  const sink = await startSmtpSink();
+  const env: NodeJS.ProcessEnv = { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile };
+  // Dispatcher settings to try, passed on when set (README, "Mail delivery").
+  for (const name of DISPATCHER_SETTINGS) if (process.env[name]) env[name] = process.env[name];
+  const writer = o.hasOutbox ? await o.bootApp({ ...env, MAIL_DISPATCHER: 'false' }) : undefined;
+  try {
+    for (let r = 0; r < o.runs; r++) {
+      const limit = await plainNodemailerRate(sink, o.seconds);
+      const run: NonNullable<BenchMailFigures['runs']>[number] = { rps: null, limitRps: limit.rps, ratio: null, limitCpuUsPerMessage: limit.cpuUsPerMessage };
+      if (writer) {
+        const n = Math.max(500, Math.ceil(limit.rps * o.seconds));
+        await writer.request({ cmd: 'issue', n, tag: `mail${r}-${Date.now()}` }, 'issued');
+        const from = sink.received.length;
+        const dispatcher = await o.bootApp(env);
+        // CPU of the dispatching instance from when it is up (its boot excluded) to the last message,
+        // and of the PostgreSQL processes serving the bench database meanwhile.
+        const cpu0 = cpuMs(dispatcher.proc.pid!);
+        const db0 = await databaseCpuMs(o.pool);
+        const counted = sink.received.length;
+        run.rps = await sinkArrivalRate(sink, from, n, o.seconds * 6000);
+        const sent = Math.max(1, sink.received.length - counted);
+        run.cpuUsPerMessage = ((cpuMs(dispatcher.proc.pid!) - cpu0) * 1000) / sent;
+        const db1 = await databaseCpuMs(o.pool);
+        run.dbCpuUsPerMessage = ([...db1].reduce((sum, [pid, ms]) => sum + ms - (db0.get(pid) ?? 0), 0) * 1000) / sent;
+        await o.stopApp(dispatcher);
+        run.ratio = run.rps === null ? null : run.rps / limit.rps;
+      }
+      figures.runs!.push(run);
+      const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(0));
+      o.log(`  round ${r + 1}: nodemailer ${f0(run.limitRps)} msg/s (${f0(run.limitCpuUsPerMessage)} µs CPU/msg)`
+        + (writer ? `, outbox ${f0(run.rps)} msg/s (${f0(run.cpuUsPerMessage)} µs CPU/msg + database ${f0(run.dbCpuUsPerMessage)}), ratio ${run.ratio === null ? '-' : run.ratio.toFixed(2)}` : ''));
+    }
+  } finally {
+    if (writer) await o.stopApp(writer);
+    await sink.close();
+  }
+  const rates = figures.runs!.map((x) => x.rps).filter((x): x is number => x !== null);
+  figures.limitRps = median(figures.runs!.map((x) => x.limitRps));
+  figures.rps = rates.length ? median(rates) : null;
+  // Each round's pair was measured back to back: the median of their ratios follows the machine's
+  // drift less than the ratio of the two medians does.
+  const ratios = figures.runs!.map((x) => x.ratio).filter((x): x is number => x !== null);
+  figures.ratio = ratios.length ? median(ratios) : null;
+  const cpu = figures.runs!.map((x) => x.cpuUsPerMessage).filter((x): x is number => x !== undefined);
+  const dbCpu = figures.runs!.map((x) => x.dbCpuUsPerMessage).filter((x): x is number => x !== undefined);
+  figures.cpuUsPerMessage = {
+    outbox: cpu.length ? median(cpu) : null, outboxDatabase: dbCpu.length ? median(dbCpu) : null,
+    nodemailer: median(figures.runs!.map((x) => x.limitCpuUsPerMessage!)),
+  };
+  if (writer && figures.rps === null) o.skipped.push('mail: the outbox delivered under half the messages in time (check the SMTP variables in bench/lib/mail-bench.ts)');
+  return figures;
 }

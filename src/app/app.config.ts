@@ -38,5 +38,9 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     pollIntervalMs: env.MAIL_POLL_INTERVAL_MS ? Number(env.MAIL_POLL_INTERVAL_MS) : undefined,
     dispatcher: env.MAIL_DISPATCHER === 'false' ? false : undefined,
     retry: env.MAIL_RETRY_BASE_MS ? { baseMs: Number(env.MAIL_RETRY_BASE_MS) } : undefined,
+    batchSize: env.MAIL_BATCH_SIZE ? Number(env.MAIL_BATCH_SIZE) : undefined,
+    maxInFlight: env.MAIL_MAX_IN_FLIGHT ? Number(env.MAIL_MAX_IN_FLIGHT) : undefined,
+    recordDelayMs: env.MAIL_RECORD_DELAY_MS ? Number(env.MAIL_RECORD_DELAY_MS) : undefined,
+    smtpConnections: env.MAIL_SMTP_CONNECTIONS ? Number(env.MAIL_SMTP_CONNECTIONS) : undefined,
   };
 }

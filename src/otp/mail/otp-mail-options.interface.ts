@@ -82,10 +82,34 @@ export interface OtpMailOptions {
    */
   pollIntervalMs?: number;
   /**
-   * Rows claimed per round, sent concurrently over the pooled transport.
-   * @default 10
+   * Rows claimed by one statement. The next batch is claimed as soon as this many of the
+   * `maxInFlight` slots are free, while the rest are still being sent.
+   * @default 25
    */
   batchSize?: number;
+  /**
+   * Messages a dispatcher has handed to the transport and not yet seen answered, at most.
+   * Beyond `smtpConnections` they wait in the transport's queue, which hides the time
+   * spent claiming and recording. A message must be answered within half the lease,
+   * queue included: keep `maxInFlight / smtpConnections` times the relay's slowest
+   * answer well under `leaseSeconds / 2`.
+   * @default 50
+   */
+  maxInFlight?: number;
+  /**
+   * Deliveries are recorded in groups: what finishes during a write goes with the next
+   * one. With a delay, a delivery also waits up to this long for messages still with the
+   * transport: fewer, larger statements (a one-row UPDATE costs PostgreSQL about what a
+   * 25-row one does), at the price of a longer duplicate window (relay accepted, row not
+   * yet updated). A lever for a database under pressure; off by default.
+   * @default 0
+   */
+  recordDelayMs?: number;
+  /**
+   * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
+   * @default 5
+   */
+  smtpConnections?: number;
   /**
    * How long a claim lasts. A dispatcher that dies mid-send leaves its rows to others
    * once this passes; it must exceed the longest send (SMTP timeouts are 10/10/30 s).
@@ -124,6 +148,9 @@ export interface ResolvedOtpMailOptions {
   dispatcher: boolean;
   pollIntervalMs: number;
   batchSize: number;
+  maxInFlight: number;
+  recordDelayMs: number;
+  smtpConnections: number;
   leaseSeconds: number;
   retry: { baseMs: number; maxMs: number };
   noticeIntervalSeconds: number;

@@ -58,6 +58,7 @@ describe('SMTP transport options', () => {
     expect(o).toMatchObject({ host: 'relay.example.test', port: 587, secure: false, requireTLS: true, pool: true, debug: false, logger: false });
     expect(o.tls).toMatchObject({ minVersion: 'TLSv1.2', servername: 'relay.example.test' });
     expect(o.tls).not.toHaveProperty('rejectUnauthorized');
+    expect(o.tls?.secureContext).toBeDefined(); // built once from these options, shared by the pooled connections
     expect(o).not.toHaveProperty('ignoreTLS');
     expect(o).not.toHaveProperty('opportunisticTLS');
     expect(o.auth).toEqual({ user: 'us@er', pass: 'p:ss' });

@@ -87,7 +87,10 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
     },
     dispatcher: options.dispatcher ?? true,
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 500, 10, 60_000),
-    batchSize: positive('batchSize', options.batchSize, 10, 1, 100),
+    batchSize: positive('batchSize', options.batchSize, 25, 1, 500),
+    maxInFlight: positive('maxInFlight', options.maxInFlight, 50, 1, 1000),
+    recordDelayMs: positive('recordDelayMs', options.recordDelayMs, 0, 0, 1000),
+    smtpConnections: positive('smtpConnections', options.smtpConnections, 5, 1, 100),
     leaseSeconds: positive('leaseSeconds', options.leaseSeconds, 120, 60, 3600),
     retry: {
       baseMs: positive('retry.baseMs', options.retry?.baseMs, 1000, 10, 600_000),

@@ -4,6 +4,8 @@ import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
 import { OtpMailRenderer } from './templates/otp-mail.renderer';
 import { CodeMailContext, OtpMailTemplate, OtpNoticeTemplate } from './templates/otp-mail.templates';
 
+const MAX_CACHED_FORMATS = 256;
+
 /** A finished message, ready for a transport. Holds the code: never log it. */
 export interface ComposedMail {
   from: string;
@@ -46,6 +48,9 @@ export function summariseUserAgent(ua: string | undefined): string | undefined {
  * the preheader or a link.
  */
 export class OtpMailComposer {
+  /** Date formats by requested locale: building one costs far more than rendering the mail. */
+  private readonly formats = new Map<string, Intl.DateTimeFormat>();
+
   constructor(private readonly renderer: OtpMailRenderer, private readonly options: ResolvedOtpMailOptions) {}
 
   templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, OtpNoticeTemplate> {
@@ -125,7 +130,14 @@ export class OtpMailComposer {
 
   /** "25 Nov 2026, 17:45 UTC" in the reader's language; the language of the mail when the tag is unknown to Intl. */
   private time(d: Date, locale: string | undefined, lang: string): string {
-    const tag = locale && Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
-    return `${new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d)} UTC`;
+    const key = `${locale ?? ''}\u0000${lang}`;
+    let format = this.formats.get(key);
+    if (!format) {
+      const tag = locale && Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
+      format = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+      // Locales come from requests: keep the cache bounded.
+      if (this.formats.size < MAX_CACHED_FORMATS) this.formats.set(key, format);
+    }
+    return `${format.format(d)} UTC`;
   }
 }

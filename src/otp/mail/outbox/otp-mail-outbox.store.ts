@@ -18,6 +18,13 @@ export interface OutboxRow {
   lastError: string | null;
 }
 
+/** What the relay said when it accepted the message of outbox row `id`. */
+export interface OutboxDelivery {
+  id: string;
+  messageId: string | null;
+  response: string | null;
+}
+
 export interface NewNoticeRow {
   id: string;
   challengeId: string;
@@ -58,17 +65,25 @@ export class OtpMailOutboxStore {
    * consumed or superseded, or whose deadline passed, due or not. `SKIP LOCKED`
    * keeps concurrent dispatchers off each other's rows; the lease keeps them off
    * rows being sent, and hands the rows of a dispatcher that died to the others.
+   *
+   * The challenge is looked up by primary key, only for rows not due yet and for the
+   * rows claimed: a join made the planner visit the challenge of every pending row
+   * before sorting when the table had no statistics yet (a fresh deployment, or a
+   * backlog the last ANALYZE did not see), and an EXISTS became a hashed scan of the
+   * whole challenge table once it had them.
    */
   async claimDue(workerId: string, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
     const rows: Record<string, unknown>[] = await this.db.query(
       `WITH candidates AS (
          SELECT o.id,
-           (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)) AS moot,
+           coalesce(o.kind = 'code' AND (SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL
+             FROM otp_challenges c WHERE c.id = o.challenge_id), false) AS moot,
            (o.deadline_at <= now()) AS late
-         FROM otp_mail_outbox o LEFT JOIN otp_challenges c ON c.id = o.challenge_id
+         FROM otp_mail_outbox o
          WHERE o.status = 'pending' AND (o.claimed_until IS NULL OR o.claimed_until <= now())
            AND (o.next_attempt_at <= now() OR o.deadline_at <= now()
-             OR (o.kind = 'code' AND (c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL)))
+             OR (o.kind = 'code' AND (SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL
+               FROM otp_challenges c WHERE c.id = o.challenge_id)))
          ORDER BY o.next_attempt_at
          LIMIT $2
          FOR UPDATE OF o SKIP LOCKED
@@ -91,17 +106,24 @@ export class OtpMailOutboxStore {
     return rows.map(toRow);
   }
 
-  /** Records the relay's acceptance and wipes the payload. False if the row was no longer pending. */
-  async markDelivered(id: string, messageId: string | null, response: string | null): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+  /**
+   * Records the relay's acceptance of several messages and wipes their payloads, in one
+   * statement. Returns the ids that were still pending (and so are now delivered). The
+   * `= ANY` keeps the rows reached by primary key even without statistics (a join with
+   * `unnest` alone was planned as a hash join over every pending row).
+   */
+  async markDelivered(deliveries: readonly OutboxDelivery[]): Promise<string[]> {
+    if (deliveries.length === 0) return [];
+    const rows: { id: string }[] = await this.db.query(
       `WITH done AS (
-         UPDATE otp_mail_outbox SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, server_message_id = $2, server_response = $3, last_error = NULL
-         WHERE id = $1 AND status = 'pending' RETURNING id
+         UPDATE otp_mail_outbox o SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
+           claimed_until = NULL, server_message_id = d.message_id, server_response = d.response, last_error = NULL
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d (id, message_id, response)
+         WHERE o.id = ANY($1::uuid[]) AND o.id = d.id AND o.status = 'pending' RETURNING o.id
        ) SELECT id FROM done`,
-      [id, messageId, response],
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)],
     );
-    return rows.length > 0;
+    return rows.map((r) => r.id);
   }
 
   /**

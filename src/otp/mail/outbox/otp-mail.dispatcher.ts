@@ -11,6 +11,7 @@ import { ResolvedOtpOptions } from '../../otp-options.interface';
 import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
 import { classifyMailError } from './mail-error.classifier';
 import { OutboxPayload } from './otp-mail-outbox.payload';
+import { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 
 export const OUTBOX_CHANNEL = 'otp_mail_outbox';
@@ -22,15 +23,18 @@ class OtpMailTimeoutError extends Error {
 /**
  * Delivers the mail outbox. Woken in-process when a row is written, by
  * LISTEN/NOTIFY when a writer-only instance writes one (PostgreSQL only; PGlite
- * polls), and by a short poll otherwise. Each round claims due rows
- * (`FOR UPDATE SKIP LOCKED` plus a lease), sends them concurrently through the
- * mail port, and records the outcome on the row: delivered (with the relay's
- * reply), retried with exponential backoff and jitter, or abandoned at the
- * deadline. The payload is wiped in the statement that settles the row.
+ * polls), and by a short poll otherwise. It keeps up to `maxInFlight` messages
+ * in flight: as soon as `batchSize` slots are free it claims that many due rows
+ * (`FOR UPDATE SKIP LOCKED` plus a lease) and hands each to the mail port, so
+ * the next claim overlaps the sends of the previous one. Each outcome is
+ * recorded on its row: delivered (with the relay's reply; deliveries that
+ * finish together are recorded by one statement), retried with exponential
+ * backoff and jitter, or abandoned at the deadline. The payload is wiped in the
+ * statement that settles the row.
  *
  * At-least-once: the outcome is recorded after the relay accepted the message,
  * so a crash in between (or a failed record) re-sends after the lease, with the
- * same Message-ID. That window is one UPDATE long; see the README.
+ * same Message-ID. That window is about one UPDATE long; see the README.
  */
 @Injectable()
 export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
@@ -38,8 +42,15 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
   private timer?: NodeJS.Timeout;
+  /** The claim loop, while it runs. */
   private current?: Promise<void>;
   private again = false;
+  /** Every message handed to the port and not yet settled on its row. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Messages still with the port (their slot is taken). */
+  private sending = 0;
+  private slotFreed?: () => void;
+  private readonly recorder: OtpMailDeliveryRecorder;
   private listener?: PoolClient;
   /** Listener clients already handed back: an error after that (e.g. the server ends the session) must not release twice. */
   private readonly releasedListeners = new WeakSet<PoolClient>();
@@ -51,7 +62,14 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly cipher: OtpCipher,
     private readonly events: OtpEventBus,
     @InjectDataSource() private readonly db: DataSource,
-  ) {}
+  ) {
+    this.recorder = new OtpMailDeliveryRecorder({
+      write: (batch) => this.store.markDelivered(batch),
+      onError: (err, size) => this.logger.error(`recording the delivery of ${size} mail(s) failed: ${err.name}`),
+      moreComing: () => this.sending > 0,
+      delayMs: options.mail.recordDelayMs,
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.mail.dispatcher) return;
@@ -62,13 +80,14 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     this.running = false;
+    this.slotFreed?.(); // the claim loop, if it waits for a slot, stops now
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.whenIdle();
     await this.unlisten();
   }
 
-  /** Starts a round now (or right after the current one). Safe to call any time. */
+  /** Starts claiming now (or again right after the current claim loop). Safe to call any time. */
   wake(): void {
     if (!this.running) return;
     if (this.current) {
@@ -98,31 +117,62 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     });
   }
 
-  /** Resolves once no round is running (tests and shutdown). */
+  /** Resolves once nothing is being claimed, sent or recorded (tests and shutdown). */
   async whenIdle(): Promise<void> {
-    while (this.current) await this.current;
+    for (;;) {
+      if (this.current) await this.current;
+      else if (this.inFlight.size > 0) await Promise.all(this.inFlight);
+      else return this.recorder.whenIdle();
+    }
   }
 
-  /** One round: claim, send, record. Returns how many rows it handled. Public for tests. */
+  /** One batch: claim, send, record, all settled on return. Returns how many rows it handled. Public for tests. */
   async round(): Promise<number> {
-    const mail = this.options.mail;
+    const n = await this.claimAndSend(this.options.mail.batchSize);
+    await this.whenIdle();
+    return n;
+  }
+
+  /**
+   * Claims while rows come back full: each claim waits only until a batch's worth of slots
+   * is free, not for the previous batch to settle.
+   */
+  private async drain(): Promise<void> {
+    const { batchSize, maxInFlight } = this.options.mail;
+    const claim = Math.min(batchSize, maxInFlight);
+    do {
+      this.again = false;
+      for (;;) {
+        while (this.running && this.sending > maxInFlight - claim) await new Promise<void>((r) => (this.slotFreed = r));
+        if (!this.running) return;
+        if ((await this.claimAndSend(claim)) < claim) break;
+      }
+    } while (this.again && this.running);
+  }
+
+  /** Claims up to `limit` rows and starts their delivery; returns how many rows it claimed or abandoned. */
+  private async claimAndSend(limit: number): Promise<number> {
     let rows: OutboxRow[];
     try {
-      rows = await this.store.claimDue(this.workerId, mail.batchSize, mail.leaseSeconds);
+      rows = await this.store.claimDue(this.workerId, limit, this.options.mail.leaseSeconds);
     } catch (err) {
       this.logger.error(`claiming mail failed: ${(err as Error).name}`);
       return 0;
     }
-    await Promise.all(rows.map((row) => (row.action === 'abandoned' ? this.emit('mail.abandoned', row, row.lastError ?? 'abandoned') : this.deliver(row))));
+    for (const row of rows) {
+      if (row.action === 'abandoned') {
+        this.emit('mail.abandoned', row, row.lastError ?? 'abandoned');
+        continue;
+      }
+      this.sending++;
+      const work = this.deliver(row, () => {
+        this.sending--;
+        this.slotFreed?.();
+        this.slotFreed = undefined;
+      }).finally(() => this.inFlight.delete(work));
+      this.inFlight.add(work);
+    }
     return rows.length;
-  }
-
-  private async drain(): Promise<void> {
-    do {
-      this.again = false;
-      const n = await this.round();
-      if (n >= this.options.mail.batchSize) this.again = true;
-    } while (this.again && this.running);
   }
 
   private schedule(): void {
@@ -135,11 +185,13 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.timer.unref();
   }
 
-  private async deliver(row: OutboxRow): Promise<void> {
+  /** Sends one claimed row and records the outcome; `sent` is called once the port is done with it. */
+  private async deliver(row: OutboxRow, sent: () => void): Promise<void> {
     let payload: OutboxPayload;
     try {
       payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
     } catch {
+      sent();
       // Sealed under a key this instance lacks (a rotation rolling out) or tampered with:
       // leave it to an instance that has the key, and to the deadline.
       await this.retry(row, 'undecryptable');
@@ -150,6 +202,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     try {
       receipt = await this.withTimeout(this.send(row, payload), (this.options.mail.leaseSeconds * 1000) / 2);
     } catch (err) {
+      sent();
       const { errorClass, permanent } = classifyMailError(err);
       this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
       if (permanent) {
@@ -159,15 +212,11 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       await this.retry(row, errorClass);
       return;
     }
-    // Accepted by the relay: record it. Retrying the record narrows the duplicate window further.
-    for (let i = 0; i < 3; i++) {
-      try {
-        await this.store.markDelivered(row.id, receipt?.messageId ?? null, receipt?.response ?? null);
-        this.emit('mail.delivered', row, undefined, Date.now() - started);
-        return;
-      } catch (err) {
-        this.logger.error(`recording delivery of mail ${row.id} failed: ${(err as Error).name}`);
-      }
+    sent();
+    // Accepted by the relay: record it (with the deliveries that finish meanwhile; tried three times).
+    const latencyMs = Date.now() - started;
+    if (await this.recorder.record({ id: row.id, messageId: receipt?.messageId ?? null, response: receipt?.response ?? null })) {
+      this.emit('mail.delivered', row, undefined, latencyMs);
     }
   }
 

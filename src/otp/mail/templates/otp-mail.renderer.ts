@@ -12,6 +12,8 @@ import {
 
 type Strings = Record<string, Record<string, string>>;
 type Mode = 'html' | 'text';
+/** A localised string: a template, or the text itself when it has no placeholder. */
+type StringPart = [key: string, render: HandlebarsTemplateDelegate | string];
 
 /** Triple-stash and `{{&` print unescaped: refused in every template and string. */
 const UNESCAPED = /\{\{\{|\{\{~?\s*&/;
@@ -28,6 +30,8 @@ export class OtpMailRenderer {
   private readonly envs: Record<Mode, typeof Handlebars> = { html: Handlebars.create(), text: Handlebars.create() };
   private readonly templates = new Map<string, HandlebarsTemplateDelegate>();
   private readonly strings = new Map<string, HandlebarsTemplateDelegate>();
+  /** The strings of each language, template and mode, with the default language filled in. */
+  private readonly parts = new Map<string, StringPart[]>();
 
   constructor(private readonly dir: string, readonly defaultLocale = 'en') {
     const files = readdirSync(join(dir, 'locales')).filter((f) => f.endsWith('.json'));
@@ -66,16 +70,27 @@ export class OtpMailRenderer {
 
   render<T extends OtpMailTemplate>(template: T, locale: string | undefined, context: OtpMailContexts[T]): RenderedMail {
     const lang = this.resolveLanguage(locale);
-    const out = (mode: Mode) => {
-      const t = this.localised(lang, template, mode, context);
-      return this.templates.get(`${template}.${mode}`)!({ ...context, lang, t });
-    };
-    const subject = this.localised(lang, template, 'text', context).subject.toString().replace(/[\r\n]+/g, ' ').trim();
-    return { lang, subject, text: tidyText(out('text')), html: out('html') };
+    const out = (mode: Mode, t: Record<string, Handlebars.SafeString | string>) => this.templates.get(`${template}.${mode}`)!({ ...context, lang, t });
+    const textStrings = this.localised(lang, template, 'text', context);
+    const subject = textStrings.subject.toString().replace(/[\r\n]+/g, ' ').trim();
+    return { lang, subject, text: tidyText(out('text', textStrings)), html: out('html', this.localised(lang, template, 'html', context)) };
   }
 
   private localised(lang: string, template: OtpMailTemplate, mode: Mode, context: object): Record<string, Handlebars.SafeString | string> {
     const t: Record<string, Handlebars.SafeString | string> = {};
+    for (const [key, render] of this.stringParts(lang, template, mode)) {
+      const rendered = typeof render === 'string' ? render : render(context);
+      t[key] = mode === 'html' ? new Handlebars.SafeString(rendered) : rendered;
+    }
+    return t;
+  }
+
+  /** Compiled once per language, template and mode (a fixed, small set: `lang` is a resolved language). */
+  private stringParts(lang: string, template: OtpMailTemplate, mode: Mode): StringPart[] {
+    const partsKey = `${lang}\u0000${template}\u0000${mode}`;
+    const cached = this.parts.get(partsKey);
+    if (cached) return cached;
+    const parts: StringPart[] = [];
     for (const group of STRING_GROUPS[template]) {
       const fallback = this.locales.get(this.defaultLocale.toLowerCase())![group] ?? {};
       const own = this.locales.get(lang)?.[group] ?? {};
@@ -87,11 +102,12 @@ export class OtpMailRenderer {
           fn = this.compile(mode, source, `${lang}.${group}.${key}`);
           this.strings.set(cacheKey, fn);
         }
-        const rendered = fn(context);
-        t[key] = mode === 'html' ? new Handlebars.SafeString(rendered) : rendered;
+        // Without a mustache, handlebars prints the source as it is, in either mode.
+        parts.push([key, source.includes('{{') ? fn : source]);
       }
     }
-    return t;
+    this.parts.set(partsKey, parts);
+    return parts;
   }
 
   private compile(mode: Mode, source: string, name: string): HandlebarsTemplateDelegate {

@@ -1,0 +1,98 @@
+import { OutboxDelivery } from './otp-mail-outbox.store';
+
+interface Waiting {
+  delivery: OutboxDelivery;
+  since: number;
+  done: (recorded: boolean) => void;
+}
+
+export interface DeliveryRecorderOptions {
+  /** One statement recording a batch (`OtpMailOutboxStore.markDelivered`). */
+  write: (batch: OutboxDelivery[]) => Promise<unknown>;
+  /** Told of each failed write (a retry follows, up to three tries). */
+  onError: (err: Error, size: number) => void;
+  /** Whether more deliveries may come soon (messages still with the transport). */
+  moreComing: () => boolean;
+  /** How long the oldest queued delivery may wait for others while more are coming. */
+  delayMs: number;
+  maxBatch?: number;
+}
+
+const TRIES = 3;
+
+/**
+ * Group commit of deliveries. Outcomes that arrive while a write is running are written
+ * together by the next one, and while other messages are still with the transport a
+ * delivery waits up to `delayMs` for them: one statement per group instead of one per
+ * message (a one-row UPDATE costs PostgreSQL about as much as a 25-row one). That wait
+ * is part of the duplicate window (the relay said 250, the row does not say so yet),
+ * so it is short, and nothing waits when no other message is on its way.
+ */
+export class OtpMailDeliveryRecorder {
+  private readonly queue: Waiting[] = [];
+  private writing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private readonly maxBatch: number;
+
+  constructor(private readonly o: DeliveryRecorderOptions) {
+    this.maxBatch = o.maxBatch ?? 500;
+  }
+
+  /**
+   * Resolves true once the delivery is recorded, false when every try failed: the row
+   * then stays claimed and is sent again after its lease (at-least-once).
+   */
+  record(delivery: OutboxDelivery): Promise<boolean> {
+    return new Promise((done) => {
+      this.queue.push({ delivery, since: Date.now(), done });
+      this.kick();
+    });
+  }
+
+  /** Writes what is queued now and resolves once nothing is queued or being written. */
+  async whenIdle(): Promise<void> {
+    while (this.writing || this.queue.length > 0) {
+      if (!this.writing) this.start();
+      await this.writing;
+    }
+  }
+
+  private kick(): void {
+    if (this.writing || this.queue.length === 0) return;
+    const wait = this.o.delayMs - (Date.now() - this.queue[0].since);
+    if (wait > 0 && this.queue.length < this.maxBatch && this.o.moreComing()) {
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.start();
+        }, wait);
+      }
+      return;
+    }
+    this.start();
+  }
+
+  private start(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      this.kick(); // what came in during the write
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    let recorded = false;
+    for (let i = 0; i < TRIES && !recorded; i++) {
+      try {
+        await this.o.write(batch.map((w) => w.delivery));
+        recorded = true;
+      } catch (err) {
+        this.o.onError(err as Error, batch.length);
+      }
+    }
+    for (const w of batch) w.done(recorded);
+  }
+}
