@@ -7,11 +7,18 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  function recorder(opts: { moreComing?: () => boolean; delayMs?: number; fail?: number } = {}) {
+  function recorder(opts: { moreComing?: () => boolean; delayMs?: number; fail?: number; retryForMs?: number; stopping?: () => boolean } = {}) {
     const writes: string[][] = [];
+    const sleeps: number[] = [];
     let failures = opts.fail ?? 0;
     let release: (() => void) | undefined;
     const r = new OtpMailDeliveryRecorder({
+      retryForMs: opts.retryForMs,
+      stopping: opts.stopping,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        jest.advanceTimersByTime(ms); // the fake clock moves with the pause
+      },
       write: async (batch) => {
         writes.push(batch.map((x) => x.id));
         if (failures-- > 0) throw new Error('Connection terminated unexpectedly');
@@ -21,7 +28,7 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
       moreComing: opts.moreComing ?? (() => false),
       delayMs: opts.delayMs ?? 0,
     });
-    return { r, writes, finishWrite: () => release?.() };
+    return { r, writes, sleeps, finishWrite: () => release?.() };
   }
 
   it('writes a delivery at once when no other message is on its way', async () => {
@@ -57,10 +64,32 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
     await expect(Promise.all([a, b])).resolves.toEqual([true, true]);
   });
 
-  it('answers false after three failed writes, so the row waits for its lease (at-least-once)', async () => {
-    const { r, writes } = recorder({ fail: 3 });
+  it('retries a failing write with growing pauses until it succeeds (the database restarting), so the mail is not sent twice', async () => {
+    const { r, writes, sleeps, finishWrite } = recorder({ fail: 6 });
+    const done = r.record(d('a'));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(7);
+    finishWrite();
+    await expect(done).resolves.toBe(true);
+    expect(sleeps).toHaveLength(6);
+    for (let i = 1; i < sleeps.length; i++) expect(sleeps[i]).toBeGreaterThan(sleeps[i - 1]); // 50 ms doubling, ±25 % jitter
+    expect(sleeps[0]).toBeGreaterThanOrEqual(37);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(2500);
+  });
+
+  it('gives up after retryForMs and answers false, so the row waits for its lease (at-least-once)', async () => {
+    const { r, writes, sleeps } = recorder({ fail: 1_000, retryForMs: 10_000 });
     await expect(r.record(d('a'))).resolves.toBe(false);
-    expect(writes).toEqual([['a'], ['a'], ['a']]);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10_000);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(9_000);
+    expect(writes.length).toBeGreaterThan(5);
+    expect(writes.length).toBeLessThan(20);
+  });
+
+  it('stops retrying once the app shuts down', async () => {
+    const { r, writes } = recorder({ fail: 1_000, stopping: () => true });
+    await expect(r.record(d('a'))).resolves.toBe(false);
+    expect(writes).toEqual([['a']]);
   });
 
   it('whenIdle writes a waiting group at once (shutdown does not wait out the delay)', async () => {

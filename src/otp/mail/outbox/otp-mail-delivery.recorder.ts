@@ -9,16 +9,28 @@ interface Waiting {
 export interface DeliveryRecorderOptions {
   /** One statement recording a batch (`OtpMailOutboxStore.markDelivered`). */
   write: (batch: OutboxDelivery[]) => Promise<unknown>;
-  /** Told of each failed write (a retry follows, up to three tries). */
+  /** Told of failed writes (the first of a run of failures, then every tenth). */
   onError: (err: Error, size: number) => void;
   /** Whether more deliveries may come soon (messages still with the transport). */
   moreComing: () => boolean;
   /** How long the oldest queued delivery may wait for others while more are coming. */
   delayMs: number;
   maxBatch?: number;
+  /**
+   * How long a failed write is retried (backoff from 50 ms, doubling, at most 2 s, with
+   * jitter) before the deliveries are given up to the lease. A database restart takes
+   * seconds; the lease is minutes: retrying meanwhile keeps those mails from going out twice.
+   * @default 60_000
+   */
+  retryForMs?: number;
+  /** True once the app shuts down: one more try, then the lease takes over. */
+  stopping?: () => boolean;
+  /** Waits between tries (tests inject one). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-const TRIES = 3;
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 2000;
 
 /**
  * Group commit of deliveries. Outcomes that arrive while a write is running are written
@@ -39,8 +51,9 @@ export class OtpMailDeliveryRecorder {
   }
 
   /**
-   * Resolves true once the delivery is recorded, false when every try failed: the row
-   * then stays claimed and is sent again after its lease (at-least-once).
+   * Resolves true once the delivery is recorded, false when the writes kept failing for
+   * `retryForMs` (or the app stopped): the row then stays claimed and is sent again after
+   * its lease (at-least-once).
    */
   record(delivery: OutboxDelivery): Promise<boolean> {
     return new Promise((done) => {
@@ -84,13 +97,18 @@ export class OtpMailDeliveryRecorder {
 
   private async drain(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
+    const giveUpAt = Date.now() + (this.o.retryForMs ?? 60_000);
+    const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let recorded = false;
-    for (let i = 0; i < TRIES && !recorded; i++) {
+    for (let failed = 0, pause = FIRST_RETRY_MS; !recorded; failed++) {
       try {
         await this.o.write(batch.map((w) => w.delivery));
         recorded = true;
       } catch (err) {
-        this.o.onError(err as Error, batch.length);
+        if (failed % 10 === 0) this.o.onError(err as Error, batch.length);
+        if (this.o.stopping?.() || Date.now() >= giveUpAt) break;
+        await sleep(Math.floor(Math.min(pause * (0.75 + Math.random() * 0.5), Math.max(0, giveUpAt - Date.now()))));
+        pause = Math.min(pause * 2, MAX_RETRY_MS);
       }
     }
     for (const w of batch) w.done(recorded);

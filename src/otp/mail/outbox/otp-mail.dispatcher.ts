@@ -68,6 +68,9 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       onError: (err, size) => this.logger.error(`recording the delivery of ${size} mail(s) failed: ${err.name}`),
       moreComing: () => this.sending > 0,
       delayMs: options.mail.recordDelayMs,
+      // Half the lease: a row whose record is still being retried is never released meanwhile.
+      retryForMs: (options.mail.leaseSeconds * 1000) / 2,
+      stopping: () => !this.running,
     });
   }
 
@@ -213,7 +216,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     sent();
-    // Accepted by the relay: record it (with the deliveries that finish meanwhile; tried three times).
+    // Accepted by the relay: record it (with the deliveries that finish meanwhile; retried while the database is away).
     const latencyMs = Date.now() - started;
     if (await this.recorder.record({ id: row.id, messageId: receipt?.messageId ?? null, response: receipt?.response ?? null })) {
       this.emit('mail.delivered', row, undefined, latencyMs);
