@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { OtpThrottledError } from '../otp.errors';
 import type { NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
+import { OtpSql } from './otp-sql';
 
 export interface NewChallengeRow {
   id: string;
@@ -60,7 +59,7 @@ const MAX_ISSUE_RETRIES = 32;
  */
 @Injectable()
 export class OtpChallengeStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /**
    * Supersedes the live challenge of (address, purpose) and inserts the new one
@@ -71,7 +70,7 @@ export class OtpChallengeStore {
   async supersedeAndInsert(row: NewChallengeRow): Promise<ChallengeTimes> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const [out] = await this.db.query(
+        const [out] = await this.sql.rows('issue',
           `WITH superseded AS (
              UPDATE otp_challenges SET superseded_at = now(), delivery_ciphertext = NULL
              WHERE recipient_index = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -114,7 +113,7 @@ export class OtpChallengeStore {
     contextHash: string | null,
     budget: { maxFailures: number; windowSeconds: number },
   ): Promise<VerifyOutcome> {
-    const [row] = await this.db.query(
+    const [row] = await this.sql.rows('attempt',
       `WITH target AS (
          SELECT c.id, c.recipient_index,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
@@ -184,7 +183,7 @@ export class OtpChallengeStore {
     limits: { maxLiveCodes: number; maxResends: number; cooldownSeconds: number },
     mail: NewOutboxMail,
   ): Promise<ResendOutcome> {
-    const [row] = await this.db.query(
+    const [row] = await this.sql.rows('resend',
       `WITH target AS (
          SELECT c.id, c.purpose,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
@@ -226,7 +225,7 @@ export class OtpChallengeStore {
 
   /** Recipient and purpose of a challenge, whatever its state (the rate limiter keys on them). */
   async findRateLimitSubject(challengeId: string): Promise<{ recipientIndex: string; purpose: string } | null> {
-    const [row] = await this.db.query(`SELECT recipient_index, purpose FROM otp_challenges WHERE id = $1`, [challengeId]);
+    const [row] = await this.sql.rows('subject', `SELECT recipient_index, purpose FROM otp_challenges WHERE id = $1`, [challengeId]);
     return row ? { recipientIndex: row.recipient_index, purpose: row.purpose } : null;
   }
 }
