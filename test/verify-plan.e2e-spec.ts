@@ -58,15 +58,20 @@ describe('query plans of the challenge store', () => {
   }
 
   const attemptOf = (id: string) => (s: OtpChallengeStore) => s.attempt(id, ['k:none'], null, { maxFailures: 20, windowSeconds: 86_400 });
+  /** The HTTP route's variant: the same statement also writes the proof token of a right code. */
+  const attemptWithTokenOf = (id: string) => (s: OtpChallengeStore) => s.attempt(id, ['k:none'], null, { maxFailures: 20, windowSeconds: 86_400 },
+    { tokenHash: 'h', amr: ['otp_email'], ttlSeconds: 300 });
   const addCodeOf = (id: string) => (s: OtpChallengeStore) => s.addCode(id, { purposes: ['login'], digests: ['k:new'] },
     { maxLiveCodes: 3, maxResends: 3, cooldownSeconds: 60 }, { id: '00000000-0000-4000-8000-000000000001', payloadCiphertext: 'x' } as never);
 
   it('verify (attempt) updates the challenge through its primary key, never by scanning the live index', async () => {
     const [{ id }] = await db.dataSource.query(`SELECT id FROM otp_challenges LIMIT 1`);
-    const plan = await planOf(attemptOf(id));
-    expect(plan).toMatch(/Update on otp_challenges/);
-    expect(plan).not.toMatch(/otp_challenges_live_uq/);
-    expect(plan).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
+    for (const call of [attemptOf(id), attemptWithTokenOf(id)]) {
+      const plan = await planOf(call);
+      expect(plan).toMatch(/Update on otp_challenges/);
+      expect(plan).not.toMatch(/otp_challenges_live_uq/);
+      expect(plan).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
+    }
   });
 
   it('resend (addCode) updates the challenge through its primary key as well', async () => {
@@ -78,7 +83,7 @@ describe('query plans of the challenge store', () => {
 
   it('the generic plans of the prepared verify and resend statements also go by primary key', async () => {
     const [{ id }] = await db.dataSource.query(`SELECT id FROM otp_challenges OFFSET 11 LIMIT 1`);
-    for (const call of [attemptOf(id), addCodeOf(id)]) {
+    for (const call of [attemptOf(id), attemptWithTokenOf(id), addCodeOf(id)]) {
       const plan = await genericPlanOf(call);
       expect(plan).toMatch(/Update on otp_challenges/);
       expect(plan).toMatch(/otp_challenges_pkey/);

@@ -50,6 +50,32 @@ export interface ResendOutcome {
   resendAvailableAt: Date | null;
 }
 
+/** The proof token the verify statement writes when the code is right (see `OtpTokenService.verifyAndIssue`). */
+export interface TokenOnSuccess {
+  tokenHash: string;
+  amr: readonly string[];
+  ttlSeconds: number;
+}
+
+/**
+ * The CTE that writes the proof token of the challenge the statement consumed (none
+ * otherwise), with its parameters numbered after the statement's own. It expires
+ * `ttlSeconds` after `consumed_at`, which is the statement's `now()`.
+ */
+function tokenOnSuccess(token: TokenOnSuccess | undefined, challengeId: string, values: unknown[]): { cte: string; values: unknown[] } {
+  if (!token) return { cte: '', values };
+  const [hash, id, amr, ttl] = [1, 2, 3, 4].map((i) => `$${values.length + i}`);
+  return {
+    cte: `, token AS (
+         INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
+         SELECT ${hash}, ${id}, a.purpose, a.context_hash, a.recipient_index, ${amr}::text[], a.consumed_at,
+           a.consumed_at + make_interval(secs => ${ttl})
+         FROM attempt a WHERE a.consumed_at IS NOT NULL
+       )`,
+    values: [...values, token.tokenHash, challengeId, token.amr, token.ttlSeconds],
+  };
+}
+
 const UNIQUE_VIOLATION = '23505';
 const MAX_ISSUE_RETRIES = 32;
 
@@ -105,15 +131,18 @@ export class OtpChallengeStore {
    * (serialising wrong codes on one address), and is refused once the failures are
    * spent; a right code only reads the budget (a spent budget refuses it too). The
    * challenge row's lock then re-checks liveness, so concurrent right codes consume
-   * once and concurrent wrong codes never pass `max_attempts`.
+   * once and concurrent wrong codes never pass `max_attempts`. With `token`, the
+   * consumed challenge's proof token is written by the same statement.
    */
   async attempt(
     challengeId: string,
     candidates: string[],
     contextHash: string | null,
     budget: { maxFailures: number; windowSeconds: number },
+    token?: TokenOnSuccess,
   ): Promise<VerifyOutcome> {
-    const [row] = await this.sql.rows('attempt',
+    const minted = tokenOnSuccess(token, challengeId, [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures]);
+    const [row] = await this.sql.rows(token ? 'attempt_token' : 'attempt',
       `WITH target AS (
          SELECT c.id, c.recipient_index,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
@@ -147,7 +176,7 @@ export class OtpChallengeStore {
            AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
-       )
+       )${minted.cte}
        SELECT (t.id IS NOT NULL) AS found,
          coalesce(t.live AND CASE WHEN t.matches THEN t.spent ELSE NOT EXISTS (SELECT 1 FROM budget) END, false) AS budget_spent,
          (a.attempts IS NOT NULL) AS attempted,
@@ -155,7 +184,7 @@ export class OtpChallengeStore {
          a.consumed_at, a.purpose, a.context_hash,
          coalesce(a.recipient_index, t.recipient_index) AS recipient_index, a.attempts, a.max_attempts
        FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`,
-      [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures],
+      minted.values,
     );
     return {
       found: row.found,
