@@ -93,12 +93,18 @@ describe('query plans of the challenge store', () => {
   });
 
   it('on PostgreSQL the store statements go out named, so each connection plans them once', async () => {
-    const sql = new OtpSql(db.dataSource);
+    const sql = new OtpSql(db.dataSource, { preparedStatements: true });
     const probe = `SELECT name FROM pg_prepared_statements WHERE NOT from_sql AND name LIKE 'otp_%'`;
     const rows = await sql.rows<{ name: string }>('probe', probe, []);
     expect(rows.map((r) => r.name)).toContain(statementName('probe', probe));
     expect(statementName('probe', probe)).toMatch(/^otp_probe_[0-9a-f]{8}$/);
     // Another text under the same label is another statement (an edited SQL never reuses an old plan).
     expect(statementName('probe', `${probe} `)).not.toBe(statementName('probe', probe));
+  });
+
+  it('with preparedStatements: false (a pooler that cannot keep them) the statements go out unnamed', async () => {
+    const sql = new OtpSql(db.dataSource, { preparedStatements: false });
+    const probe = `SELECT name FROM pg_prepared_statements WHERE NOT from_sql AND name LIKE 'otp_unnamed_probe_%'`;
+    expect(await sql.rows('unnamed_probe', probe, [])).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 
 /** Server-side names by statement text: `otp_<label>_<8 hex of the text's SHA-256>`. */
 const names = new Map<string, string>();
@@ -22,13 +24,16 @@ export function statementName(label: string, text: string): string {
  * TypeORM created) each goes out as a named prepared statement, `{ name, text,
  * values }`, so a connection parses and plans it once instead of on every call
  * (`DataSource.query` sends it unnamed). On other drivers, embedded PGlite
- * included, it goes through `DataSource.query` as before. Each call is one
- * statement on whichever pooled connection is free, exactly like
- * `DataSource.query`: nothing here takes part in a caller's transaction.
+ * included, or with `preparedStatements: false`, it goes through `DataSource.query`
+ * unnamed. Each call is one statement on whichever pooled connection is free,
+ * exactly like `DataSource.query`: nothing here takes part in a caller's transaction.
  */
 @Injectable()
 export class OtpSql {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'preparedStatements'>,
+  ) {}
 
   /**
    * The rows of one statement (also for a top-level `UPDATE ... RETURNING`).
@@ -43,7 +48,7 @@ export class OtpSql {
   /** The `pg` pool behind TypeORM's postgres driver; undefined for a custom driver (PGlite) or another database. */
   private pgPool(): Pool | undefined {
     const opts = this.db.options as { type: string; driver?: unknown };
-    if (opts.type !== 'postgres' || opts.driver) return undefined;
+    if (!this.options.preparedStatements || opts.type !== 'postgres' || opts.driver) return undefined;
     return (this.db.driver as unknown as { master?: Pool }).master;
   }
 }
