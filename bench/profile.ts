@@ -3,7 +3,7 @@
  * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
  * prints where its CPU time goes, by package and by function (self time).
  * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
- * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + interceptor, OTP);
+ * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + an interceptor, + the audit interceptor, OTP);
  * `PROFILE_ROUTE=mail` profiles an instance draining a mail backlog to a local SMTP sink.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -47,8 +47,9 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${app.ready.port}`;
     let i = 0;
     if (route === 'decompose') {
-      // Where the issue route's time goes: the bare limit, plus validation, plus the interceptor, and the OTP route.
-      const paths = ['/bench/limit/challenges', '/bench/limit/challenges/validated', '/bench/limit/challenges/intercepted', '/auth/otp/challenges'];
+      // Where the issue route's time goes: the bare limit, plus validation, plus an interceptor, plus the audit one, and the OTP route.
+      const paths = ['/bench/limit/challenges', '/bench/limit/challenges/validated', '/bench/limit/challenges/intercepted',
+        '/bench/limit/challenges/audited', '/auth/otp/challenges'];
       const results = new Map<string, { rps: number[]; cpu: number[] }>(paths.map((p) => [p, { rps: [], cpu: [] }]));
       for (let round = 0; round < 3; round++) {
         for (const path of paths) {

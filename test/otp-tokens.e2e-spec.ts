@@ -123,4 +123,32 @@ describe('Proof tokens on PostgreSQL', () => {
     await tokens.issue(proof);
     await expect(tokens.issue(proof)).rejects.toBeDefined();
   });
+
+  it('R24: 20 concurrent right codes through verifyAndIssue give one token, written with the consumption', async () => {
+    const c = await otp.issue({ email: email() });
+    const code = await t.codeFor(c.challengeId);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => tokens.verifyAndIssue({ challengeId: c.challengeId, code })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const [row] = await db.dataSource.query(
+      `SELECT t.token_hash, t.verified_at = c.consumed_at AS same_instant, t.expires_at - t.verified_at AS ttl, t.amr
+       FROM otp_tokens t JOIN otp_challenges c ON c.id = t.challenge_id WHERE t.challenge_id = $1`, [c.challengeId]);
+    const issued = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<OtpTokenService['verifyAndIssue']>>>).value;
+    expect(row).toMatchObject({ same_instant: true, amr: ['otp_email'] });
+    expect(row.token_hash).toBe(createHash('sha256').update(issued.token).digest('base64url'));
+    expect(row.ttl).toMatchObject({ minutes: 5 });
+    const proof = await tokens.redeem(issued.token, { purpose: 'login', contextHash: null });
+    expect(proof.challengeId).toBe(c.challengeId);
+    expect(proof.redeemedAt.getTime()).toBeLessThan(issued.expiresAt.getTime());
+  });
+
+  it('a wrong code through verifyAndIssue writes no token and leaves the challenge verifiable', async () => {
+    const c = await otp.issue({ email: email() });
+    const code = await t.codeFor(c.challengeId);
+    const wrong = code === '000000' ? '000001' : '000000';
+    await expect(tokens.verifyAndIssue({ challengeId: c.challengeId, code: wrong })).rejects.toBeDefined();
+    const [none] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_tokens WHERE challenge_id = $1`, [c.challengeId]);
+    expect(none.n).toBe(0);
+    await expect(tokens.verifyAndIssue({ challengeId: c.challengeId, code })).resolves.toMatchObject({ challengeId: c.challengeId });
+  });
 });

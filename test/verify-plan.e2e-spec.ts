@@ -1,11 +1,13 @@
-import { DataSource } from 'typeorm';
 import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
+import { OtpSql, statementName } from '../src/otp/persistence/otp-sql';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
  * The verify and resend statements must reach their row by primary key even on a
  * table the planner has no statistics for yet (a fresh deployment): a plan that
  * scanned the partial "live" index made every verify linear in the live challenges.
+ * They go out as named prepared statements, so the generic plan Postgres may switch
+ * to after a few executions must reach the row by primary key as well.
  */
 describe('query plans of the challenge store', () => {
   let db: TestDatabase;
@@ -16,33 +18,94 @@ describe('query plans of the challenge store', () => {
   });
   afterAll(async () => db?.drop());
 
-  /** Runs `call` against a data source whose query() answers with the EXPLAIN of the statement instead. */
-  async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<string> {
-    let plan = '';
-    const explaining = {
-      query: async (sql: string, params: unknown[]) => {
-        const rows: Record<string, string>[] = await db.dataSource.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${sql}`, params);
-        plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+  /** The statement and values `call` sends, captured instead of run. */
+  async function statementOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<{ text: string; values: unknown[] }> {
+    let sent = { text: '', values: [] as unknown[] };
+    const capturing = {
+      rows: async (_label: string, text: string, values: unknown[]) => {
+        sent = { text, values };
         return [{}];
       },
-    } as unknown as DataSource;
-    await call(new OtpChallengeStore(explaining)).catch(() => undefined);
-    return plan;
+    } as unknown as OtpSql;
+    await call(new OtpChallengeStore(capturing)).catch(() => undefined);
+    return sent;
   }
+
+  /** The custom plan of the statement `call` sends, run with its values. */
+  async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<string> {
+    const { text, values } = await statementOf(call);
+    const rows: Record<string, string>[] = await db.dataSource.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${text}`, values);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  }
+
+  /** The generic plan (no parameter values known) of the statement `call` sends, as a prepared statement. */
+  async function genericPlanOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<string> {
+    const { text, values } = await statementOf(call);
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`SET plan_cache_mode = force_generic_plan`);
+      await runner.query(`PREPARE generic_plan AS ${text}`);
+      // EXPLAIN EXECUTE takes no bind parameters: the values go in as literals.
+      const literal = (v: unknown): string => v === null ? 'NULL' : typeof v === 'number' ? String(v)
+        : Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]::text[]` : `'${String(v).replace(/'/g, "''")}'`;
+      const rows: Record<string, string>[] = await runner.query(`EXPLAIN (COSTS OFF) EXECUTE generic_plan(${values.map(literal).join(', ')})`);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await runner.query(`DEALLOCATE ALL; RESET plan_cache_mode`).catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  const BUDGET = { maxFailures: 20, windowSeconds: 86_400, delay: { afterFailures: 5, baseSeconds: 2, maxSeconds: 900 } };
+  const attemptOf = (id: string) => (s: OtpChallengeStore) => s.attempt(id, ['k:none'], null, BUDGET);
+  /** The HTTP route's variant: the same statement also writes the proof token of a right code. */
+  const attemptWithTokenOf = (id: string) => (s: OtpChallengeStore) => s.attempt(id, ['k:none'], null, BUDGET,
+    { tokenHash: 'h', amr: ['otp_email'], ttlSeconds: 300 });
+  const addCodeOf = (id: string) => (s: OtpChallengeStore) => s.addCode(id, { purposes: ['login'], digests: ['k:new'] },
+    { maxLiveCodes: 3, maxResends: 3, cooldownSeconds: 60 }, { id: '00000000-0000-4000-8000-000000000001', payloadCiphertext: 'x' } as never);
 
   it('verify (attempt) updates the challenge through its primary key, never by scanning the live index', async () => {
     const [{ id }] = await db.dataSource.query(`SELECT id FROM otp_challenges LIMIT 1`);
-    const plan = await planOf((s) => s.attempt(id, ['k:none'], null, { maxFailures: 20, windowSeconds: 86_400, delay: { afterFailures: 5, baseSeconds: 2, maxSeconds: 900 } }));
-    expect(plan).toMatch(/Update on otp_challenges/);
-    expect(plan).not.toMatch(/otp_challenges_live_uq/);
-    expect(plan).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
+    for (const call of [attemptOf(id), attemptWithTokenOf(id)]) {
+      const plan = await planOf(call);
+      expect(plan).toMatch(/Update on otp_challenges/);
+      expect(plan).not.toMatch(/otp_challenges_live_uq/);
+      expect(plan).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
+    }
   });
 
   it('resend (addCode) updates the challenge through its primary key as well', async () => {
     const [{ id }] = await db.dataSource.query(`SELECT id FROM otp_challenges OFFSET 7 LIMIT 1`);
-    const plan = await planOf((s) => s.addCode(id, { purposes: ['login'], digests: ['k:new'] },
-      { maxLiveCodes: 3, maxResends: 3, cooldownSeconds: 60 }, { id: '00000000-0000-4000-8000-000000000001', payloadCiphertext: 'x' } as never));
+    const plan = await planOf(addCodeOf(id));
     expect(plan).toMatch(/Update on otp_challenges/);
     expect(plan).not.toMatch(/otp_challenges_live_uq/);
+  });
+
+  it('the generic plans of the prepared verify and resend statements also go by primary key', async () => {
+    const [{ id }] = await db.dataSource.query(`SELECT id FROM otp_challenges OFFSET 11 LIMIT 1`);
+    for (const call of [attemptOf(id), attemptWithTokenOf(id), addCodeOf(id)]) {
+      const plan = await genericPlanOf(call);
+      expect(plan).toMatch(/Update on otp_challenges/);
+      expect(plan).toMatch(/otp_challenges_pkey/);
+      expect(plan).toMatch(/\$1/); // generic: the id is a parameter, not a value
+      expect(plan).not.toMatch(/otp_challenges_live_uq/);
+    }
+  });
+
+  it('on PostgreSQL the store statements go out named, so each connection plans them once', async () => {
+    const sql = new OtpSql(db.dataSource, { preparedStatements: true });
+    const probe = `SELECT name FROM pg_prepared_statements WHERE NOT from_sql AND name LIKE 'otp_%'`;
+    const rows = await sql.rows<{ name: string }>('probe', probe, []);
+    expect(rows.map((r) => r.name)).toContain(statementName('probe', probe));
+    expect(statementName('probe', probe)).toMatch(/^otp_probe_[0-9a-f]{8}$/);
+    // Another text under the same label is another statement (an edited SQL never reuses an old plan).
+    expect(statementName('probe', `${probe} `)).not.toBe(statementName('probe', probe));
+  });
+
+  it('with preparedStatements: false (a pooler that cannot keep them) the statements go out unnamed', async () => {
+    const sql = new OtpSql(db.dataSource, { preparedStatements: false });
+    const probe = `SELECT name FROM pg_prepared_statements WHERE NOT from_sql AND name LIKE 'otp_unnamed_probe_%'`;
+    expect(await sql.rows('unnamed_probe', probe, [])).toEqual([]);
   });
 });

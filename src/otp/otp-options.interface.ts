@@ -149,6 +149,15 @@ export interface OtpModuleOptions {
    * @default { rememberDeviceSeconds: 15552000, intervalSeconds: 3600 }
    */
   signInNotices?: OtpSignInNoticeOptions;
+  /**
+   * Send the hot statements (issue, verify, resend, token insert and redemption, the
+   * rate limiter's challenge lookup) as named prepared statements on PostgreSQL, so each
+   * pooled connection plans them once. Turn off behind a pooler that cannot keep them
+   * (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`).
+   * Embedded PGlite never uses them.
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -169,6 +178,7 @@ export interface ResolvedOtpOptions {
   production: boolean;
   rateLimits: ResolvedOtpRateLimits;
   mail: ResolvedOtpMailOptions;
+  preparedStatements: boolean;
 }
 
 /** Extras fixed when the module is declared (they shape routes, so they cannot be async). */

@@ -72,6 +72,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     production,
     rateLimits: resolveRateLimits(options.rateLimits, production),
     mail: resolveOtpMailOptions(options.mail, production),
+    preparedStatements: options.preparedStatements ?? true,
   };
 }
 

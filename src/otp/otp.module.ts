@@ -37,6 +37,7 @@ import { OtpService } from './otp.service';
 import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
+import { OtpSql } from './persistence/otp-sql';
 import { OtpGuard } from './tokens/otp.guard';
 import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.options';
 import { OtpTokenService } from './tokens/otp-token.service';
@@ -73,6 +74,7 @@ const providers: Provider[] = [
   },
   otpMailerProvider,
   OtpEventBus,
+  OtpSql,
   OtpChallengeStore,
   OtpMailOutboxStore,
   OtpMailDispatcher,

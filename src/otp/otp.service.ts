@@ -17,7 +17,7 @@ import {
 } from './otp.errors';
 import { ResolvedOtpOptions } from './otp-options.interface';
 import { contextProblem, declaredPurpose } from './otp-options.resolver';
-import { OtpChallengeStore, VerifyOutcome } from './persistence/otp-challenge.store';
+import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -127,6 +127,18 @@ export class OtpService {
    * wrong-context all throw the same `OtpInvalidError`.
    */
   async verify(input: VerifyChallengeInput): Promise<OtpProof> {
+    return this.check(input);
+  }
+
+  /**
+   * `verify`, and when the code is right the statement that consumes the challenge
+   * also writes its proof token's row (one round trip; `OtpTokenService.verifyAndIssue`).
+   */
+  async verifyWithToken(input: VerifyChallengeInput, token: TokenOnSuccess): Promise<OtpProof> {
+    return this.check(input, token);
+  }
+
+  private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<OtpProof> {
     if (!UUID.test(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
     const hash = contextHash(input.context);
     const out = await this.store.attempt(
@@ -134,6 +146,7 @@ export class OtpService {
       this.keyring.codeCandidates(input.challengeId, this.purposeNames, input.code),
       hash,
       this.options.failureBudget,
+      token,
     );
     this.emitVerifyEvents(input.challengeId, out);
     // Under an escalating delay no code was compared: a wait is not a verdict on the code.

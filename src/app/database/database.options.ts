@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSourceOptions } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
 import { ALL_MIGRATIONS } from '../../../migrations';
 import { isLoopbackHost } from '../../otp';
 
@@ -26,6 +25,9 @@ export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSou
       migrationsRun: env.DATABASE_MIGRATE === 'true',
     };
   }
+  // Loaded only for the embedded mode: a process with DATABASE_URL never loads PGlite.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PGliteDriver } = require('typeorm-pglite') as typeof import('typeorm-pglite');
   return {
     ...common,
     driver: new PGliteDriver(env.PGLITE_DIR ? { dataDir: env.PGLITE_DIR } : {}).driver,

@@ -25,13 +25,24 @@ function statusOf(err: unknown): number {
   return 500;
 }
 
+/** What the interceptor needs of a handler, read once per handler rather than per request. */
+interface AuditedRoute {
+  action: string | undefined;
+  successStatus: number;
+}
+
 /**
  * Records the HTTP outcome of `@Audited` routes and runs the handler inside the
  * request's audit context, so every bus event emitted while serving it carries
- * the request id, client IP and user agent.
+ * the request id, client IP and user agent. When `OtpAuditContextMiddleware`
+ * already opened the context (the usual case), the handler runs in it as it is:
+ * no extra Observable and no second `AsyncLocalStorage.run` per request.
  */
 @Injectable()
 export class OtpAuditInterceptor implements NestInterceptor {
+  /** By controller class, then handler (a class-level `@Audited` may differ between controllers sharing a handler). */
+  private readonly routes = new WeakMap<object, WeakMap<object, AuditedRoute>>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly bus: OtpEventBus,
@@ -40,26 +51,42 @@ export class OtpAuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<HttpRequestLike>();
-    const action = this.reflector.getAllAndOverride<string | undefined>(AUDITED_ACTION, [context.getHandler(), context.getClass()]);
+    const route = this.routeOf(context);
     // The middleware may have opened the context already; the adapter's `ip` (trusted-proxy aware) wins.
-    const ctx = currentAuditContext() ?? auditContextOf(req);
+    const opened = currentAuditContext();
+    const ctx = opened ?? auditContextOf(req);
     if (req.ip) ctx.ip = req.ip;
+    const { action } = route;
     const emit = (outcome: 'success' | 'failure', detail: Record<string, string | number>) => {
-      if (action) runWithAuditContext(ctx, () => this.bus.emit({ name: action, outcome, requestId: ctx.requestId, detail }));
+      if (!action) return;
+      const send = () => this.bus.emit({ name: action, outcome, requestId: ctx.requestId, detail });
+      if (currentAuditContext() === ctx) send();
+      else runWithAuditContext(ctx, send);
     };
-    return new Observable((subscriber) =>
-      runWithAuditContext(ctx, () =>
-        next
-          .handle()
-          .pipe(
-            tap({
-              next: () => emit('success', { status: this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 200 }),
-              error: (err: unknown) =>
-                emit('failure', { status: statusOf(err), error: err instanceof OtpError ? err.code : err instanceof HttpException ? 'http' : 'internal' }),
-            }),
-          )
-          .subscribe(subscriber),
-      ),
+    const handled = next.handle().pipe(
+      tap({
+        next: () => emit('success', { status: route.successStatus }),
+        error: (err: unknown) =>
+          emit('failure', { status: statusOf(err), error: err instanceof OtpError ? err.code : err instanceof HttpException ? 'http' : 'internal' }),
+      }),
     );
+    if (opened) return handled;
+    return new Observable((subscriber) => runWithAuditContext(ctx, () => handled.subscribe(subscriber)));
+  }
+
+  private routeOf(context: ExecutionContext): AuditedRoute {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routes.get(controller);
+    if (!byHandler) this.routes.set(controller, (byHandler = new WeakMap()));
+    let route = byHandler.get(handler);
+    if (!route) {
+      route = {
+        action: this.reflector.getAllAndOverride<string | undefined>(AUDITED_ACTION, [handler, controller]),
+        successStatus: this.reflector.get<number>(HTTP_CODE_METADATA, handler) ?? 200,
+      };
+      byHandler.set(handler, route);
+    }
+    return route;
   }
 }

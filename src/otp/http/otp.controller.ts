@@ -20,7 +20,7 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthori
 import { Audited } from '../audit/audited.decorator';
 import { OtpAuditInterceptor } from '../audit/audit.interceptor';
 import { OtpService } from '../otp.service';
-import { IssuedChallenge, OtpProof } from '../otp.types';
+import { IssuedChallenge } from '../otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
 import { BodyDepthPipe } from './body-depth.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
@@ -115,8 +115,7 @@ export class OtpController {
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
-    const proof: OtpProof = await this.otp.verify({ challengeId: id, code: body.code, context: body.context });
-    const issued = await this.tokens.issue(proof);
+    const issued = await this.tokens.verifyAndIssue({ challengeId: id, code: body.code, context: body.context });
     return {
       token: issued.token,
       tokenType: issued.tokenType,

@@ -17,9 +17,13 @@ class SlidingWindow {
   constructor(private readonly windowMs: number) {}
 
   add(subject: string, now: number): number {
-    const kept = (this.hits.get(subject) ?? []).filter((t) => t > now - this.windowMs);
+    const kept = this.hits.get(subject) ?? [];
+    // Oldest first: only the expired head is dropped, so an event costs O(expired), not O(entries).
+    let expired = 0;
+    while (expired < kept.length && kept[expired] <= now - this.windowMs) expired++;
     kept.push(now);
-    if (kept.length > MAX_PER_SUBJECT) kept.splice(0, kept.length - MAX_PER_SUBJECT);
+    const drop = Math.max(expired, kept.length - MAX_PER_SUBJECT);
+    if (drop > 0) kept.splice(0, drop);
     this.hits.delete(subject);
     this.hits.set(subject, kept);
     if (this.hits.size > MAX_SUBJECTS) this.hits.delete(this.hits.keys().next().value as string);
@@ -38,7 +42,11 @@ class DistinctWindow {
     values.delete(value); // re-insert: the map stays in order of last sight, oldest first
     values.set(value, now);
     if (values.size > MAX_PER_SUBJECT) values.delete(values.keys().next().value as string);
-    for (const [v, t] of values) if (t <= now - this.windowMs) values.delete(v);
+    // Oldest first: stop at the first value still inside the window (O(expired) per event, not O(values)).
+    for (const [v, t] of values) {
+      if (t > now - this.windowMs) break;
+      values.delete(v);
+    }
     this.seen.delete(subject);
     this.seen.set(subject, values);
     if (this.seen.size > MAX_SUBJECTS) this.seen.delete(this.seen.keys().next().value as string);

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { OtpThrottledError } from '../otp.errors';
 import type { NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
+import { OtpSql } from './otp-sql';
 
 export interface NewChallengeRow {
   id: string;
@@ -53,6 +52,32 @@ export interface ResendOutcome {
   resendAvailableAt: Date | null;
 }
 
+/** The proof token the verify statement writes when the code is right (see `OtpTokenService.verifyAndIssue`). */
+export interface TokenOnSuccess {
+  tokenHash: string;
+  amr: readonly string[];
+  ttlSeconds: number;
+}
+
+/**
+ * The CTE that writes the proof token of the challenge the statement consumed (none
+ * otherwise), with its parameters numbered after the statement's own. It expires
+ * `ttlSeconds` after `consumed_at`, which is the statement's `now()`.
+ */
+function tokenOnSuccess(token: TokenOnSuccess | undefined, challengeId: string, values: unknown[]): { cte: string; values: unknown[] } {
+  if (!token) return { cte: '', values };
+  const [hash, id, amr, ttl] = [1, 2, 3, 4].map((i) => `$${values.length + i}`);
+  return {
+    cte: `, token AS (
+         INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
+         SELECT ${hash}, ${id}, a.purpose, a.context_hash, a.recipient_index, ${amr}::text[], a.consumed_at,
+           a.consumed_at + make_interval(secs => ${ttl})
+         FROM attempt a WHERE a.consumed_at IS NOT NULL
+       )`,
+    values: [...values, token.tokenHash, challengeId, token.amr, token.ttlSeconds],
+  };
+}
+
 const UNIQUE_VIOLATION = '23505';
 const MAX_ISSUE_RETRIES = 32;
 /** `afterFailures` when escalating delays are off: no address ever reaches it. */
@@ -64,7 +89,7 @@ const NO_DELAY = 2_147_483_647;
  */
 @Injectable()
 export class OtpChallengeStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /**
    * Supersedes the live challenge of (address, purpose) and inserts the new one
@@ -75,7 +100,7 @@ export class OtpChallengeStore {
   async supersedeAndInsert(row: NewChallengeRow): Promise<ChallengeTimes> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const [out] = await this.db.query(
+        const [out] = await this.sql.rows('issue',
           `WITH superseded AS (
              UPDATE otp_challenges SET superseded_at = now(), delivery_ciphertext = NULL
              WHERE recipient_index = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL
@@ -110,7 +135,8 @@ export class OtpChallengeStore {
    * (serialising wrong codes on one address), and is refused once the failures are
    * spent; a right code only reads the budget (a spent budget refuses it too). The
    * challenge row's lock then re-checks liveness, so concurrent right codes consume
-   * once and concurrent wrong codes never pass `max_attempts`.
+   * once and concurrent wrong codes never pass `max_attempts`. With `token`, the
+   * consumed challenge's proof token is written by the same statement.
    *
    * Escalating delays (R10): once the address has `delay.afterFailures` failures in
    * its window, no code is even compared before the budget row's `next_attempt_at`
@@ -123,12 +149,15 @@ export class OtpChallengeStore {
     candidates: string[],
     contextHash: string | null,
     budget: { maxFailures: number; windowSeconds: number; delay: { afterFailures: number; baseSeconds: number; maxSeconds: number } | null },
+    token?: TokenOnSuccess,
   ): Promise<VerifyOutcome> {
     const lapsed = `b.window_started_at <= now() - make_interval(secs => $4)`;
     const failuresBefore = `CASE WHEN ${lapsed} THEN 0 ELSE b.failures END`;
     const waitAfter = (failures: string) =>
       `CASE WHEN ${failures} >= $6::int THEN now() + make_interval(secs => least($8::float8, $7::float8 * power(2, ${failures} - $6::int))) END`;
-    const [row] = await this.db.query(
+    const minted = tokenOnSuccess(token, challengeId, [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures,
+      budget.delay?.afterFailures ?? NO_DELAY, budget.delay?.baseSeconds ?? 0, budget.delay?.maxSeconds ?? 0]);
+    const [row] = await this.sql.rows(token ? 'attempt_token' : 'attempt',
       `WITH target AS (
          SELECT c.id, c.recipient_index,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
@@ -177,7 +206,7 @@ export class OtpChallengeStore {
            AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
-       )
+       )${minted.cte}
        SELECT (t.id IS NOT NULL) AS found,
          coalesce(t.live AND t.wait_seconds IS NULL AND CASE WHEN NOT t.matches THEN NOT EXISTS (SELECT 1 FROM budget)
            WHEN t.gated THEN NOT EXISTS (SELECT 1 FROM gate) ELSE t.spent END, false) AS refused_by_budget,
@@ -187,8 +216,7 @@ export class OtpChallengeStore {
          a.consumed_at, a.purpose, a.context_hash,
          coalesce(a.recipient_index, t.recipient_index) AS recipient_index, a.attempts, a.max_attempts
        FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`,
-      [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures,
-        budget.delay?.afterFailures ?? NO_DELAY, budget.delay?.baseSeconds ?? 0, budget.delay?.maxSeconds ?? 0],
+      minted.values,
     );
     // Refused by the budget row without a wait in this statement's snapshot: a concurrent failure
     // changed the row first. It spent the budget, or it started (or extended) a wait.
@@ -223,7 +251,7 @@ export class OtpChallengeStore {
     limits: { maxLiveCodes: number; maxResends: number; cooldownSeconds: number },
     mail: NewOutboxMail,
   ): Promise<ResendOutcome> {
-    const [row] = await this.db.query(
+    const [row] = await this.sql.rows('resend',
       `WITH target AS (
          SELECT c.id, c.purpose,
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
@@ -265,7 +293,7 @@ export class OtpChallengeStore {
 
   /** Recipient and purpose of a challenge, whatever its state (the rate limiter keys on them). */
   async findRateLimitSubject(challengeId: string): Promise<{ recipientIndex: string; purpose: string } | null> {
-    const [row] = await this.db.query(`SELECT recipient_index, purpose FROM otp_challenges WHERE id = $1`, [challengeId]);
+    const [row] = await this.sql.rows('subject', `SELECT recipient_index, purpose FROM otp_challenges WHERE id = $1`, [challengeId]);
     return row ? { recipientIndex: row.recipient_index, purpose: row.purpose } : null;
   }
 }

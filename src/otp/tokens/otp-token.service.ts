@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../otp.errors';
 import { OtpService } from '../otp.service';
-import type { OtpProof } from '../otp.types';
+import type { OtpProof, VerifyChallengeInput } from '../otp.types';
 import { OTP_TOKEN_OPTIONS, ResolvedOtpTokenOptions } from './otp-token.options';
 import { OtpTokenStore } from './otp-token.store';
 import { IssuedOtpToken, OTP_AMR, OtpTokenExpectation, RedeemedOtpProof } from './otp-token.types';
@@ -19,6 +19,10 @@ const TOKEN_SHAPE = /^otp_[A-Za-z0-9_-]{43}$/;
  */
 function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
+}
+
+function newToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
 function sameText(a: string, b: string): boolean {
@@ -54,7 +58,7 @@ export class OtpTokenService {
 
   /** Mints the token of a proof returned by `OtpService.verify`. One token per challenge. */
   async issue(proof: OtpProof): Promise<IssuedOtpToken> {
-    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const token = newToken();
     const { expiresAt } = await this.store.insert({
       tokenHash: tokenHash(token),
       challengeId: proof.challengeId,
@@ -65,6 +69,22 @@ export class OtpTokenService {
       verifiedAt: proof.verifiedAt,
       ttlSeconds: this.options.ttlSeconds,
     });
+    return this.issued(token, proof, expiresAt);
+  }
+
+  /**
+   * Verifies a code and mints its token: the same as `OtpService.verify` then
+   * `issue`, but the token row is written by the statement that consumes the
+   * challenge, so a right code never ends with a consumed challenge and no token.
+   */
+  async verifyAndIssue(input: VerifyChallengeInput): Promise<IssuedOtpToken> {
+    const token = newToken();
+    const ttlSeconds = this.options.ttlSeconds;
+    const proof = await this.otp.verifyWithToken(input, { tokenHash: tokenHash(token), amr: OTP_AMR, ttlSeconds });
+    return this.issued(token, proof, new Date(proof.verifiedAt.getTime() + ttlSeconds * 1000));
+  }
+
+  private issued(token: string, proof: OtpProof, expiresAt: Date): IssuedOtpToken {
     this.events.emit({
       name: 'token.issued', outcome: 'success', challengeId: proof.challengeId, purpose: proof.purpose,
       recipientIndex: proof.recipientIndex, detail: { ttlSeconds: this.options.ttlSeconds },

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { OtpSql } from '../persistence/otp-sql';
 
 export interface NewTokenRow {
   tokenHash: string;
@@ -32,11 +31,11 @@ export type RedeemOutcome = { redeemed: RedeemedTokenRow } | { redeemed: null; r
 /** Queries on proof tokens; one SQL statement per method. */
 @Injectable()
 export class OtpTokenStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /** Stores a new token's hash; its expiry is taken from the database clock. */
   async insert(row: NewTokenRow): Promise<{ expiresAt: Date }> {
-    const [out] = await this.db.query(
+    const [out] = await this.sql.rows('token_insert',
       `INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6::text[], $7, now() + make_interval(secs => $8))
        RETURNING expires_at`,
@@ -51,7 +50,7 @@ export class OtpTokenStore {
    * was redeemed, the same snapshot tells why (for the audit trail only).
    */
   async redeemIfLive(tokenHash: string): Promise<RedeemOutcome> {
-    const [row] = await this.db.query(
+    const [row] = await this.sql.rows('token_redeem',
       `WITH hit AS (
          UPDATE otp_tokens SET redeemed_at = now()
          WHERE token_hash = $1 AND redeemed_at IS NULL AND expires_at > now()
