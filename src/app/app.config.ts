@@ -42,6 +42,7 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     batchSize: env.MAIL_BATCH_SIZE ? Number(env.MAIL_BATCH_SIZE) : undefined,
     maxInFlight: env.MAIL_MAX_IN_FLIGHT ? Number(env.MAIL_MAX_IN_FLIGHT) : undefined,
     recordDelayMs: env.MAIL_RECORD_DELAY_MS ? Number(env.MAIL_RECORD_DELAY_MS) : undefined,
+    recordRetryMs: env.MAIL_RECORD_RETRY_MS ? Number(env.MAIL_RECORD_RETRY_MS) : undefined,
     smtpConnections: env.MAIL_SMTP_CONNECTIONS ? Number(env.MAIL_SMTP_CONNECTIONS) : undefined,
   };
 }

@@ -224,13 +224,14 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
 
   it('a crash between the relay accepting and the outcome being recorded re-sends once after the lease, with the same Message-ID', async () => {
     const smtp = await server();
-    const a = await app({ SMTP_URL: smtp.url('smtp') });
+    // The database stays away longer than the record is retried (shortened here to 300 ms).
+    const a = await app({ SMTP_URL: smtp.url('smtp'), MAIL_RECORD_RETRY_MS: '300' });
     const record = jest.spyOn(a.store, 'markDelivered').mockRejectedValue(new Error('Connection terminated unexpectedly'));
     const address = email();
     const c = await a.otp.issue({ email: address });
     await pollFor(() => smtp.messages.find((m) => to(m) === address));
     await a.dispatcher.whenIdle();
-    expect(record).toHaveBeenCalledTimes(3);
+    expect(record.mock.calls.length).toBeGreaterThanOrEqual(3); // retried with backoff, then given up to the lease
     const [held] = await rowsOf([c.challengeId]);
     expect(held.status).toBe('pending');
     expect(await a.dispatcher.round()).toBe(0); // the lease keeps every dispatcher off it

@@ -106,6 +106,14 @@ export interface OtpMailOptions {
    */
   recordDelayMs?: number;
   /**
+   * How long a failed delivery record is retried (backoff from 50 ms, doubling, at most
+   * 2 s) before the row is left to its lease, which sends the mail again. A database
+   * restart takes seconds: retrying meanwhile keeps those mails from going out twice.
+   * At most half of `leaseSeconds`, so a row is never released while its record is retried.
+   * @default half of leaseSeconds (60000)
+   */
+  recordRetryMs?: number;
+  /**
    * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
    * @default 5
    */
@@ -150,6 +158,7 @@ export interface ResolvedOtpMailOptions {
   batchSize: number;
   maxInFlight: number;
   recordDelayMs: number;
+  recordRetryMs: number;
   smtpConnections: number;
   leaseSeconds: number;
   retry: { baseMs: number; maxMs: number };

@@ -88,6 +88,14 @@ describe('SMTP transport options', () => {
 });
 
 describe('delivery failures and retries', () => {
+  it('retries a failed delivery record for half the lease by default, never longer', () => {
+    expect(resolveOtpMailOptions({}, false).recordRetryMs).toBe(60_000);
+    expect(resolveOtpMailOptions({ leaseSeconds: 300 }, false).recordRetryMs).toBe(150_000);
+    expect(resolveOtpMailOptions({ recordRetryMs: 0 }, false).recordRetryMs).toBe(0);
+    expect(() => resolveOtpMailOptions({ recordRetryMs: 60_001 }, false)).toThrow(/recordRetryMs/);
+  });
+
+
   it('classifies: a refused STARTTLS is tls (retried), 5xx is permanent, 4xx and refused connections are retried', () => {
     expect(classifyMailError(Object.assign(new Error('x'), { code: 'ETLS', responseCode: 502 }))).toEqual({ errorClass: 'tls', permanent: false });
     expect(classifyMailError(Object.assign(new Error('x'), { code: 'EENVELOPE', responseCode: 550 }))).toEqual({ errorClass: 'rejected', permanent: true });

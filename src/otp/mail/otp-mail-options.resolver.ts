@@ -70,6 +70,7 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
   }
   if (production && appUrl.protocol !== 'https:') throw new OtpConfigError('APP_URL must be https in production');
   const templatesDir = options.templatesDir ?? defaultTemplatesDir();
+  const leaseSeconds = positive('leaseSeconds', options.leaseSeconds, 120, 60, 3600);
   return {
     smtp,
     from,
@@ -90,8 +91,9 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
     batchSize: positive('batchSize', options.batchSize, 25, 1, 500),
     maxInFlight: positive('maxInFlight', options.maxInFlight, 50, 1, 1000),
     recordDelayMs: positive('recordDelayMs', options.recordDelayMs, 0, 0, 1000),
+    recordRetryMs: positive('recordRetryMs', options.recordRetryMs, (leaseSeconds * 1000) / 2, 0, (leaseSeconds * 1000) / 2),
     smtpConnections: positive('smtpConnections', options.smtpConnections, 5, 1, 100),
-    leaseSeconds: positive('leaseSeconds', options.leaseSeconds, 120, 60, 3600),
+    leaseSeconds,
     retry: {
       baseMs: positive('retry.baseMs', options.retry?.baseMs, 1000, 10, 600_000),
       maxMs: positive('retry.maxMs', options.retry?.maxMs, 60_000, 10, 3_600_000),

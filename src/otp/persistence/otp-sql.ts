@@ -6,6 +6,9 @@ import { DataSource } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
 
+const guarded = new WeakSet<Pool>();
+const ignore = (): void => undefined;
+
 /** Server-side names by statement text: `otp_<label>_<8 hex of the text's SHA-256>`. */
 const names = new Map<string, string>();
 
@@ -49,7 +52,16 @@ export class OtpSql {
   private pgPool(): Pool | undefined {
     const opts = this.db.options as { type: string; driver?: unknown };
     if (!this.options.preparedStatements || opts.type !== 'postgres' || opts.driver) return undefined;
-    return (this.db.driver as unknown as { master?: Pool }).master;
+    const pool = (this.db.driver as unknown as { master?: Pool }).master;
+    if (pool && !guarded.has(pool)) {
+      guarded.add(pool);
+      // A backend ended by the server (restart, pg_terminate_backend) tells its client with an
+      // 'error' event, also after the client is back in the pool or being removed from it; with
+      // no listener then, Node ends the process. The query that was running fails by itself, and
+      // the pool drops the client: the event needs no handling beyond being heard.
+      pool.on('connect', (client) => client.on('error', ignore));
+    }
+    return pool;
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { OutboxDelivery } from './otp-mail-outbox.store';
 
 interface Waiting {
@@ -107,7 +108,7 @@ export class OtpMailDeliveryRecorder {
       } catch (err) {
         if (failed % 10 === 0) this.o.onError(err as Error, batch.length);
         if (this.o.stopping?.() || Date.now() >= giveUpAt) break;
-        await sleep(Math.floor(Math.min(pause * (0.75 + Math.random() * 0.5), Math.max(0, giveUpAt - Date.now()))));
+        await sleep(Math.min(Math.floor((pause * randomInt(750, 1251)) / 1000), Math.max(0, giveUpAt - Date.now())));
         pause = Math.min(pause * 2, MAX_RETRY_MS);
       }
     }

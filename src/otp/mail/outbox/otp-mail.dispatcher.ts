@@ -68,8 +68,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       onError: (err, size) => this.logger.error(`recording the delivery of ${size} mail(s) failed: ${err.name}`),
       moreComing: () => this.sending > 0,
       delayMs: options.mail.recordDelayMs,
-      // Half the lease: a row whose record is still being retried is never released meanwhile.
-      retryForMs: (options.mail.leaseSeconds * 1000) / 2,
+      // At most half the lease: a row whose record is still being retried is never released meanwhile.
+      retryForMs: options.mail.recordRetryMs,
       stopping: () => !this.running,
     });
   }
