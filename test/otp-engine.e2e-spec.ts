@@ -37,9 +37,10 @@ describe('OtpService on PostgreSQL', () => {
     const address = email();
     const c = await issued({ email: address });
     const proof = await otp.verify({ challengeId: c.challengeId, code: c.code });
-    // A right code only reads the failure budget: no row is written for an address that never failed.
-    const [budget] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = $1', [otp.recipientIndex(address)]);
-    expect(budget.n).toBe(0);
+    // A right code re-checks the failure budget under its lock but charges nothing: an address that
+    // never failed has a row with no failures and no window.
+    const budget = await db.dataSource.query('SELECT failures, window_started_at FROM otp_failure_budgets WHERE recipient_index = $1', [otp.recipientIndex(address)]);
+    expect(budget).toEqual([{ failures: 0, window_started_at: -Infinity }]);
     expect(proof).toMatchObject({ challengeId: c.challengeId, purpose: 'login', contextHash: null });
     expect(proof.verifiedAt).toBeInstanceOf(Date);
     await rejected(otp.verify({ challengeId: c.challengeId, code: c.code }));
@@ -316,6 +317,23 @@ describe('OtpService on PostgreSQL', () => {
         const compared = results.filter((r) => r.status === 'fulfilled' || r.reason instanceof OtpInvalidError).length;
         expect(compared).toBe(1);
         expect(succeeded).toBeLessThanOrEqual(withRightCode ? 1 : 0);
+        for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof OtpInvalidError)) expect(r.reason).toBeInstanceOf(OtpThrottledError);
+      }
+    });
+
+    it('R10: a burst of concurrent guesses, the right code among them, is compared at most until the wait starts (5 - f), however many arrive', async () => {
+      for (const before of [0, 4]) {
+        const address = email();
+        if (before > 0) await failTimes(address, before);
+        const c = await issued({ email: address });
+        await delayPassed(address);
+        const wrong = (i: number) => String((Number(c.code) + 1 + i) % 1_000_000).padStart(6, '0');
+        const guesses = Array.from({ length: 20 }, (_, i) => (i === 10 ? c.code : wrong(i)));
+        const results = await Promise.allSettled(guesses.map((code) => otp.verify({ challengeId: c.challengeId, code })));
+        const compared = results.filter((r) => r.status === 'fulfilled' || r.reason instanceof OtpInvalidError).length;
+        expect(compared).toBeLessThanOrEqual(5 - before);
+        const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [c.challengeId]);
+        expect(row.attempts).toBeLessThanOrEqual(5 - before);
         for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof OtpInvalidError)) expect(r.reason).toBeInstanceOf(OtpThrottledError);
       }
     });

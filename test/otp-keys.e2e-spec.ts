@@ -75,6 +75,8 @@ describe('keys and production mode', () => {
     expect(resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: { afterFailures: 3, baseSeconds: 5 } } }, silent).failureBudget.delay)
       .toEqual({ afterFailures: 3, baseSeconds: 5, maxSeconds: 900 });
     expect(resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: false } }, silent).failureBudget.delay).toBeNull();
+    expect(() => resolveOtpOptions({ ...base, failureBudget: { maxFailures: 10, escalatingDelay: { afterFailures: 11 } } }, silent)).toThrow(/afterFailures/);
+    expect(resolveOtpOptions({ ...base, failureBudget: { maxFailures: 3 } }, silent).failureBudget.delay?.afterFailures).toBe(3);
     for (const bad of [{ afterFailures: 0 }, { baseSeconds: 0 }, { baseSeconds: 60, maxSeconds: 30 }, { afterFailures: 101 }, 'yes']) {
       expect(() => resolveOtpOptions({ ...base, failureBudget: { escalatingDelay: bad as never } }, silent)).toThrow(OtpConfigError);
     }

@@ -62,7 +62,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     failureBudget: {
       maxFailures: intInRange('failureBudget.maxFailures', options.failureBudget?.maxFailures, 20, 1, MAX_FAILURE_BUDGET),
       windowSeconds: intInRange('failureBudget.windowSeconds', options.failureBudget?.windowSeconds, 86_400, 60, 30 * 86_400),
-      delay: resolveEscalatingDelay(options.failureBudget?.escalatingDelay),
+      delay: resolveEscalatingDelay(options.failureBudget?.escalatingDelay, options.failureBudget?.maxFailures ?? 20),
     },
     resend: {
       cooldownSeconds: intInRange('resend.cooldownSeconds', options.resend?.cooldownSeconds, 60, 0, 3600),
@@ -106,6 +106,7 @@ export function contextProblem(rules: ResolvedOtpOptions['purposes'][string], co
 /** Escalating delays between verifications of one address (R10); `false` turns them off. */
 function resolveEscalatingDelay(
   option: false | { afterFailures?: number; baseSeconds?: number; maxSeconds?: number } | undefined,
+  maxFailures: number,
 ): { afterFailures: number; baseSeconds: number; maxSeconds: number } | null {
   if (option === false) return null;
   if (option !== undefined && (typeof option !== 'object' || option === null)) {
@@ -113,7 +114,8 @@ function resolveEscalatingDelay(
   }
   const baseSeconds = intInRange('failureBudget.escalatingDelay.baseSeconds', option?.baseSeconds, 2, 1, 3600);
   return {
-    afterFailures: intInRange('failureBudget.escalatingDelay.afterFailures', option?.afterFailures, 5, 1, MAX_FAILURE_BUDGET),
+    // A wait that starts only once the budget is spent would never apply: refused rather than ignored.
+    afterFailures: intInRange('failureBudget.escalatingDelay.afterFailures', option?.afterFailures, Math.min(5, maxFailures), 1, maxFailures),
     baseSeconds,
     maxSeconds: intInRange('failureBudget.escalatingDelay.maxSeconds', option?.maxSeconds, Math.max(900, baseSeconds), baseSeconds, 86_400),
   };

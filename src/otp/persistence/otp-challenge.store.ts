@@ -131,18 +131,19 @@ export class OtpChallengeStore {
 
   /**
    * Counts one attempt and consumes the challenge if a candidate digest matches,
-   * in one statement. A wrong code first locks and charges the address's budget row
-   * (serialising wrong codes on one address), and is refused once the failures are
-   * spent; a right code only reads the budget (a spent budget refuses it too). The
-   * challenge row's lock then re-checks liveness, so concurrent right codes consume
-   * once and concurrent wrong codes never pass `max_attempts`. With `token`, the
-   * consumed challenge's proof token is written by the same statement.
+   * in one statement. Every live attempt first locks the address's budget row
+   * (serialising attempts on one address): a wrong code charges it, a right code
+   * re-checks it, and both are refused once the failures are spent. The challenge
+   * row's lock then re-checks liveness, so concurrent right codes consume once and
+   * concurrent wrong codes never pass `max_attempts`. With `token`, the consumed
+   * challenge's proof token is written by the same statement.
    *
    * Escalating delays (R10): once the address has `delay.afterFailures` failures in
-   * its window, no code is even compared before the budget row's `next_attempt_at`
-   * (the answer is a wait, not a verdict), each further failure doubles the wait up
-   * to `delay.maxSeconds`, and a right code too takes the budget row's lock and
-   * re-checks the wait under it, so concurrent guesses cannot slip one past it.
+   * its window, nothing is accepted before the budget row's `next_attempt_at` (the
+   * answer is a wait, not a verdict) and each further failure doubles the wait up to
+   * `delay.maxSeconds`. The wait is re-checked under the row lock by right codes too,
+   * so a burst of concurrent guesses cannot slip one past it, even the burst whose
+   * failures start the wait.
    */
   async attempt(
     challengeId: string,
@@ -165,7 +166,6 @@ export class OtpChallengeStore {
            (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches,
            coalesce(b.failures, 0) AS failures,
            coalesce(b.failures >= $5, false) AS spent,
-           coalesce(b.failures >= $6::int, false) AS gated,
            CASE WHEN b.failures >= $6::int AND b.next_attempt_at > now()
              THEN ceil(extract(epoch FROM b.next_attempt_at - now()))::int END AS wait_seconds
          FROM otp_challenges c
@@ -173,24 +173,22 @@ export class OtpChallengeStore {
            AND b.window_started_at > now() - make_interval(secs => $4)
          WHERE c.id = $1
        ), budget AS (
-         -- Only a wrong code on a live challenge spends budget; its row lock serialises them per address.
+         -- Every live attempt passes the address's budget row under its lock: a wrong code charges
+         -- it, a right code only re-checks it (spent? waiting?), so no concurrent failure is missed.
+         -- A right code for an address that never failed leaves a row with no failures and no
+         -- window (-infinity: the next failure starts one).
          INSERT INTO otp_failure_budgets AS b (recipient_index, window_started_at, failures, next_attempt_at)
-         SELECT t.recipient_index, now(), 1, ${waitAfter('1')}
-         FROM target t WHERE t.live AND NOT t.matches AND t.wait_seconds IS NULL
+         SELECT t.recipient_index, CASE WHEN t.matches THEN '-infinity'::timestamptz ELSE now() END,
+           CASE WHEN t.matches THEN 0 ELSE 1 END, CASE WHEN NOT t.matches THEN ${waitAfter('1')} END
+         FROM target t WHERE t.live AND t.wait_seconds IS NULL
          ON CONFLICT (recipient_index) DO UPDATE SET
-           window_started_at = CASE WHEN ${lapsed} THEN now() ELSE b.window_started_at END,
-           failures = ${failuresBefore} + 1,
-           next_attempt_at = ${waitAfter(`(${failuresBefore} + 1)`)}
+           window_started_at = CASE WHEN EXCLUDED.failures = 0 OR NOT ${lapsed} THEN b.window_started_at ELSE now() END,
+           failures = CASE WHEN EXCLUDED.failures = 0 THEN b.failures ELSE ${failuresBefore} + 1 END,
+           next_attempt_at = CASE WHEN EXCLUDED.failures = 0 THEN b.next_attempt_at
+             ELSE ${waitAfter(`(${failuresBefore} + 1)`)} END
          WHERE ${lapsed} OR (b.failures < $5
            AND (b.failures < $6::int OR b.next_attempt_at IS NULL OR b.next_attempt_at <= now()))
-         RETURNING b.failures
-       ), gate AS (
-         -- A right code for an address under delay: lock its budget row and re-check the wait there.
-         UPDATE otp_failure_budgets b SET next_attempt_at = b.next_attempt_at
-         FROM target t
-         WHERE b.recipient_index = t.recipient_index AND t.live AND t.matches AND t.gated AND t.wait_seconds IS NULL
-           AND (${lapsed} OR (b.failures < $5 AND (b.next_attempt_at IS NULL OR b.next_attempt_at <= now())))
-         RETURNING 1
+         RETURNING CASE WHEN ${lapsed} THEN 0 ELSE b.failures END AS failures
        ), attempt AS (
          UPDATE otp_challenges c SET attempts = c.attempts + 1,
            consumed_at = CASE WHEN c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text
@@ -200,16 +198,13 @@ export class OtpChallengeStore {
          FROM target t
          -- By primary key: written so the planner cannot pick the partial live index (it did, and scanned
          -- all of it, on tables without statistics yet: 70 verifies/s in the bench instead of 700).
-         WHERE c.id = $1 AND c.id = t.id AND t.live AND t.wait_seconds IS NULL
-           AND CASE WHEN NOT t.matches THEN EXISTS (SELECT 1 FROM budget)
-             WHEN t.gated THEN EXISTS (SELECT 1 FROM gate) ELSE NOT t.spent END
+         WHERE c.id = $1 AND c.id = t.id AND t.live AND t.wait_seconds IS NULL AND EXISTS (SELECT 1 FROM budget)
            AND coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now()
            AND c.attempts < c.max_attempts
          RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
        )${minted.cte}
        SELECT (t.id IS NOT NULL) AS found,
-         coalesce(t.live AND t.wait_seconds IS NULL AND CASE WHEN NOT t.matches THEN NOT EXISTS (SELECT 1 FROM budget)
-           WHEN t.gated THEN NOT EXISTS (SELECT 1 FROM gate) ELSE t.spent END, false) AS refused_by_budget,
+         coalesce(t.live AND t.wait_seconds IS NULL AND NOT EXISTS (SELECT 1 FROM budget), false) AS refused_by_budget,
          t.wait_seconds, t.failures AS failures_before, t.spent AS spent_before,
          (a.attempts IS NOT NULL) AS attempted,
          (SELECT failures FROM budget) AS budget_failures,
@@ -218,16 +213,20 @@ export class OtpChallengeStore {
        FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`,
       minted.values,
     );
-    // Refused by the budget row without a wait in this statement's snapshot: a concurrent failure
-    // changed the row first. It spent the budget, or it started (or extended) a wait.
-    const raced = row.refused_by_budget && !row.spent_before;
-    const nextFailure = Number(row.failures_before) + 1;
-    const racedIntoWait = raced && budget.delay !== null && nextFailure < budget.maxFailures && nextFailure >= budget.delay.afterFailures;
+    // Refused under the budget row's lock although this statement's snapshot showed neither a
+    // spent budget nor a wait: concurrent failures changed the row first. Read what they left
+    // (a rare second round trip, only in such a race): a spent budget, or a wait.
+    let raceWait: number | null = null;
+    if (row.refused_by_budget && !row.spent_before && budget.delay !== null) {
+      const [now] = await this.sql.rows('budget_after_race',
+        `SELECT failures, ceil(extract(epoch FROM next_attempt_at - now()))::int AS wait_seconds
+         FROM otp_failure_budgets WHERE recipient_index = $1`, [row.recipient_index]);
+      if (now && now.failures < budget.maxFailures && now.wait_seconds > 0) raceWait = Number(now.wait_seconds);
+    }
     return {
       found: row.found,
-      budgetSpent: row.refused_by_budget && !racedIntoWait,
-      waitSeconds: row.wait_seconds !== null ? Number(row.wait_seconds)
-        : racedIntoWait ? Math.min(budget.delay!.maxSeconds, budget.delay!.baseSeconds * 2 ** (nextFailure - budget.delay!.afterFailures)) : null,
+      budgetSpent: row.refused_by_budget && raceWait === null,
+      waitSeconds: row.wait_seconds !== null ? Number(row.wait_seconds) : raceWait,
       attempted: row.attempted,
       consumedAt: row.consumed_at ? new Date(row.consumed_at) : null,
       purpose: row.purpose,
