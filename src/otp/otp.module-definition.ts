@@ -15,8 +15,14 @@ export const {
 export const OTP_RESOLVED_OPTIONS = Symbol('OTP_RESOLVED_OPTIONS');
 
 /**
- * Token of the resolved rate-limit settings alone (`ResolvedOtpOptions['rateLimits']`):
- * what `OtpThrottlerGuard` needs, exported for host modules that build the guard,
- * so the keys in `OTP_RESOLVED_OPTIONS` never leave the module.
+ * Token of the few settings `OtpThrottlerGuard` reads (`OtpRateLimitSettings`),
+ * exported for host modules that build the guard, so neither the keys in
+ * `OTP_RESOLVED_OPTIONS` nor the Redis URL are injectable outside the module.
  */
 export const OTP_RATE_LIMIT_SETTINGS = Symbol('OTP_RATE_LIMIT_SETTINGS');
+
+/** What `OTP_RATE_LIMIT_SETTINGS` provides. */
+export interface OtpRateLimitSettings {
+  /** Prefix of every rate-limit counter key. */
+  readonly keyPrefix: string;
+}

@@ -29,6 +29,7 @@ import {
   OTP_OPTIONS_TYPE,
   OTP_RATE_LIMIT_SETTINGS,
   OTP_RESOLVED_OPTIONS,
+  OtpRateLimitSettings,
   OtpConfigurableModule,
 } from './otp.module-definition';
 import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
@@ -59,7 +60,8 @@ const providers: Provider[] = [
   },
   {
     provide: OTP_RATE_LIMIT_SETTINGS,
-    useFactory: (o: ResolvedOtpOptions) => o.rateLimits,
+    // Only what the guard reads: not the Redis URL (it may carry a password), not the storage.
+    useFactory: (o: ResolvedOtpOptions): OtpRateLimitSettings => Object.freeze({ keyPrefix: o.rateLimits.keyPrefix }),
     inject: [OTP_RESOLVED_OPTIONS],
   },
   {

@@ -1,3 +1,4 @@
+import { safeLocale } from './mail/safe-locale';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalEmail, contextHash } from './crypto/canonical';
@@ -63,7 +64,7 @@ export class OtpService {
     const details: DeliveryDetails = {
       // The mailed address is the NFKC form the blind index is built from (case aside): one mailbox, one identity.
       to: input.email.trim().normalize('NFKC'),
-      locale: input.locale,
+      locale: safeLocale(input.locale),
       context: input.context,
       ip: input.ip,
       userAgent: input.userAgent,

@@ -37,8 +37,9 @@ export function summariseUserAgent(ua: string | undefined): string | undefined {
             : undefined;
   if (browser && os) return `${browser} on ${os}`;
   if (browser || os) return browser ?? os;
-  // Unknown agents: a short printable excerpt (escaped by the templates anyway).
-  return ua.replace(/[^\x20-\x7e]/g, '').slice(0, 40) || undefined;
+  // Unknown agents print as "unknown": their text is the client's to choose, and a mail that
+  // says "never act on links" must not carry a phone number or a domain a client wrote.
+  return undefined;
 }
 
 /**
@@ -133,8 +134,13 @@ export class OtpMailComposer {
     const key = `${locale ?? ''}\u0000${lang}`;
     let format = this.formats.get(key);
     if (!format) {
-      const tag = locale && Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
-      format = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+      const options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' };
+      try {
+        const tag = locale && Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
+        format = new Intl.DateTimeFormat(tag, options);
+      } catch {
+        format = new Intl.DateTimeFormat(lang, options); // a tag Intl refuses must not stop the mail
+      }
       // Locales come from requests: keep the cache bounded.
       if (this.formats.size < MAX_CACHED_FORMATS) this.formats.set(key, format);
     }

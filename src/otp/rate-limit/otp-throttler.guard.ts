@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RATE_LIMIT_SETTINGS } from '../otp.module-definition';
+import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../otp.module-definition';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpThrottlerName } from './otp-rate-limit-options.interface';
@@ -68,7 +68,7 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     @Inject(OTP_THROTTLER_OPTIONS) options: ThrottlerModuleOptions,
     @Inject(OTP_THROTTLER_STORAGE) storage: ThrottlerStorage,
     reflector: Reflector,
-    @Inject(OTP_RATE_LIMIT_SETTINGS) private readonly rateLimits: ResolvedOtpOptions['rateLimits'],
+    @Inject(OTP_RATE_LIMIT_SETTINGS) private readonly rateLimits: OtpRateLimitSettings,
     private readonly subjects: OtpRateLimitSubjects,
     private readonly events: OtpEventBus,
   ) {

@@ -8,6 +8,7 @@ import { OtpEventBus } from '../events/otp-event-bus';
 import { summariseUserAgent } from '../mail/otp-mail.composer';
 import { NewDeviceNoticePayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
+import { safeLocale } from '../mail/safe-locale';
 import { ipNetwork } from '../net/ip-network';
 import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
@@ -38,8 +39,6 @@ export interface SignInNoticeOutcome {
   /** `queued` in the outbox; `rate_limited` by `intervalSeconds` (the device stays unknown); `none` otherwise. */
   notice: 'queued' | 'rate_limited' | 'none';
 }
-
-const LOCALE = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}$/;
 
 /**
  * New-device sign-in notices (R19). The host calls `signedIn` after every successful
@@ -81,7 +80,7 @@ export class OtpSignInNotifier {
     const payload: NewDeviceNoticePayload = {
       kind: 'new-device-notice',
       to: input.email.trim().normalize('NFKC'),
-      locale: input.locale && LOCALE.test(input.locale) ? input.locale : undefined,
+      locale: safeLocale(input.locale),
       browser,
       network,
       happenedAt: new Date().toISOString(),
