@@ -53,7 +53,9 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     const [{ n: before }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_audit_log`);
     const retention = t.app.get(OtpRetentionService);
     const report = await retention.purge();
-    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 1, otp_proof_tokens: 2, otp_audit_log: 0 });
+    // Budgets: the lapsed one, and the two rows the right codes above left with no window (R10 re-check).
+    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 3, otp_proof_tokens: 2, otp_audit_log: 0 });
+    expect(await count(`SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = 'old-subject'`)).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1)`, [[live.challengeId, recent.challengeId]])).toBe(2);
     expect(await count(`SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = 'fresh-subject'`)).toBe(1);
