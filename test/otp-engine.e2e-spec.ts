@@ -230,6 +230,8 @@ describe('OtpService on PostgreSQL', () => {
     const [budget] = await db.dataSource.query(`SELECT failures FROM otp_failure_budgets WHERE recipient_index = $1`, [otp.recipientIndex(address)]);
     expect(budget.failures).toBe(20);
     const last = await issued({ email: address });
+    // Spent, not waiting: the uniform 401 at once (no Retry-After that would suggest minutes), and after any wait.
+    await rejected(otp.verify({ challengeId: last.challengeId, code: last.code }));
     await delayPassed(address);
     await rejected(otp.verify({ challengeId: last.challengeId, code: last.code }));
   });

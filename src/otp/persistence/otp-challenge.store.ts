@@ -166,7 +166,8 @@ export class OtpChallengeStore {
            (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches,
            coalesce(b.failures, 0) AS failures,
            coalesce(b.failures >= $5, false) AS spent,
-           CASE WHEN b.failures >= $6::int AND b.next_attempt_at > now()
+           -- A spent budget is not a wait: it answers like every other refusal until the window passes.
+           CASE WHEN b.failures >= $6::int AND b.failures < $5 AND b.next_attempt_at > now()
              THEN ceil(extract(epoch FROM b.next_attempt_at - now()))::int END AS wait_seconds
          FROM otp_challenges c
          LEFT JOIN otp_failure_budgets b ON b.recipient_index = c.recipient_index
