@@ -86,6 +86,14 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
     expect(writes.length).toBeLessThan(20);
   });
 
+  it('never starts a try after the earliest lease in its group has ended, however long the retry window', async () => {
+    const { r, sleeps } = recorder({ fail: 1_000, retryForMs: 60_000 });
+    const leaseEndsAt = Date.now() + 3_000;
+    await expect(r.record(d('a'), leaseEndsAt)).resolves.toBe(false);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(leaseEndsAt);
+  });
+
   it('stops retrying once the app shuts down', async () => {
     const { r, writes } = recorder({ fail: 1_000, stopping: () => true });
     await expect(r.record(d('a'))).resolves.toBe(false);

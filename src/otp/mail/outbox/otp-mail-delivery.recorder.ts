@@ -4,6 +4,8 @@ import { OutboxDelivery } from './otp-mail-outbox.store';
 interface Waiting {
   delivery: OutboxDelivery;
   since: number;
+  /** Epoch ms after which this row's lease may have ended: no try starts later. */
+  giveUpAt: number;
   done: (recorded: boolean) => void;
 }
 
@@ -53,12 +55,12 @@ export class OtpMailDeliveryRecorder {
 
   /**
    * Resolves true once the delivery is recorded, false when the writes kept failing for
-   * `retryForMs` (or the app stopped): the row then stays claimed and is sent again after
-   * its lease (at-least-once).
+   * `retryForMs` or until `leaseEndsAt` (or the app stopped): the row then stays claimed
+   * and is sent again after its lease (at-least-once).
    */
-  record(delivery: OutboxDelivery): Promise<boolean> {
+  record(delivery: OutboxDelivery, leaseEndsAt = Infinity): Promise<boolean> {
     return new Promise((done) => {
-      this.queue.push({ delivery, since: Date.now(), done });
+      this.queue.push({ delivery, since: Date.now(), giveUpAt: leaseEndsAt, done });
       this.kick();
     });
   }
@@ -98,7 +100,9 @@ export class OtpMailDeliveryRecorder {
 
   private async drain(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
-    const giveUpAt = Date.now() + (this.o.retryForMs ?? 60_000);
+    // Whichever comes first: the retry window, or the end of the earliest lease in the batch
+    // (past it another dispatcher may send the row again, and a record then would be too late).
+    const giveUpAt = Math.min(Date.now() + (this.o.retryForMs ?? 60_000), ...batch.map((w) => w.giveUpAt));
     const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let recorded = false;
     for (let failed = 0, pause = FIRST_RETRY_MS; !recorded; failed++) {

@@ -16,6 +16,9 @@ import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 
 export const OUTBOX_CHANNEL = 'otp_mail_outbox';
 
+/** A record is not tried this close to the end of its row's lease (clocks, statement time). */
+const LEASE_MARGIN_MS = 5_000;
+
 class OtpMailTimeoutError extends Error {
   override name = 'OtpMailTimeoutError';
 }
@@ -156,7 +159,9 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Claims up to `limit` rows and starts their delivery; returns how many rows it claimed or abandoned. */
   private async claimAndSend(limit: number): Promise<number> {
     let rows: OutboxRow[];
+    let claimedAt = Date.now();
     try {
+      claimedAt = Date.now(); // before the statement: the lease surely ends after claimedAt + leaseSeconds
       rows = await this.store.claimDue(this.workerId, limit, this.options.mail.leaseSeconds);
     } catch (err) {
       this.logger.error(`claiming mail failed: ${(err as Error).name}`);
@@ -168,7 +173,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
         continue;
       }
       this.sending++;
-      const work = this.deliver(row, () => {
+      const leaseEndsAt = claimedAt + this.options.mail.leaseSeconds * 1000 - LEASE_MARGIN_MS;
+      const work = this.deliver(row, leaseEndsAt, () => {
         this.sending--;
         this.slotFreed?.();
         this.slotFreed = undefined;
@@ -189,7 +195,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Sends one claimed row and records the outcome; `sent` is called once the port is done with it. */
-  private async deliver(row: OutboxRow, sent: () => void): Promise<void> {
+  private async deliver(row: OutboxRow, leaseEndsAt: number, sent: () => void): Promise<void> {
     let payload: OutboxPayload;
     try {
       payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
@@ -218,7 +224,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     sent();
     // Accepted by the relay: record it (with the deliveries that finish meanwhile; retried while the database is away).
     const latencyMs = Date.now() - started;
-    if (await this.recorder.record({ id: row.id, messageId: receipt?.messageId ?? null, response: receipt?.response ?? null })) {
+    if (await this.recorder.record({ id: row.id, messageId: receipt?.messageId ?? null, response: receipt?.response ?? null }, leaseEndsAt)) {
       this.emit('mail.delivered', row, undefined, latencyMs);
     }
   }
