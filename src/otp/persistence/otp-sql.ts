@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
 
 const guarded = new WeakSet<Pool>();
+const heard = new WeakSet<PoolClient>();
 const ignore = (): void => undefined;
 
 /** Server-side names by statement text: `otp_<label>_<8 hex of the text's SHA-256>`. */
@@ -59,7 +60,13 @@ export class OtpSql {
       // 'error' event, also after the client is back in the pool or being removed from it; with
       // no listener then, Node ends the process. The query that was running fails by itself, and
       // the pool drops the client: the event needs no handling beyond being heard.
-      pool.on('connect', (client) => client.on('error', ignore));
+      const hear = (client: PoolClient) => {
+        if (heard.has(client)) return;
+        heard.add(client);
+        client.on('error', ignore);
+      };
+      pool.on('connect', hear); // new clients
+      pool.on('acquire', hear); // and those made before this pool was first used here
     }
     return pool;
   }
