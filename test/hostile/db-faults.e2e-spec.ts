@@ -78,8 +78,10 @@ async function expectOutboxMailFor202(db: TestDatabase, t: TestApp, answers: Ans
   const wanted = new Set(ids);
   const mailedNow = () => t.mailbox.list().filter((m) => m.challengeId && wanted.has(m.challengeId)).map((m) => m.challengeId as string);
   let last = { challenges: -1, delivered: 0, leased: 0, abandoned: 0, leased_ids: [] as string[] };
+  let mailedBefore: string[] = [];
   await pollFor(async () => {
-    const mailed = mailedNow(); // read before the rows: a mail sent after this read cannot count against them
+    // Read before the rows: a mail sent after this read (a claim still sending) cannot count against them.
+    const mailed = (mailedBefore = mailedNow());
     [last] = await db.dataSource.query(
       `SELECT count(DISTINCT challenge_id)::int AS challenges,
          count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
@@ -98,7 +100,7 @@ async function expectOutboxMailFor202(db: TestDatabase, t: TestApp, answers: Ans
   expect({ notDelivered: ids.length - last.delivered - last.leased, abandoned: last.abandoned }).toEqual({ notDelivered: 0, abandoned: 0 });
   const mailed = mailedNow();
   expect(mailed.length - new Set(mailed).size).toBe(0); // no mail went out twice
-  const unrecorded = last.leased_ids.filter((id) => mailed.includes(id));
+  const unrecorded = last.leased_ids.filter((id) => mailedBefore.includes(id)); // the same snapshot as the rows
   if (unrecorded.length > 0) {
     // What the rows say, to tell a record still being retried from one given up.
     const rows = await db.dataSource.query(
