@@ -277,6 +277,13 @@ describe('OtpService on PostgreSQL', () => {
       }
     }
 
+    /** How many doubling waits (the first `first` seconds) a burst that lasted `ms` may have outlived. */
+    const waitsOutlived = (ms: number, first: number): number => {
+      let n = 0;
+      for (let total = first * 1000, step = first * 1000; total < ms; step *= 2, total += step) n++;
+      return n;
+    };
+
     it('R10: no wait for the first four failures; from the fifth the wait is 2 s and doubles with each further failure', async () => {
       const address = email();
       await failTimes(address, 4);
@@ -312,12 +319,16 @@ describe('OtpService on PostgreSQL', () => {
         await delayPassed(address);
         const wrong = c.code === '121212' ? '343434' : '121212';
         const guesses = Array.from({ length: 20 }, (_, i) => (withRightCode && i === 10 ? c.code : wrong));
+        const started = Date.now();
         const results = await Promise.allSettled(guesses.map((code) => otp.verify({ challengeId: c.challengeId, code })));
+        // One comparison per wait: one, plus one per wait the burst outlived on a slow machine (4 s, then 8 s...).
+        const allowed = 1 + waitsOutlived(Date.now() - started, 4);
         const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [c.challengeId]);
-        expect(row.attempts).toBe(1);
+        expect(row.attempts).toBeGreaterThanOrEqual(1);
+        expect(row.attempts).toBeLessThanOrEqual(allowed);
         const succeeded = results.filter((r) => r.status === 'fulfilled').length;
         const compared = results.filter((r) => r.status === 'fulfilled' || r.reason instanceof OtpInvalidError).length;
-        expect(compared).toBe(1);
+        expect(compared).toBe(row.attempts);
         expect(succeeded).toBeLessThanOrEqual(withRightCode ? 1 : 0);
         for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof OtpInvalidError)) expect(r.reason).toBeInstanceOf(OtpThrottledError);
       }
@@ -331,11 +342,15 @@ describe('OtpService on PostgreSQL', () => {
         await delayPassed(address);
         const wrong = (i: number) => String((Number(c.code) + 1 + i) % 1_000_000).padStart(6, '0');
         const guesses = Array.from({ length: 20 }, (_, i) => (i === 10 ? c.code : wrong(i)));
+        const started = Date.now();
         const results = await Promise.allSettled(guesses.map((code) => otp.verify({ challengeId: c.challengeId, code })));
-        const compared = results.filter((r) => r.status === 'fulfilled' || r.reason instanceof OtpInvalidError).length;
-        expect(compared).toBeLessThanOrEqual(5 - before);
+        // Every comparison that could succeed is counted on the challenge (a success too): at most the
+        // failures left before the wait, plus one per wait a slow machine let the burst outlive (2 s, 4 s...).
+        // (Counting 401s instead would also count the answers of a challenge those failures killed.)
+        const allowed = Math.min(5, 5 - before + waitsOutlived(Date.now() - started, 2));
         const [row] = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = $1`, [c.challengeId]);
-        expect(row.attempts).toBeLessThanOrEqual(5 - before);
+        expect(row.attempts).toBeLessThanOrEqual(allowed);
+        expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(1);
         for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof OtpInvalidError)) expect(r.reason).toBeInstanceOf(OtpThrottledError);
       }
     });

@@ -206,14 +206,21 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
     for (let i = 0; i < 12; i++) ids.push((await a.otp.issue({ email: email() })).challengeId);
     written();
 
-    // Nothing answered yet, and two batches of two are out: the second was claimed while the first was in flight.
-    await pollFor(() => (open === 4 ? true : undefined));
+    // Nothing answered yet, and more than one batch of two is out: a next batch was claimed while the
+    // first was in flight. (Usually four; on a loaded machine a claim has been seen to come back with
+    // one row, after which the window waits for a slot with three out.)
+    await pollFor(() => (open > 2 ? true : undefined)).catch((err: Error) => {
+      release(); // let the held sends go, so the app can close
+      throw new Error(`${err.message}: ${open} message(s) with the transport, ${accepted} accepted, most ${most}`);
+    });
     const claimed = async () => (await rowsOf(ids)).filter((r: { claimed_until: Date | null }) => r.claimed_until !== null).length;
-    expect(await claimed()).toBe(4);
+    expect(await claimed()).toBeGreaterThanOrEqual(open);
+    expect(await claimed()).toBeLessThanOrEqual(4);
     release();
     await pollFor(async () => ((await rowsOf(ids)).every((r: { status: string }) => r.status === 'delivered') ? true : undefined));
     await a.dispatcher.whenIdle();
-    expect(most).toBe(4);
+    expect(most).toBeGreaterThan(2);
+    expect(most).toBeLessThanOrEqual(4); // never more than MAIL_MAX_IN_FLIGHT with the transport
     expect(smtp.messages).toHaveLength(12);
     expect(new Set(smtp.messages.map(refOf)).size).toBe(12);
     expect(recorded.reduce((x, y) => x + y, 0)).toBe(12);

@@ -217,12 +217,14 @@ export class OtpChallengeStore {
     // Refused under the budget row's lock although this statement's snapshot showed neither a
     // spent budget nor a wait: concurrent failures changed the row first. Read what they left
     // (a rare second round trip, only in such a race): a spent budget, or a wait.
+    // Whatever the row says by then, the attempt was not compared: unless the budget is spent,
+    // the answer is a wait (at least a second), never a verdict on the code.
     let raceWait: number | null = null;
-    if (row.refused_by_budget && !row.spent_before && budget.delay !== null) {
+    if (row.refused_by_budget && !row.spent_before) {
       const [now] = await this.sql.rows('budget_after_race',
         `SELECT failures, ceil(extract(epoch FROM next_attempt_at - now()))::int AS wait_seconds
          FROM otp_failure_budgets WHERE recipient_index = $1`, [row.recipient_index]);
-      if (now && now.failures < budget.maxFailures && now.wait_seconds > 0) raceWait = Number(now.wait_seconds);
+      if (!now || now.failures < budget.maxFailures) raceWait = Math.max(1, Number(now?.wait_seconds ?? 1));
     }
     return {
       found: row.found,
