@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { OtpAuditStore, AuditRowInput } from '../src/otp/audit/otp-audit.store';
 import { verifyAuditChain, AuditQuery } from '../src/otp/audit/audit-chain.verifier';
 import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
+import { asAuditAppRole } from './support/app-role';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 const run = promisify(execFile);
@@ -160,14 +159,7 @@ describe('audit chain on PostgreSQL (R40)', () => {
   });
 
   it('R40: an app role granted by otp_audit_grant_app_role can INSERT and SELECT but not UPDATE or DELETE', async () => {
-    const role = `otp_test_role_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: db.url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE ROLE ${role} NOLOGIN`);
-      await admin.query(`SELECT otp_audit_grant_app_role($1)`, [role]);
-      await admin.query(`BEGIN`);
-      await admin.query(`SET LOCAL ROLE ${role}`);
+    await asAuditAppRole(db.url, async (admin) => {
       await expect(admin.query(`SELECT count(*) FROM otp_audit_log`)).resolves.toBeDefined();
       await admin.query(`SAVEPOINT s`);
       await expect(admin.query(`UPDATE otp_audit_log SET outcome = 'success'`)).rejects.toMatchObject({ code: '42501' });
@@ -180,12 +172,6 @@ describe('audit chain on PostgreSQL (R40)', () => {
       const roleStore = new OtpAuditStore({ query: (sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rows) } as never);
       await roleStore.appendChained([row(1)]);
       await expect(admin.query(`SELECT otp_audit_erase_subject('nobody')`)).resolves.toBeDefined();
-      await admin.query(`ROLLBACK`);
-    } finally {
-      await admin.query(`ROLLBACK`).catch(() => undefined);
-      await admin.query(`DROP OWNED BY ${role}`);
-      await admin.query(`DROP ROLE ${role}`);
-      await admin.end();
-    }
+    });
   });
 });

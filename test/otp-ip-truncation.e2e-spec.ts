@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpRetentionService, OtpService } from '../src/otp';
 import { dumpAllTables } from './support/table-dump';
 import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { asAuditAppRole } from './support/app-role';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 const run = promisify(execFile);
@@ -88,24 +88,11 @@ describe('IP truncation in the retention purge (real PostgreSQL)', () => {
   });
 
   it('an app role granted by otp_audit_grant_app_role can run the truncation but still cannot UPDATE the log', async () => {
-    const role = `otp_test_role_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: db.url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE ROLE ${role} NOLOGIN`);
-      await admin.query(`SELECT otp_audit_grant_app_role($1)`, [role]);
-      await admin.query(`BEGIN`);
-      await admin.query(`SET LOCAL ROLE ${role}`);
+    await asAuditAppRole(db.url, async (admin) => {
       await expect(admin.query(`SELECT otp_audit_truncate_ips_before(now() - interval '30 days')`)).resolves.toBeDefined();
       await admin.query(`SAVEPOINT s`);
       await expect(admin.query(`UPDATE otp_audit_log SET ip = NULL`)).rejects.toMatchObject({ code: '42501' });
-      await admin.query(`ROLLBACK`);
-    } finally {
-      await admin.query(`ROLLBACK`).catch(() => undefined);
-      await admin.query(`DROP OWNED BY ${role}`);
-      await admin.query(`DROP ROLE ${role}`);
-      await admin.end();
-    }
+    });
   });
 
   it('verification fails when a recent row is marked truncated but still holds a full IP (forged truncation)', async () => {
