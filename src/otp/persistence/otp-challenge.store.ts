@@ -164,7 +164,6 @@ export class OtpChallengeStore {
            (c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at > now()
              AND c.attempts < c.max_attempts) AS live,
            (c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text) AS matches,
-           coalesce(b.failures, 0) AS failures,
            coalesce(b.failures >= $5, false) AS spent,
            -- A spent budget is not a wait: it answers like every other refusal until the window passes.
            CASE WHEN b.failures >= $6::int AND b.failures < $5 AND b.next_attempt_at > now()
@@ -206,7 +205,7 @@ export class OtpChallengeStore {
        )${minted.cte}
        SELECT (t.id IS NOT NULL) AS found,
          coalesce(t.live AND t.wait_seconds IS NULL AND NOT EXISTS (SELECT 1 FROM budget), false) AS refused_by_budget,
-         t.wait_seconds, t.failures AS failures_before, t.spent AS spent_before,
+         t.wait_seconds, t.spent AS spent_before,
          (a.attempts IS NOT NULL) AS attempted,
          (SELECT failures FROM budget) AS budget_failures,
          a.consumed_at, a.purpose, a.context_hash,
