@@ -208,10 +208,22 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     }
     let receipt: OtpMailReceipt | void;
     const started = Date.now();
+    const sending = this.send(row, payload);
     try {
-      receipt = await this.withTimeout(this.send(row, payload), (this.options.mail.leaseSeconds * 1000) / 2);
+      try {
+        receipt = await this.withTimeout(sending, (this.options.mail.leaseSeconds * 1000) / 2);
+      } catch (err) {
+        if (!(err instanceof OtpMailTimeoutError)) throw err;
+        // Slow, not failed: the message may still be queued in the transport's pool and go out
+        // later, so releasing the row for a retry now would send it twice. Keep the claim (and the
+        // slot: a slow relay slows the claims) and wait for the port's own answer until the lease
+        // ends; past it another dispatcher takes the row (at-least-once).
+        this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}) is still with the transport; kept until its lease ends`);
+        receipt = await this.withTimeout(sending, Math.max(0, leaseEndsAt - Date.now()));
+      }
     } catch (err) {
       sent();
+      if (err instanceof OtpMailTimeoutError) return; // the lease releases it
       const { errorClass, permanent } = classifyMailError(err);
       this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
       if (permanent) {
