@@ -44,5 +44,6 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     recordDelayMs: env.MAIL_RECORD_DELAY_MS ? Number(env.MAIL_RECORD_DELAY_MS) : undefined,
     recordRetryMs: env.MAIL_RECORD_RETRY_MS ? Number(env.MAIL_RECORD_RETRY_MS) : undefined,
     smtpConnections: env.MAIL_SMTP_CONNECTIONS ? Number(env.MAIL_SMTP_CONNECTIONS) : undefined,
+    leaseSeconds: env.MAIL_LEASE_SECONDS ? Number(env.MAIL_LEASE_SECONDS) : undefined,
   };
 }

@@ -69,8 +69,17 @@ export interface TestSmtpServer {
   reopen(): Promise<void>;
 }
 
+/** Test behaviour of the server beyond smtp-server's options. */
+export interface SmtpTestHooks {
+  /**
+   * Runs before the server answers MAIL FROM, RCPT TO and the end of a message's DATA (a slow
+   * relay: each answer can stay under the client's idle timeout while the transaction takes longer).
+   */
+  beforeAnswer?: (command: 'MAIL' | 'RCPT' | 'DATA') => Promise<void>;
+}
+
 /** An SMTP server on 127.0.0.1 that records what reaches it (plus any smtp-server options). */
-export async function startSmtpServer(options: SMTPServerOptions = {}, port = 0): Promise<TestSmtpServer> {
+export async function startSmtpServer(options: SMTPServerOptions = {}, port = 0, hooks: SmtpTestHooks = {}): Promise<TestSmtpServer> {
   const state = { messages: [] as ReceivedMail[], mailFromCount: 0, dataCount: 0, connections: 0 };
   let server: SMTPServer;
   const make = () =>
@@ -86,18 +95,25 @@ export async function startSmtpServer(options: SMTPServerOptions = {}, port = 0)
       },
       onMailFrom(_address, _session, cb) {
         state.mailFromCount++;
-        cb();
+        if (hooks.beforeAnswer) hooks.beforeAnswer('MAIL').then(() => cb(), cb);
+        else cb();
       },
+      ...(hooks.beforeAnswer
+        ? { onRcptTo: (_address: unknown, _session: unknown, cb: (err?: Error | null) => void) => void hooks.beforeAnswer!('RCPT').then(() => cb(), cb) }
+        : {}),
       onData(stream, session, cb) {
-        state.dataCount++;
+        const n = ++state.dataCount;
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks);
-          simpleParser(raw).then((parsed) => {
-            state.messages.push({ raw, parsed, secure: session.secure });
-            cb(null, `Ok: queued as T${state.dataCount}`);
-          }, cb);
+          simpleParser(raw)
+            .then(async (parsed) => {
+              await hooks.beforeAnswer?.('DATA');
+              state.messages.push({ raw, parsed, secure: session.secure });
+              cb(null, `Ok: queued as T${n}`);
+            })
+            .catch(cb);
         });
       },
     });

@@ -88,11 +88,12 @@ export interface OtpMailOptions {
    */
   batchSize?: number;
   /**
-   * Messages a dispatcher has handed to the transport and not yet seen answered, at most.
-   * Beyond `smtpConnections` they wait in the transport's queue, which hides the time
-   * spent claiming and recording. A message must be answered within half the lease,
-   * queue included: keep `maxInFlight / smtpConnections` times the relay's slowest
-   * answer well under `leaseSeconds / 2`.
+   * Messages a dispatcher has claimed and not yet settled, at most. The transport gets
+   * one per connection (`smtpConnections`, the port's `concurrency`); the rest wait in the
+   * dispatcher's queue, which hides the time spent claiming and recording, and are checked
+   * again (deadline, challenge, lease) when a connection frees. A message must be answered
+   * within half the lease from then: keep `maxInFlight / smtpConnections` times the relay's
+   * slowest answer well under the lease.
    * @default 50
    */
   maxInFlight?: number;

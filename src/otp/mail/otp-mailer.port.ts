@@ -75,6 +75,17 @@ export class OtpMailUnsupportedError extends Error {
 export abstract class OtpMailer {
   abstract send(message: OtpMailMessage): Promise<OtpMailReceipt | void>;
 
+  /**
+   * How many messages this port sends at once (an SMTP pool: its connections). The
+   * dispatcher hands it no more than that and keeps the rest in its own queue, so a
+   * message still waiting is never inside the transport when its row is released, its
+   * deadline and challenge are checked when a connection is free, and its send timeout
+   * starts then. Unbounded by default.
+   */
+  get concurrency(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
   /** Security notices; ports that predate them refuse, and the notice is abandoned. */
   async sendNotice(_notice: OtpNoticeMessage): Promise<OtpMailReceipt | void> {
     throw new OtpMailUnsupportedError();

@@ -176,6 +176,15 @@ export class OtpMailOutboxStore {
     return rows.length > 0;
   }
 
+  /** Whether a challenge was consumed, superseded or deleted (its code mail is moot). */
+  async challengeEnded(challengeId: string): Promise<boolean> {
+    const [row] = await this.db.query(
+      `SELECT coalesce((SELECT consumed_at IS NOT NULL OR superseded_at IS NOT NULL FROM otp_challenges WHERE id = $1), true) AS ended`,
+      [challengeId],
+    );
+    return row?.ended === true;
+  }
+
   /** The sealed delivery details and purpose of a challenge (NULL once it ended). */
   async challengeDelivery(challengeId: string): Promise<{ purpose: string; deliveryCiphertext: string | null } | null> {
     const [row] = await this.db.query(

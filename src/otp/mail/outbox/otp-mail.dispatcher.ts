@@ -19,6 +19,13 @@ export const OUTBOX_CHANNEL = 'otp_mail_outbox';
 /** A record is not tried this close to the end of its row's lease (clocks, statement time). */
 const LEASE_MARGIN_MS = 5_000;
 
+/** Less lease than this left when a connection is free: the row is released rather than sent. */
+const MIN_SEND_MS = 10_000;
+/** A code row that waited longer than this for a connection has its challenge looked up again. */
+const RECHECK_AFTER_MS = 1_000;
+
+type StaleReason = 'deadline' | 'lease_short' | 'challenge_ended';
+
 class OtpMailTimeoutError extends Error {
   override name = 'OtpMailTimeoutError';
 }
@@ -53,6 +60,9 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Messages still with the port (their slot is taken). */
   private sending = 0;
   private slotFreed?: () => void;
+  /** Messages the port is sending now (at most its `concurrency`), and those waiting for one of its connections. */
+  private withTransport = 0;
+  private readonly transportQueue: (() => void)[] = [];
   private readonly recorder: OtpMailDeliveryRecorder;
   private listener?: PoolClient;
   /** Listener clients already handed back: an error after that (e.g. the server ends the session) must not release twice. */
@@ -174,7 +184,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       }
       this.sending++;
       const leaseEndsAt = claimedAt + this.options.mail.leaseSeconds * 1000 - LEASE_MARGIN_MS;
-      const work = this.deliver(row, leaseEndsAt, () => {
+      const work = this.deliver(row, claimedAt, leaseEndsAt, () => {
         this.sending--;
         this.slotFreed?.();
         this.slotFreed = undefined;
@@ -195,7 +205,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Sends one claimed row and records the outcome; `sent` is called once the port is done with it. */
-  private async deliver(row: OutboxRow, leaseEndsAt: number, sent: () => void): Promise<void> {
+  private async deliver(row: OutboxRow, claimedAt: number, leaseEndsAt: number, sent: () => void): Promise<void> {
     let payload: OutboxPayload;
     try {
       payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
@@ -206,12 +216,37 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       await this.retry(row, 'undecryptable');
       return;
     }
+    await this.takeTransport();
+    let handedOver = false;
     let receipt: OtpMailReceipt | void;
     const started = Date.now();
     try {
-      receipt = await this.withTimeout(this.send(row, payload), (this.options.mail.leaseSeconds * 1000) / 2);
+      // Checked again now that a connection is free: the row may have waited behind a slow relay.
+      const stale = await this.staleAtHandOver(row, claimedAt, leaseEndsAt);
+      if (stale) {
+        this.freeTransport();
+        sent();
+        await this.release(row, stale);
+        return;
+      }
+      const sending = this.send(row, payload);
+      handedOver = true;
+      void sending.then(() => this.freeTransport(), () => this.freeTransport());
+      try {
+        receipt = await this.withTimeout(sending, Math.min(this.sendTimeoutMs(), leaseEndsAt - Date.now()));
+      } catch (err) {
+        if (!(err instanceof OtpMailTimeoutError)) throw err;
+        // Slow, not failed: the relay may still accept the message, so releasing the row for a
+        // retry now would send it twice. Keep the claim (and the slot: a slow relay slows the
+        // claims) and wait for the port's own answer until the lease ends; past it another
+        // dispatcher takes the row (at-least-once).
+        this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}) is still with the transport; kept until its lease ends`);
+        receipt = await this.withTimeout(sending, Math.max(0, leaseEndsAt - Date.now()));
+      }
     } catch (err) {
+      if (!handedOver) this.freeTransport();
       sent();
+      if (err instanceof OtpMailTimeoutError) return; // the lease releases it
       const { errorClass, permanent } = classifyMailError(err);
       this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
       if (permanent) {
@@ -229,9 +264,58 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  private async retry(row: OutboxRow, errorClass: string): Promise<void> {
+  /** Half the lease: a send that takes longer is waited for, but never retried, until the lease ends. */
+  private sendTimeoutMs(): number {
+    return (this.options.mail.leaseSeconds * 1000) / 2;
+  }
+
+  /** Waits for one of the port's connections (FIFO); never more than `mailer.concurrency` messages with it. */
+  private takeTransport(): Promise<void> {
+    const limit = this.mailer.concurrency; // a host's port may be a plain object without it
+    if (!(typeof limit === 'number' && limit >= 1) || this.withTransport < limit) {
+      this.withTransport++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.transportQueue.push(resolve));
+  }
+
+  private freeTransport(): void {
+    const next = this.transportQueue.shift();
+    if (next) next(); // the slot passes straight to the next message
+    else this.withTransport--;
+  }
+
+  /**
+   * Why a claimed row must not go to the relay now that a connection is free: its deadline
+   * passed, too little of its lease is left for a send, or (after a wait in the queue) its
+   * challenge ended. Undefined when it may go.
+   */
+  private async staleAtHandOver(row: OutboxRow, claimedAt: number, leaseEndsAt: number): Promise<StaleReason | undefined> {
+    const now = Date.now();
+    if (row.deadlineAt.getTime() <= now) return 'deadline';
+    if (leaseEndsAt - now < MIN_SEND_MS) return 'lease_short';
+    if (row.kind === 'code' && row.challengeId && now - claimedAt > RECHECK_AFTER_MS) {
+      try {
+        if (await this.store.challengeEnded(row.challengeId)) return 'challenge_ended';
+      } catch {
+        // The database is away: the claim-time check stands.
+      }
+    }
+    return undefined;
+  }
+
+  /** A row that went stale while it waited for a connection: abandoned, or released for another dispatcher. */
+  private async release(row: OutboxRow, reason: StaleReason): Promise<void> {
+    if (reason === 'lease_short') {
+      this.logger.warn(`mail ${row.id} waited for a connection until its lease nearly ended; released`);
+      return this.retry(row, 'timeout', 0);
+    }
+    await this.settle(row, () => this.store.markAbandoned(row.id, reason), 'mail.abandoned', reason);
+  }
+
+  private async retry(row: OutboxRow, errorClass: string, delayMs = this.backoffMs(row.attempts)): Promise<void> {
     try {
-      const status = await this.store.scheduleRetry(row.id, errorClass, this.backoffMs(row.attempts));
+      const status = await this.store.scheduleRetry(row.id, errorClass, delayMs);
       if (status) this.emit(status === 'abandoned' ? 'mail.abandoned' : 'mail.retried', row, errorClass);
     } catch (err) {
       this.logger.error(`recording a retry failed: ${(err as Error).name}; the lease will release mail ${row.id}`);

@@ -21,6 +21,11 @@ export class SmtpOtpMailer extends OtpMailer implements OnApplicationShutdown {
     this.mailer = new MailerService({ transport, preview: false, verifyTransporters: false }, undefined as never);
   }
 
+  /** One message per pooled connection: the rest wait in the dispatcher, not in nodemailer's queue. */
+  override get concurrency(): number {
+    return this.transport.maxConnections ?? 5;
+  }
+
   async send(message: OtpMailMessage): Promise<OtpMailReceipt> {
     return this.deliver(this.composer.code(message));
   }
