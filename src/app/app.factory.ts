@@ -1,4 +1,4 @@
-import { DynamicModule, INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { configureHttp, createHttpAdapter, nestApplicationOptions } from './http/http-adapter';
@@ -38,7 +38,13 @@ function findPinoLogger(app: INestApplication): PinoLogger | undefined {
 export async function listenApp(app: INestApplication, port: number, host: string): Promise<void> {
   await app.listen(port, host);
   const http = SETTINGS.get(app);
-  if (http) await listenOperator(app, http);
+  const operator = http && (await listenOperator(app, http))?.address();
+  if (operator && typeof operator === 'object') new Logger('Main').log(`operator routes (/metrics, /admin/otp/audit/*) on ${operator.address}:${operator.port} only`);
+}
+
+/** Whether Swagger UI and the OpenAPI document are served (`OPENAPI`; off in production by default). */
+export function apiDocsServed(app: INestApplication): boolean {
+  return SETTINGS.get(app)?.openApi ?? false;
 }
 
 /** The example app on the adapter chosen by `HTTP_ADAPTER` (express or fastify). */

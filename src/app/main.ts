@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, listenApp, operatorServerOf } from './app.factory';
+import { apiDocsServed, createApp, listenApp } from './app.factory';
 import { AppModule } from './app.module';
 
 async function main(): Promise<void> {
@@ -11,10 +11,7 @@ async function main(): Promise<void> {
   const scheme = process.env.TLS_CERT_FILE ? 'https' : 'http';
   const base = `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const db = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)';
-  const operator = operatorServerOf(app)?.address();
-  const extras = [operator && typeof operator === 'object' ? `operator routes on ${operator.address}:${operator.port}` : '',
-    process.env.NODE_ENV !== 'production' || process.env.OPENAPI === 'true' ? `API docs at ${base}/docs` : ''].filter(Boolean);
-  new Logger('Main').log(`listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}${extras.map((e) => `; ${e}`).join('')}`);
+  new Logger('Main').log(`listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}${apiDocsServed(app) ? `; API docs at ${base}/docs` : ''}`);
   // How to try it goes to stdout as plain text, not through the logger, which masks addresses.
   if (process.env.NODE_ENV !== 'production') {
     process.stdout.write(

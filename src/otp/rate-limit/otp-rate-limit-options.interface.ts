@@ -61,7 +61,7 @@ export interface OtpRateLimitOptions {
    */
   globalSend?: Partial<OtpRateLimit>;
   /**
-   * Operator routes (`/metrics`, `/admin/otp/audit/*`, any `@OtpOperatorRoute()`) per client IP,
+   * Operator routes (`/metrics`, `/admin/otp/audit/*`) per client IP,
    * counted before the operator token is checked, so a client guessing tokens is slowed too.
    * Env `RATE_LIMIT_OPERATOR`.
    * @default { limit: 30, ttlSeconds: 60 }
