@@ -98,6 +98,26 @@ describe('HTTP hardening', () => {
         await t.close();
       }
     });
+
+    it('in production Swagger UI and the OpenAPI document are 404 unless OPENAPI=true', async () => {
+      const prod = { DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' };
+      const off = await bootTestApp(prod);
+      try {
+        for (const path of ['/docs', '/docs/', '/docs-json', '/docs-yaml']) {
+          const res = await request(off.app.getHttpServer()).get(path).expect(404);
+          expect(res.text).not.toMatch(/swagger|openapi/i);
+        }
+      } finally {
+        await off.close();
+      }
+      const on = await bootTestApp({ ...prod, OPENAPI: 'true' });
+      try {
+        expect((await request(on.app.getHttpServer()).get('/docs-json').expect(200)).body.paths).toHaveProperty(['/auth/otp/challenges']);
+        expect((await request(on.app.getHttpServer()).get('/docs').redirects(1).expect(200)).text).toContain('swagger');
+      } finally {
+        await on.close();
+      }
+    });
   });
 
   it('R1 control: this client can complete a TLS 1.1 handshake with a server that allows it (so the refusal above is the app\'s)', async () => {
@@ -117,6 +137,24 @@ describe('HTTP hardening', () => {
     expect(() => httpSettingsFromEnv({ TLS_CERT_FILE: cert.certFile })).toThrow(/both/);
     expect(() => httpSettingsFromEnv({ HTTP_ADAPTER: 'koa' })).toThrow(/express or fastify/);
     expect(httpSettingsFromEnv({}).adapter).toBe('express');
+  });
+
+  it('OPENAPI is on in development, off in production unless OPENAPI=true, and takes only true or false', () => {
+    const prod = { NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' };
+    expect(httpSettingsFromEnv({}).openApi).toBe(true);
+    expect(httpSettingsFromEnv({ OPENAPI: 'false' }).openApi).toBe(false);
+    expect(httpSettingsFromEnv(prod).openApi).toBe(false);
+    expect(httpSettingsFromEnv({ ...prod, OPENAPI: 'true' }).openApi).toBe(true);
+    expect(() => httpSettingsFromEnv({ OPENAPI: 'yes' })).toThrow(/OPENAPI must be true or false/);
+  });
+
+  it('OPERATOR_PORT and OPERATOR_HOST: a port from 0 to 65535 on 127.0.0.1 unless a host is named', () => {
+    expect(httpSettingsFromEnv({}).operator).toBeUndefined();
+    expect(httpSettingsFromEnv({ OPERATOR_PORT: '9100' }).operator).toEqual({ port: 9100, host: '127.0.0.1' });
+    expect(httpSettingsFromEnv({ OPERATOR_PORT: '9100', OPERATOR_HOST: '10.0.0.5' }).operator).toEqual({ port: 9100, host: '10.0.0.5' });
+    expect(() => httpSettingsFromEnv({ OPERATOR_PORT: '70000' })).toThrow(/OPERATOR_PORT must be/);
+    expect(() => httpSettingsFromEnv({ OPERATOR_PORT: 'metrics' })).toThrow(/OPERATOR_PORT must be/);
+    expect(() => httpSettingsFromEnv({ OPERATOR_HOST: '127.0.0.1' })).toThrow(/OPERATOR_HOST needs OPERATOR_PORT/);
   });
 
   it('TRUST_PROXY takes Express syntax, defaults to no proxy, and refuses "true"', () => {

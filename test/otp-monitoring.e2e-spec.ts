@@ -71,6 +71,13 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     expect(logLines.join('\n')).not.toContain('secret-path');
   });
 
+  it('R18: ten failed operator authentications raise operator_auth_failures to the webhook, without the tokens tried', async () => {
+    for (let i = 0; i < 10; i++) await http().get('/metrics').set('Authorization', `Bearer guess-${i}-${process.pid}`).expect(401);
+    const hit = await pollFor(() => received.find((r) => r.body.alert === 'operator_auth_failures'));
+    expect(hit.body).toMatchObject({ severity: 'critical', threshold: 10, ip: expect.stringMatching(/127\.0\.0\.1$/) });
+    expect(JSON.stringify(hit.body)).not.toContain('guess-');
+  });
+
   it('/metrics exposes issued challenges, verifications by outcome, throttling and mail outcomes', async () => {
     const mailbox = app.get(OtpMailer) as DevMailboxMailer;
     const c = await http().post('/auth/otp/challenges').send({ email: `metrics.${Date.now()}@example.com` }).expect(202);

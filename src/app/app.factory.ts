@@ -1,10 +1,14 @@
-import { DynamicModule, INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { configureHttp, createHttpAdapter, nestApplicationOptions } from './http/http-adapter';
 import { HttpSettings, httpSettingsFromEnv } from './http/http-settings';
+import { listenOperator } from './http/operator-listener';
 
 export { BODY_LIMIT_BYTES } from './http/http-adapter';
+export { operatorServerOf } from './http/operator-listener';
+
+const SETTINGS = new WeakMap<INestApplication, HttpSettings>();
 
 /**
  * Applies the HTTP settings every instance of the example app shares (also used
@@ -13,6 +17,7 @@ export { BODY_LIMIT_BYTES } from './http/http-adapter';
  */
 export async function configureApp(app: INestApplication, http: HttpSettings = httpSettingsFromEnv({})): Promise<INestApplication> {
   await configureHttp(app, http);
+  SETTINGS.set(app, http);
   const pino = findPinoLogger(app);
   if (pino) app.useLogger(pino);
   return app;
@@ -24,6 +29,22 @@ function findPinoLogger(app: INestApplication): PinoLogger | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Listens on `port`/`host`, and on `OPERATOR_PORT`/`OPERATOR_HOST` for the operator
+ * routes when set (README, "Operator routes"); both close with the app.
+ */
+export async function listenApp(app: INestApplication, port: number, host: string): Promise<void> {
+  await app.listen(port, host);
+  const http = SETTINGS.get(app);
+  const operator = http && (await listenOperator(app, http))?.address();
+  if (operator && typeof operator === 'object') new Logger('Main').log(`operator routes (/metrics, /admin/otp/audit/*) on ${operator.address}:${operator.port} only`);
+}
+
+/** Whether Swagger UI and the OpenAPI document are served (`OPENAPI`; off in production by default). */
+export function apiDocsServed(app: INestApplication): boolean {
+  return SETTINGS.get(app)?.openApi ?? false;
 }
 
 /** The example app on the adapter chosen by `HTTP_ADAPTER` (express or fastify). */

@@ -1,17 +1,17 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.factory';
+import { apiDocsServed, createApp, listenApp } from './app.factory';
 import { AppModule } from './app.module';
 
 async function main(): Promise<void> {
   const app = await createApp(AppModule.forEnv(process.env));
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '127.0.0.1';
-  await app.listen(port, host);
+  await listenApp(app, port, host);
   const scheme = process.env.TLS_CERT_FILE ? 'https' : 'http';
   const base = `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const db = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)';
-  new Logger('Main').log(`listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}; API docs at ${base}/docs`);
+  new Logger('Main').log(`listening on ${base} (${process.env.HTTP_ADAPTER ?? 'express'}) with ${db}${apiDocsServed(app) ? `; API docs at ${base}/docs` : ''}`);
   // How to try it goes to stdout as plain text, not through the logger, which masks addresses.
   if (process.env.NODE_ENV !== 'production') {
     process.stdout.write(

@@ -62,6 +62,7 @@ export type { AuditQuery } from './audit/otp-audit.service';
 export type { AuditRecord } from './audit/otp-audit.store';
 export { OtpAuditWriter } from './audit/otp-audit.writer';
 export { Audited } from './audit/audited.decorator';
+export { OTP_OPERATOR_ROUTE } from './audit/operator-route.decorator';
 export { OtpAuditInterceptor } from './audit/audit.interceptor';
 export { currentAuditContext } from './audit/audit-context';
 export type { AuditRequestContext } from './audit/audit-context';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
 import { OtpKey, parseKeyList } from './crypto/otp-keyring';
 import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
 import { OtpConfigError } from './otp.errors';
@@ -37,6 +38,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   const keys = keyList(options.keys, 'OTP_KEYS');
   const encryptionKeys = keyList(options.encryptionKeys, 'OTP_ENCRYPTION_KEYS');
   const indexKey = options.indexKey ? Buffer.from(options.indexKey, 'base64') : undefined;
+  checkOperatorToken(options.audit?.adminToken, production, logger);
 
   const purposes: ResolvedOtpOptions['purposes'] = {};
   for (const [name, p] of Object.entries(options.purposes ?? { login: {} })) {
@@ -74,6 +76,14 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     mail: resolveOtpMailOptions(options.mail, production),
     preparedStatements: options.preparedStatements ?? true,
   };
+}
+
+/** The operator token guards the audit trail and metrics: weak ones are refused in production (a warning in development). */
+function checkOperatorToken(token: string | undefined, production: boolean, logger: Logger): void {
+  const problem = token ? operatorTokenProblem(token) : undefined;
+  if (!problem) return;
+  if (production) throw new OtpConfigError(`audit.adminToken (OTP_ADMIN_TOKEN) ${problem} in production; ${OPERATOR_TOKEN_HINT}`);
+  logger.warn(`audit.adminToken ${problem}: it would be refused in production; ${OPERATOR_TOKEN_HINT}`);
 }
 
 /** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { configureApp } from '../../src/app/app.factory';
+import { configureApp, listenApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
 import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
@@ -59,6 +59,7 @@ export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
   RATE_LIMIT_RECIPIENT_DAILY: '10000/86400',
   RATE_LIMIT_VERIFY_RECIPIENT_IP: '10000/600',
   RATE_LIMIT_GLOBAL_SEND: '10000/60',
+  RATE_LIMIT_OPERATOR: '10000/60',
 };
 
 /** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
@@ -90,7 +91,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     });
   }
   const app = await configureApp(nestApp, http);
-  if (opts.listen) await app.listen(0, '127.0.0.1');
+  if (opts.listen) await listenApp(app, 0, '127.0.0.1');
   else await app.init();
   if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const mailbox = app.get(OtpMailer) as DevMailboxMailer;

@@ -1,5 +1,5 @@
 import { INestApplication, NestApplicationOptions } from '@nestjs/common';
-import { AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
+import { AbstractHttpAdapter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyHelmet from '@fastify/helmet';
@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { OtpExceptionFilter } from '../../otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
+import { OperatorListenerGuard } from './operator-listener';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -55,7 +56,8 @@ export async function configureHttp(app: INestApplication, http: HttpSettings): 
   }
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
-  setupOpenApi(app);
+  if (http.openApi) setupOpenApi(app);
+  if (http.operator) app.useGlobalGuards(new OperatorListenerGuard(app.get(Reflector)));
   app.enableShutdownHooks();
   return app;
 }

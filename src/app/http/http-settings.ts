@@ -13,6 +13,10 @@ export interface HttpSettings {
   /** The app sits behind a proxy that terminates TLS (`TLS_TERMINATED_BY_PROXY=true`). */
   tlsTerminatedByProxy: boolean;
   production: boolean;
+  /** Swagger UI at /docs and the document at /docs-json: on in development, in production only with `OPENAPI=true`. */
+  openApi: boolean;
+  /** A second listener for the operator routes (`OPERATOR_PORT`, `OPERATOR_HOST`); they are then 404 on the public port. */
+  operator?: { port: number; host: string };
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -56,7 +60,31 @@ export function httpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpS
   if (production && !tls && !tlsTerminatedByProxy) {
     throw new Error('refusing to serve plain HTTP in production: set TLS_CERT_FILE and TLS_KEY_FILE, or TLS_TERMINATED_BY_PROXY=true behind a TLS-terminating proxy');
   }
-  return { adapter, trustProxy: parseTrustProxy(env.TRUST_PROXY), tls, tlsTerminatedByProxy, production };
+  return {
+    adapter, trustProxy: parseTrustProxy(env.TRUST_PROXY), tls, tlsTerminatedByProxy, production,
+    openApi: parseOpenApi(env.OPENAPI, production),
+    operator: parseOperatorListener(env.OPERATOR_PORT, env.OPERATOR_HOST),
+  };
+}
+
+/** `OPENAPI=true|false`; unset: on in development, off in production (the document maps every route for a stranger). */
+function parseOpenApi(raw: string | undefined, production: boolean): boolean {
+  const value = (raw ?? '').trim();
+  if (value === '') return !production;
+  if (value !== 'true' && value !== 'false') throw new Error(`OPENAPI must be true or false (got "${value}")`);
+  return value === 'true';
+}
+
+/** `OPERATOR_PORT` (0 picks a free port) on `OPERATOR_HOST`, loopback unless named. */
+function parseOperatorListener(port: string | undefined, host: string | undefined): HttpSettings['operator'] {
+  const p = (port ?? '').trim();
+  const h = (host ?? '').trim();
+  if (p === '') {
+    if (h !== '') throw new Error('OPERATOR_HOST needs OPERATOR_PORT: set both, or neither');
+    return undefined;
+  }
+  if (!/^\d{1,5}$/.test(p) || Number(p) > 65_535) throw new Error(`OPERATOR_PORT must be a port number from 0 to 65535 (got "${p}")`);
+  return { port: Number(p), host: h === '' ? '127.0.0.1' : h };
 }
 
 /** TLS server options: TLS 1.2 minimum (1.0 and 1.1 handshakes fail). */

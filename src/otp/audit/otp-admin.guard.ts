@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
 
@@ -8,22 +9,33 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /**
  * Operator routes: `Authorization: Bearer <audit.adminToken>`, compared in constant
  * time (both sides hashed first, so lengths leak nothing). Without a configured
- * token the routes do not exist (404).
+ * token the routes do not exist (404). Every refusal is an `operator.auth_failed`
+ * event (IP and user agent from the request context; never the token tried).
  */
 @Injectable()
 export class OtpAdminGuard implements CanActivate {
   private readonly expected?: Buffer;
 
-  constructor(@Inject(OTP_MODULE_OPTIONS) options: OtpModuleOptions) {
+  constructor(
+    @Inject(OTP_MODULE_OPTIONS) options: OtpModuleOptions,
+    private readonly events: OtpEventBus,
+  ) {
     const token = options.audit?.adminToken;
     this.expected = token ? digest(token) : undefined;
   }
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) throw new NotFoundException({ error: 'not_found', message: 'Not found.' });
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers.authorization;
+    const req = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; ip?: string }>();
+    const header = req.headers.authorization;
     const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!timingSafeEqual(digest(given), this.expected) || given.length === 0) {
+      this.events.emit({
+        name: 'operator.auth_failed',
+        outcome: 'failure',
+        ip: req.ip,
+        detail: { reason: given.length === 0 ? 'missing' : 'mismatch', route: `${context.getClass().name}.${context.getHandler().name}` },
+      });
       throw new UnauthorizedException({ error: 'unauthorized', message: 'A valid operator token is required.' });
     }
     return true;

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Header, HttpCode, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, UseInterceptors, UsePipes } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { NoStoreInterceptor } from '../http/no-store.interceptor';
 import { otpValidationPipe } from '../http/otp.controller';
-import { OtpAdminGuard } from './otp-admin.guard';
+import { OtpOperatorRoute } from './operator-route.decorator';
 import { OtpAuditService } from './otp-audit.service';
 
 /** Filters of an audit query, sent in the body: an address must never travel in a URL. */
@@ -37,9 +37,9 @@ export class AuditQueryDto {
   limit?: number;
 }
 
-/** Operator routes over the audit trail, behind `OtpAdminGuard`; every use is itself audited. */
+/** Operator routes over the audit trail (`@OtpOperatorRoute`: throttled, then the token); every use is itself audited. */
 @Controller('admin/otp/audit')
-@UseGuards(OtpAdminGuard)
+@OtpOperatorRoute()
 @UseInterceptors(NoStoreInterceptor)
 @UsePipes(otpValidationPipe)
 export class OtpAuditAdminController {

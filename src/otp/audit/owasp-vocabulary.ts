@@ -18,6 +18,8 @@ const BY_NAME: Record<string, string> = {
   'challenges.invalidated': 'authn_token_revoked',
   'retention.purged': 'sensitive_delete',
   'audit.queried': 'sensitive_read',
+  // A wrong or missing operator token on /metrics or /admin/otp/audit/*.
+  'operator.auth_failed': 'authn_login_fail',
   // The host reports a sign-in it completed (a session it created): see OtpSignInNotifier.
   'sign_in.recorded': 'session_created',
 };

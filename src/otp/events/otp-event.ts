@@ -13,7 +13,8 @@ export type OtpEventName =
   | 'mail.retried'
   | 'mail.abandoned'
   | 'notice.queued'
-  | 'sign_in.recorded';
+  | 'sign_in.recorded'
+  | 'operator.auth_failed';
 
 /** One security event. Never carries a code, a key, a token or an address. */
 export interface OtpEvent {

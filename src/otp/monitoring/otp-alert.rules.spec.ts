@@ -96,6 +96,7 @@ describe('alert windows under a flood', () => {
         verifyFailureSpike: { threshold: 50, windowMs: 600_000 },
         budgetSpent: { threshold: 1, windowMs: 600_000 },
         mailFailures: { threshold: 5, windowMs: 600_000 },
+        operatorAuthFailures: { threshold: 10, windowMs: 600_000 },
         outboxBacklog: { threshold: 100, maxAgeSeconds: 300, checkIntervalMs: 30_000 },
       },
       (a: { alert: string }) => fired.push(a.alert),
@@ -107,5 +108,44 @@ describe('alert windows under a flood', () => {
     }
     expect(MAX_PER_SUBJECT).toBeLessThan(50_000);
     expect(fired).toEqual(expect.arrayContaining(['ip_many_recipients', 'verify_failure_spike']));
+  });
+});
+
+describe('operator_auth_failures (R18), with an injected clock', () => {
+  it('10 failed operator authentications within 10 minutes trip operator_auth_failures once per window; fewer do not', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const alerts: OtpAlert[] = [];
+    const rules = new OtpAlertRules(resolveMonitoringOptions({ clock: () => now }), (a) => alerts.push(a));
+    const failed = (ip: string) => rules.onEvent({ name: 'operator.auth_failed', outcome: 'failure', ip, detail: { reason: 'mismatch' }, at: new Date(now) });
+    // A token guesser spreading its tries over two addresses: the rule counts across the app.
+    for (let i = 0; i < 9; i++) {
+      failed(i % 2 ? '203.0.113.7' : '198.51.100.3');
+      now += 30_000;
+    }
+    expect(alerts).toEqual([]);
+    failed('203.0.113.7');
+    for (let i = 0; i < 20; i++) failed('203.0.113.7');
+    expect(alerts.map((a) => a.alert)).toEqual(['operator_auth_failures']);
+    expect(alerts[0]).toMatchObject({ count: 10, threshold: 10, windowSeconds: 600, severity: 'critical', ip: '203.0.113.7' });
+    now += 11 * 60_000;
+    for (let i = 0; i < 9; i++) failed('192.0.2.1');
+    expect(alerts).toHaveLength(1);
+    failed('192.0.2.1');
+    expect(alerts.map((a) => a.alert)).toEqual(['operator_auth_failures', 'operator_auth_failures']);
+  });
+
+  it('its threshold and window are configurable (monitoring.alerts.operatorAuthFailures)', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const alerts: OtpAlert[] = [];
+    const rules = new OtpAlertRules(
+      resolveMonitoringOptions({ clock: () => now, alerts: { operatorAuthFailures: { threshold: 2, windowSeconds: 60 } } }),
+      (a) => alerts.push(a),
+    );
+    rules.onEvent({ name: 'operator.auth_failed', outcome: 'failure', at: new Date(now) });
+    now += 61_000;
+    rules.onEvent({ name: 'operator.auth_failed', outcome: 'failure', at: new Date(now) });
+    expect(alerts).toEqual([]);
+    rules.onEvent({ name: 'operator.auth_failed', outcome: 'failure', at: new Date(now) });
+    expect(alerts.map((a) => [a.alert, a.count, a.windowSeconds])).toEqual([['operator_auth_failures', 2, 60]]);
   });
 });

@@ -63,6 +63,7 @@ export class OtpAlertRules {
   private readonly failures: SlidingWindow;
   private readonly locks: SlidingWindow;
   private readonly mailFailures: SlidingWindow;
+  private readonly operatorAuthFailures: SlidingWindow;
   private readonly lastFired = new Map<string, number>();
 
   constructor(
@@ -73,6 +74,7 @@ export class OtpAlertRules {
     this.failures = new SlidingWindow(o.verifyFailureSpike.windowMs);
     this.locks = new SlidingWindow(o.budgetSpent.windowMs);
     this.mailFailures = new SlidingWindow(o.mailFailures.windowMs);
+    this.operatorAuthFailures = new SlidingWindow(o.operatorAuthFailures.windowMs);
   }
 
   onEvent(e: OtpEvent): void {
@@ -91,6 +93,10 @@ export class OtpAlertRules {
     } else if (/^mail\.(abandoned|failed|bounced)$/.test(e.name)) {
       const n = this.mailFailures.add('*', now);
       this.check('mail_failures', '*', n, this.o.mailFailures, now, 'critical', `${n} mail deliveries failed`);
+    } else if (e.name === 'operator.auth_failed') {
+      const n = this.operatorAuthFailures.add('*', now);
+      this.check('operator_auth_failures', '*', n, this.o.operatorAuthFailures, now, 'critical',
+        `${n} failed operator authentications`, e.ip ? { ip: e.ip } : {});
     }
   }
 

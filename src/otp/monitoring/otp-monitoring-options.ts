@@ -42,6 +42,12 @@ export interface OtpMonitoringOptions {
      */
     mailFailures?: OtpWindowRule;
     /**
+     * Failed authentications on the operator routes (`operator.auth_failed`), across the app:
+     * someone guessing the operator token, or a scraper with a stale one.
+     * @default { threshold: 10, windowSeconds: 600 }
+     */
+    operatorAuthFailures?: OtpWindowRule;
+    /**
      * Outbox rows waiting (threshold) or the oldest waiting longer than `maxAgeSeconds`,
      * checked every `checkIntervalSeconds`.
      * @default { threshold: 500, maxAgeSeconds: 600, checkIntervalSeconds: 60 }
@@ -94,6 +100,7 @@ export interface ResolvedMonitoringOptions {
   verifyFailureSpike: ResolvedWindowRule;
   budgetSpent: ResolvedWindowRule;
   mailFailures: ResolvedWindowRule;
+  operatorAuthFailures: ResolvedWindowRule;
   outboxBacklog: { threshold: number; maxAgeSeconds: number; checkIntervalMs: number };
   sinks: OtpAlertSink[];
   logSink: boolean;
@@ -121,6 +128,7 @@ export function resolveMonitoringOptions(o: OtpMonitoringOptions = {}): Resolved
     verifyFailureSpike: rule(a.verifyFailureSpike, 50, 300),
     budgetSpent: rule(a.budgetSpent, 1, 3600),
     mailFailures: rule(a.mailFailures, 5, 600),
+    operatorAuthFailures: rule(a.operatorAuthFailures, 10, 600),
     outboxBacklog: {
       threshold: Math.max(1, a.outboxBacklog?.threshold ?? 500),
       maxAgeSeconds: Math.max(1, a.outboxBacklog?.maxAgeSeconds ?? 600),

@@ -1,5 +1,5 @@
-import { Controller, Get, Res, ServiceUnavailableException, UseGuards } from '@nestjs/common';
-import { OtpAdminGuard } from '../audit/otp-admin.guard';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { OtpOperatorRoute } from '../audit/operator-route.decorator';
 import { HttpAdapterHost } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { OtpHealthChecks } from './otp-health.checks';
@@ -28,7 +28,7 @@ export class OtpMonitoringController {
   ) {}
 
   @Get('metrics')
-  @UseGuards(OtpAdminGuard)
+  @OtpOperatorRoute()
   async scrape(@Res({ passthrough: true }) res: unknown): Promise<string> {
     const { contentType, body } = await this.metrics.render();
     this.adapterHost.httpAdapter.setHeader(res, 'Content-Type', contentType);

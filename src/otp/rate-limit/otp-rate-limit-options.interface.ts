@@ -61,6 +61,13 @@ export interface OtpRateLimitOptions {
    */
   globalSend?: Partial<OtpRateLimit>;
   /**
+   * Operator routes (`/metrics`, `/admin/otp/audit/*`) per client IP,
+   * counted before the operator token is checked, so a client guessing tokens is slowed too.
+   * Env `RATE_LIMIT_OPERATOR`.
+   * @default { limit: 30, ttlSeconds: 60 }
+   */
+  operator?: Partial<OtpRateLimit>;
+  /**
    * IPv6 clients are counted per network of this prefix length (one host usually owns a /64).
    * Env `RATE_LIMIT_IPV6_PREFIX`.
    * @default 64
@@ -86,7 +93,8 @@ export interface OtpRateLimitOptions {
   keyPrefix?: string;
 }
 
-export type OtpThrottlerName = 'ip-send' | 'ip-verify' | 'recipient' | 'recipient-daily' | 'verify-recipient-ip' | 'global-send';
+export type OtpThrottlerName = 'ip-send' | 'ip-verify' | 'recipient' | 'recipient-daily' | 'verify-recipient-ip' | 'global-send'
+  | 'operator';
 
 /** Rate-limit options after defaults and checks. */
 export interface ResolvedOtpRateLimits {

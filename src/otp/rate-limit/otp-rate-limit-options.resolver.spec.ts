@@ -37,3 +37,13 @@ describe('rate-limit options', () => {
     expect(() => rateLimitsFromEnv({ RATE_LIMIT_RECIPIENT: '1 per minute' })).toThrow(/limit\/seconds/);
   });
 });
+
+describe('the operator throttler', () => {
+  it('operator routes get a per-IP throttler `operator`, 30 per 60 s by default, set by RATE_LIMIT_OPERATOR', () => {
+    expect(resolveRateLimits().limits.operator).toEqual({ limit: 30, ttlSeconds: 60 });
+    expect(resolveRateLimits({ operator: { limit: 5 } }).limits.operator).toEqual({ limit: 5, ttlSeconds: 60 });
+    expect(() => resolveRateLimits({ operator: { limit: 0 } })).toThrow(/rateLimits\.operator\.limit/);
+    expect(rateLimitsFromEnv({ RATE_LIMIT_OPERATOR: '12/120' }).operator).toEqual({ limit: 12, ttlSeconds: 120 });
+    expect(() => rateLimitsFromEnv({ RATE_LIMIT_OPERATOR: 'lots' })).toThrow(/RATE_LIMIT_OPERATOR must look like "limit\/seconds"/);
+  });
+});

@@ -14,6 +14,7 @@ export const DEFAULT_RATE_LIMITS: Record<OtpThrottlerName, OtpRateLimit> = {
   'recipient-daily': { limit: 20, ttlSeconds: 86_400 },
   'verify-recipient-ip': { limit: 10, ttlSeconds: 600 },
   'global-send': { limit: 600, ttlSeconds: 60 },
+  operator: { limit: 30, ttlSeconds: 60 },
 };
 
 const OPTION_OF: Record<OtpThrottlerName, keyof OtpRateLimitOptions> = {
@@ -23,6 +24,7 @@ const OPTION_OF: Record<OtpThrottlerName, keyof OtpRateLimitOptions> = {
   'recipient-daily': 'recipientDaily',
   'verify-recipient-ip': 'verifyRecipientIp',
   'global-send': 'globalSend',
+  operator: 'operator',
 };
 
 function checked(name: string, value: number, min: number, max: number): number {

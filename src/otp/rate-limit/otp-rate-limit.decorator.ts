@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 
 /** Which OTP operation a route performs; selects the throttlers that apply to it. */
-export type OtpRateLimitScope = 'issue' | 'resend' | 'verify';
+export type OtpRateLimitScope = 'issue' | 'resend' | 'verify' | 'operator';
 
 export const OTP_RATE_LIMIT_SCOPE = 'otp:rate-limit-scope';
 

@@ -20,6 +20,7 @@ export const OTP_THROTTLER_STORAGE = Symbol('OTP_THROTTLER_STORAGE');
  */
 export const OTP_THROTTLER_ORDER: OtpThrottlerName[] = [
   'ip-send', 'ip-verify', 'recipient', 'recipient-daily', 'verify-recipient-ip', 'global-send',
+  'operator',
 ];
 
 const APPLIES_TO: Record<OtpThrottlerName, OtpRateLimitScope[]> = {
@@ -29,10 +30,11 @@ const APPLIES_TO: Record<OtpThrottlerName, OtpRateLimitScope[]> = {
   'recipient-daily': ['issue', 'resend'],
   'verify-recipient-ip': ['verify'],
   'global-send': ['issue', 'resend'],
+  operator: ['operator'],
 };
 
 /** Only per-IP counters are shown in headers: a recipient's counters would tell whether someone else asked codes for it. */
-const SHOWS_HEADERS: ReadonlySet<OtpThrottlerName> = new Set(['ip-send', 'ip-verify']);
+const SHOWS_HEADERS: ReadonlySet<OtpThrottlerName> = new Set(['ip-send', 'ip-verify', 'operator']);
 
 interface HttpRequest {
   ip?: string;
@@ -122,7 +124,7 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
 
   private async trackerFor(name: OtpThrottlerName, scope: OtpRateLimitScope, req: HttpRequest): Promise<string | undefined> {
     const ip = await this.getTracker(req as Record<string, unknown>);
-    if (name === 'ip-send' || name === 'ip-verify') return `ip|${ip}`;
+    if (name === 'ip-send' || name === 'ip-verify' || name === 'operator') return `ip|${ip}`;
     const subject = await this.subjectOf(scope, req);
     switch (name) {
       case 'recipient':
