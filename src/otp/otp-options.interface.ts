@@ -87,7 +87,9 @@ export interface OtpModuleOptions {
    */
   indexKey?: string;
   /**
-   * Purposes clients may ask codes for; any other purpose is refused (400).
+   * Purposes codes may be issued for; any other purpose is refused (400). Each
+   * purpose's `issue` says whether clients may ask it on the public route or only
+   * the host may start it with `OtpService.issue`.
    * @default { login: {} }
    */
   purposes?: Record<string, OtpPurposeOptions>;
