@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccountsStore } from '../src/app/accounts/accounts.store';
+import { OtpMailDispatcher, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 
@@ -25,12 +26,26 @@ describe('Example app: accounts and payments over HTTP', () => {
   let n = 0;
   const email = (who = 'user') => `${who}${++n}.${Date.now()}@example.com`;
 
-  /** Asks a code, reads it from the development mailbox, verifies it: the proof token. */
-  async function otpToken(address: string, purpose = 'login', context?: Context): Promise<string> {
-    const issued = await http.post('/auth/otp/challenges').send({ email: address, purpose, context }).expect(202);
+  /** Asks a sign-in code on the public route, reads it from the development mailbox, verifies it: the proof token. */
+  async function otpToken(address: string): Promise<string> {
+    const issued = await http.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    const code = await t.codeFor(issued.body.challengeId);
+    const verified = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(200);
+    return verified.body.token;
+  }
+
+  /** Asks a transfer code on the host's route (for the signed-in account), verifies it with the same context: the proof token. */
+  async function transferToken(session: string, context: Context): Promise<string> {
+    const issued = await http.post('/payments/transfers/challenges').set('Authorization', `Bearer ${session}`).send(context).expect(202);
     const code = await t.codeFor(issued.body.challengeId);
     const verified = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code, context }).expect(200);
     return verified.body.token;
+  }
+
+  /** Mails written so far (the outbox drained first, so a mail that was going to be sent has been). */
+  async function mailCount(): Promise<number> {
+    await t.app.get(OtpMailDispatcher).whenIdle();
+    return t.mailbox.list().length;
   }
 
   async function signIn(address: string): Promise<string> {
@@ -71,7 +86,7 @@ describe('Example app: accounts and payments over HTTP', () => {
 
     it('refuses a transfer-purpose token for sign-in', async () => {
       const address = email();
-      const token = await otpToken(address, 'transfer', { amount: 1, to: 'bob' });
+      const token = await transferToken(await signIn(address), { amount: 1, to: 'bob' });
       const res = await http.post('/accounts/sessions').set('X-OTP-Token', token).send({ email: address }).expect(401);
       expect(res.body.error).toBe('otp_required');
     });
@@ -170,13 +185,92 @@ describe('Example app: accounts and payments over HTTP', () => {
     });
   });
 
+  describe('transfer challenges (the host issues them)', () => {
+    const ctx = { amount: 125.5, to: 'alice' };
+    const challenge = (session: string | undefined, body: unknown) => {
+      const req = http.post('/payments/transfers/challenges');
+      return (session ? req.set('Authorization', `Bearer ${session}`) : req).send(body as object);
+    };
+
+    it('R25: POST /payments/transfers/challenges answers 202 with the challenge shape and mails the signed-in account its amount and payee', async () => {
+      const address = email();
+      const session = await signIn(address);
+      const res = await challenge(session, ctx).expect(202);
+      expect(Object.keys(res.body).sort()).toEqual(['challengeId', 'expiresAt', 'resendAvailableAt']);
+      expect(res.body.challengeId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Date(res.body.expiresAt).getTime()).toBeGreaterThan(Date.now());
+      expect(res.headers['cache-control']).toBe('no-store');
+      await t.codeFor(res.body.challengeId);
+      const mail = t.mailbox.list().find((m) => m.challengeId === res.body.challengeId)!;
+      expect(mail).toMatchObject({ to: address, purpose: 'transfer', context: ctx });
+    });
+
+    it('R25: the code verifies on the public route with the same context, and the transfer it approves goes through once', async () => {
+      const session = await signIn(email());
+      const issued = await challenge(session, ctx).expect(202);
+      const code = await t.codeFor(issued.body.challengeId);
+      await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(401);
+      const again = await challenge(session, ctx).expect(202);
+      const fresh = await t.codeFor(again.body.challengeId);
+      const { token } = (await http.post(`/auth/otp/challenges/${again.body.challengeId}/verify`).send({ code: fresh, context: ctx }).expect(200)).body;
+      await transfer(session, token, ctx).expect(201);
+      await transfer(session, token, ctx).expect(401);
+      expect(await transfersOf(session)).toHaveLength(1);
+    });
+
+    it('answers 401 session_required without a live session, and mails nothing', async () => {
+      const before = await mailCount();
+      const none = await challenge(undefined, ctx).expect(401);
+      expect(none.body).toEqual({ error: 'session_required', message: expect.any(String) });
+      const forged = await challenge(`ses_${'x'.repeat(43)}`, ctx).expect(401);
+      expect(forged.body.error).toBe('session_required');
+      expect(await mailCount()).toBe(before);
+    });
+
+    it.each<[string, unknown, string]>([
+      ['a missing amount', { to: 'alice' }, 'validation_failed'],
+      ['a negative amount', { amount: -5, to: 'alice' }, 'validation_failed'],
+      ['an amount as text', { amount: '125.5', to: 'alice' }, 'validation_failed'],
+      ['a payee that is a sentence', { amount: 1, to: 'FRAUD ALERT call 0800 555 0100 now' }, 'validation_failed'],
+      ['an address to mail instead', { ...{ amount: 1, to: 'alice' }, email: 'attacker@example.com' }, 'validation_failed'],
+      ['an operator object', { amount: { $gt: 0 }, to: 'alice' }, 'validation_failed'],
+      ['a payee the mail cannot show (@)', { amount: 1, to: 'alice@bank' }, 'otp_context_invalid'],
+    ])('answers 400 for %s, never 500, and mails nothing', async (_name, body, error) => {
+      const session = await signIn(email());
+      const before = await mailCount();
+      const res = await challenge(session, body).expect(400);
+      expect(res.body.error).toBe(error);
+      expect(await mailCount()).toBe(before);
+    });
+
+    it('R36: the public issue route refuses purpose "transfer", whatever the address and context', async () => {
+      const before = await mailCount();
+      const res = await http.post('/auth/otp/challenges').send({ email: email(), purpose: 'transfer', context: ctx }).expect(400);
+      expect(res.body.error).toBe('otp_purpose_unknown');
+      expect(await mailCount()).toBe(before);
+    });
+
+    it("R36: a resend on the public route mails the same account the same amount and payee again (nothing a client chooses)", async () => {
+      const address = email();
+      const session = await signIn(address);
+      const issued = await challenge(session, ctx).expect(202);
+      await t.codeFor(issued.body.challengeId);
+      await t.app.get(DataSource).query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [issued.body.challengeId]);
+      await http.post(`/auth/otp/challenges/${issued.body.challengeId}/resend`).expect(202);
+      await t.app.get(OtpMailDispatcher).whenIdle();
+      const mails = t.mailbox.list().filter((m) => m.challengeId === issued.body.challengeId);
+      expect(mails).toHaveLength(2);
+      for (const m of mails) expect(m).toMatchObject({ to: address, purpose: 'transfer', context: ctx });
+    });
+  });
+
   describe('transfers', () => {
     const ctx = { amount: 125.5, to: 'alice' };
 
     it('R25: a code approving { amount, to } moves exactly that, once', async () => {
       const address = email();
       const session = await signIn(address);
-      const token = await otpToken(address, 'transfer', ctx);
+      const token = await transferToken(session, ctx);
       const res = await transfer(session, token, { to: 'alice', amount: 125.5 }).expect(201);
       expect(res.body).toEqual({ id: expect.any(String), amount: 125.5, to: 'alice', createdAt: expect.any(String) });
       await transfer(session, token, ctx).expect(401);
@@ -186,7 +280,7 @@ describe('Example app: accounts and payments over HTTP', () => {
     it('R24: ten concurrent transfers with one token move money once', async () => {
       const address = email();
       const session = await signIn(address);
-      const token = await otpToken(address, 'transfer', ctx);
+      const token = await transferToken(session, ctx);
       const answers = await Promise.all(Array.from({ length: 10 }, () => transfer(session, token, ctx)));
       expect(answers.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(401)]);
       expect(await transfersOf(session)).toHaveLength(1);
@@ -195,9 +289,9 @@ describe('Example app: accounts and payments over HTTP', () => {
     it('R25: a transfer with a changed amount or a changed payee is refused', async () => {
       const address = email();
       const session = await signIn(address);
-      const more = await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, amount: 9999 }).expect(401);
+      const more = await transfer(session, await transferToken(session, ctx), { ...ctx, amount: 9999 }).expect(401);
       expect(more.body).toEqual({ error: 'otp_required', message: expect.any(String) });
-      await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, to: 'mallory' }).expect(401);
+      await transfer(session, await transferToken(session, ctx), { ...ctx, to: 'mallory' }).expect(401);
       expect(await transfersOf(session)).toHaveLength(0);
     });
 
@@ -206,27 +300,27 @@ describe('Example app: accounts and payments over HTTP', () => {
       const attacker = email('attacker');
       const victimSession = await signIn(victim);
       // The attacker rides the victim's session but can only read their own mail.
-      const attackersToken = await otpToken(attacker, 'transfer', ctx);
+      const attackersToken = await transferToken(await signIn(attacker), ctx);
       const res = await transfer(victimSession, attackersToken, ctx).expect(401);
       expect(res.body.error).toBe('otp_required');
       expect(await transfersOf(victimSession)).toHaveLength(0);
       // The same kind of code, mailed to the victim, works on the victim's session.
-      await transfer(victimSession, await otpToken(victim, 'transfer', ctx), ctx).expect(201);
+      await transfer(victimSession, await transferToken(victimSession, ctx), ctx).expect(201);
     });
 
     it("a victim's code cannot move money from another user's session", async () => {
       const victim = email('victim');
       const other = email('other');
-      await signIn(victim);
+      const victimSession = await signIn(victim);
       const otherSession = await signIn(other);
-      await transfer(otherSession, await otpToken(victim, 'transfer', ctx), ctx).expect(401);
+      await transfer(otherSession, await transferToken(victimSession, ctx), ctx).expect(401);
       expect(await transfersOf(otherSession)).toHaveLength(0);
     });
 
     it('needs a session, a token, and the transfer purpose', async () => {
       const address = email();
       const session = await signIn(address);
-      const noSession = await http.post('/payments/transfers').set('X-OTP-Token', await otpToken(address, 'transfer', ctx)).send(ctx).expect(401);
+      const noSession = await http.post('/payments/transfers').set('X-OTP-Token', await transferToken(session, ctx)).send(ctx).expect(401);
       expect(noSession.body.error).toBe('session_required');
       await transfer(session, undefined, ctx).expect(401);
       await transfer(session, await otpToken(address), ctx).expect(401);
@@ -236,13 +330,17 @@ describe('Example app: accounts and payments over HTTP', () => {
     it('bad bodies get 400, never 500', async () => {
       const address = email();
       const session = await signIn(address);
-      const missing = await transfer(session, await otpToken(address, 'transfer', ctx), { to: 'alice' }).expect(400);
+      const missing = await transfer(session, await transferToken(session, ctx), { to: 'alice' }).expect(400);
       expect(missing.body.error).toBe('otp_context_invalid');
-      await transfer(session, await otpToken(address, 'transfer', ctx), { amount: { $gt: 0 }, to: 'alice' }).expect(400);
-      const extra = await transfer(session, await otpToken(address, 'transfer', ctx), { ...ctx, memo: 'x' }).expect(400);
+      await transfer(session, await transferToken(session, ctx), { amount: { $gt: 0 }, to: 'alice' }).expect(400);
+      const extra = await transfer(session, await transferToken(session, ctx), { ...ctx, memo: 'x' }).expect(400);
       expect(extra.body.error).toBe('validation_failed');
+      // A host could bind a code to a negative amount (OtpService.issue checks types, not business rules): the transfer DTO still refuses it.
       const negative = { amount: -5, to: 'alice' };
-      await transfer(session, await otpToken(address, 'transfer', negative), negative).expect(400);
+      const issued = await t.app.get(OtpService).issue({ email: address, purpose: 'transfer', context: negative });
+      const code = await t.codeFor(issued.challengeId);
+      const { token } = (await http.post(`/auth/otp/challenges/${issued.challengeId}/verify`).send({ code, context: negative }).expect(200)).body;
+      await transfer(session, token, negative).expect(400);
       expect(await transfersOf(session)).toHaveLength(0);
     });
   });

@@ -146,6 +146,18 @@ describe('OtpService on PostgreSQL', () => {
     expect(after.n).toBe(before.n);
   });
 
+  it.each([
+    ['R36: a link to print in the mail', { amount: 1, to: 'https://evil.test/pay' }],
+    ['a field the purpose does not declare', { amount: 1, to: 'bob', note: 'call us' }],
+    ['a value of the wrong type', { amount: '1', to: 'bob' }],
+    ['a missing declared field', { amount: 1 }],
+  ])('refuses a transfer context with %s, writing nothing', async (_name, context) => {
+    const [before] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    await expect(otp.issue({ email: email(), purpose: 'transfer', context })).rejects.toBeInstanceOf(OtpContextInvalidError);
+    const [after] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    expect(after.n).toBe(before.n);
+  });
+
   it('R7: resend mails a fresh code, keeps the earlier ones valid (three at most) and never resets the attempt counter', async () => {
     await db.dataSource.query(`SELECT 1`);
     const address = email();

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { OtpMailDispatcher, OtpService } from '../src/otp';
 import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
 
 describe('OTP routes over HTTP', () => {
@@ -75,12 +76,50 @@ describe('OTP routes over HTTP', () => {
 
     await verify('6f1c1f4e-0000-4000-8000-000000000000', { code: '123456' });
 
-    const transfer = await challenge({ purpose: 'transfer', context: { amount: 10, to: 'alice' } });
-    await verify(transfer.id, { code: transfer.code, context: { amount: 11, to: 'alice' } });
+    // A host purpose: the host issues it (OtpService.issue), the client verifies it on the public route.
+    const transfer = await t.app.get(OtpService).issue({ email: email(), purpose: 'transfer', context: { amount: 10, to: 'alice' } });
+    await verify(transfer.challengeId, { code: await t.codeFor(transfer.challengeId), context: { amount: 11, to: 'alice' } });
 
     expect(bodies).toHaveLength(6);
     for (const body of bodies) expect(body).toEqual({ error: 'otp_invalid', message: expect.any(String) });
     expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+  });
+
+  /** Headers of an answer that must not tell two refusals apart (the per-IP counter and the clock move on). */
+  const comparableHeaders = (r: request.Response) =>
+    Object.fromEntries(Object.entries(r.headers).filter(([k]) => !['date', 'x-request-id', 'x-ratelimit-remaining', 'x-ratelimit-reset'].includes(k)));
+
+  it('R36: the public route refuses a host purpose (transfer) byte for byte as an undeclared one, and writes or mails nothing', async () => {
+    const address = email();
+    await t.app.get(OtpMailDispatcher).whenIdle();
+    const before = await snapshot();
+    const mails = t.mailbox.list().length;
+    const context = { amount: 10, to: 'FRAUD ALERT call 0800 555 0100 now' };
+    const host = await http.post('/auth/otp/challenges').send({ email: address, purpose: 'transfer', context });
+    const undeclared = await http.post('/auth/otp/challenges').send({ email: address, purpose: 'wire', context });
+    const plainHost = await http.post('/auth/otp/challenges').send({ email: address, purpose: 'transfer', context: { amount: 10, to: 'alice' } });
+    expect(host.status).toBe(400);
+    expect(host.body).toEqual({ error: 'otp_purpose_unknown', message: expect.any(String) });
+    expect(host.text).toBe(undeclared.text);
+    expect(plainHost.text).toBe(undeclared.text);
+    expect(comparableHeaders(host)).toEqual(comparableHeaders(undeclared));
+    await t.app.get(OtpMailDispatcher).whenIdle();
+    expect(await snapshot()).toBe(before);
+    expect(t.mailbox.list()).toHaveLength(mails);
+  });
+
+  it('R11: a refused host purpose spends no recipient or global send budget', async () => {
+    const strict = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT_DAILY: '1/86400', RATE_LIMIT_GLOBAL_SEND: '1/60' });
+    try {
+      const client = request(strict.app.getHttpServer());
+      const address = email();
+      for (let i = 0; i < 3; i++) {
+        await client.post('/auth/otp/challenges').send({ email: address, purpose: 'transfer', context: { amount: 10, to: 'alice' } }).expect(400);
+      }
+      await client.post('/auth/otp/challenges').send({ email: address }).expect(202);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('R3: a code in the query string is refused with 400 and consumes nothing', async () => {
@@ -101,12 +140,10 @@ describe('OTP routes over HTTP', () => {
     ['an address that NFKC would change (fullwidth letters)', '/auth/otp/challenges', { email: '\uff41lice@example.com' }, 400],
     ['a non-string email', '/auth/otp/challenges', { email: ['a@example.com'] }, 400],
     ['an undeclared purpose', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'wire' }, 400],
-    ['a transfer without context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer' }, 400],
-    ['a nested context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { a: { b: 1 } } }, 400],
-    ['R36: a context with a link to print in the mail', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { amount: 1, to: 'https://evil.test/pay' } }, 400],
-    ['a context field the purpose does not declare', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { amount: 1, to: 'bob', note: 'call us' } }, 400],
-    ['a context value of the wrong type', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { amount: '1', to: 'bob' } }, 400],
-    ['a context missing a declared field', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { amount: 1 } }, 400],
+    ['a host purpose without context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer' }, 400],
+    ['R36: a host purpose with a well-formed context', '/auth/otp/challenges', { email: 'a@example.com', purpose: 'transfer', context: { amount: 1, to: 'bob' } }, 400],
+    ['a nested context', '/auth/otp/challenges', { email: 'a@example.com', context: { a: { b: 1 } } }, 400],
+    ['R36: a context with a link to print in the mail', '/auth/otp/challenges', { email: 'a@example.com', context: { to: 'https://evil.test/pay' } }, 400],
     ['a header-injection locale', '/auth/otp/challenges', { email: 'a@example.com', locale: 'en\r\nX: y' }, 400],
     ['an oversized body', '/auth/otp/challenges', { email: 'a@example.com', pad: 'x'.repeat(20_000) }, 413],
     ['an invalid challenge id', '/auth/otp/challenges/not-a-uuid/verify', { code: '123456' }, 400],

@@ -79,12 +79,12 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
   });
 
-  it('R11: the recipient limit is per canonical address and purpose: a transfer code can be asked right after a sign-in code', async () => {
+  it('R11: the recipient limit is per canonical address and purpose: a verify-email code can be asked right after a sign-in code', async () => {
     const t = await boot({ RATE_LIMIT_RECIPIENT: '1/60' });
     const address = email();
     const login = await issue(t, { email: address }).expect(202);
     expectThrottled(await issue(t, { email: address.toUpperCase() }), 55, 60);
-    await issue(t, { email: address, purpose: 'transfer', context: { amount: 10, to: 'bob' } }).expect(202);
+    await issue(t, { email: address, purpose: 'verify-email' }).expect(202);
     // Resend shares the recipient's counter: refused by the throttler even once the database cooldown is over.
     await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [login.body.challengeId]);
     expectThrottled(await request(t.app.getHttpServer()).post(`/auth/otp/challenges/${login.body.challengeId}/resend`), 55, 60);
@@ -97,7 +97,7 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     const address = email();
     await issue(t, { email: address }).expect(202);
     await issue(t, { email: address, purpose: 'verify-email' }).expect(202);
-    await issue(t, { email: address, purpose: 'transfer', context: { amount: 1, to: 'x' } }).expect(202);
+    await issue(t, { email: address }).expect(202);
     expectThrottled(await issue(t, { email: address }), 86_000, 86_400);
   });
 

@@ -16,7 +16,16 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     purposes: {
       login: { ttlSeconds: 600 },
       'verify-email': { ttlSeconds: 600 },
-      transfer: { ttlSeconds: 300, requiresContext: true, contextFields: { amount: 'number', to: 'string' } },
+      // Issued only by POST /payments/transfers/challenges (issue: 'host', the default with requiresContext).
+      transfer: {
+        ttlSeconds: 300,
+        requiresContext: true,
+        contextFields: { amount: 'number', to: 'string' },
+        display: {
+          amount: { type: 'amount', currency: 'EUR', label: { en: 'Amount', pt: 'Montante', de: 'Betrag', fr: 'Montant' } },
+          to: { type: 'identifier', pattern: /[A-Za-z0-9][A-Za-z0-9._-]{0,63}/, label: { en: 'Payee', pt: 'Beneficiário', de: 'Empfänger', fr: 'Bénéficiaire' } },
+        },
+      },
     },
     rateLimits: rateLimitsFromEnv(env),
     mail: mailOptionsFromEnv(env),

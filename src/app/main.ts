@@ -20,6 +20,7 @@ async function main(): Promise<void> {
         `Try it: curl -s -X POST ${base}/auth/otp/challenges -H 'content-type: application/json' -d '{"email":"you@example.com"}'`,
         `then read the code at ${base}/dev/mailbox and verify it:`,
         `  curl -s -X POST ${base}/auth/otp/challenges/<challengeId>/verify -H 'content-type: application/json' -d '{"code":"<code>"}'`,
+        `A transfer code (POST ${base}/payments/transfers/challenges, signed in) is verified with the same "context": {"code":"<code>","context":{"amount":125.5,"to":"alice"}}`,
         '',
       ].join('\n') + '\n',
     );

@@ -1,7 +1,7 @@
 // The one way into the OTP module: other modules import from here only.
 export { OtpModule, OTP_ENTITIES } from './otp.module';
 export { OtpService } from './otp.service';
-export type { OtpModuleOptions, OtpPurposeOptions, OtpModuleExtras } from './otp-options.interface';
+export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './otp-options.interface';
 export type {
   OtpRateLimit,
   OtpRateLimitOptions,

@@ -6,6 +6,14 @@ import type { OtpRetentionOptions } from './ops/otp-ops-options';
 import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/otp-mail-options.interface';
 import type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';
 
+/** Caption of a context field in a mail: one text, or one per language (`{ en: 'Amount', de: 'Betrag' }`). */
+export type OtpDisplayLabel = string | Record<string, string>;
+
+/** How a mail shows one context field (see `OtpPurposeOptions.display`). */
+export type OtpContextDisplay =
+  | { type: 'amount'; /** ISO 4217 code, e.g. `EUR`. */ currency: string; label?: OtpDisplayLabel }
+  | { type: 'identifier'; /** Anchored (`^...$`), without the `g` or `y` flag. */ pattern: RegExp; label?: OtpDisplayLabel };
+
 /** How one purpose (a bucket of challenges such as `login`) behaves. */
 export interface OtpPurposeOptions {
   /**
@@ -28,6 +36,27 @@ export interface OtpPurposeOptions {
    * @default any flat context, string values limited as above
    */
   contextFields?: Record<string, 'string' | 'number' | 'boolean'>;
+  /**
+   * Who may start a challenge of this purpose. `'public'`: anyone, on the module's
+   * issue route. `'host'`: only the host, with `OtpService.issue` from its own
+   * (authenticated) route; the public route answers 400 `otp_purpose_unknown`, as
+   * for an undeclared purpose. A context-bound mail ("approve this transfer") is
+   * genuine mail from you: letting anyone choose its recipient and its words makes
+   * it a phishing tool, so `'public'` with `requiresContext` is an explicit loosening.
+   * @default 'host' when `requiresContext`, else 'public'
+   */
+  issue?: 'public' | 'host';
+  /**
+   * The context fields a mail of this purpose shows, each rendered by its type:
+   * `{ type: 'amount', currency: 'EUR' }` (a number, formatted in the reader's
+   * language with that ISO 4217 currency) or `{ type: 'identifier', pattern: /^...$/ }`
+   * (a string, shown only when the whole value matches the anchored pattern).
+   * `label` is the row's caption, one text or one per language (`{ en, de }`,
+   * falling back to `en`, then to the field name). Any other field is never shown.
+   * Checked at start-up.
+   * @default {} (no context field is shown)
+   */
+  display?: Record<string, OtpContextDisplay>;
   /**
    * Allow `ttlSeconds` above 600 (up to 86 400). Codes should live at most ten minutes
    * (NIST SP 800-63B, checklist R6); a longer life is an explicit, named loosening.
@@ -58,7 +87,9 @@ export interface OtpModuleOptions {
    */
   indexKey?: string;
   /**
-   * Purposes clients may ask codes for; any other purpose is refused (400).
+   * Purposes codes may be issued for; any other purpose is refused (400). Each
+   * purpose's `issue` says whether clients may ask it on the public route or only
+   * the host may start it with `OtpService.issue`.
    * @default { login: {} }
    */
   purposes?: Record<string, OtpPurposeOptions>;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
 import { OtpKey, parseKeyList } from './crypto/otp-keyring';
+import { resolveContextDisplay } from './mail/otp-context-display';
 import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
 import { OtpConfigError } from './otp.errors';
 import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
@@ -44,10 +45,17 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   for (const [name, p] of Object.entries(options.purposes ?? { login: {} })) {
     if (!PURPOSE_NAME.test(name)) throw new OtpConfigError(`purpose "${name}" must match ${PURPOSE_NAME}`);
     const maxTtl = p.allowLongTtl ? MAX_TTL_SECONDS : SHORT_TTL_SECONDS;
+    const requiresContext = p.requiresContext ?? false;
+    if (p.issue !== undefined && p.issue !== 'public' && p.issue !== 'host') {
+      throw new OtpConfigError(`purposes.${name}.issue must be 'public' or 'host'`);
+    }
     purposes[name] = {
       ttlSeconds: intInRange(`purposes.${name}.ttlSeconds${p.allowLongTtl ? '' : ' (above 600 needs allowLongTtl)'}`, p.ttlSeconds, 600, 30, maxTtl),
-      requiresContext: p.requiresContext ?? false,
+      requiresContext,
       contextFields: p.contextFields ?? {},
+      // A context-bound mail is an approval request in your name: only the host chooses its words, unless loosened by name.
+      issue: p.issue ?? (requiresContext ? 'host' : 'public'),
+      display: resolveContextDisplay(name, p.display, p.contextFields ?? {}),
       allowLongTtl: p.allowLongTtl ?? false,
     };
   }
@@ -89,6 +97,12 @@ function checkOperatorToken(token: string | undefined, production: boolean, logg
 /** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */
 export function declaredPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
   return Object.hasOwn(options.purposes, name) ? options.purposes[name] : undefined;
+}
+
+/** A purpose anyone may start on the public issue route; undefined for host purposes, as for undeclared ones. */
+export function publicPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
+  const rules = declaredPurpose(options, name);
+  return rules?.issue === 'public' ? rules : undefined;
 }
 
 const SAFE_CONTEXT_TEXT = /^[\p{L}\p{N} .,'_-]{0,64}$/u;

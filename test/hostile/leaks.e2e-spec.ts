@@ -63,11 +63,21 @@ describe('leaks: codes after a full run', () => {
     const c = app!;
     const latest = async () => (await c.request<{ latest: Record<string, string> }>({ cmd: 'codes' }, 'codes')).latest;
     const ids: string[] = [];
+    /** A transfer code is the host's to issue: sign in with a code, then ask it on the payments route. */
+    const transferChallenge = async (i: number) => {
+      const address = `leak.${i}@example.com`;
+      const login = await client.postJson('/auth/otp/challenges', { email: address, locale: 'pt-BR' }, { 'user-agent': 'leak-test' });
+      const loginId = (login.json as { challengeId: string }).challengeId;
+      const code = await pollFor(async () => (await latest())[loginId]);
+      const token = ((await client.postJson(`/auth/otp/challenges/${loginId}/verify`, { code })).json as { token: string }).token;
+      const session = await client.postJson('/accounts/sessions', { email: address }, { 'x-otp-token': token });
+      const bearer = `Bearer ${(session.json as { sessionToken: string }).sessionToken}`;
+      return client.postJson('/payments/transfers/challenges', { amount: i, to: 'bob' }, { authorization: bearer, 'user-agent': 'leak-test' });
+    };
     for (let i = 0; i < 20; i++) {
-      const body = i % 4 === 3
-        ? { email: `leak.${i}@example.com`, purpose: 'transfer', context: { amount: i, to: 'bob' }, locale: 'pt-BR' }
-        : { email: `leak.${i}@example.com`, locale: 'en' };
-      const r = await client.postJson('/auth/otp/challenges', body, { 'user-agent': 'leak-test' });
+      const r = i % 4 === 3
+        ? await transferChallenge(i)
+        : await client.postJson('/auth/otp/challenges', { email: `leak.${i}@example.com`, locale: 'en' }, { 'user-agent': 'leak-test' });
       expect(r.status).toBe(202);
       ids.push((r.json as { challengeId: string }).challengeId);
     }

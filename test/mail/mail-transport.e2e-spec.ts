@@ -98,6 +98,18 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
     expect(dump.toLowerCase()).not.toContain(address.toLowerCase());
   });
 
+  it("R36: a transfer mail over SMTP shows its declared amount and payee, typed and labelled in the reader's language", async () => {
+    const smtp = await server({ key: cert.key, cert: cert.cert });
+    const { otp } = await app({ SMTP_URL: smtp.url('smtp') });
+    const address = email();
+    await otp.issue({ email: address, purpose: 'transfer', context: { amount: 125.5, to: 'alice' }, locale: 'de' });
+    const mail = await pollFor(() => smtp.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
+    const amount = new Intl.NumberFormat('de', { style: 'currency', currency: 'EUR' }).format(125.5);
+    expect(mail.parsed.text).toContain(`Betrag: ${amount}`);
+    expect(mail.parsed.text).toContain('Empfänger: alice');
+    expect(mail.parsed.text).not.toMatch(/amount|125\.5\b/);
+  });
+
   it('R31: in production the app refuses to start without SMTP_URL, with a clear message', async () => {
     await expect(bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true', SMTP_URL: '' })).rejects.toThrow(/SMTP_URL is required in production/);
   });

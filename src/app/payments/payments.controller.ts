@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from '../../otp';
 import { Account, CurrentAccount, SessionGuard } from '../accounts';
 import { appValidationPipe } from '../common/app-validation.pipe';
-import { CreateTransferDto, TransferResponse } from './payments.dto';
+import { CreateTransferDto, TransferChallengeResponse, TransferResponse } from './payments.dto';
 import { TransferRow, TransfersStore } from './transfers.store';
 
 /** The facts a transfer code approves: exactly what the challenge was asked with. */
@@ -16,7 +16,8 @@ function toResponse(t: TransferRow): TransferResponse {
 
 /**
  * Transfers need a session and a `transfer` code approving this amount and
- * payee, mailed to the signed-in account (the module's `currentUserEmail`).
+ * payee, asked on `POST /payments/transfers/challenges` and mailed to the
+ * signed-in account (the module's `currentUserEmail` binds the proof to it).
  * `SessionGuard` runs first so `OtpGuard` knows whose session it is.
  */
 @Controller('payments/transfers')
@@ -24,7 +25,33 @@ function toResponse(t: TransferRow): TransferResponse {
 @UseInterceptors(NoStoreInterceptor)
 @UseGuards(SessionGuard)
 export class PaymentsController {
-  constructor(private readonly transfers: TransfersStore) {}
+  constructor(
+    private readonly transfers: TransfersStore,
+    private readonly otp: OtpService,
+  ) {}
+
+  /**
+   * Mails the signed-in account a `transfer` code bound to `{ amount, to }` (the
+   * purpose is host-only: the public issue route refuses it). The client verifies
+   * it on `POST /auth/otp/challenges/:id/verify` with the same `context`.
+   */
+  @Post('challenges')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async challenge(
+    @Account() account: CurrentAccount,
+    @Body() body: CreateTransferDto,
+    @Req() req: { ip?: string; headers: Record<string, string | string[] | undefined> },
+  ): Promise<TransferChallengeResponse> {
+    const ua = req.headers['user-agent'];
+    const issued = await this.otp.issue({
+      email: account.email,
+      purpose: 'transfer',
+      context: { amount: body.amount, to: body.to },
+      ip: req.ip,
+      userAgent: typeof ua === 'string' ? ua.slice(0, 256) : undefined,
+    });
+    return { challengeId: issued.challengeId, expiresAt: issued.expiresAt.toISOString(), resendAvailableAt: issued.resendAvailableAt.toISOString() };
+  }
 
   @Post()
   @UseGuards(OtpGuard)

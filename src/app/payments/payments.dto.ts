@@ -19,3 +19,10 @@ export interface TransferResponse {
   to: string;
   createdAt: string;
 }
+
+/** Answer of `POST /payments/transfers/challenges` (202): the shape of the OTP module's issue route. */
+export interface TransferChallengeResponse {
+  challengeId: string;
+  expiresAt: string;
+  resendAvailableAt: string;
+}

@@ -1,4 +1,5 @@
 import {
+  Inject,
   Header,
   Body,
   Controller,
@@ -19,6 +20,10 @@ import {
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator';
 import { OtpAuditInterceptor } from '../audit/audit.interceptor';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { OtpPurposeUnknownError } from '../otp.errors';
+import { ResolvedOtpOptions } from '../otp-options.interface';
+import { publicPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
 import { IssuedChallenge } from '../otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
@@ -84,6 +89,7 @@ export class OtpController {
   constructor(
     private readonly otp: OtpService,
     private readonly tokens: OtpTokenService,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
   ) {}
 
   @Post('challenges')
@@ -94,6 +100,8 @@ export class OtpController {
   @HttpCode(HttpStatus.ACCEPTED)
   @Header('Cache-Control', 'no-store')
   async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
+    // A host purpose (issue: 'host') is started only by the host's own route: here it is refused as undeclared.
+    if (!publicPurpose(this.options, body.purpose ?? 'login')) throw new OtpPurposeUnknownError();
     return toResponse(
       await this.otp.issue({
         email: body.email,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { OtpContextDisplay } from '../otp-options.interface';
+import { displayedDetails } from './otp-context-display';
 import { ResolvedOtpMailOptions } from './otp-mail-options.interface';
 import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
 import { OtpMailRenderer } from './templates/otp-mail.renderer';
@@ -51,8 +53,14 @@ export function summariseUserAgent(ua: string | undefined): string | undefined {
 export class OtpMailComposer {
   /** Date formats by requested locale: building one costs far more than rendering the mail. */
   private readonly formats = new Map<string, Intl.DateTimeFormat>();
+  private readonly amounts = new Map<string, Intl.NumberFormat>();
 
-  constructor(private readonly renderer: OtpMailRenderer, private readonly options: ResolvedOtpMailOptions) {}
+  /** `displays`: per purpose, the context fields its mail shows (`purposes.<name>.display`); none otherwise. */
+  constructor(
+    private readonly renderer: OtpMailRenderer,
+    private readonly options: ResolvedOtpMailOptions,
+    private readonly displays: Record<string, Record<string, OtpContextDisplay>> = {},
+  ) {}
 
   templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, OtpNoticeTemplate> {
     return this.options.templateByPurpose[purpose] ?? (hasContext ? 'transaction' : 'generic-code');
@@ -75,7 +83,13 @@ export class OtpMailComposer {
       template === 'transaction'
         ? this.renderer.render('transaction', m.locale, {
           ...base,
-          details: Object.entries(m.context ?? {}).map(([label, v]) => ({ label, value: v === null ? '' : String(v) })),
+          // Only what the purpose declares, typed: a context never chooses what a genuine mail says.
+          details: displayedDetails(
+            Object.hasOwn(this.displays, m.purpose) ? this.displays[m.purpose] : {},
+            m.context,
+            lang,
+            (value, currency) => this.amount(m.locale, lang, currency).format(value),
+          ),
         })
         : template === 'generic-code'
           ? this.renderer.render('generic-code', m.locale, { ...base, purpose: m.purpose })
@@ -127,6 +141,23 @@ export class OtpMailComposer {
         'Content-Language': r.lang,
       },
     };
+  }
+
+  /** "€1,250.50" in the reader's language; cached and bounded like the date formats. */
+  private amount(locale: string | undefined, lang: string, currency: string): Intl.NumberFormat {
+    const key = `${locale ?? ''}\u0000${lang}\u0000${currency}`;
+    let format = this.amounts.get(key);
+    if (!format) {
+      const options: Intl.NumberFormatOptions = { style: 'currency', currency };
+      try {
+        const tag = locale && Intl.NumberFormat.supportedLocalesOf([locale]).length > 0 ? locale : lang;
+        format = new Intl.NumberFormat(tag, options);
+      } catch {
+        format = new Intl.NumberFormat(lang, options);
+      }
+      if (this.amounts.size < MAX_CACHED_FORMATS) this.amounts.set(key, format);
+    }
+    return format;
   }
 
   /** "25 Nov 2026, 17:45 UTC" in the reader's language; the language of the mail when the tag is unknown to Intl. */

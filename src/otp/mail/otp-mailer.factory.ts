@@ -18,7 +18,8 @@ export const otpMailerProvider: Provider = {
   useFactory: (o: ResolvedOtpOptions): OtpMailer => {
     if (!o.mail.smtp) return new DevMailboxMailer();
     if (o.mail.smtp.plain) new Logger('OtpModule').warn('SMTP without TLS (development option): never use it for real mail');
-    const composer = new OtpMailComposer(new OtpMailRenderer(o.mail.templatesDir, o.mail.defaultLocale), o.mail);
+    const displays = Object.fromEntries(Object.entries(o.purposes).map(([name, p]) => [name, p.display]));
+    const composer = new OtpMailComposer(new OtpMailRenderer(o.mail.templatesDir, o.mail.defaultLocale), o.mail, displays);
     return new SmtpOtpMailer(composer, smtpTransportOptions(o.mail));
   },
   inject: [OTP_RESOLVED_OPTIONS],

@@ -4,7 +4,7 @@ import { validateSync } from 'class-validator';
 import { IssueChallengeDto } from '../http/otp.dto';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
-import { contextProblem, declaredPurpose } from '../otp-options.resolver';
+import { contextProblem, publicPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 
@@ -31,14 +31,15 @@ export class OtpRateLimitSubjects {
     private readonly store: OtpChallengeStore,
   ) {}
 
-  /** From an issue body: the same validation the route's pipe applies, then the declared purpose. */
+  /** From an issue body: the same validation the route's pipe applies, then the purpose, if the public route may issue it. */
   fromIssueBody(body: unknown): OtpRateLimitSubject | undefined {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
     const dto = plainToInstance(IssueChallengeDto, body);
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length > 0) return undefined;
     const purpose = dto.purpose ?? 'login';
-    const rules = declaredPurpose(this.options, purpose);
+    // Host purposes are refused on this route like undeclared ones: they spend no recipient or global budget.
+    const rules = publicPurpose(this.options, purpose);
     if (!rules || (rules.requiresContext && !dto.context)) return undefined;
     if (dto.context && contextProblem(rules, dto.context)) return undefined;
     return { recipientIndex: this.otp.recipientIndex(dto.email), purpose };

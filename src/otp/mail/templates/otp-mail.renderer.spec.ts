@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OtpConfigError } from '../../otp.errors';
+import { resolveContextDisplay } from '../otp-context-display';
 import { OtpMailComposer } from '../otp-mail.composer';
 import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
 import { OtpMailMessage } from '../otp-mailer.port';
@@ -9,7 +10,14 @@ import { OtpMailRenderer } from './otp-mail.renderer';
 
 const options = resolveOtpMailOptions({ from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test' }, false);
 const renderer = new OtpMailRenderer(options.templatesDir);
-const composer = new OtpMailComposer(renderer, options);
+/** What the mail of `transfer` shows, as a host declares it (`purposes.transfer.display`). */
+const displays = {
+  transfer: resolveContextDisplay('transfer', {
+    amount: { type: 'amount', currency: 'EUR', label: { en: 'Amount', pt: 'Montante', de: 'Betrag', fr: 'Montant' } },
+    payee: { type: 'identifier', pattern: /[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}/, label: { en: 'Payee', pt: 'Beneficiário', de: 'Empfänger', fr: 'Bénéficiaire' } },
+  }, {}),
+};
+const composer = new OtpMailComposer(renderer, options, displays);
 const LANGUAGES = ['en', 'pt', 'de', 'fr'];
 
 function message(overrides: Partial<OtpMailMessage> = {}): OtpMailMessage {
@@ -30,7 +38,7 @@ function message(overrides: Partial<OtpMailMessage> = {}): OtpMailMessage {
 const purposes: [string, Partial<OtpMailMessage>][] = [
   ['login', {}],
   ['verify-email', { purpose: 'verify-email' }],
-  ['transaction', { purpose: 'transfer', context: { amount: '250.00 EUR', payee: 'ACME Ltd' } }],
+  ['transaction', { purpose: 'transfer', context: { amount: 1250.5, payee: 'ACME Ltd' } }],
   ['generic-code', { purpose: 'close-account' }],
 ];
 
@@ -58,8 +66,11 @@ describe('OtpMailRenderer: typed, localised, strict templates', () => {
       expect(mail.headers).toMatchObject({ 'Auto-Submitted': 'auto-generated', 'X-Entity-Ref-ID': '00000000-0000-4000-8000-0000000000aa' });
       expect(mail.messageId).toBe('<00000000-0000-4000-8000-0000000000aa@example.test>');
       if (overrides.context) {
-        expect(mail.text).toContain('250.00 EUR');
-        expect(mail.text).toContain('ACME Ltd');
+        const amount = new Intl.NumberFormat(lang, { style: 'currency', currency: 'EUR' }).format(1250.5);
+        for (const part of [mail.text, mail.html]) {
+          expect(part).toContain(amount);
+          expect(part).toContain('ACME Ltd');
+        }
       }
     },
   );
@@ -134,8 +145,39 @@ describe('OtpMailRenderer: typed, localised, strict templates', () => {
     }
   });
 
+  it('R36: a mail shows only the fields its purpose declares, rendered by type: a hostile key or value never appears', () => {
+    const hostile = 'FRAUD ALERT call 0800 555 0100 now';
+    const mail = composer.code(message({ purpose: 'transfer', context: { note: hostile, amount: 1250.5, payee: 'ACME Ltd', FRAUD: 'x' } }));
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toContain('Amount');
+      expect(part).toContain('€1,250.50');
+      expect(part).toContain('ACME Ltd');
+      expect(part).not.toMatch(/FRAUD|0800|note/);
+    }
+    const de = composer.code(message({ purpose: 'transfer', locale: 'de-DE', context: { amount: 1250.5, payee: 'ACME Ltd' } }));
+    expect(de.text).toContain('Betrag: 1.250,50\u00a0€');
+    expect(de.text).toContain('Empfänger: ACME Ltd');
+  });
+
+  it('R36: an identifier outside its pattern and an amount that is not a number are left out, not printed', () => {
+    const mail = composer.code(message({ purpose: 'transfer', context: { amount: '1 EUR, call 0800 555 0100', payee: '+44 800 555 0100 now' } }));
+    for (const part of [mail.text, mail.html]) {
+      expect(part).not.toMatch(/0800|800 555|Amount|Payee/);
+    }
+  });
+
+  it('R36: a purpose that declares no display shows none of its context, whatever the template', () => {
+    const hostile = { to: 'FRAUD ALERT call 0800 555 0100 now', amount: 1 };
+    for (const purpose of ['close-account', 'step-up']) {
+      const mail = composer.code(message({ purpose, context: hostile }));
+      for (const part of [mail.text, mail.html]) expect(part).not.toMatch(/FRAUD|0800/);
+      expect(mail.text).toContain('482913');
+    }
+  });
+
   it('R36: escapes every value in HTML: a payee or browser cannot inject markup', () => {
-    const mail = composer.code(message({
+    const anything = { transfer: resolveContextDisplay('transfer', { payee: { type: 'identifier', pattern: /.+/ } }, {}) };
+    const mail = new OtpMailComposer(renderer, options, anything).code(message({
       purpose: 'transfer', context: { payee: '<img src=x onerror=alert(1)>' }, userAgent: '<script>alert(1)</script>',
     }));
     expect(mail.html).not.toContain('<img src=x');
