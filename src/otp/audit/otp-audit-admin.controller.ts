@@ -2,6 +2,8 @@ import { Body, Controller, Get, Header, HttpCode, Post, UseGuards, UseIntercepto
 import { Type } from 'class-transformer';
 import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { BodyDepthPipe } from '../http/body-depth.pipe';
+import { JsonBodyGuard } from '../http/json-body.guard';
 import { NoStoreInterceptor } from '../http/no-store.interceptor';
 import { otpValidationPipe } from '../http/otp.controller';
 import { OtpAdminGuard } from './otp-admin.guard';
@@ -39,9 +41,9 @@ export class AuditQueryDto {
 
 /** Operator routes over the audit trail, behind `OtpAdminGuard`; every use is itself audited. */
 @Controller('admin/otp/audit')
-@UseGuards(OtpAdminGuard)
+@UseGuards(OtpAdminGuard, JsonBodyGuard)
 @UseInterceptors(NoStoreInterceptor)
-@UsePipes(otpValidationPipe)
+@UsePipes(new BodyDepthPipe(), otpValidationPipe)
 export class OtpAuditAdminController {
   constructor(
     private readonly audit: OtpAuditService,
