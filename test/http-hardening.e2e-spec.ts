@@ -88,7 +88,7 @@ describe('HTTP hardening', () => {
         }
         for (const path of ['/auth/otp/challenges', '/auth/otp/challenges/{id}/verify', '/auth/otp/challenges/{id}/resend']) {
           const op = doc.paths[path].post;
-          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '413', '429', '503']));
+          expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '413', '415', '429', '503']));
           expect(op.responses['429'].headers).toHaveProperty('Retry-After');
         }
         expect(Object.keys(doc.paths['/auth/otp/challenges/{id}/verify'].post.responses)).toContain('401');

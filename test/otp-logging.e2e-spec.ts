@@ -92,4 +92,24 @@ describe('logging: structured JSON with central redaction (R37, R38)', () => {
       expect(l.req.headers.cookie).toBeUndefined();
     }
   });
+
+  it('R38: addresses in request paths are masked in the request logs also when percent-encoded, once or twice', async () => {
+    const http = () => request(app.getHttpServer());
+    const paths = [
+      '/auth/otp/challenges/path.victim1@example.com/resend',
+      '/auth/otp/challenges/path.victim2%40example.com/resend',
+      '/auth/otp/challenges/path.victim3%2540example.com/resend',
+      '/accounts/path%2Evictim4%40example%2Ecom',
+      '/nowhere/%70ath.victim5%40example.com',
+      '/nowhere/path.victim6%252540example.com',
+    ];
+    const from = chunks.length;
+    for (const path of paths) await http().post(path);
+    await pollFor(() => (chunks.slice(from).filter((c) => c.includes('"req"')).length >= paths.length ? true : undefined));
+    const output = chunks.slice(from).join('');
+    const urls = output.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.req).map((l) => l.req.url as string);
+    expect(urls.length).toBeGreaterThanOrEqual(paths.length);
+    for (let i = 1; i <= paths.length; i++) expect(output).not.toMatch(new RegExp(`ath(\\.|%2E)victim${i}`, 'i'));
+    expect(urls.filter((u) => /p\*\*\*@example\.com/.test(u)).length).toBeGreaterThanOrEqual(paths.length);
+  });
 });

@@ -45,6 +45,8 @@ export { DevMailboxMailer } from './mail/dev-mailbox.mailer';
 export { OtpExceptionFilter } from './http/otp-exception.filter';
 export type { OtpErrorBody } from './http/otp-exception.filter';
 export { NoStoreInterceptor } from './http/no-store.interceptor';
+export { BodyDepthPipe } from './http/body-depth.pipe';
+export { JsonBodyGuard } from './http/json-body.guard';
 export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
 export type { OtpKey } from './crypto/otp-keyring';
 export { contextHash, canonicalEmail } from './crypto/canonical';

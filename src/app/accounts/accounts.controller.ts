@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { CodeSignInDto, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
 import { AccountsService, CurrentAccount, IssuedSession } from './accounts.service';
@@ -19,7 +19,8 @@ function toResponse(s: IssuedSession): SessionResponse {
  * (two factors); the session answers `GET /accounts/me`.
  */
 @Controller('accounts')
-@UsePipes(appValidationPipe)
+// BodyDepthPipe first: the validators throw (a 500) on own constructor keys and lone surrogates.
+@UsePipes(new BodyDepthPipe(), appValidationPipe)
 @UseInterceptors(NoStoreInterceptor)
 export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}

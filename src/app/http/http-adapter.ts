@@ -1,10 +1,10 @@
-import { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { BadRequestException, INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { AbstractHttpAdapter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyHelmet from '@fastify/helmet';
 import helmet from 'helmet';
-import { OtpExceptionFilter } from '../../otp';
+import { JsonBodyGuard, OtpExceptionFilter } from '../../otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
@@ -29,7 +29,22 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
       ...(http.tls ? { https: tlsServerOptions(http.tls) } : {}),
     });
   }
-  return new ExpressAdapter();
+  const express = new ExpressAdapter();
+  // As Fastify routes: `/METRICS` and `/metrics/` are not `/metrics`, so a proxy rule on a path cannot be
+  // side-stepped by spelling it differently. Express's router reads these settings once, when it is created,
+  // and the adapter's constructor has already created it (its first `use`): the router is told directly too.
+  express.set('case sensitive routing', true);
+  express.set('strict routing', true);
+  Object.assign((express.getInstance() as { router: object }).router, { caseSensitive: true, strict: true });
+  return express;
+}
+
+/**
+ * body-parser's JSON errors carry V8's message, which quotes the text around the
+ * bad token (`"{"email": jane@…" is not valid JSON`): answered with a fixed one.
+ */
+function withoutBodyEcho(err: { type?: unknown } | undefined, _req: unknown, _res: unknown, next: (err?: unknown) => void): void {
+  next(err?.type === 'entity.parse.failed' ? new BadRequestException({ error: 'bad_request', message: 'The request body is not valid JSON.' }) : err);
 }
 
 /** Options for `NestFactory.create` / `createNestApplication` (Express takes its TLS options here). */
@@ -49,6 +64,7 @@ export async function configureHttp(app: INestApplication, http: HttpSettings): 
   } else {
     const express = app as NestExpressApplication;
     express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: true });
+    express.use(withoutBodyEcho);
     express.disable('x-powered-by');
     express.set('etag', false);
     express.set('trust proxy', http.trustProxy);
@@ -56,6 +72,8 @@ export async function configureHttp(app: INestApplication, http: HttpSettings): 
   }
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
+  // JSON bodies only, on every route: a form or text/plain body is what any web page can send cross-site (415).
+  app.useGlobalGuards(new JsonBodyGuard());
   if (http.openApi) setupOpenApi(app);
   if (http.operator) app.useGlobalGuards(new OperatorListenerGuard(app.get(Reflector)));
   app.enableShutdownHooks();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from '../../otp';
 import { Account, CurrentAccount, SessionGuard } from '../accounts';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { CreateTransferDto, TransferChallengeResponse, TransferResponse } from './payments.dto';
@@ -21,7 +21,8 @@ function toResponse(t: TransferRow): TransferResponse {
  * `SessionGuard` runs first so `OtpGuard` knows whose session it is.
  */
 @Controller('payments/transfers')
-@UsePipes(appValidationPipe)
+// BodyDepthPipe first: the validators throw (a 500) on own constructor keys and lone surrogates.
+@UsePipes(new BodyDepthPipe(), appValidationPipe)
 @UseInterceptors(NoStoreInterceptor)
 @UseGuards(SessionGuard)
 export class PaymentsController {

@@ -1,7 +1,9 @@
-import { Body, Controller, Get, Header, HttpCode, Post, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { BodyDepthPipe } from '../http/body-depth.pipe';
+import { JsonBodyGuard } from '../http/json-body.guard';
 import { NoStoreInterceptor } from '../http/no-store.interceptor';
 import { otpValidationPipe } from '../http/otp.controller';
 import { OtpOperatorRoute } from './operator-route.decorator';
@@ -40,8 +42,9 @@ export class AuditQueryDto {
 /** Operator routes over the audit trail (`@OtpOperatorRoute`: throttled, then the token); every use is itself audited. */
 @Controller('admin/otp/audit')
 @OtpOperatorRoute()
+@UseGuards(JsonBodyGuard)
 @UseInterceptors(NoStoreInterceptor)
-@UsePipes(otpValidationPipe)
+@UsePipes(new BodyDepthPipe(), otpValidationPipe)
 export class OtpAuditAdminController {
   constructor(
     private readonly audit: OtpAuditService,

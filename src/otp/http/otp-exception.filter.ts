@@ -12,6 +12,8 @@ const STATUS: Record<OtpErrorCode, number> = {
   'otp.unavailable': HttpStatus.SERVICE_UNAVAILABLE,
 };
 
+const UNSUPPORTED_MEDIA_TYPE = 'Send the request body as application/json.';
+
 /** The one JSON shape of every error answer: `{ error, message }` (plus `details` for validation). */
 export interface OtpErrorBody {
   error: string;
@@ -83,6 +85,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
         return { status, body: { error: 'internal_error', message: 'Internal error.' } };
       }
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
+      if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: { error: 'unsupported_media_type', message: UNSUPPORTED_MEDIA_TYPE } };
       return { status, body: { error: httpErrorName(status), message: typeof message === 'string' ? message : exception.message } };
     }
     // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
@@ -90,7 +93,10 @@ export class OtpExceptionFilter implements ExceptionFilter {
     if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
       return {
         status: parserStatus,
-        body: { error: httpErrorName(parserStatus), message: parserStatus === 413 ? 'The request body is too large.' : 'The request body is not valid JSON.' },
+        body: {
+          error: httpErrorName(parserStatus),
+          message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE : 'The request body is not valid JSON.',
+        },
       };
     }
     this.logger.error(`unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`);

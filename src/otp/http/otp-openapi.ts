@@ -6,6 +6,7 @@ import {
   ApiPropertyOptional,
   ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 
 /** The one error shape, as documented in OpenAPI. */
@@ -37,6 +38,7 @@ export const ApiOtpErrors = (): MethodDecorator & ClassDecorator =>
   applyDecorators(
     ApiBadRequestResponse({ description: 'Malformed JSON, unknown fields, invalid values, or a query string', type: OtpErrorBodyDto }),
     ApiPayloadTooLargeResponse({ description: 'Body over 16 kB', type: OtpErrorBodyDto }),
+    ApiUnsupportedMediaTypeResponse({ description: 'A body that is not application/json', type: OtpErrorBodyDto }),
     ApiOtpThrottled(),
     ApiServiceUnavailableResponse({ description: 'The rate-limit store cannot answer: requests are refused (fail closed)', type: OtpErrorBodyDto, headers: RETRY_AFTER }),
   );

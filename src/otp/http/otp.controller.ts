@@ -30,6 +30,7 @@ import { OtpTokenService } from '../tokens/otp-token.service';
 import { BodyDepthPipe } from './body-depth.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
 import { OtpExceptionFilter } from './otp-exception.filter';
+import { JsonBodyGuard } from './json-body.guard';
 import { RejectQueryGuard } from './reject-query.guard';
 import { ApiOtpErrors, OtpErrorBodyDto } from './otp-openapi';
 import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
@@ -79,7 +80,7 @@ function userAgentOf(req: ClientRequest): string | undefined {
 /** HTTP face of `OtpService`; mounted by `OtpModule` under its route prefix. */
 @ApiTags('otp')
 @ApiOtpErrors()
-@UseGuards(RejectQueryGuard, OtpThrottlerGuard)
+@UseGuards(RejectQueryGuard, JsonBodyGuard, OtpThrottlerGuard)
 @UseFilters(OtpExceptionFilter)
 // no-store is set with @Header on each route (errors get it from the filter): an interceptor
 // costs a third of the issue route's CPU on Node 20 (measured by `npm run bench:profile`).

@@ -16,6 +16,26 @@ export function maskText(text: string): string {
   return text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]');
 }
 
+/**
+ * A request path with its addresses masked also when they are percent-encoded
+ * (`victim%40example.com`, `victim%2540example.com`): decoded as often as it
+ * decodes (at most four times) and, if that reveals an address, logged decoded and masked.
+ */
+export function maskPath(path: string): string {
+  let decoded = path;
+  for (let i = 0; i < 4 && decoded.includes('%'); i++) {
+    try {
+      const next = decodeURIComponent(decoded);
+      if (next === decoded) break;
+      decoded = next;
+    } catch {
+      break; // not valid percent-encoding (or a lone surrogate): what decoded so far is what a router would see
+    }
+  }
+  EMAIL.lastIndex = 0;
+  return decoded !== path && EMAIL.test(decoded) ? maskText(decoded) : maskText(path);
+}
+
 function isPlain(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
@@ -69,7 +89,7 @@ export function serializeRequest(req: SerializedReq): Record<string, unknown> {
   return {
     id: req.id,
     method: req.method,
-    url: typeof req.url === 'string' ? maskText(req.url.split('?')[0]) : undefined,
+    url: typeof req.url === 'string' ? maskPath(req.url.split('?')[0]) : undefined,
     remoteAddress: req.remoteAddress,
     headers,
   };

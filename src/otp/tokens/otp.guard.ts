@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { contextHash, OtpContext } from '../crypto/canonical';
+import { bodyProblem } from '../http/body-shape';
 import { OtpRequiredError } from '../otp.errors';
 import { OtpTokenService } from './otp-token.service';
 import { OTP_PROOF_REQUEST_KEY, REQUIRE_OTP_METADATA, RequireOtpMetadata } from './require-otp.decorator';
@@ -19,6 +20,7 @@ const MAX_CONTEXT_STRING = 256;
 
 interface GuardedRequest {
   headers?: Record<string, string | string[] | undefined>;
+  body?: unknown;
   ip?: string;
   [OTP_PROOF_REQUEST_KEY]?: unknown;
 }
@@ -41,7 +43,8 @@ function isContext(value: unknown): value is OtpContext {
  * Lets a request through only with a live token for the route's purpose,
  * context and recipient (see `@RequireOtp`), redeeming it on the way. Never
  * answers 500: a bad token is 401 `otp_required`, a request whose context
- * cannot be read is 400, a database outage 503. Works on Express and Fastify
+ * cannot be read, or whose body holds an own `constructor`/`prototype`/`__proto__`
+ * key or a lone surrogate, is 400, a database outage 503. Works on Express and Fastify
  * (reads only headers, body through the host's functions, and `ip`).
  * Subclass and override `getToken` to read the token elsewhere.
  */
@@ -65,6 +68,10 @@ export class OtpGuard implements CanActivate {
     if (!token) throw otpRequired();
 
     // Everything the token must match is read before it is redeemed, so a malformed request does not burn it.
+    // A body the host's validation pipe could not read (an own constructor key, a lone surrogate) is refused first:
+    // its address would hash like another one, and the pipe would refuse it only after the token was spent.
+    const problem = bodyProblem(req.body);
+    if (problem) throw problem;
     const context = await this.readContext(spec, req);
     const recipientEmail = await this.readRecipient(spec, req);
     try {

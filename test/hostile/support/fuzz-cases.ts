@@ -48,9 +48,22 @@ export const HOSTILE_IDS: string[] = [
   'x'.repeat(2000), '%F0%9F%98%80', 'null', 'undefined', '__proto__', '%0d%0aSet-Cookie:%20x=y', '1;DROP%20TABLE%20otp_challenges',
 ];
 
+/** Strings holding a lone UTF-16 surrogate (JSON.stringify escapes them, so they arrive as `\ud800` escapes). */
+export const LONE_SURROGATES: string[] = ['\ud800', 'a\udfff', '\udc00@example.com', 'lone\ud800@example.com', '12345\udbff', 'en\udc00'];
+
+/** Every string field any route of the app reads: OTP, admin query, accounts, payments. */
+export const STRING_FIELDS: string[] = [
+  'email', 'locale', 'purpose', 'code', 'password', 'currentPassword', 'to', 'recipientIndex', 'ip', 'challengeId', 'event', 'from', 'afterSeq',
+];
+
+/** Keys that name an object's prototype machinery, as own keys of the body, of `context` and deeper. */
+export const RESERVED_KEYS: string[] = ['__proto__', 'constructor', 'prototype'];
+
 const BASE_BODIES: [RegExp, Record<string, unknown>][] = [
   [/\/challenges$/, { email: 'fuzz.base@example.com' }],
   [/\/verify$/, { code: '123456' }],
+  // Every admin filter is optional: an out-of-range limit keeps every fuzzed query a refusal, whatever else it holds.
+  [/^\/admin\/otp\/audit\/(query|export)$/, { limit: 0 }],
 ];
 
 const RAW_BODIES: { type: string; body: string | Buffer }[] = [
@@ -108,6 +121,25 @@ export function malformedRequestsFor(route: AppRoute, atLeast: number, rnd: Seed
     }
     for (const raw of RAW_BODIES) out.push({ method: route.method, path: path(), headers: { 'content-type': raw.type }, body: raw.body });
     out.push(json(path(), { ...base, purpose: 'transfer' })); // a purpose that requires a context, without one
+    // A lone surrogate in every string field, in the body and in `context`.
+    // Two of them per field (taken in turn, so every one is sent), to keep the run bounded.
+    STRING_FIELDS.forEach((field, i) => {
+      for (const v of [LONE_SURROGATES[(2 * i) % LONE_SURROGATES.length], LONE_SURROGATES[(2 * i + 1) % LONE_SURROGATES.length]]) {
+        out.push(json(path(), { ...base, [field]: v }));
+      }
+    });
+    for (const v of LONE_SURROGATES.slice(0, 2)) out.push(json(path(), { ...base, context: { a: v } }), json(path(), { ...base, context: { [`k${v}`]: 1 } }));
+    // Own __proto__/constructor/prototype keys at every depth: written as raw JSON (an object literal would set the prototype).
+    const baseJson = JSON.stringify(base).slice(1, -1);
+    const withRaw = (member: string) => `{${baseJson}${baseJson ? ',' : ''}${member}}`;
+    for (const key of RESERVED_KEYS) {
+      for (const member of [
+        `"${key}":1`, `"${key}":{}`, `"${key}":{"prototype":{"x":1}}`, `"context":{"${key}":1}`, `"context":{"${key}":{"prototype":{}}}`,
+        `"context":{"a":1,"${key}":"x"}`, `"from":{"${key}":{}}`, `"email":{"${key}":"a@example.com"}`, `"amount":{"${key}":1}`,
+      ]) {
+        out.push({ method: route.method, path: path(), headers: { 'content-type': 'application/json' }, body: withRaw(member) });
+      }
+    }
   }
   if (route.path.includes(':')) {
     for (const id of HOSTILE_IDS) out.push(json(concrete(route.path, id), base));
