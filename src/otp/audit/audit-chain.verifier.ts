@@ -16,6 +16,12 @@ export interface ChainVerification {
   firstBroken?: { seq: string; reason: string };
 }
 
+/** What the verifier needs to know beyond the database. */
+export interface VerifyOptions {
+  /** The security window of IPs (`retention.ipTruncateSeconds`): no row may be truncated earlier. */
+  ipTruncateSeconds?: number;
+}
+
 const PAGE = 1000;
 /** What IP truncation leaves: an IPv4 /24 or an IPv6 /48 network. */
 const NETWORK = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24|[0-9a-f:]+\/48)$/i;
@@ -26,7 +32,8 @@ const NETWORK = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24|[0-9a-f:]+\/48)$/i;
  * field bound to its commitment (unless erased, or truncated past the security
  * window: see the TruncateOtpAuditIps migration), and the last row equal to the head.
  */
-export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerification> {
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions = {}): Promise<ChainVerification> {
   const [anchor] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_anchor WHERE id = 1`);
   const [head] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_head WHERE id = 1`);
   const result: ChainVerification = {
@@ -35,21 +42,22 @@ export async function verifyAuditChain(query: AuditQuery): Promise<ChainVerifica
   const broken = (seq: bigint | string, reason: string): ChainVerification =>
     ({ ...result, ok: false, firstBroken: { seq: String(seq), reason } });
 
+  // Rows up to the anchor were purged; one still there means the purge was undone or forged.
+  const [early] = await query(`SELECT max(seq)::text AS seq FROM otp_audit_log WHERE seq <= $1::bigint`, [String(anchor.seq)]);
+  if (early?.seq !== null && early?.seq !== undefined) return broken(early.seq as string, 'row at or before the anchor');
+
   let expectedSeq = BigInt(anchor.seq as string) + 1n;
   let prev = String(anchor.hash);
   for (;;) {
+    // Each page starts at the first seq not yet checked (never re-reads the last row of a page).
     const rows = await query(
       `SELECT seq::text AS seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
          subject_commitment, recipient_index, ip, user_agent, pii_salt, ip_truncated_at, prev_hash, hash
        FROM otp_audit_log l WHERE l.seq >= $1::bigint ORDER BY l.seq LIMIT ${PAGE}`,
-      [(expectedSeq - 1n).toString()],
+      [expectedSeq.toString()],
     );
     for (const r of rows) {
       const seq = BigInt(r.seq as string);
-      if (seq < expectedSeq) {
-        // Rows up to the anchor were purged; one still there means the purge was undone or forged.
-        return broken(seq, 'row at or before the anchor');
-      }
       if (seq !== expectedSeq) return broken(expectedSeq, `row missing (next present is ${seq})`);
       if (r.prev_hash !== prev) return broken(seq, 'prev_hash does not match the previous row');
       const body = canonicalBody({
