@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { AuditQuery, verifyAuditChain, VerifyOptions } from '../src/otp/audit/audit-chain.verifier';
@@ -81,7 +84,7 @@ describe('audit chain of several pages (2,500 rows, R40)', () => {
     } finally {
       await q(`UPDATE otp_audit_log SET outcome = $1 WHERE seq = 2222`, [outcome]);
     }
-  });
+  }, 120_000);
 });
 
 describe.each(HTTP_ADAPTERS)('GET /admin/otp/audit/verify on a chain of several pages (%s, R40)', (adapter) => {
@@ -107,5 +110,88 @@ describe.each(HTTP_ADAPTERS)('GET /admin/otp/audit/verify on a chain of several 
     await db.dataSource.query(`UPDATE otp_audit_log SET detail = '{"attempt":9}' WHERE seq = 1500`);
     const bad = await request(t.app.getHttpServer()).get('/admin/otp/audit/verify').set(auth).expect(200);
     expect(bad.body).toMatchObject({ ok: false, firstBroken: { seq: '1500', reason: 'content does not match its hash' } });
+  });
+});
+
+describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40)', () => {
+  let db: TestDatabase;
+  let store: OtpAuditStore;
+  let dir: string;
+  let file: string;
+  const q: AuditQuery = (sql, params) => db.dataSource.query(sql, params);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new OtpAuditStore(db.dataSource);
+    await store.appendChained(Array.from({ length: 30 }, (_, i) => row(i + 1)));
+    dir = await mkdtemp(join(tmpdir(), 'otp-anchors-'));
+    file = join(dir, 'anchors.jsonl');
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('R40: audit:anchor prints the head seq and hash with a time and appends it to OTP_AUDIT_ANCHOR_FILE; audit:verify --anchors passes untampered', async () => {
+    const first = await script('scripts/audit-anchor.ts', [], { DATABASE_URL: db.url, OTP_AUDIT_ANCHOR_FILE: file });
+    expect(first.code).toBe(0);
+    const printed = JSON.parse(first.stdout.trim());
+    const [head] = await q(`SELECT seq::text AS seq, hash FROM otp_audit_head`);
+    expect(printed).toEqual({ seq: '30', hash: head.hash, at: expect.any(String) });
+    expect(Number.isNaN(Date.parse(printed.at))).toBe(false);
+    await store.appendChained(Array.from({ length: 5 }, (_, i) => row(100 + i)));
+    expect((await script('scripts/audit-anchor.ts', [], { DATABASE_URL: db.url, OTP_AUDIT_ANCHOR_FILE: file })).code).toBe(0);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.seq)).toEqual(['30', '35']);
+    expect(lines[0]).toEqual(printed);
+
+    // Without the file variable it only prints.
+    const printOnly = await script('scripts/audit-anchor.ts', [], { DATABASE_URL: db.url, OTP_AUDIT_ANCHOR_FILE: '' });
+    expect(JSON.parse(printOnly.stdout.trim()).seq).toBe('35');
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(2);
+
+    await store.appendChained([row(200)]);
+    const ok = await script('scripts/audit-verify.ts', ['--anchors', file], { DATABASE_URL: db.url });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/audit chain OK: 36 row\(s\).*2 external anchor\(s\) reached/);
+  }, 180_000);
+
+  it('R40: the verifier with anchors names the first anchor past a head moved back', async () => {
+    const anchors = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const r = await verifyAfter(db, [
+      `DELETE FROM otp_audit_log WHERE seq >= 28`,
+      `UPDATE otp_audit_head SET seq = 27, hash = (SELECT hash FROM otp_audit_log WHERE seq = 27)`,
+    ], { anchors });
+    // The head sits at 27: both anchors are past it, the first one is named.
+    expect(r).toMatchObject({ ok: false, firstBroken: { seq: '30' } });
+    expect(r.firstBroken?.reason).toMatch(/^anchor seq 30 .*not reached: the chain ends at seq 27/);
+  });
+
+  it('R40: deleting the newest rows and moving the head back passes without anchors but fails audit:verify --anchors, naming the anchor', async () => {
+    // As the database owner: the inside view stays consistent.
+    await q(`DELETE FROM otp_audit_log WHERE seq > 32`);
+    await q(`UPDATE otp_audit_head SET seq = 32, hash = (SELECT hash FROM otp_audit_log WHERE seq = 32)`);
+    const inside = await script('scripts/audit-verify.ts', [], { DATABASE_URL: db.url });
+    expect(inside.code).toBe(0);
+    const bad = await script('scripts/audit-verify.ts', ['--anchors', file], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/BROKEN at seq 35: anchor seq 35 \(hash [0-9a-f]{12}…, recorded [0-9T:.-]+Z\) not reached: the chain ends at seq 32/);
+
+    // Rebuilding the deleted rows with new content reaches seq 35 again, with another hash.
+    await store.appendChained(Array.from({ length: 3 }, (_, i) => row(300 + i)));
+    const rebuilt = await script('scripts/audit-verify.ts', [`--anchors=${file}`], { DATABASE_URL: db.url });
+    expect(rebuilt.code).toBe(1);
+    expect(rebuilt.stderr).toMatch(/BROKEN at seq 35: anchor seq 35 .* not reached: row 35 has another hash/);
+  }, 180_000);
+
+  it('audit:verify --anchors with a missing or malformed file exits 2 with one clear line', async () => {
+    const missing = await script('scripts/audit-verify.ts', ['--anchors', join(dir, 'nope.jsonl')], { DATABASE_URL: db.url });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toMatch(/^audit:verify failed: .*nope\.jsonl/);
+    const junk = join(dir, 'junk.jsonl');
+    await writeFile(junk, '{"seq":"1","hash":"zz"}\n');
+    const bad = await script('scripts/audit-verify.ts', ['--anchors', junk], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^audit:verify failed: .*junk\.jsonl line 1 is not an anchor/);
   });
 });

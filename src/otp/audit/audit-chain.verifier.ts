@@ -12,14 +12,26 @@ export interface ChainVerification {
   /** The head after the check: publish it elsewhere to anchor the chain externally (R40). */
   headSeq: string;
   headHash: string;
+  /** External anchors the chain was checked against (when any were given). */
+  anchorsReached?: number;
   /** The first row that does not verify, and why. */
   firstBroken?: { seq: string; reason: string };
+}
+
+/** A head recorded outside the database (`npm run audit:anchor`). */
+export interface AuditAnchor {
+  seq: string;
+  hash: string;
+  /** When it was recorded (ISO time). */
+  at?: string;
 }
 
 /** What the verifier needs to know beyond the database. */
 export interface VerifyOptions {
   /** The security window of IPs (`retention.ipTruncateSeconds`): no row may be truncated earlier. */
   ipTruncateSeconds?: number;
+  /** External anchors: the chain must still reach each (its row at that seq has that hash). */
+  anchors?: AuditAnchor[];
 }
 
 const PAGE = 1000;
@@ -32,7 +44,6 @@ const NETWORK = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24|[0-9a-f:]+\/48)$/i;
  * field bound to its commitment (unless erased, or truncated past the security
  * window: see the TruncateOtpAuditIps migration), and the last row equal to the head.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions = {}): Promise<ChainVerification> {
   const [anchor] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_anchor WHERE id = 1`);
   const [head] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_head WHERE id = 1`);
@@ -45,6 +56,14 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
   // Rows up to the anchor were purged; one still there means the purge was undone or forged.
   const [early] = await query(`SELECT max(seq)::text AS seq FROM otp_audit_log WHERE seq <= $1::bigint`, [String(anchor.seq)]);
   if (early?.seq !== null && early?.seq !== undefined) return broken(early.seq as string, 'row at or before the anchor');
+
+  const external = new Map<string, AuditAnchor>();
+  for (const a of options.anchors ?? []) if (!external.has(a.seq)) external.set(a.seq, a);
+  const unreached = (a: AuditAnchor, why: string) =>
+    broken(a.seq, `anchor seq ${a.seq} (hash ${a.hash.slice(0, 12)}…, recorded ${a.at ?? 'at an unknown time'}) not reached: ${why}`);
+  // Anchors at or before the purge anchor: only the purge anchor itself can still be compared.
+  const purged = external.get(result.anchorSeq);
+  if (purged && purged.hash !== String(anchor.hash)) return unreached(purged, 'the purge anchor has another hash');
 
   let expectedSeq = BigInt(anchor.seq as string) + 1n;
   let prev = String(anchor.hash);
@@ -88,6 +107,8 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
       } else if (personal.recipientIndex !== null || personal.ip !== null || personal.userAgent !== null) {
         return broken(seq, 'personal fields present without their salt');
       }
+      const outside = external.get(r.seq as string);
+      if (outside && outside.hash !== r.hash) return unreached(outside, `row ${r.seq} has another hash`);
       prev = r.hash as string;
       expectedSeq = seq + 1n;
       result.rows++;
@@ -95,9 +116,12 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
     if (rows.length < PAGE) break;
   }
   const last = expectedSeq - 1n;
+  const beyond = [...external.values()].filter((a) => BigInt(a.seq) > last).sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+  if (beyond.length > 0) return unreached(beyond[0], `the chain ends at seq ${last}`);
   if (last.toString() !== result.headSeq) {
     return broken(last < BigInt(result.headSeq) ? last + 1n : last, `chain ends at ${last} but the head says ${result.headSeq}`);
   }
   if (prev !== result.headHash) return broken(last, 'last hash does not match the head');
+  if (options.anchors) result.anchorsReached = [...external.values()].filter((a) => BigInt(a.seq) >= BigInt(result.anchorSeq)).length;
   return result;
 }
