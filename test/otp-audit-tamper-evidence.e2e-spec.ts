@@ -195,3 +195,102 @@ describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40
     expect(bad.stderr.trim()).toMatch(/^audit:verify failed: .*junk\.jsonl line 1 is not an anchor/);
   });
 });
+
+describe('IP truncation window, bound personal fields and chained erasure (R38, R40, R30)', () => {
+  let db: TestDatabase;
+  let store: OtpAuditStore;
+  const q: AuditQuery = (sql, params) => db.dataSource.query(sql, params);
+  const DAY = 86_400;
+  const WINDOW = { ipTruncateSeconds: 30 * DAY };
+  const dated = (daysAgo: number, subject: string) => auditRowOf({
+    name: 'challenge.issued', outcome: 'success', at: new Date(Date.now() - daysAgo * DAY * 1000),
+    recipientIndex: subject, ip: '203.0.113.77', userAgent: 'agent/1', challengeId: `c-${subject}`,
+  });
+  const seqOf = async (subject: string) =>
+    (await q(`SELECT seq::text AS seq FROM otp_audit_log WHERE challenge_id = $1`, [`c-${subject}`]))[0].seq as string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = new OtpAuditStore(db.dataSource);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('R38/R40: a row whose IP was truncated earlier than retention.ipTruncateSeconds after its time is a break', async () => {
+    await store.appendChained([dated(31, 'old'), dated(2, 'early')]);
+    // The database floor (1 day) lets the app role cut a 2-day-old row; the app's window is 30 days.
+    const cutAll = [`SELECT otp_audit_truncate_ips_before(now())`];
+    const r = await verifyAfter(db, cutAll, WINDOW);
+    expect(r).toMatchObject({ ok: false, firstBroken: { seq: await seqOf('early') } });
+    expect(r.firstBroken?.reason).toMatch(/^IP truncated before the security window/);
+    // With a window the truncation respected, the same rows verify.
+    expect(await verifyAfter(db, cutAll, { ipTruncateSeconds: DAY })).toMatchObject({ ok: true });
+  });
+
+  it('R38/R40: after IP truncation the recipient index, user agent and network stay bound to the row', async () => {
+    expect(Number((await q(`SELECT otp_audit_truncate_ips_before(now() - interval '30 days') AS n`))[0].n)).toBe(1);
+    expect(await verifyAuditChain(q, WINDOW)).toMatchObject({ ok: true });
+    const seq = await seqOf('old');
+    const [truncated] = await q(`SELECT ip, recipient_index, user_agent, pii_salt FROM otp_audit_log WHERE seq = $1`, [seq]);
+    expect(truncated).toMatchObject({ ip: '203.0.113.0/24', recipient_index: 'old', user_agent: 'agent/1', pii_salt: null });
+    const tampered = [
+      `UPDATE otp_audit_log SET recipient_index = 'someone-else' WHERE seq = ${seq}`,
+      `UPDATE otp_audit_log SET user_agent = 'forged/2' WHERE seq = ${seq}`,
+      `UPDATE otp_audit_log SET ip = '198.51.100.0/24' WHERE seq = ${seq}`,
+    ];
+    for (const sql of tampered) {
+      const r = await verifyAfter(db, [sql], WINDOW);
+      expect(r).toMatchObject({ ok: false, firstBroken: { seq, reason: 'personal fields do not match their commitment' } });
+    }
+  });
+
+  it('R30/R40: personal fields set to NULL with no erasure event fail verification, naming the row', async () => {
+    await store.appendChained([dated(0, 'quiet'), dated(0, 'bystander')]);
+    const seq = await seqOf('quiet');
+    expect(await verifyAuditChain(q, { ipTruncateSeconds: DAY })).toMatchObject({ ok: true });
+    for (const nulls of ['recipient_index = NULL, ip = NULL, user_agent = NULL, pii_salt = NULL',
+      'recipient_index = NULL, ip = NULL, user_agent = NULL, pii_salt = NULL, link_salt = NULL, ip_network = NULL']) {
+      const r = await verifyAfter(db, [`UPDATE otp_audit_log SET ${nulls} WHERE seq = ${seq}`], { ipTruncateSeconds: DAY });
+      expect(r).toMatchObject({ ok: false, firstBroken: { seq } });
+      expect(r.firstBroken?.reason).toMatch(/without an erasure event/);
+    }
+    // The erase function alone (a compromised app that skips the event) is caught too.
+    const silent = await verifyAfter(db, [`SELECT otp_audit_erase_subject('quiet')`], { ipTruncateSeconds: DAY });
+    expect(silent).toMatchObject({ ok: false, firstBroken: { seq } });
+    expect(silent.firstBroken?.reason).toMatch(/erased by seq \d+, which/);
+  });
+
+  it('R30/R40: erasure appends a chained audit.erased event (count and digest of the seqs, no index) that the verifier matches to the rows it emptied', async () => {
+    await store.appendChained([dated(0, 'leaver'), dated(0, 'stayer'), dated(0, 'leaver')]);
+    const seqs = (await q(`SELECT seq::text AS seq FROM otp_audit_log WHERE recipient_index = 'leaver' ORDER BY seq`)).map((r) => r.seq);
+    expect(await store.eraseSubject('leaver')).toBe(2);
+    const [event] = await q(`SELECT seq::text AS seq, event, detail, recipient_index FROM otp_audit_log ORDER BY seq DESC LIMIT 1`);
+    expect(event).toMatchObject({ event: 'audit.erased', recipient_index: null, detail: { rows: 2, firstSeq: Number(seqs[0]) } });
+    expect((event.detail as { seqsDigest: string }).seqsDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(event)).not.toContain('leaver');
+    const erased = await q(`SELECT erased_by::text AS by, recipient_index, ip, user_agent FROM otp_audit_log WHERE seq = ANY($1::bigint[])`, [seqs]);
+    expect(erased).toEqual(seqs.map(() => ({ by: event.seq, recipient_index: null, ip: null, user_agent: null })));
+    expect(await verifyAuditChain(q, { ipTruncateSeconds: DAY })).toMatchObject({ ok: true });
+
+    // Another row emptied and pointed at the same event: the event no longer matches; the row is named.
+    const other = await seqOf('stayer');
+    const forged = await verifyAfter(db, [
+      `UPDATE otp_audit_log SET recipient_index = NULL, ip = NULL, user_agent = NULL, pii_salt = NULL, link_salt = NULL,
+         ip_network = NULL, erased_by = ${event.seq} WHERE seq = ${other}`,
+    ], { ipTruncateSeconds: DAY });
+    expect(forged).toMatchObject({ ok: false, firstBroken: { seq: seqs[0] } });
+    expect(forged.firstBroken?.reason).toMatch(/does not match the rows/);
+  });
+
+  it('R40: rows written before the v2 body (no link commitment) keep verifying, erased or not', async () => {
+    const legacy = [dated(0, 'legacy-a'), dated(0, 'legacy-b')].map((r) => ({ ...r, version: 1 as const, linkCommitment: null, linkSalt: null, ipNetwork: null }));
+    await store.appendChained(legacy);
+    // An erasure before this migration left no event (the old function); it still verifies.
+    await q(`UPDATE otp_audit_log SET recipient_index = NULL, ip = NULL, user_agent = NULL, pii_salt = NULL WHERE challenge_id = 'c-legacy-a'`);
+    expect(await verifyAuditChain(q, { ipTruncateSeconds: DAY })).toMatchObject({ ok: true });
+    const seq = await seqOf('legacy-b');
+    const r = await verifyAfter(db, [`UPDATE otp_audit_log SET body_version = 2 WHERE seq = ${seq}`], { ipTruncateSeconds: DAY });
+    expect(r).toMatchObject({ ok: false, firstBroken: { seq, reason: 'content does not match its hash' } });
+  });
+});
