@@ -226,6 +226,11 @@ describe('IP truncation window, bound personal fields and chained erasure (R38, 
     expect(r.firstBroken?.reason).toMatch(/^IP truncated before the security window/);
     // With a window the truncation respected, the same rows verify.
     expect(await verifyAfter(db, cutAll, { ipTruncateSeconds: DAY })).toMatchObject({ ok: true });
+    // Re-dating the early truncation to the end of the window puts it in the future: caught too.
+    const redated = await verifyAfter(db, [...cutAll,
+      `UPDATE otp_audit_log SET ip_truncated_at = at + interval '30 days 1 second' WHERE challenge_id = 'c-early'`], WINDOW);
+    expect(redated).toMatchObject({ ok: false, firstBroken: { seq: await seqOf('early') } });
+    expect(redated.firstBroken?.reason).toMatch(/^IP truncation dated in the future/);
   });
 
   it('R38/R40: after IP truncation the recipient index, user agent and network stay bound to the row', async () => {
@@ -293,4 +298,18 @@ describe('IP truncation window, bound personal fields and chained erasure (R38, 
     const r = await verifyAfter(db, [`UPDATE otp_audit_log SET body_version = 2 WHERE seq = ${seq}`], { ipTruncateSeconds: DAY });
     expect(r).toMatchObject({ ok: false, firstBroken: { seq, reason: 'content does not match its hash' } });
   });
+
+  it('R38/R40: npm run audit:verify checks the window (default 30 days; --ip-truncate-seconds N for the app\'s own)', async () => {
+    // Rows at least a day old (the database floor) are cut now, the 2-day-old one too: early for a 30-day window.
+    await q(`SELECT otp_audit_truncate_ips_before(now())`);
+    const early = await seqOf('early');
+    const strict = await script('scripts/audit-verify.ts', [], { DATABASE_URL: db.url });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(new RegExp(`BROKEN at seq ${early}: IP truncated before the security window`));
+    const day = await script('scripts/audit-verify.ts', ['--ip-truncate-seconds', String(DAY)], { DATABASE_URL: db.url });
+    expect(day).toMatchObject({ code: 0 });
+    const junk = await script('scripts/audit-verify.ts', ['--ip-truncate-seconds', 'a while'], { DATABASE_URL: db.url });
+    expect(junk.code).toBe(2);
+    expect(junk.stderr.trim()).toBe('audit:verify failed: --ip-truncate-seconds needs a number of seconds');
+  }, 120_000);
 });

@@ -36,6 +36,8 @@ export interface VerifyOptions {
 }
 
 const PAGE = 1000;
+/** How far the database clock may run ahead of the verifier's. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 type Row = Record<string, unknown>;
 type Problem = { seq?: string; reason: string };
 
@@ -133,6 +135,10 @@ const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 function personalFieldsProblem(r: Row, windowMs: number): Problem | null {
   const at = r.at as Date;
   const truncatedAt = r.ip_truncated_at as Date | null;
+  // A truncation dated later than now (allowing for clock skew) hides an early one: forged.
+  if (truncatedAt && truncatedAt.getTime() > Date.now() + CLOCK_SKEW_MS) {
+    return { reason: `IP truncation dated in the future (${truncatedAt.toISOString()})` };
+  }
   if (truncatedAt && truncatedAt.getTime() < at.getTime() + windowMs) {
     return { reason: `IP truncated before the security window (at ${truncatedAt.toISOString()}, window ends ${new Date(at.getTime() + windowMs).toISOString()})` };
   }
