@@ -46,9 +46,10 @@ const NETWORK = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24|[0-9a-f:]+\/48)$/i;
 
 /**
  * Walks the chain from its anchor: every seq present and in order, every prev_hash
- * the previous row's hash, every hash recomputed from the row, every personal
- * field bound to its commitment (unless erased, or truncated past the security
- * window: see the TruncateOtpAuditIps migration), and the last row equal to the head.
+ * the previous row's hash, every hash recomputed from the row, every personal field
+ * bound to its commitments (after IP truncation, which may not precede the window, by
+ * the link commitment; emptied fields only by a matching `audit.erased` event), the last
+ * row equal to the head, and every external anchor reached.
  */
 export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions = {}): Promise<ChainVerification> {
   const [anchor] = await query(`SELECT seq::text AS seq, hash FROM otp_audit_anchor WHERE id = 1`);
