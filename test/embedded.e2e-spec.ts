@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { OtpAuditService, OtpErasureService } from '../src/otp';
 import { bootTestApp, TestApp } from './support/test-app';
 
 describe('embedded mode (PGlite, no DATABASE_URL)', () => {
@@ -15,5 +16,15 @@ describe('embedded mode (PGlite, no DATABASE_URL)', () => {
     const ok = await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(200);
     expect(ok.body.purpose).toBe('login');
     await http.post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(401);
+  });
+
+  it('R40: the audit chain (version 2 rows, chained erasure) verifies on PGlite too', async () => {
+    const audit = t.app.get(OtpAuditService);
+    const report = await t.app.get(OtpErasureService).eraseEmail('embedded@example.com');
+    expect(report.otp_audit_log).toBeGreaterThan(0);
+    const verified = await audit.verifyChain();
+    expect(verified).toMatchObject({ ok: true });
+    expect(verified.rows).toBeGreaterThan(report.otp_audit_log);
+    expect((await audit.list({ event: 'audit.erased' })).at(-1)?.detail).toMatchObject({ rows: report.otp_audit_log });
   });
 });

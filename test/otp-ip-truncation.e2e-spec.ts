@@ -95,11 +95,21 @@ describe('IP truncation in the retention purge (real PostgreSQL)', () => {
     });
   });
 
-  it('verification fails when a recent row is marked truncated but still holds a full IP (forged truncation)', async () => {
+  it('verification fails when a recent row is marked truncated but still holds a full IP (forged truncation, before the window)', async () => {
     const [forged] = await pastEvents(1, ['192.0.2.201']);
+    const [{ pii_salt: salt }] = await q(`SELECT pii_salt FROM otp_audit_log WHERE challenge_id = $1`, [forged]);
     await q(`UPDATE otp_audit_log SET pii_salt = NULL, ip_truncated_at = now() WHERE challenge_id = $1`, [forged]);
     const [{ seq }] = await q(`SELECT seq::text AS seq FROM otp_audit_log WHERE challenge_id = $1`, [forged]);
     const result = await t.app.get(OtpAuditService).verifyChain();
-    expect(result).toMatchObject({ ok: false, firstBroken: { seq, reason: 'truncated IP is not a network' } });
+    expect(result).toMatchObject({ ok: false, firstBroken: { seq } });
+    expect(result.firstBroken?.reason).toMatch(/^IP truncated before the security window/);
+    // Past the window the full IP is still refused: the link commitment binds the network only.
+    await q(`UPDATE otp_audit_log SET ip_truncated_at = NULL, pii_salt = $2 WHERE challenge_id = $1`, [forged, salt]);
+    const [late] = await pastEvents(31, ['192.0.2.202']);
+    await q(`UPDATE otp_audit_log SET pii_salt = NULL, ip_truncated_at = now() WHERE challenge_id = $1`, [late]);
+    const [{ seq: lateSeq }] = await q(`SELECT seq::text AS seq FROM otp_audit_log WHERE challenge_id = $1`, [late]);
+    expect(await t.app.get(OtpAuditService).verifyChain()).toMatchObject({
+      ok: false, firstBroken: { seq: lateSeq, reason: 'personal fields do not match their commitment' },
+    });
   });
 });

@@ -94,6 +94,9 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     expect(await count(`SELECT count(*)::int AS n FROM otp_audit_log WHERE challenge_id = $1 AND ip IS NULL AND pii_salt IS NULL`, [c.challengeId])).toBeGreaterThan(0);
     await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true });
     expect((await audit.list({ event: 'records.erased' })).at(-1)?.recipientIndex).toBeNull();
+    // The chained erasure event, matched by the verifier to the rows it emptied (R40).
+    const erased = (await audit.list({ event: 'audit.erased' })).at(-1);
+    expect(erased).toMatchObject({ recipientIndex: null, ip: null, detail: { rows: report.otp_audit_log } });
   });
 
   it('R29: invalidate-all ends every live challenge and token; a code issued before it no longer verifies', async () => {

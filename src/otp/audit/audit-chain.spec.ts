@@ -1,4 +1,4 @@
-import { canonicalBody, canonicalJson, chainHash, commitPersonal, encodeControl, GENESIS_HASH, sanitizeDetail } from './audit-chain';
+import { canonicalBody, canonicalJson, chainHash, commitLink, commitPersonal, encodeControl, erasureDigest, GENESIS_HASH, sanitizeDetail } from './audit-chain';
 import { owaspNameOf } from './owasp-vocabulary';
 
 describe('audit chain primitives', () => {
@@ -26,6 +26,31 @@ describe('audit chain primitives', () => {
     expect(commitPersonal(p, Buffer.alloc(16, 2).toString('base64'))).not.toBe(c);
     expect(commitPersonal({ ...p, ip: '203.0.113.2' }, salt)).not.toBe(c);
     expect(commitPersonal({ ...p, userAgent: null }, salt)).not.toBe(commitPersonal({ ...p, userAgent: '' }, salt));
+  });
+
+  it('R40: the version 2 body covers the link commitment and never equals a version 1 body', () => {
+    const c = {
+      at: new Date('2026-01-01T00:00:00.000Z'), event: 'challenge.issued', owasp: null, outcome: 'success',
+      challengeId: null, purpose: 'login', requestId: null, detail: null, subjectCommitment: 'a'.repeat(64),
+    };
+    const v1 = canonicalBody({ ...c, version: 1 });
+    const v2 = canonicalBody({ ...c, version: 2, linkCommitment: 'b'.repeat(64) });
+    expect(v1).not.toBe(v2);
+    expect(canonicalBody({ ...c, version: 1, linkCommitment: 'b'.repeat(64) })).toBe(v1);
+    expect(canonicalBody({ ...c, version: 2, linkCommitment: 'c'.repeat(64) })).not.toBe(v2);
+    expect(canonicalBody({ ...c, version: 2, linkCommitment: null })).not.toBe(v2);
+  });
+
+  it('R40: the link commitment binds index, user agent and network under its own salt, apart from the personal one', () => {
+    const salt = Buffer.alloc(16, 3).toString('base64');
+    const l = { recipientIndex: 'idx', userAgent: 'ua', ipNetwork: '203.0.113.0/24' };
+    const c = commitLink(l, salt);
+    for (const change of [{ recipientIndex: 'idy' }, { userAgent: 'ub' }, { ipNetwork: '203.0.114.0/24' }, { ipNetwork: null }]) {
+      expect(commitLink({ ...l, ...change }, salt)).not.toBe(c);
+    }
+    expect(commitLink(l, Buffer.alloc(16, 4).toString('base64'))).not.toBe(c);
+    expect(commitPersonal({ recipientIndex: 'idx', ip: 'ua', userAgent: '203.0.113.0/24' }, salt)).not.toBe(c);
+    expect(erasureDigest(['1', '12'])).not.toBe(erasureDigest(['11', '2']));
   });
 
   it('R39: CR, LF and other control characters are encoded', () => {

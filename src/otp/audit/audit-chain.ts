@@ -18,6 +18,16 @@ export interface ChainedContent {
   detail: AuditDetail | null;
   /** Salted commitment to the personal fields, or null when the row has none. */
   subjectCommitment: string | null;
+  /**
+   * Version of the hashed body: 1 (before the link commitment) or 2 (default for new rows,
+   * covers `linkCommitment`).
+   */
+  version?: 1 | 2;
+  /**
+   * Version 2: salted commitment to recipient index, user agent and IP network, under its own
+   * salt that IP truncation keeps (so those stay bound) and erasure drops.
+   */
+  linkCommitment?: string | null;
 }
 
 /** Personal fields: kept outside the hashed content so erasure can drop them (GDPR Art 17). */
@@ -37,9 +47,12 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.join(',')}}`;
 }
 
-/** The canonical text of the hashed content (without seq; the hash input adds it). */
+/**
+ * The canonical text of the hashed content (without seq; the hash input adds it). Version 2
+ * starts with `"v2"` (never a time, so no version 1 body equals it) and adds the link commitment.
+ */
 export function canonicalBody(c: ChainedContent): string {
-  return canonicalJson([
+  const fields = [
     c.at.toISOString(),
     c.event,
     c.owasp,
@@ -49,7 +62,8 @@ export function canonicalBody(c: ChainedContent): string {
     c.requestId,
     c.detail === null ? null : canonicalJson(c.detail),
     c.subjectCommitment,
-  ]);
+  ];
+  return canonicalJson((c.version ?? 2) === 2 ? ['v2', ...fields, c.linkCommitment ?? null] : fields);
 }
 
 /**
@@ -80,6 +94,29 @@ function lengthPrefixed(fields: (string | null)[]): Buffer {
  */
 export function commitPersonal(p: PersonalFields, salt: string): string {
   return createHash('sha256').update(Buffer.from(salt, 'base64')).update(lengthPrefixed([p.recipientIndex, p.ip, p.userAgent])).digest('hex');
+}
+
+/** What the link commitment binds: all a row keeps of its subject after IP truncation. */
+export interface LinkFields {
+  recipientIndex: string | null;
+  userAgent: string | null;
+  /** The IP's network (IPv4 /24, IPv6 /48), as IP truncation leaves it. */
+  ipNetwork: string | null;
+}
+
+/**
+ * Commitment of version 2 rows to recipient index, user agent and IP network, under its own
+ * salt. IP truncation drops the personal salt with the exact IP but keeps this one, so what is
+ * left stays bound; erasure drops both.
+ */
+export function commitLink(p: LinkFields, salt: string): string {
+  return createHash('sha256').update(Buffer.from(salt, 'base64'))
+    .update(lengthPrefixed(['link', p.recipientIndex, p.userAgent, p.ipNetwork])).digest('hex');
+}
+
+/** Digest of the seqs an erasure emptied (ascending, comma-separated), recorded in its `audit.erased` event. */
+export function erasureDigest(seqs: string[]): string {
+  return createHash('sha256').update(seqs.join(','), 'utf8').digest('hex');
 }
 
 export function newSalt(): string {

@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
+import type { OtpModuleOptions } from '../otp-options.interface';
+import { resolveRetentionOptions } from '../ops/otp-ops-options';
 import { OtpService } from '../otp.service';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
 import { OtpAuditWriter } from './otp-audit.writer';
@@ -20,6 +23,7 @@ export class OtpAuditService {
     private readonly writer: OtpAuditWriter,
     private readonly otp: OtpService,
     @InjectDataSource() private readonly db: DataSource,
+    @Inject(OTP_MODULE_OPTIONS) private readonly moduleOptions: OtpModuleOptions,
   ) {}
 
   /** Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`). */
@@ -44,9 +48,13 @@ export class OtpAuditService {
     return count;
   }
 
-  /** Checks the whole chain from its anchor (see `npm run audit:verify`). */
+  /**
+   * Checks the whole chain from its anchor (see `npm run audit:verify`), with this app's
+   * IP window (`retention.ipTruncateSeconds`): no row may have been truncated earlier.
+   */
   async verifyChain(): Promise<ChainVerification> {
     await this.writer.flush();
-    return verifyAuditChain((sql, params) => this.db.query(sql, params));
+    const { ipTruncateSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
+    return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds });
   }
 }

@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditDetail, canonicalBody, ChainedContent, PersonalFields } from './audit-chain';
+import { AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
   piiSalt: string | null;
+  /** Salt of the link commitment (`ChainedContent.linkCommitment`); IP truncation keeps it, erasure drops it. */
+  linkSalt?: string | null;
+  /** The network of `ip` (what IP truncation leaves), bound by the link commitment. */
+  ipNetwork?: string | null;
 }
 
 /** A stored row, as the query API returns it. */
@@ -58,7 +62,17 @@ function toRecord(r: Record<string, unknown>): AuditRecord {
   };
 }
 
-/** Queries on the audit tables; each method is one statement. */
+/** The `audit.erased` event of an erasure: how many rows, and a digest of their seqs; never the subject. */
+export function erasedEvent(seqs: string[]): AuditRowInput {
+  return {
+    at: new Date(), event: 'audit.erased', owasp: null, outcome: 'success', challengeId: null, purpose: null, requestId: null,
+    detail: { rows: seqs.length, firstSeq: seqs.length > 0 ? Number(seqs[0]) : null, seqsDigest: erasureDigest(seqs) },
+    subjectCommitment: null, recipientIndex: null, ip: null, userAgent: null, piiSalt: null,
+    version: 2, linkCommitment: null, linkSalt: null, ipNetwork: null,
+  };
+}
+
+/** Queries on the audit tables; each method is one statement (erasure: one transaction). */
 @Injectable()
 export class OtpAuditStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -69,17 +83,18 @@ export class OtpAuditStore {
    * the hash the previous one left; the hashes are computed by the database from the
    * canonical bodies given here (the same function `verifyAuditChain` recomputes).
    */
-  async appendChained(rows: AuditRowInput[]): Promise<void> {
+  async appendChained(rows: AuditRowInput[], run: (sql: string, params: unknown[]) => Promise<unknown> = (sql, p) => this.db.query(sql, p)): Promise<void> {
     if (rows.length === 0) return;
     const col = <K extends keyof AuditRowInput>(k: K) => rows.map((r) => r[k] ?? null);
-    await this.db.query(
+    await run(
       `WITH RECURSIVE head AS (
          SELECT seq, hash FROM otp_audit_head WHERE id = 1 FOR UPDATE
        ), input AS (
          SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+           $15::smallint[], $16::text[], $17::text[], $18::text[])
            WITH ORDINALITY AS i(body, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
-             subject_commitment, recipient_index, ip, user_agent, pii_salt, ord)
+             subject_commitment, recipient_index, ip, user_agent, pii_salt, body_version, link_commitment, link_salt, ip_network, ord)
        ), chain AS (
          SELECT i.ord, h.seq + 1 AS seq, h.hash AS prev_hash,
            encode(sha256(convert_to(h.hash || E'\\n' || (h.seq + 1)::text || E'\\n' || i.body, 'UTF8')), 'hex') AS hash
@@ -90,9 +105,11 @@ export class OtpAuditStore {
          FROM chain c JOIN input i ON i.ord = c.ord + 1
        ), inserted AS (
          INSERT INTO otp_audit_log (seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail,
-           subject_commitment, recipient_index, ip, user_agent, pii_salt, prev_hash, hash)
+           subject_commitment, recipient_index, ip, user_agent, pii_salt, body_version, link_commitment, link_salt, ip_network,
+           prev_hash, hash)
          SELECT c.seq, i.at, i.event, i.owasp, i.outcome, i.challenge_id, i.purpose, i.request_id, i.detail::jsonb,
-           i.subject_commitment, i.recipient_index, i.ip, i.user_agent, i.pii_salt, c.prev_hash, c.hash
+           i.subject_commitment, i.recipient_index, i.ip, i.user_agent, i.pii_salt, i.body_version, i.link_commitment,
+           i.link_salt, i.ip_network, c.prev_hash, c.hash
          FROM chain c JOIN input i ON i.ord = c.ord
          RETURNING seq
        )
@@ -114,6 +131,10 @@ export class OtpAuditStore {
         col('ip'),
         col('userAgent'),
         col('piiSalt'),
+        rows.map((r) => r.version ?? 2),
+        col('linkCommitment'),
+        col('linkSalt'),
+        col('ipNetwork'),
       ],
     );
   }
@@ -151,10 +172,19 @@ export class OtpAuditStore {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  /** Drops the personal fields of every row of a subject (erasure); returns the row count. */
-  async eraseSubject(recipientIndex: string): Promise<number> {
-    const [row] = await this.db.query(`SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
-    return Number(row.n);
+  /**
+   * Drops the personal fields of every row of a subject (erasure) and, in the same
+   * transaction, appends the `audit.erased` event built by `eventOf` from the seqs it emptied
+   * (the function marked them `erased_by` = that event's seq); returns the row count.
+   */
+  async eraseSubject(recipientIndex: string, eventOf: (seqs: string[]) => AuditRowInput = erasedEvent): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const [row] = await m.query(`SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
+      const seqs: { seq: string }[] = await m.query(
+        `SELECT seq::text AS seq FROM otp_audit_log WHERE erased_by = (SELECT seq + 1 FROM otp_audit_head WHERE id = 1) ORDER BY seq`);
+      await this.appendChained([eventOf(seqs.map((s) => s.seq))], (sql, p) => m.query(sql, p));
+      return Number(row.n);
+    });
   }
 
   /** Cuts the IPs of rows older than `cutoff` to their network (R38); returns the row count. */

@@ -3,7 +3,8 @@ import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
-import { commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
+import { ipNetwork } from '../net/ip-network';
+import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from './audit-context';
 import { resolveAuditOptions, ResolvedAuditOptions } from './otp-audit-options';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
@@ -17,6 +18,8 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
   const ip = text(event.ip ?? ctx?.ip, 64);
   const userAgent = text(event.userAgent ?? ctx?.userAgent, 256);
   const piiSalt = recipientIndex || ip || userAgent ? newSalt() : null;
+  const linkSalt = piiSalt ? newSalt() : null;
+  const network = ip ? ipNetwork(ip) ?? null : null;
   return {
     at: event.at,
     event: encodeControl(event.name, 64),
@@ -31,6 +34,10 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
     userAgent,
     piiSalt,
     subjectCommitment: piiSalt ? commitPersonal({ recipientIndex, ip, userAgent }, piiSalt) : null,
+    version: 2,
+    linkSalt,
+    ipNetwork: network,
+    linkCommitment: linkSalt ? commitLink({ recipientIndex, userAgent, ipNetwork: network }, linkSalt) : null,
   };
 }
 
