@@ -1,5 +1,6 @@
 /** Names of the built-in alert rules. */
-export type OtpAlertRule = 'ip_many_recipients' | 'verify_failure_spike' | 'budget_spent' | 'mail_failures' | 'outbox_backlog';
+export type OtpAlertRule = 'ip_many_recipients' | 'verify_failure_spike' | 'budget_spent' | 'mail_failures' | 'outbox_backlog'
+  | 'global_send_near';
 
 /** One alert, as every sink receives it. Pseudonymous: a blind index, never an address. */
 export interface OtpAlert {

@@ -1,11 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
-import { IssueChallengeDto } from '../http/otp.dto';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { ResolvedOtpOptions } from '../otp-options.interface';
-import { contextProblem, declaredPurpose } from '../otp-options.resolver';
-import { OtpService } from '../otp.service';
+import { Injectable } from '@nestjs/common';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 
 /** Whose mailbox a request concerns, as the throttlers count it. */
@@ -18,31 +11,14 @@ export interface OtpRateLimitSubject {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Finds the recipient a request is about, before validation has run (guards
- * run before pipes). Anything that will be refused with 400 gives `undefined`:
- * it sends nothing, so it must not spend a recipient's or the global budget,
- * and a malformed body can never make the tracker throw.
+ * Finds the recipient a verify request is about, before validation has run
+ * (guards run before pipes). A malformed or unknown id gives `undefined` and
+ * can never make the tracker throw. Issue and resend need no lookup here: their
+ * recipient limits are counted where the code is issued (`OtpSendLimiter`).
  */
 @Injectable()
 export class OtpRateLimitSubjects {
-  constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
-    private readonly otp: OtpService,
-    private readonly store: OtpChallengeStore,
-  ) {}
-
-  /** From an issue body: the same validation the route's pipe applies, then the declared purpose. */
-  fromIssueBody(body: unknown): OtpRateLimitSubject | undefined {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-    const dto = plainToInstance(IssueChallengeDto, body);
-    const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-    if (errors.length > 0) return undefined;
-    const purpose = dto.purpose ?? 'login';
-    const rules = declaredPurpose(this.options, purpose);
-    if (!rules || (rules.requiresContext && !dto.context)) return undefined;
-    if (dto.context && contextProblem(rules, dto.context)) return undefined;
-    return { recipientIndex: this.otp.recipientIndex(dto.email), purpose };
-  }
+  constructor(private readonly store: OtpChallengeStore) {}
 
   /**
    * From a challenge id (resend and verify carry no address): one primary-key
