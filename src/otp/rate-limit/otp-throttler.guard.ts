@@ -37,7 +37,6 @@ const SHOWS_HEADERS: ReadonlySet<OtpThrottlerName> = new Set(['ip-send', 'ip-ver
 
 interface HttpRequest {
   ip?: string;
-  body?: unknown;
   params?: Record<string, unknown>;
 }
 
@@ -57,9 +56,10 @@ export function otpThrottlerOptions(o: ResolvedOtpOptions): ThrottlerModuleOptio
  * The throttler of the OTP routes: per client IP (IPv6 by network), and for verify
  * per recipient (found by `OtpRateLimitSubjects` from the challenge) and IP. The
  * send limits (recipient, network, global) are counted where the code is issued,
- * by `OtpSendLimiter`, so host routes calling `OtpService` meet them too. A limit hit is `OtpThrottledError` (429 with
- * `Retry-After`); a store that cannot answer is `OtpUnavailableError` (503):
- * the module fails closed rather than send or verify without limits.
+ * by `OtpSendLimiter`, so host routes calling `OtpService` meet them too. A limit
+ * hit is `OtpThrottledError` (429 with `Retry-After`); a store that cannot answer
+ * is `OtpUnavailableError` (503): the module fails closed rather than send or
+ * verify without limits.
  */
 @Injectable()
 export class OtpThrottlerGuard extends ThrottlerGuard {
