@@ -1,10 +1,10 @@
-import { Body, Controller, HttpCode, Inject, INestApplication, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, INestApplication, Post, Req, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { configureApp } from '../src/app/app.factory';
 import { AppModule } from '../src/app/app.module';
 import { OtpRateLimited, OtpService, OtpThrottlerGuard } from '../src/otp';
-import { RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { OTP_RESOLVED_OPTIONS } from '../src/otp/otp.module-definition';
 
@@ -19,6 +19,22 @@ class HostSignInController {
   @OtpRateLimited('issue')
   async send(@Body() body: { email: string }): Promise<{ challengeId: string }> {
     const c = await this.otp.issue({ email: body.email });
+    return { challengeId: c.challengeId };
+  }
+}
+
+/**
+ * A host route with a body of its own shape (`{ email, password }`) and no OTP guard:
+ * only what `OtpService.issue` enforces limits it (the sign-in routes of a host look like this).
+ */
+@Controller('host/password-sign-in')
+class HostPasswordSignInController {
+  constructor(private readonly otp: OtpService) {}
+
+  @Post()
+  @HttpCode(202)
+  async send(@Body() body: { email: string; password: string }, @Req() req: { ip?: string }): Promise<{ challengeId: string }> {
+    const c = await this.otp.issue({ email: body.email, ip: req.ip });
     return { challengeId: c.challengeId };
   }
 }
@@ -56,7 +72,7 @@ describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () =>
     const refused = await http().send({ email }).expect(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.body).toMatchObject({ error: 'otp_throttled' });
-    // Refused by the guard, before the handler: no third challenge was written.
+    // Refused before anything is written (the guard counts the IP, the service the recipient): no third challenge.
     const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_challenges`);
     expect(n).toBe(2);
     await http().send({ email: `other.${email}` }).expect(202);
@@ -66,5 +82,76 @@ describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () =>
     const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), LOG_LEVEL: 'warn' };
     const compiling = Test.createTestingModule({ imports: [AppModule.forEnv(env)], controllers: [HostPeekController] }).compile();
     await expect(compiling).rejects.toThrow(/OTP_RESOLVED_OPTIONS/);
+  });
+});
+
+describe.each(HTTP_ADAPTERS)('send limits where the code is issued: a host route with body { email, password } and no guard (%s)', (adapter) => {
+  let db: TestDatabase;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function boot(env: NodeJS.ProcessEnv): Promise<TestApp> {
+    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, ...env }, { controllers: [HostPasswordSignInController] });
+    apps.push(t);
+    return t;
+  }
+
+  let n = 0;
+  const email = () => `hostpw${++n}.${process.pid}.${Date.now()}@example.com`;
+  const hostIssue = (t: TestApp, address: string) =>
+    request(t.app.getHttpServer()).post('/host/password-sign-in').send({ email: address, password: 'correct horse battery staple' });
+  const publicIssue = (t: TestApp, address: string) => request(t.app.getHttpServer()).post('/auth/otp/challenges').send({ email: address });
+  const challenges = async () => (await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_challenges`))[0].n as number;
+
+  function expectThrottled(res: request.Response, minRetry: number, maxRetry: number): void {
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({ error: 'otp_throttled', message: 'Too many requests. Try again later.' });
+    const retry = Number(res.headers['retry-after']);
+    expect(retry).toBeGreaterThanOrEqual(minRetry);
+    expect(retry).toBeLessThanOrEqual(maxRetry);
+    // Recipient counters never travel in headers.
+    expect(Object.keys(res.headers).filter((h) => h.startsWith('x-ratelimit'))).toEqual([]);
+  }
+
+  it('R11: the per-recipient limit holds on the host route (per canonical address), and the refused request writes nothing', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT: '1/60' });
+    const address = email();
+    await hostIssue(t, address).expect(202);
+    const before = await challenges();
+    expectThrottled(await hostIssue(t, address.toUpperCase()), 55, 60);
+    expect(await challenges()).toBe(before);
+    // The public route shares the recipient's counter (its 429 shows only the per-IP X-RateLimit headers).
+    const onPublic = await publicIssue(t, address);
+    expect(onPublic.status).toBe(429);
+    expect(onPublic.headers['x-ratelimit-limit']).toBe(RELAXED_RATE_LIMITS.RATE_LIMIT_IP_SEND!.split('/')[0]);
+    await hostIssue(t, email()).expect(202);
+  });
+
+  it('R11: the daily cap per recipient holds on the host route', async () => {
+    const t = await boot({ RATE_LIMIT_RECIPIENT_DAILY: '2/86400' });
+    const address = email();
+    await hostIssue(t, address).expect(202);
+    await publicIssue(t, address).expect(202);
+    expectThrottled(await hostIssue(t, address), 86_000, 86_400);
+  });
+
+  it('R11: the global send budget holds on the host route, shared with the public route', async () => {
+    const t = await boot({ RATE_LIMIT_GLOBAL_SEND: '3/60' });
+    await hostIssue(t, email()).expect(202);
+    await publicIssue(t, email()).expect(202);
+    await hostIssue(t, email()).expect(202);
+    const before = await challenges();
+    expectThrottled(await hostIssue(t, email()), 55, 60);
+    expect((await publicIssue(t, email())).status).toBe(429);
+    expect(await challenges()).toBe(before);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { OtpService, OtpUnavailableError } from '../src/otp';
 import { redisClientOptions } from '../src/otp/rate-limit/redis-throttler-storage';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
@@ -92,6 +93,22 @@ describe('rate limits in Redis', () => {
       let status = 0;
       while (Date.now() < deadline && (status = (await issue(t)).status) === 503) await new Promise((r) => setTimeout(r, 50));
       expect(status).toBe(202);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('fails closed where the code is issued: with Redis stopped OtpService.issue (a host caller, no guard) throws OtpUnavailableError and writes nothing', async () => {
+    const server = await startTestRedisServer();
+    try {
+      const t = await boot({ REDIS_URL: server.url, RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix() });
+      const otp = t.app.get(OtpService);
+      await otp.issue({ email: email(), ip: '203.0.113.9' });
+      await server.stop();
+      const [before] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+      await expect(otp.issue({ email: email(), ip: '203.0.113.9' })).rejects.toBeInstanceOf(OtpUnavailableError);
+      const [after] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+      expect(after.n).toBe(before.n);
     } finally {
       await server.stop();
     }

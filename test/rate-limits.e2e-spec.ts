@@ -23,6 +23,7 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     const loose = {
       RATE_LIMIT_IP_SEND: '1000/60', RATE_LIMIT_IP_VERIFY: '1000/60', RATE_LIMIT_RECIPIENT: '1000/60',
       RATE_LIMIT_RECIPIENT_DAILY: '1000/86400', RATE_LIMIT_VERIFY_RECIPIENT_IP: '1000/600', RATE_LIMIT_GLOBAL_SEND: '1000/60',
+      RATE_LIMIT_NETWORK_SEND: '1000/60',
     };
     const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...loose, ...env });
     apps.push(t);
@@ -123,11 +124,58 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     expectThrottled(await issue(t, { email: email() }), 55, 60);
   });
 
+  it('R11: 62 client IPs of one /24 cannot spend the global budget: network-send (default 30/60 s) refuses the rest, and another network still gets codes', async () => {
+    // RATE_LIMIT_NETWORK_SEND empty: the module default applies.
+    const t = await boot({ RATE_LIMIT_NETWORK_SEND: '', RATE_LIMIT_GLOBAL_SEND: '60/60', TRUST_PROXY: 'loopback' });
+    const events: OtpEvent[] = [];
+    t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
+    const statuses: number[] = [];
+    let refused: request.Response | undefined;
+    for (let i = 1; i <= 62; i++) {
+      const res = await issue(t, { email: email() }, `203.0.113.${i}`);
+      statuses.push(res.status);
+      if (res.status === 429) refused ??= res;
+    }
+    expect(statuses).toEqual([...Array(30).fill(202), ...Array(32).fill(429)]);
+    expectThrottled(refused!, 55, 60);
+    expect(events.filter((e) => e.name === 'rate_limit.exceeded').map((e) => e.detail?.throttler)).toEqual(Array(32).fill('network-send'));
+    // The 32 refused sends did not spend the global budget: another network gets the 30 codes left of it.
+    for (let i = 1; i <= 30; i++) await issue(t, { email: email() }, `198.51.100.${i}`).expect(202);
+    expectThrottled(await issue(t, { email: email() }, '192.0.2.1'), 55, 60);
+  });
+
+  it('network-send groups IPv4 by /24 and IPv6 by /48, and counts resends', async () => {
+    const t = await boot({ RATE_LIMIT_NETWORK_SEND: '3/60', TRUST_PROXY: 'loopback' });
+    const first = await issue(t, { email: email() }, '2001:db8:1:1::1').expect(202);
+    await issue(t, { email: email() }, '2001:db8:1:ff::2').expect(202);
+    await db.dataSource.query(`UPDATE otp_challenges SET resend_available_at = now() WHERE id = $1`, [first.body.challengeId]);
+    await request(t.app.getHttpServer()).post(`/auth/otp/challenges/${first.body.challengeId}/resend`).set('X-Forwarded-For', '2001:db8:1:abcd::3').expect(202);
+    expectThrottled(await issue(t, { email: email() }, '2001:db8:1:abcd::4'), 55, 60);
+    await issue(t, { email: email() }, '2001:db8:2::1').expect(202);
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.254']) await issue(t, { email: email() }, ip).expect(202);
+    expectThrottled(await issue(t, { email: email() }, '192.0.2.77'), 55, 60);
+    await issue(t, { email: email() }, '192.0.3.1').expect(202);
+  });
+
+  it('R18: the global budget reaching 80 % raises global_send_near once per window, not once per send', async () => {
+    const t = await boot({ RATE_LIMIT_GLOBAL_SEND: '10/60' });
+    const alerts: OtpEvent[] = [];
+    t.app.get(OtpEventBus).subscribe((e) => void (e.name === 'alert.raised' && e.detail?.rule === 'global_send_near' && alerts.push(e)));
+    for (let i = 0; i < 7; i++) await issue(t, { email: email() }).expect(202);
+    expect(alerts).toEqual([]);
+    await issue(t, { email: email() }).expect(202);
+    expect(alerts).toEqual([expect.objectContaining({ detail: { rule: 'global_send_near', count: 8, threshold: 8 } })]);
+    for (let i = 0; i < 2; i++) await issue(t, { email: email() }).expect(202);
+    expectThrottled(await issue(t, { email: email() }), 55, 60);
+    expect(alerts).toHaveLength(1);
+  });
+
   it('R11/R14: a known address (with earlier challenges) and an unknown one are limited identically', async () => {
     const t = await boot({ RATE_LIMIT_RECIPIENT: '2/60', TRUST_PROXY: 'loopback' });
     const known = email();
     const otp = t.app.get(OtpService);
-    const old = await otp.issue({ email: known });
+    // The earlier challenge is of another purpose: issuing it spends the address's daily budget, not the per-purpose one under test.
+    const old = await otp.issue({ email: known, purpose: 'verify-email' });
     await otp.verify({ challengeId: old.challengeId, code: await t.codeFor(old.challengeId) });
     const unknown = email();
     const run = async (address: string, ip: string) => {

@@ -11,6 +11,7 @@ export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
   // in production (every bench request uses a new address).
   RATE_LIMIT_IP_SEND: { value: '1000000/60', why: 'per-IP issue/resend limit (one load-generator IP)' },
   RATE_LIMIT_IP_VERIFY: { value: '1000000/60', why: 'per-IP verify limit (one load-generator IP)' },
+  RATE_LIMIT_NETWORK_SEND: { value: '1000000/60', why: 'per-network issue/resend limit (one load-generator network)' },
   RATE_LIMIT_GLOBAL_SEND: { value: '1000000/60', why: 'deployment-wide send cap' },
 };
 

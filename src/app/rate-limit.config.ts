@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { OtpRateLimitOptions } from '../otp';
 
 type LimitVariable = 'RATE_LIMIT_IP_SEND' | 'RATE_LIMIT_IP_VERIFY' | 'RATE_LIMIT_RECIPIENT' | 'RATE_LIMIT_RECIPIENT_DAILY'
-  | 'RATE_LIMIT_VERIFY_RECIPIENT_IP' | 'RATE_LIMIT_GLOBAL_SEND' | 'RATE_LIMIT_OPERATOR';
+  | 'RATE_LIMIT_VERIFY_RECIPIENT_IP' | 'RATE_LIMIT_NETWORK_SEND' | 'RATE_LIMIT_GLOBAL_SEND' | 'RATE_LIMIT_OPERATOR';
 
 /** `"limit/seconds"`, e.g. `"10/60"`; unset keeps the module default. */
 function limitFrom(env: NodeJS.ProcessEnv, variable: LimitVariable): { limit: number; ttlSeconds: number } | undefined {
@@ -21,6 +21,7 @@ export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpRate
     recipient: limitFrom(env, 'RATE_LIMIT_RECIPIENT'),
     recipientDaily: limitFrom(env, 'RATE_LIMIT_RECIPIENT_DAILY'),
     verifyRecipientIp: limitFrom(env, 'RATE_LIMIT_VERIFY_RECIPIENT_IP'),
+    networkSend: limitFrom(env, 'RATE_LIMIT_NETWORK_SEND'),
     globalSend: limitFrom(env, 'RATE_LIMIT_GLOBAL_SEND'),
     operator: limitFrom(env, 'RATE_LIMIT_OPERATOR'),
     ipv6SubnetPrefix: env.RATE_LIMIT_IPV6_PREFIX ? Number(env.RATE_LIMIT_IPV6_PREFIX) : undefined,

@@ -47,7 +47,8 @@ import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers'
 import { OtpRateLimitSubjects } from './rate-limit/otp-rate-limit.subjects';
 import { OtpKnownDeviceStore } from './sign-in/otp-known-device.store';
 import { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
-import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
+import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './rate-limit/otp-rate-limit.keys';
+import { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 /** Entities of the module, for a host's TypeORM configuration. */
 export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];

@@ -19,6 +19,7 @@ import {
 import { ResolvedOtpOptions } from './otp-options.interface';
 import { contextProblem, declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
+import { OtpSendLimiter } from './rate-limit/otp-send-limiter';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -42,13 +43,17 @@ export class OtpService {
     private readonly events: OtpEventBus,
     private readonly outbox: OtpMailOutboxStore,
     private readonly dispatcher: OtpMailDispatcher,
+    private readonly sendLimits: OtpSendLimiter,
   ) {
     this.purposeNames = Object.keys(options.purposes);
   }
 
   /**
    * Starts a challenge and writes its mail to the outbox in the same statement;
-   * supersedes the address's live one. Never waits for SMTP.
+   * supersedes the address's live one. Never waits for SMTP. Counts the send
+   * limits first (per recipient, daily, per network of `input.ip`, global):
+   * `OtpThrottledError` when one refuses, `OtpUnavailableError` when the counters
+   * cannot be reached; nothing is written then.
    */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
     const purpose = input.purpose ?? 'login';
@@ -58,9 +63,11 @@ export class OtpService {
     const problem = input.context ? contextProblem(rules, input.context) : undefined;
     if (problem) throw new OtpContextInvalidError(problem);
 
+    const recipientIndex = this.recipientIndex(input.email);
+    await this.sendLimits.count({ scope: 'issue', recipientIndex, purpose, ip: input.ip });
+
     const challengeId = randomUUID();
     const code = generateCode(this.options.codeLength);
-    const recipientIndex = this.recipientIndex(input.email);
     const details: DeliveryDetails = {
       // The mailed address is the NFKC form the blind index is built from (case aside): one mailbox, one identity.
       to: input.email.trim().normalize('NFKC'),
@@ -90,8 +97,11 @@ export class OtpService {
     return { challengeId, ...times };
   }
 
-  /** Sends a fresh code for a live challenge; earlier codes stay valid, the attempt count stays. */
-  async resend(challengeId: string): Promise<IssuedChallenge> {
+  /**
+   * Sends a fresh code for a live challenge; earlier codes stay valid, the attempt count stays.
+   * Counts the same send limits as `issue` (the network of `client.ip`, else of the issuing request).
+   */
+  async resend(challengeId: string, client: { ip?: string } = {}): Promise<IssuedChallenge> {
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
     const sealed = await this.outbox.challengeDelivery(challengeId);
@@ -100,6 +110,7 @@ export class OtpService {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });
       throw new OtpInvalidError();
     }
+    await this.sendLimits.count({ scope: 'resend', recipientIndex: sealed.recipientIndex, purpose: sealed.purpose, ip: client.ip ?? details.ip });
     const code = generateCode(this.options.codeLength);
     const out = await this.store.addCode(
       challengeId,

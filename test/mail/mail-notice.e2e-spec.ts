@@ -1,5 +1,5 @@
 import { OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
-import { bootTestApp, pollFor, TestApp } from '../support/test-app';
+import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { dumpAllTables } from '../support/table-dump';
 import { failureDelayPassed } from '../support/failure-delay';
@@ -12,7 +12,7 @@ describe('Failure-budget notice (R13, R19): the person is told, at most once a d
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50' });
+    t = await bootTestApp({ DATABASE_URL: db.url, APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...RELAXED_RATE_LIMITS });
     otp = t.app.get(OtpService);
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp, listenApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
@@ -58,6 +58,7 @@ export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
   RATE_LIMIT_RECIPIENT: '10000/60',
   RATE_LIMIT_RECIPIENT_DAILY: '10000/86400',
   RATE_LIMIT_VERIFY_RECIPIENT_IP: '10000/600',
+  RATE_LIMIT_NETWORK_SEND: '10000/60',
   RATE_LIMIT_GLOBAL_SEND: '10000/60',
   RATE_LIMIT_OPERATOR: '10000/60',
 };
@@ -70,7 +71,7 @@ export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
  * (`HTTP_ADAPTER=express|fastify` picks the adapter; express by default).
  * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
  */
-export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean } = {}): Promise<TestApp> {
+export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean; controllers?: Type<unknown>[] } = {}): Promise<TestApp> {
   const fullEnv = {
     OTP_KEYS: testKeyLine(),
     OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
@@ -80,7 +81,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     ...env,
   };
   const http = httpSettingsFromEnv(fullEnv);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)], controllers: opts.controllers ?? [] })
     .setLogger(false as never)
     .compile();
   const nestApp = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));

@@ -143,8 +143,8 @@ export class OtpController {
   @Audited('otp.resend')
   @HttpCode(HttpStatus.ACCEPTED)
   @Header('Cache-Control', 'no-store')
-  async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown): Promise<ChallengeResponseDto> {
-    return toResponse(await this.otp.resend(id));
+  async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
+    return toResponse(await this.otp.resend(id, { ip: req.ip }));
   }
 }
 

@@ -54,6 +54,21 @@ describe('OtpAlertRules (R18), with an injected clock', () => {
     expect(alerts.map((a) => a.alert)).toEqual(['mail_failures', 'outbox_backlog', 'outbox_backlog']);
   });
 
+  it('R18: the global send budget reaching 80 % trips global_send_near once per window', () => {
+    const near = (throttler = 'global-send') => ev({
+      name: 'rate_limit.near', outcome: 'success', detail: { throttler, hits: 480, threshold: 480, limit: 600, windowSeconds: 60 },
+    });
+    rules.onEvent(near());
+    minutes(0.5);
+    rules.onEvent(near()); // a second instance's counter, or a sliding window, within the same minute
+    rules.onEvent(near('network-send'));
+    minutes(1);
+    rules.onEvent(near());
+    expect(alerts.map((a) => a.alert)).toEqual(['global_send_near', 'global_send_near']);
+    expect(alerts[0]).toMatchObject({ count: 480, threshold: 480, windowSeconds: 60, severity: 'critical' });
+    expect(alerts[0].summary).toContain('480 of 600');
+  });
+
   it('normal traffic trips none of the rules', () => {
     // A day of ordinary use: a few users per IP, occasional typos, deliveries fine, a small outbox.
     for (let i = 0; i < 24 * 60; i++) {

@@ -90,6 +90,8 @@ export class OtpAlertRules {
       const n = this.locks.add(e.recipientIndex, now);
       this.check('budget_spent', e.recipientIndex, n, this.o.budgetSpent, now, 'warning',
         'a recipient spent its failure budget (verification locked)', { recipientIndex: e.recipientIndex, ip: e.ip });
+    } else if (e.name === 'rate_limit.near' && e.detail?.throttler === 'global-send') {
+      this.onGlobalSendNear(e.detail, now);
     } else if (/^mail\.(abandoned|failed|bounced)$/.test(e.name)) {
       const n = this.mailFailures.add('*', now);
       this.check('mail_failures', '*', n, this.o.mailFailures, now, 'critical', `${n} mail deliveries failed`);
@@ -98,6 +100,19 @@ export class OtpAlertRules {
       this.check('operator_auth_failures', '*', n, this.o.operatorAuthFailures, now, 'critical',
         `${n} failed operator authentications`, e.ip ? { ip: e.ip } : {});
     }
+  }
+
+  /**
+   * The global send budget's shared counter reached its mark (80 %) within its window:
+   * soon every address is refused until the window ends. Once per window.
+   */
+  private onGlobalSendNear(d: NonNullable<OtpEvent['detail']>, now: number): void {
+    const hits = Number(d.hits);
+    const threshold = Number(d.threshold);
+    const windowSeconds = Number(d.windowSeconds);
+    if (![hits, threshold, windowSeconds].every((v) => Number.isFinite(v) && v > 0)) return;
+    this.check('global_send_near', '*', hits, { threshold, windowMs: windowSeconds * 1000 }, now, 'critical',
+      `${hits} of ${String(d.limit)} mails of the global send budget spent within ${windowSeconds} s`);
   }
 
   /** Outbox state, read periodically. */

@@ -54,9 +54,17 @@ export interface OtpRateLimitOptions {
    */
   verifyRecipientIp?: Partial<OtpRateLimit>;
   /**
+   * Issue and resend per client network (IPv4 /24, IPv6 /48), counted after the
+   * per-recipient limits and before the global budget, so many addresses of one
+   * network cannot spend everyone's budget. Sends without an `ip` share one network.
+   * Env `RATE_LIMIT_NETWORK_SEND`.
+   * @default { limit: 30, ttlSeconds: 60 }
+   */
+  networkSend?: Partial<OtpRateLimit>;
+  /**
    * Mails sent by the whole deployment (issue and resend), counted only for requests
-   * that passed every per-IP and per-recipient limit, so one noisy recipient cannot
-   * spend everyone's budget. Env `RATE_LIMIT_GLOBAL_SEND`.
+   * that passed every per-IP, per-recipient and per-network limit, so one noisy
+   * recipient or network cannot spend everyone's budget. Env `RATE_LIMIT_GLOBAL_SEND`.
    * @default { limit: 600, ttlSeconds: 60 }
    */
   globalSend?: Partial<OtpRateLimit>;
@@ -93,8 +101,8 @@ export interface OtpRateLimitOptions {
   keyPrefix?: string;
 }
 
-export type OtpThrottlerName = 'ip-send' | 'ip-verify' | 'recipient' | 'recipient-daily' | 'verify-recipient-ip' | 'global-send'
-  | 'operator';
+export type OtpThrottlerName = 'ip-send' | 'ip-verify' | 'recipient' | 'recipient-daily' | 'verify-recipient-ip' | 'network-send'
+  | 'global-send' | 'operator';
 
 /** Rate-limit options after defaults and checks. */
 export interface ResolvedOtpRateLimits {

@@ -8,6 +8,7 @@ describe('rate-limit options', () => {
     expect(r.limits).toEqual(DEFAULT_RATE_LIMITS);
     expect(r.limits.recipient).toEqual({ limit: 1, ttlSeconds: 60 });
     expect(r.limits['recipient-daily']).toEqual({ limit: 20, ttlSeconds: 86_400 });
+    expect(r.limits['network-send']).toEqual({ limit: 30, ttlSeconds: 60 });
     expect(r).toMatchObject({ ipv6SubnetPrefix: 64, keyPrefix: 'otp:rl:', redis: undefined, storage: undefined });
   });
 
@@ -28,9 +29,10 @@ describe('rate-limit options', () => {
   });
 
   it('reads limit/seconds pairs and Redis from the environment', () => {
-    const o = rateLimitsFromEnv({ RATE_LIMIT_IP_SEND: '5/30', RATE_LIMIT_GLOBAL_SEND: ' 100 / 60 ', REDIS_URL: 'rediss://r.internal:6380', RATE_LIMIT_KEY_PREFIX: 'app1:' });
+    const o = rateLimitsFromEnv({ RATE_LIMIT_IP_SEND: '5/30', RATE_LIMIT_NETWORK_SEND: '50/120', RATE_LIMIT_GLOBAL_SEND: ' 100 / 60 ', REDIS_URL: 'rediss://r.internal:6380', RATE_LIMIT_KEY_PREFIX: 'app1:' });
     expect(o.ipSend).toEqual({ limit: 5, ttlSeconds: 30 });
     expect(o.globalSend).toEqual({ limit: 100, ttlSeconds: 60 });
+    expect(o.networkSend).toEqual({ limit: 50, ttlSeconds: 120 });
     expect(o.recipient).toBeUndefined();
     expect(o.redis).toEqual({ url: 'rediss://r.internal:6380', ca: undefined });
     expect(o.keyPrefix).toBe('app1:');

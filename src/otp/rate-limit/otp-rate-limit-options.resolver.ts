@@ -13,6 +13,7 @@ export const DEFAULT_RATE_LIMITS: Record<OtpThrottlerName, OtpRateLimit> = {
   recipient: { limit: 1, ttlSeconds: 60 },
   'recipient-daily': { limit: 20, ttlSeconds: 86_400 },
   'verify-recipient-ip': { limit: 10, ttlSeconds: 600 },
+  'network-send': { limit: 30, ttlSeconds: 60 },
   'global-send': { limit: 600, ttlSeconds: 60 },
   operator: { limit: 30, ttlSeconds: 60 },
 };
@@ -23,6 +24,7 @@ const OPTION_OF: Record<OtpThrottlerName, keyof OtpRateLimitOptions> = {
   recipient: 'recipient',
   'recipient-daily': 'recipientDaily',
   'verify-recipient-ip': 'verifyRecipientIp',
+  'network-send': 'networkSend',
   'global-send': 'globalSend',
   operator: 'operator',
 };

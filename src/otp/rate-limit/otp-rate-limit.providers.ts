@@ -3,7 +3,9 @@ import { ThrottlerStorageService } from '@nestjs/throttler';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
-import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OtpThrottlerGuard, otpThrottlerOptions } from './otp-throttler.guard';
+import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
+import { OtpSendLimiter } from './otp-send-limiter';
+import { OtpThrottlerGuard, otpThrottlerOptions } from './otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from './redis-throttler-storage';
 
 /** Providers of the rate limiter; the counters' store is chosen from the options. */
@@ -26,5 +28,6 @@ export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
     inject: [OTP_RESOLVED_OPTIONS],
   },
   OtpRateLimitSubjects,
+  OtpSendLimiter,
   OtpThrottlerGuard,
 ];

@@ -1,44 +1,43 @@
 import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
-import { createHash } from 'node:crypto';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../otp.module-definition';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpThrottlerName } from './otp-rate-limit-options.interface';
 import { OTP_RATE_LIMIT_SCOPE, OtpRateLimitScope } from './otp-rate-limit.decorator';
-import { OtpRateLimitSubject, OtpRateLimitSubjects } from './otp-rate-limit.subjects';
+import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
+import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
+import { OTP_SEND_THROTTLERS } from './otp-send-limiter';
 
-export const OTP_THROTTLER_OPTIONS = Symbol('OTP_THROTTLER_OPTIONS');
-export const OTP_THROTTLER_STORAGE = Symbol('OTP_THROTTLER_STORAGE');
+export { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
+
+/** The throttlers this guard counts: what only an HTTP request has (its IP, a verify's challenge id). */
+type GuardThrottlerName = 'ip-send' | 'ip-verify' | 'verify-recipient-ip' | 'operator';
 
 /**
  * Order in which the throttlers count a request. A request refused by one is not
- * counted by the ones after it: per-IP first, then per-recipient, and the global
- * send budget last, so requests refused for one recipient never spend it.
+ * counted by the ones after it: per-IP first (this guard), then, where the code is
+ * issued (`OtpSendLimiter`), per-recipient, per-network, and the global send budget
+ * last, so requests refused for one recipient or one network never spend it.
  */
-export const OTP_THROTTLER_ORDER: OtpThrottlerName[] = [
-  'ip-send', 'ip-verify', 'recipient', 'recipient-daily', 'verify-recipient-ip', 'global-send',
-  'operator',
-];
+export const OTP_THROTTLER_ORDER: OtpThrottlerName[] = ['ip-send', 'ip-verify', 'verify-recipient-ip', ...OTP_SEND_THROTTLERS, 'operator'];
 
-const APPLIES_TO: Record<OtpThrottlerName, OtpRateLimitScope[]> = {
+const APPLIES_TO: Record<GuardThrottlerName, OtpRateLimitScope[]> = {
   'ip-send': ['issue', 'resend'],
   'ip-verify': ['verify'],
-  recipient: ['issue', 'resend'],
-  'recipient-daily': ['issue', 'resend'],
   'verify-recipient-ip': ['verify'],
-  'global-send': ['issue', 'resend'],
   operator: ['operator'],
 };
+
+const GUARD_THROTTLERS = Object.keys(APPLIES_TO) as GuardThrottlerName[];
 
 /** Only per-IP counters are shown in headers: a recipient's counters would tell whether someone else asked codes for it. */
 const SHOWS_HEADERS: ReadonlySet<OtpThrottlerName> = new Set(['ip-send', 'ip-verify', 'operator']);
 
 interface HttpRequest {
   ip?: string;
-  body?: unknown;
   params?: Record<string, unknown>;
 }
 
@@ -46,7 +45,7 @@ interface HttpRequest {
 export function otpThrottlerOptions(o: ResolvedOtpOptions): ThrottlerModuleOptions {
   return {
     ipv6SubnetPrefix: o.rateLimits.ipv6SubnetPrefix,
-    throttlers: OTP_THROTTLER_ORDER.map((name) => ({
+    throttlers: GUARD_THROTTLERS.map((name) => ({
       name,
       limit: o.rateLimits.limits[name].limit,
       ttl: o.rateLimits.limits[name].ttlSeconds * 1000,
@@ -55,16 +54,17 @@ export function otpThrottlerOptions(o: ResolvedOtpOptions): ThrottlerModuleOptio
 }
 
 /**
- * The throttler of the OTP routes. `getTracker` gives the client IP (IPv6 by
- * network); each named throttler combines it with the recipient found by
- * `OtpRateLimitSubjects`. A limit hit is `OtpThrottledError` (429 with
- * `Retry-After`); a store that cannot answer is `OtpUnavailableError` (503):
- * the module fails closed rather than send or verify without limits.
+ * The throttler of the OTP routes: per client IP (IPv6 by network), and for verify
+ * per recipient (found by `OtpRateLimitSubjects` from the challenge) and IP. The
+ * send limits (recipient, network, global) are counted where the code is issued,
+ * by `OtpSendLimiter`, so host routes calling `OtpService` meet them too. A limit
+ * hit is `OtpThrottledError` (429 with `Retry-After`); a store that cannot answer
+ * is `OtpUnavailableError` (503): the module fails closed rather than send or
+ * verify without limits.
  */
 @Injectable()
 export class OtpThrottlerGuard extends ThrottlerGuard {
   private readonly log = new Logger('OtpRateLimit');
-  private readonly subjectsByRequest = new WeakMap<object, Promise<OtpRateLimitSubject | undefined>>();
 
   constructor(
     @Inject(OTP_THROTTLER_OPTIONS) options: ThrottlerModuleOptions,
@@ -91,16 +91,16 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
 
   /** One key per throttler and subject, shared by every route the throttler covers (issue and resend share). */
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
-    return `${this.rateLimits.keyPrefix}${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+    return throttlerKey(this.rateLimits.keyPrefix, name, tracker);
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     const { context, limit, ttl, blockDuration } = props;
-    const name = props.throttler.name as OtpThrottlerName;
+    const name = props.throttler.name as GuardThrottlerName;
     const scope = this.reflector.getAllAndOverride<OtpRateLimitScope | undefined>(OTP_RATE_LIMIT_SCOPE, [context.getHandler(), context.getClass()]);
     if (!scope || !APPLIES_TO[name]?.includes(scope)) return true;
     const { req, res } = this.getRequestResponse(context);
-    const tracker = await this.trackerFor(name, scope, req as HttpRequest);
+    const tracker = await this.trackerFor(name, req as HttpRequest);
     if (tracker === undefined) return true;
 
     let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -122,32 +122,13 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     return true;
   }
 
-  private async trackerFor(name: OtpThrottlerName, scope: OtpRateLimitScope, req: HttpRequest): Promise<string | undefined> {
+  private async trackerFor(name: GuardThrottlerName, req: HttpRequest): Promise<string | undefined> {
     const ip = await this.getTracker(req as Record<string, unknown>);
     if (name === 'ip-send' || name === 'ip-verify' || name === 'operator') return `ip|${ip}`;
-    const subject = await this.subjectOf(scope, req);
-    switch (name) {
-      case 'recipient':
-        return subject && `r|${subject.recipientIndex}|${subject.purpose}`;
-      case 'recipient-daily':
-        return subject && `r|${subject.recipientIndex}`;
-      case 'global-send':
-        return subject && 'global';
-      case 'verify-recipient-ip': {
-        // An unknown challenge still counts, per id and IP; a malformed one is a 400 of the pipe.
-        const id = req.params?.id;
-        if (subject) return `r|${subject.recipientIndex}|${ip}`;
-        return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) ? `c|${id.toLowerCase()}|${ip}` : undefined;
-      }
-    }
-  }
-
-  private subjectOf(scope: OtpRateLimitScope, req: HttpRequest): Promise<OtpRateLimitSubject | undefined> {
-    let found = this.subjectsByRequest.get(req);
-    if (!found) {
-      found = scope === 'issue' ? Promise.resolve(this.subjects.fromIssueBody(req.body)) : this.subjects.fromChallenge(req.params?.id);
-      this.subjectsByRequest.set(req, found);
-    }
-    return found;
+    // verify-recipient-ip. An unknown challenge still counts, per id and IP; a malformed one is a 400 of the pipe.
+    const subject = await this.subjects.fromChallenge(req.params?.id);
+    const id = req.params?.id;
+    if (subject) return `r|${subject.recipientIndex}|${ip}`;
+    return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) ? `c|${id.toLowerCase()}|${ip}` : undefined;
   }
 }

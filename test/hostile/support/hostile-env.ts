@@ -8,6 +8,7 @@ export function ipLimitsRaised(): NodeJS.ProcessEnv {
   return {
     RATE_LIMIT_IP_SEND: '1000000/60',
     RATE_LIMIT_IP_VERIFY: '1000000/60',
+    RATE_LIMIT_NETWORK_SEND: '1000000/60',
     RATE_LIMIT_GLOBAL_SEND: '1000000/60',
     RATE_LIMIT_KEY_PREFIX: `otp-hostile-${process.pid}-${Date.now()}:`,
   };

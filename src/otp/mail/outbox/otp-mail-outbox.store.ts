@@ -186,12 +186,12 @@ export class OtpMailOutboxStore {
   }
 
   /** The sealed delivery details and purpose of a challenge (NULL once it ended). */
-  async challengeDelivery(challengeId: string): Promise<{ purpose: string; deliveryCiphertext: string | null } | null> {
+  async challengeDelivery(challengeId: string): Promise<{ purpose: string; recipientIndex: string; deliveryCiphertext: string | null } | null> {
     const [row] = await this.db.query(
-      `SELECT purpose, delivery_ciphertext FROM otp_challenges WHERE id = $1`,
+      `SELECT purpose, recipient_index, delivery_ciphertext FROM otp_challenges WHERE id = $1`,
       [challengeId],
     );
-    return row ? { purpose: row.purpose, deliveryCiphertext: row.delivery_ciphertext } : null;
+    return row ? { purpose: row.purpose, recipientIndex: row.recipient_index, deliveryCiphertext: row.delivery_ciphertext } : null;
   }
 
   /**

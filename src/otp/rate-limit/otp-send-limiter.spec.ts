@@ -1,0 +1,63 @@
+import { ThrottlerStorageService } from '@nestjs/throttler';
+import { OtpEvent } from '../events/otp-event';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
+import { ResolvedOtpOptions } from '../otp-options.interface';
+import { resolveRateLimits } from './otp-rate-limit-options.resolver';
+import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
+
+describe('OtpSendLimiter (counters in memory)', () => {
+  let storage: ThrottlerStorageService;
+  let events: OtpEvent[];
+
+  function limiter(limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
+    const bus = new OtpEventBus();
+    bus.subscribe((e) => void events.push(e));
+    return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
+  }
+  const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+  const hits = (name: string) => [...storage.storage.entries()].filter(([k]) => k.includes(`:${name}:`)).reduce((n, [, r]) => n + (r.totalHits.get(name) ?? 0), 0);
+
+  beforeEach(() => {
+    storage = new ThrottlerStorageService();
+    events = [];
+  });
+  afterEach(() => storage.onApplicationShutdown());
+
+  it('a send refused for its recipient is counted by neither its network nor the global budget', async () => {
+    const l = limiter({ recipient: { limit: 1 } });
+    await l.count(send());
+    await expect(l.count(send())).rejects.toBeInstanceOf(OtpThrottledError);
+    await expect(l.count(send({ recipientIndex: 'r1', purpose: 'login', ip: '198.51.100.1' }))).rejects.toBeInstanceOf(OtpThrottledError);
+    expect([hits('network-send'), hits('global-send')]).toEqual([1, 1]);
+    expect(events.map((e) => e.detail)).toEqual([{ throttler: 'recipient', scope: 'issue' }, { throttler: 'recipient', scope: 'issue' }]);
+  });
+
+  it('network-send groups IPv4 by /24 (IPv4-mapped IPv6 included) and IPv6 by /48; sends without an IP share one network', async () => {
+    const l = limiter({ networkSend: { limit: 2 } });
+    await l.count(send({ recipientIndex: 'a', ip: '203.0.113.1' }));
+    await l.count(send({ recipientIndex: 'b', ip: '::ffff:203.0.113.200' }));
+    await expect(l.count(send({ recipientIndex: 'c', ip: '203.0.113.9' }))).rejects.toBeInstanceOf(OtpThrottledError);
+    await l.count(send({ recipientIndex: 'd', ip: '2001:db8:5:1::1' }));
+    await l.count(send({ recipientIndex: 'e', ip: '2001:db8:5:2::1' }));
+    await expect(l.count(send({ recipientIndex: 'f', ip: '2001:db8:5:3::1' }))).rejects.toBeInstanceOf(OtpThrottledError);
+    await l.count(send({ recipientIndex: 'g', ip: undefined }));
+    await l.count(send({ recipientIndex: 'h', ip: 'not an ip' }));
+    await expect(l.count(send({ recipientIndex: 'i', ip: undefined }))).rejects.toBeInstanceOf(OtpThrottledError);
+    expect(hits('global-send')).toBe(6);
+  });
+
+  it('emits rate_limit.near once, on the send that takes the global counter to 80 %', async () => {
+    const l = limiter({ globalSend: { limit: 10, ttlSeconds: 60 } });
+    for (let i = 0; i < 10; i++) await l.count(send({ recipientIndex: `r${i}`, ip: `192.0.${i}.1` }));
+    expect(events).toEqual([expect.objectContaining({
+      name: 'rate_limit.near', detail: { throttler: 'global-send', hits: 8, threshold: 8, limit: 10, windowSeconds: 60 },
+    })]);
+  });
+
+  it('fails closed: a store that cannot answer is OtpUnavailableError', async () => {
+    const l = limiter({});
+    jest.spyOn(storage, 'increment').mockRejectedValue(new Error('ECONNREFUSED'));
+    await expect(l.count(send())).rejects.toBeInstanceOf(OtpUnavailableError);
+  });
+});
