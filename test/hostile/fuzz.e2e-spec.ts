@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { OtpAuditWriter } from '../../src/otp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from '../support/test-app';
@@ -15,7 +16,8 @@ import { tableState } from './support/table-state';
  * nothing answers 5xx, and no table row changes.
  */
 /** Admin routes are fuzzed past their guard, and OTP-guarded host routes past the token check, so their bodies are read. */
-const ADMIN_TOKEN = 'fuzz-admin-token-0123456789abcdef';
+// Production refuses an operator token of less than 32 random bytes: made at test time.
+const ADMIN_TOKEN = randomBytes(32).toString('base64url');
 
 /** The credentials a request of the fuzzer carries: the operator token on admin POST routes, a token-shaped value elsewhere. */
 function withCredentials(route: AppRoute, req: RawRequest): RawRequest {
