@@ -64,6 +64,7 @@ export { OtpAuditWriter } from './audit/otp-audit.writer';
 export { Audited } from './audit/audited.decorator';
 export { OtpAuditInterceptor } from './audit/audit.interceptor';
 export { currentAuditContext } from './audit/audit-context';
+export { otpRequestId } from './audit/audit-context';
 export type { AuditRequestContext } from './audit/audit-context';
 export type { OtpAuditOptions } from './audit/otp-audit-options';
 export { verifyAuditChain } from './audit/audit-chain.verifier';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 import { Test } from '@nestjs/testing';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
@@ -67,9 +68,10 @@ export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
 /**
  * Boots the example app exactly as `main.ts` does, on the given environment
  * (`HTTP_ADAPTER=express|fastify` picks the adapter; express by default).
- * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
+ * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1, and
+ * `logDestination` to capture the app's JSON log lines.
  */
-export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean } = {}): Promise<TestApp> {
+export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean; logDestination?: DestinationStream } = {}): Promise<TestApp> {
   const fullEnv = {
     OTP_KEYS: testKeyLine(),
     OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
@@ -79,7 +81,7 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     ...env,
   };
   const http = httpSettingsFromEnv(fullEnv);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv, { logDestination: opts.logDestination })] })
     .setLogger(false as never)
     .compile();
   const nestApp = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
