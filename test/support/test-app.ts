@@ -62,8 +62,13 @@ export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
   RATE_LIMIT_GLOBAL_SEND: '10000/60',
 };
 
-/** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
-export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
+/**
+ * The adapter(s) this run tests HTTP on (`describe.each(HTTP_ADAPTERS)`). Each jest project is one
+ * adapter: `express`, and `fastify` (its setup sets HTTP_ADAPTER), which runs every HTTP suite
+ * again; so in `npm test` each case runs once per adapter. `HTTP_ADAPTER=fastify npm test` runs
+ * everything on Fastify.
+ */
+export const HTTP_ADAPTERS: HttpAdapterName[] = [httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER }).adapter];
 
 /**
  * Boots the example app exactly as `main.ts` does, on the given environment
