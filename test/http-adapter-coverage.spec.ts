@@ -51,6 +51,11 @@ describe('every HTTP suite runs on both adapters in npm test', () => {
     expect(missing.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
+  it('suites serve HTTP through bootTestApp or startTestHttpApp, which take the project\'s adapter (never an app of their own on Express)', () => {
+    const own = suites.filter((f) => /createNestApplication\(|NestFactory\.create/.test(readFileSync(f, 'utf8')));
+    expect(own.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
   it('every suite runs in the express project, and each entry the fastify project leaves out names an existing suite', () => {
     expect(suites.filter((f) => !runs(project('express'), f)).map((f) => relative(ROOT, f))).toEqual([]);
     const unused = (project('fastify').testPathIgnorePatterns ?? [])

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import type { DestinationStream } from 'pino';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModule } from '@nestjs/testing';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
@@ -112,6 +112,18 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     close: () => app.close(),
     routes: () => (http.adapter === 'fastify' ? fastifyRoutes : expressRoutes(app.getHttpAdapter().getInstance())),
   };
+}
+
+/**
+ * A suite's own testing module (extra controllers, other imports) served as `main.ts` serves the
+ * app, on the adapter `HTTP_ADAPTER` names (the jest project's), initialised.
+ */
+export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
+  const http = httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER, ...env });
+  const app = await configureApp(moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false })), http);
+  await app.init();
+  if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  return app;
 }
 
 /** Polls `probe` until it returns a value, or fails after `deadlineMs`. */
