@@ -1,10 +1,9 @@
 import { Body, Controller, HttpCode, Inject, INestApplication, Post, Req, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { configureApp } from '../src/app/app.factory';
 import { AppModule } from '../src/app/app.module';
 import { OtpRateLimited, OtpService, OtpThrottlerGuard } from '../src/otp';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
+import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, startTestHttpApp, TestApp, testKeyLine } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { OTP_RESOLVED_OPTIONS } from '../src/otp/otp.module-definition';
 
@@ -56,8 +55,7 @@ describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () =>
       ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '2/60',
     };
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env)], controllers: [HostSignInController] }).compile();
-    app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
-    await app.init();
+    app = await startTestHttpApp(moduleRef, env);
   });
   afterAll(async () => {
     await app?.close();

@@ -1,15 +1,13 @@
 import { Writable } from 'node:stream';
 import { INestApplication, Logger } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { configureApp } from '../src/app/app.factory';
-import { AppModule } from '../src/app/app.module';
-import { DevMailboxMailer, maskEmail, maskText, OtpMailer } from '../src/otp';
+import { DevMailboxMailer, maskEmail, maskText } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
 
 describe('logging: structured JSON with central redaction (R37, R38)', () => {
   let db: TestDatabase;
+  let t: TestApp;
   let app: INestApplication;
   let mailbox: DevMailboxMailer;
   const chunks: string[] = [];
@@ -26,13 +24,12 @@ describe('logging: structured JSON with central redaction (R37, R38)', () => {
       },
     });
     const env = { DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys, OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
-    app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
-    await app.init();
-    mailbox = app.get(OtpMailer) as DevMailboxMailer;
+    t = await bootTestApp(env, { logDestination: sink });
+    app = t.app;
+    mailbox = t.mailbox;
   });
   afterAll(async () => {
-    await app?.close();
+    await t?.close();
     await db?.drop();
   });
 

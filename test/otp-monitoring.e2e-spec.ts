@@ -4,11 +4,10 @@ import { Writable } from 'node:stream';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { configureApp } from '../src/app/app.factory';
 import { AppModule } from '../src/app/app.module';
 import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, startTestHttpApp, testKeyLine } from './support/test-app';
 
 const ADMIN = `admin-${process.pid}-${Date.now()}`;
 
@@ -34,8 +33,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     const sink = new Writable({ write(chunk, _e, done) { logLines.push(...chunk.toString().trim().split('\n')); done(); } });
     const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS };
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
-    app = await configureApp(moduleRef.createNestApplication({ bodyParser: false }));
-    await app.init();
+    app = await startTestHttpApp(moduleRef, env);
   });
   afterAll(async () => {
     await app?.close();
@@ -159,8 +157,7 @@ describe('operatorRoutes: false', () => {
         OtpModule.forRoot({ keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false }),
       ],
     }).setLogger(false as never).compile();
-    const app = await configureApp(moduleRef.createNestApplication({ bodyParser: false, logger: false }));
-    await app.init();
+    const app = await startTestHttpApp(moduleRef);
     try {
       await request(app.getHttpServer()).get('/metrics').expect(404);
       await request(app.getHttpServer()).get('/health').expect(404);

@@ -67,6 +67,7 @@ export { Audited } from './audit/audited.decorator';
 export { OTP_OPERATOR_ROUTE } from './audit/operator-route.decorator';
 export { OtpAuditInterceptor } from './audit/audit.interceptor';
 export { currentAuditContext } from './audit/audit-context';
+export { otpRequestId } from './audit/audit-context';
 export type { AuditRequestContext } from './audit/audit-context';
 export type { OtpAuditOptions } from './audit/otp-audit-options';
 export { verifyAuditChain } from './audit/audit-chain.verifier';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AppReady } from '../../bench/lib/phases';
 import { Child, startChild } from '../../bench/lib/child';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { pollFor } from '../support/test-app';
+import { HTTP_ADAPTERS, pollFor } from '../support/test-app';
 import { allLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
 import { RawClient } from './support/raw-http';
 import { dumpAllTables, holdsCode } from '../support/table-dump';
@@ -43,6 +43,8 @@ describe('leaks: codes after a full run', () => {
       TMPDIR: appTmp,
       ...PRODUCTION_ENV,
       ...allLimitsRaised(),
+      // The jest project's adapter: the fastify project runs this suite on Fastify.
+      HTTP_ADAPTER: HTTP_ADAPTERS[0],
       DATABASE_URL: db.url,
       OTP_KEYS: key('k1'),
       OTP_ENCRYPTION_KEYS: key('e1'),
@@ -50,6 +52,7 @@ describe('leaks: codes after a full run', () => {
       BENCH_LOG_LEVELS: 'error,warn,log,debug,verbose,fatal',
       LOG_LEVEL: 'trace',
     }, 120_000);
+    expect(app.ready.adapter).toBe(HTTP_ADAPTERS[0]);
     client = new RawClient(app.ready.port);
   }, 150_000);
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication, Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import type { DestinationStream } from 'pino';
+import { Test, TestingModule } from '@nestjs/testing';
 import { configureApp, listenApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
@@ -63,15 +64,24 @@ export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
   RATE_LIMIT_OPERATOR: '10000/60',
 };
 
-/** The HTTP adapters every HTTP e2e suite runs on (`describe.each(HTTP_ADAPTERS)`). */
-export const HTTP_ADAPTERS: HttpAdapterName[] = ['express', 'fastify'];
+/**
+ * The adapter(s) this run tests HTTP on (`describe.each(HTTP_ADAPTERS)`). Each jest project is one
+ * adapter: `express`, and `fastify` (its setup sets HTTP_ADAPTER), which runs every HTTP suite
+ * again; so in `npm test` each case runs once per adapter. `HTTP_ADAPTER=fastify npm test` runs
+ * everything on Fastify.
+ */
+export const HTTP_ADAPTERS: HttpAdapterName[] = [httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER }).adapter];
 
 /**
  * Boots the example app exactly as `main.ts` does, on the given environment
  * (`HTTP_ADAPTER=express|fastify` picks the adapter; express by default).
- * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1.
+ * Pass `listen: true` to also listen on an ephemeral port of 127.0.0.1, and
+ * `logDestination` to capture the app's JSON log lines.
  */
-export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boolean; controllers?: Type<unknown>[] } = {}): Promise<TestApp> {
+export async function bootTestApp(
+  env: NodeJS.ProcessEnv,
+  opts: { listen?: boolean; controllers?: Type<unknown>[]; logDestination?: DestinationStream } = {},
+): Promise<TestApp> {
   const fullEnv = {
     OTP_KEYS: testKeyLine(),
     OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
@@ -81,7 +91,10 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     ...env,
   };
   const http = httpSettingsFromEnv(fullEnv);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(fullEnv)], controllers: opts.controllers ?? [] })
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forEnv(fullEnv, { logDestination: opts.logDestination })],
+    controllers: opts.controllers ?? [],
+  })
     .setLogger(false as never)
     .compile();
   const nestApp = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
@@ -107,6 +120,18 @@ export async function bootTestApp(env: NodeJS.ProcessEnv, opts: { listen?: boole
     close: () => app.close(),
     routes: () => (http.adapter === 'fastify' ? fastifyRoutes : expressRoutes(app.getHttpAdapter().getInstance())),
   };
+}
+
+/**
+ * A suite's own testing module (extra controllers, other imports) served as `main.ts` serves the
+ * app, on the adapter `HTTP_ADAPTER` names (the jest project's), initialised.
+ */
+export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
+  const http = httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER, ...env });
+  const app = await configureApp(moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false })), http);
+  await app.init();
+  if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  return app;
 }
 
 /** Polls `probe` until it returns a value, or fails after `deadlineMs`. */

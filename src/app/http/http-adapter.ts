@@ -4,10 +4,11 @@ import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyHelmet from '@fastify/helmet';
 import helmet from 'helmet';
-import { JsonBodyGuard, OtpExceptionFilter } from '../../otp';
+import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from '../../otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
+import { assignRequestIds } from './request-id';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -26,6 +27,8 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
       trustProxy: http.trustProxy,
       onProtoPoisoning: 'error',
       onConstructorPoisoning: 'error',
+      // The request id follows the module's rule (a well-formed X-Request-Id or a fresh UUID), not Fastify's `req-1`.
+      genReqId: otpRequestId,
       ...(http.tls ? { https: tlsServerOptions(http.tls) } : {}),
     });
   }
@@ -58,6 +61,7 @@ export function nestApplicationOptions(http: HttpSettings, extra: NestApplicatio
 
 /** Applies the HTTP settings every instance of the example app shares (also used by tests). */
 export async function configureHttp(app: INestApplication, http: HttpSettings): Promise<INestApplication> {
+  assignRequestIds(app, http);
   if (http.adapter === 'fastify') {
     const fastify = app as NestFastifyApplication;
     await fastify.register(fastifyHelmet as never, HELMET_OPTIONS);

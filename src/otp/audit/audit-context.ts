@@ -27,14 +27,19 @@ interface RequestLike {
 }
 
 /**
- * The request id: one already given to the request (pino-http, Fastify), else a
- * well-formed `X-Request-Id` from the caller, else a fresh UUID. Ill-formed
- * incoming ids are ignored, so nothing unbounded reaches logs or the audit.
+ * The id a request gets as it arrives: its `X-Request-Id` when well formed (1-64 of
+ * `A-Za-z0-9._:-`), else a fresh UUID, so nothing unbounded reaches logs or the audit.
+ * One rule for every adapter: Fastify hosts pass it as `genReqId` (Fastify's own
+ * `req-1`, `req-2`... repeat after every restart and would be taken as the id).
  */
+export function otpRequestId(req: { headers?: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers?.['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The request id: the one already given to the request (by `otpRequestId` or pino-http), else `otpRequestId(req)`. */
 export function requestIdOf(req: RequestLike): string {
   if (typeof req.id === 'string' && REQUEST_ID.test(req.id)) return req.id;
   if (typeof req.id === 'number') return String(req.id);
-  const given = req.headers?.['x-request-id'];
-  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
-  return randomUUID();
+  return otpRequestId(req);
 }
