@@ -24,6 +24,7 @@ export {
   OtpThrottledError,
   OtpPurposeUnknownError,
   OtpContextInvalidError,
+  OtpEmailInvalidError,
   OtpConfigError,
   OtpRequiredError,
   OtpUnavailableError,
@@ -48,6 +49,7 @@ export { NoStoreInterceptor } from './http/no-store.interceptor';
 export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
 export type { OtpKey } from './crypto/otp-keyring';
 export { contextHash, canonicalEmail } from './crypto/canonical';
+export { IsOtpEmail } from './http/otp-email.validator';
 export { OtpEventBus } from './events/otp-event-bus';
 export type { OtpEventListener } from './events/otp-event-bus';
 export type { OtpEvent, OtpEventName } from './events/otp-event';
