@@ -8,7 +8,8 @@ export type {
   OtpRateLimitRedisOptions,
   OtpThrottlerName,
 } from './rate-limit/otp-rate-limit-options.interface';
-export { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
+// The store of the throttler's counters (memory, or Redis with `rateLimits.redis`): for hosts that limit routes of their own on it.
+export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
 export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
 export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
 export type {
