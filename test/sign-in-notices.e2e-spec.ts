@@ -1,5 +1,6 @@
 import request from 'supertest';
 import {
+  canonicalEmail,
   OtpErasureService, OtpEvent, OtpEventBus, OtpMailDispatcher, OtpNewDeviceNoticeMessage, OtpRetentionService, OtpService,
   OtpSignInNotifier,
 } from '../src/otp';
@@ -75,7 +76,7 @@ describe('New-device sign-in notice (R19) on PostgreSQL', () => {
   let n = 0;
   const email = (who = 'device') => `${who}${++n}.${Date.now()}@example.com`;
   const noticesTo = (address: string) =>
-    app.t.mailbox.notices().filter((m): m is OtpNewDeviceNoticeMessage & { receivedAt: Date } => m.kind === 'new-device-notice' && m.to === address);
+    app.t.mailbox.notices().filter((m): m is OtpNewDeviceNoticeMessage & { receivedAt: Date } => m.kind === 'new-device-notice' && m.to === canonicalEmail(address));
   const recorded = (address: string) =>
     events.filter((e) => e.name === 'sign_in.recorded' && e.recipientIndex === otp.recipientIndex(address)).map((e) => e.detail);
   const outboxNotices = async (address: string) =>

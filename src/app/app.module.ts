@@ -3,7 +3,7 @@ import type { DestinationStream } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule } from '../otp';
-import { AccountsModule } from './accounts';
+import { AccountsModule, AccountsSettingsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
 import { loggingModule } from './app.logging';
 import { typeOrmModuleOptions } from './database/database.options';
@@ -24,6 +24,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
         OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env), isGlobal: true }),
+        AccountsSettingsModule.forEnv(env),
         AccountsModule,
         PaymentsModule,
       ],

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { OtpRateLimitOptions } from '../otp';
 
 type LimitVariable = 'RATE_LIMIT_IP_SEND' | 'RATE_LIMIT_IP_VERIFY' | 'RATE_LIMIT_RECIPIENT' | 'RATE_LIMIT_RECIPIENT_DAILY'
-  | 'RATE_LIMIT_VERIFY_RECIPIENT_IP' | 'RATE_LIMIT_NETWORK_SEND' | 'RATE_LIMIT_GLOBAL_SEND' | 'RATE_LIMIT_OPERATOR';
+  | 'RATE_LIMIT_VERIFY_RECIPIENT_IP' | 'RATE_LIMIT_NETWORK_SEND' | 'RATE_LIMIT_GLOBAL_SEND' | 'RATE_LIMIT_OPERATOR'
+  | 'RATE_LIMIT_PASSWORD_ACCOUNT' | 'RATE_LIMIT_PASSWORD_IP';
 
 /** `"limit/seconds"`, e.g. `"10/60"`; unset keeps the module default. */
 function limitFrom(env: NodeJS.ProcessEnv, variable: LimitVariable): { limit: number; ttlSeconds: number } | undefined {
@@ -11,6 +12,14 @@ function limitFrom(env: NodeJS.ProcessEnv, variable: LimitVariable): { limit: nu
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
   if (!m) throw new Error(`${variable} must look like "limit/seconds", e.g. "10/60" (got "${raw}")`);
   return { limit: Number(m[1]), ttlSeconds: Number(m[2]) };
+}
+
+/** Limits of the example app's `POST /accounts/password` (unset: the accounts module's defaults). */
+export function passwordChangeLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  account?: { limit: number; ttlSeconds: number };
+  ip?: { limit: number; ttlSeconds: number };
+} {
+  return { account: limitFrom(env, 'RATE_LIMIT_PASSWORD_ACCOUNT'), ip: limitFrom(env, 'RATE_LIMIT_PASSWORD_IP') };
 }
 
 /** The example app's rate limits, from the environment (documented in the README, "Rate limits"). */

@@ -8,7 +8,8 @@ export type {
   OtpRateLimitRedisOptions,
   OtpThrottlerName,
 } from './rate-limit/otp-rate-limit-options.interface';
-export { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
+// The store of the throttler's counters (memory, or Redis with `rateLimits.redis`): for hosts that limit routes of their own on it.
+export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
 export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
 export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
 export type {
@@ -24,6 +25,7 @@ export {
   OtpThrottledError,
   OtpPurposeUnknownError,
   OtpContextInvalidError,
+  OtpEmailInvalidError,
   OtpConfigError,
   OtpRequiredError,
   OtpUnavailableError,
@@ -50,6 +52,7 @@ export { JsonBodyGuard } from './http/json-body.guard';
 export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
 export type { OtpKey } from './crypto/otp-keyring';
 export { contextHash, canonicalEmail } from './crypto/canonical';
+export { IsOtpEmail } from './http/otp-email.validator';
 export { OtpEventBus } from './events/otp-event-bus';
 export type { OtpEventListener } from './events/otp-event-bus';
 export type { OtpEvent, OtpEventName } from './events/otp-event';

@@ -8,6 +8,7 @@ export type OtpErrorCode =
   | 'otp.throttled'
   | 'otp.purpose_unknown'
   | 'otp.context_invalid'
+  | 'otp.email_invalid'
   | 'otp.config_invalid'
   | 'otp.required'
   | 'otp.unavailable';
@@ -17,6 +18,7 @@ const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.throttled': 'Too many requests. Try again later.',
   'otp.purpose_unknown': 'This purpose is not accepted.',
   'otp.context_invalid': 'The context does not fit this purpose.',
+  'otp.email_invalid': 'The email address is not accepted.',
   'otp.config_invalid': 'The OTP module is misconfigured.',
   'otp.required': 'This action needs a valid one-time-passcode token. Verify a new code for it.',
   'otp.unavailable': 'The service is temporarily unavailable. Try again shortly.',
@@ -62,6 +64,17 @@ export class OtpPurposeUnknownError extends OtpError {
 export class OtpContextInvalidError extends OtpError {
   constructor(detail: string) {
     super('otp.context_invalid', detail);
+  }
+}
+
+/**
+ * An address with no one mailbox the transport would deliver it to (a quoted local part that is
+ * not a dot-atom, a control, zero-width or other default-ignorable character, an invalid domain):
+ * it cannot be canonicalised, so it is refused rather than given an identity of its own.
+ */
+export class OtpEmailInvalidError extends OtpError {
+  constructor() {
+    super('otp.email_invalid');
   }
 }
 

@@ -63,14 +63,15 @@ export class OtpService {
     const problem = input.context ? contextProblem(rules, input.context) : undefined;
     if (problem) throw new OtpContextInvalidError(problem);
 
-    const recipientIndex = this.recipientIndex(input.email);
+    // One mailbox, one identity: the index, every limit and the mailed address are the canonical form.
+    const email = canonicalEmail(input.email);
+    const recipientIndex = this.keyring.blindIndex(email);
     await this.sendLimits.count({ scope: 'issue', recipientIndex, purpose, ip: input.ip });
 
     const challengeId = randomUUID();
     const code = generateCode(this.options.codeLength);
     const details: DeliveryDetails = {
-      // The mailed address is the NFKC form the blind index is built from (case aside): one mailbox, one identity.
-      to: input.email.trim().normalize('NFKC'),
+      to: email,
       locale: safeLocale(input.locale),
       context: input.context,
       ip: input.ip,
@@ -173,7 +174,10 @@ export class OtpService {
     };
   }
 
-  /** Keyed blind index of an address, as stored; lets hosts bind proofs to their users. */
+  /**
+   * Keyed blind index of an address's canonical form (`canonicalEmail`), as stored; lets hosts
+   * bind proofs to their users. Throws `OtpEmailInvalidError` for an address with no canonical form.
+   */
   recipientIndex(email: string): string {
     return this.keyring.blindIndex(canonicalEmail(email));
   }

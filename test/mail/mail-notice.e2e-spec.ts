@@ -1,4 +1,4 @@
-import { OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
+import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { dumpAllTables } from '../support/table-dump';
@@ -33,7 +33,7 @@ describe('Failure-budget notice (R13, R19): the person is told, at most once a d
       }
     }
   }
-  const noticesTo = (address: string) => t.mailbox.notices().filter((n) => n.to === address);
+  const noticesTo = (address: string) => t.mailbox.notices().filter((n) => n.to === canonicalEmail(address));
   const queued = (address: string) => events.filter((e) => e.name === 'notice.queued' && e.recipientIndex === otp.recipientIndex(address));
 
   it('R13: once the budget is spent, the address gets a notice through the outbox (when, from which IP), and the outbox keeps no address', async () => {

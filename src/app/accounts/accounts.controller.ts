@@ -3,6 +3,7 @@ import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { CodeSignInDto, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
 import { AccountsService, CurrentAccount, IssuedSession } from './accounts.service';
+import { PasswordChangeThrottleGuard } from './password-change.guard';
 import { Account, SessionGuard } from './session.guard';
 import { SignInClient, SignInClientOf } from './sign-in-client';
 
@@ -52,9 +53,12 @@ export class AccountsController {
     await this.accounts.signOut(account);
   }
 
-  /** Sets the first password, or changes it with `currentPassword`; other sessions end. */
+  /**
+   * Sets the first password, or changes it with `currentPassword`; other sessions end.
+   * Limited per client IP and per account (429); a wrong `currentPassword` is audited.
+   */
   @Post('password')
-  @UseGuards(SessionGuard)
+  @UseGuards(SessionGuard, PasswordChangeThrottleGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
   async setPassword(@Account() account: CurrentAccount, @Body() body: SetPasswordDto): Promise<void> {
     await this.accounts.setPassword(account, body.password, body.currentPassword);

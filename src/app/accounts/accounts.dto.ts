@@ -1,9 +1,9 @@
-import { IsEmail, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOtpEmail } from '../../otp';
 
+/** The same email rule as the OTP routes: an address the module can canonicalise (accounts are keyed on that form). */
 class EmailField {
-  @IsString()
-  @MaxLength(254)
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true })
+  @IsOtpEmail()
   email: string;
 }
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { canonicalEmail, OtpService, OtpSignInNotifier, RedeemedOtpProof } from '../../otp';
+import { canonicalEmail, OtpEmailInvalidError, OtpEventBus, OtpService, OtpSignInNotifier, RedeemedOtpProof } from '../../otp';
 import { CurrentPasswordRequiredError, InvalidCredentialsError, PasswordRequiredError } from '../common/app-errors';
 import { AccountRow, AccountsStore } from './accounts.store';
-import { hashPassword, verifyPassword } from './password-hasher';
+import { PasswordHasher } from './password-hasher';
 import { SignInClient } from './sign-in-client';
 
 /** How long a session lasts. */
@@ -46,6 +46,8 @@ export class AccountsService {
     private readonly store: AccountsStore,
     private readonly otp: OtpService,
     private readonly notifier: OtpSignInNotifier,
+    private readonly hasher: PasswordHasher,
+    private readonly events: OtpEventBus,
   ) {}
 
   /** Passwordless sign-in; the guard already checked the proof was mailed to `email`. */
@@ -60,7 +62,7 @@ export class AccountsService {
   async signInWithPassword(email: string, password: string, proof: RedeemedOtpProof, client: SignInClient = {}): Promise<IssuedSession> {
     this.assertProofFor(email, proof);
     const account = await this.store.findByEmail(canonicalEmail(email));
-    const ok = await verifyPassword(password, account?.passwordHash ?? null);
+    const ok = await this.hasher.verify(password, account?.passwordHash ?? null);
     if (!account || !ok) throw new InvalidCredentialsError();
     return this.reported(email, client, await this.openSession(account, ['pwd', ...proof.amr]));
   }
@@ -71,13 +73,31 @@ export class AccountsService {
     if (!account) throw new InvalidCredentialsError();
     if (account.passwordHash !== null) {
       if (currentPassword === undefined) throw new CurrentPasswordRequiredError();
-      if (!(await verifyPassword(currentPassword, account.passwordHash))) throw new InvalidCredentialsError();
+      if (!(await this.hasher.verify(currentPassword, account.passwordHash))) {
+        this.passwordChangeFailed(current, { reason: 'wrong_password' });
+        throw new InvalidCredentialsError();
+      }
     }
     // Conditional on the hash just checked: a password set concurrently is never overwritten without its proof.
     const changed = await this.store.replacePasswordEndingOtherSessions(
-      account.id, account.passwordHash, await hashPassword(password), current.sessionTokenHash,
+      account.id, account.passwordHash, await this.hasher.hash(password), current.sessionTokenHash,
     );
     if (!changed) throw new CurrentPasswordRequiredError();
+  }
+
+  /**
+   * A refused password change goes to the audit trail as `password.change_failed`, the
+   * account's blind index as subject (the request context adds IP, user agent, request id).
+   */
+  passwordChangeFailed(current: CurrentAccount, detail: { reason: string; throttler?: string }): void {
+    let recipientIndex: string | undefined;
+    try {
+      recipientIndex = this.otp.recipientIndex(current.email);
+    } catch (err) {
+      // An account stored before addresses were canonicalised: the event still goes out, without a subject.
+      if (!(err instanceof OtpEmailInvalidError)) throw err;
+    }
+    this.events.emit({ name: 'password.change_failed', outcome: 'failure', recipientIndex, detail });
   }
 
   async signOut(current: CurrentAccount): Promise<void> {

@@ -22,6 +22,8 @@ const BY_NAME: Record<string, string> = {
   'operator.auth_failed': 'authn_login_fail',
   // The host reports a sign-in it completed (a session it created): see OtpSignInNotifier.
   'sign_in.recorded': 'session_created',
+  // The host reports a refused password change (a wrong current password).
+  'password.change_failed': 'authn_password_change_fail',
 };
 
 /** The OWASP vocabulary name of an event, or null when none fits. */

@@ -1,8 +1,87 @@
 import { createHash } from 'node:crypto';
+import { domainToASCII } from 'node:url';
+import { OtpEmailInvalidError } from '../otp.errors';
 
-/** Trimmed, NFKC-normalised and lower-cased: case variants of one address share one index. */
+// RFC 5322 atext, plus the non-ASCII characters RFC 6532 (SMTPUTF8) adds, minus every
+// control, format, separator, unassigned and private-use character.
+const ATEXT = String.raw`[A-Za-z0-9!#$%&'*+\-/=?^_\x60{|}~]|[^\x00-\x7f\p{C}\p{Z}]`;
+const DOT_ATOM = new RegExp(`^(?:${ATEXT})+(?:\\.(?:${ATEXT})+)*$`, 'u');
+/** Characters that can never be part of an address, wherever they stand. */
+const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+/** What a domain may be spelled with before IDNA: letters, marks, digits, hyphens and full stops. */
+const DOMAIN_INPUT = /^[\p{L}\p{M}\p{N}\-.\u3002\uff0e\uff61]+$/u;
+const LDH_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/**
+ * A quoted local part, unquoted: `"vic\tim"` -> `victim`. Undefined unless the whole
+ * value is one quoted-string (quotes glued to an atom are read differently by
+ * different parsers: nodemailer takes `a"b"` as the name `a` and the address `b`).
+ */
+function unquote(local: string): string | undefined {
+  if (!local.startsWith('"')) return local;
+  let out = '';
+  for (let i = 1; i < local.length; i++) {
+    const ch = local[i];
+    if (ch === '\\') {
+      if (i + 1 >= local.length) return undefined;
+      out += local[++i];
+    } else if (ch === '"') {
+      return i === local.length - 1 ? out : undefined;
+    } else {
+      out += ch;
+    }
+  }
+  return undefined;
+}
+
+/** The domain as its A-label (what the transport looks up), or undefined when it is not a hostname. */
+function canonicalDomain(domain: string): string | undefined {
+  if (!DOMAIN_INPUT.test(domain)) return undefined;
+  let ascii = domainToASCII(domain);
+  // A trailing dot names the same (absolute) domain.
+  if (ascii.endsWith('.')) ascii = ascii.slice(0, -1);
+  if (ascii === '' || ascii.length > 253) return undefined;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((l) => LDH_LABEL.test(l))) return undefined;
+  // A numeric last label is an IPv4 address to a URL parser (`0x7f.1` is 127.0.0.1), never a TLD.
+  if (!/[a-z]/.test(labels[labels.length - 1])) return undefined;
+  return ascii;
+}
+
+/**
+ * The one spelling of an address that every spelling of its mailbox shares, or
+ * undefined when there is no such spelling: NFKC, then the domain as its lower-case
+ * A-label without a trailing dot, and the local part unquoted when its content is a
+ * dot-atom, then lower-cased. Refused: controls (CR/LF), zero-width and other
+ * default-ignorable characters, quoted local parts that are not dot-atoms,
+ * comments, display names, domain literals and IP addresses.
+ */
+export function tryCanonicalEmail(email: unknown): string | undefined {
+  if (typeof email !== 'string' || email.length > 1024 || FORBIDDEN.test(email)) return undefined;
+  const s = email.normalize('NFKC').trim();
+  if (FORBIDDEN.test(s)) return undefined;
+  const at = s.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const local = unquote(s.slice(0, at));
+  if (local === undefined || !DOT_ATOM.test(local)) return undefined;
+  const domain = canonicalDomain(s.slice(at + 1));
+  if (domain === undefined) return undefined;
+  const lower = local.toLowerCase().normalize('NFKC');
+  if (!DOT_ATOM.test(lower) || utf8Length(lower) > 64) return undefined;
+  const address = `${lower}@${domain}`;
+  return utf8Length(address) > 254 ? undefined : address;
+}
+
+/**
+ * `tryCanonicalEmail`, throwing `OtpEmailInvalidError` (400) for an address that has
+ * no canonical form. The blind index, every per-recipient limit and the mailed
+ * address are all built on this form: what is limited is what is delivered.
+ */
 export function canonicalEmail(email: string): string {
-  return email.trim().normalize('NFKC').toLowerCase();
+  const canonical = tryCanonicalEmail(email);
+  if (canonical === undefined) throw new OtpEmailInvalidError();
+  return canonical;
 }
 
 export type OtpContextValue = string | number | boolean | null;

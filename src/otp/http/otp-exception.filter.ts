@@ -7,6 +7,7 @@ const STATUS: Record<OtpErrorCode, number> = {
   'otp.throttled': HttpStatus.TOO_MANY_REQUESTS,
   'otp.purpose_unknown': HttpStatus.BAD_REQUEST,
   'otp.context_invalid': HttpStatus.BAD_REQUEST,
+  'otp.email_invalid': HttpStatus.BAD_REQUEST,
   'otp.config_invalid': HttpStatus.INTERNAL_SERVER_ERROR,
   'otp.required': HttpStatus.UNAUTHORIZED,
   'otp.unavailable': HttpStatus.SERVICE_UNAVAILABLE,

@@ -1,5 +1,4 @@
 import {
-  IsEmail,
   IsNotEmpty,
   IsObject,
   IsOptional,
@@ -11,6 +10,7 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { OtpContext } from '../crypto/canonical';
+import { IsOtpEmail } from './otp-email.validator';
 
 const CONTEXT_DOC = { type: 'object', additionalProperties: true, description: 'Flat object of at most 16 scalar values the code approves, e.g. { amount, to }' } as const;
 
@@ -41,23 +41,9 @@ function IsOtpContext(): PropertyDecorator {
   });
 }
 
-/** An address that Unicode normalisation (NFKC) leaves unchanged: no look-alike spelling of another mailbox. */
-function IsNfkcStable(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isNfkcStable',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && value.normalize('NFKC') === value,
-      defaultMessage: () => 'email must be in Unicode normal form (NFKC)',
-    },
-  });
-}
-
 export class IssueChallengeDto {
   @ApiProperty({ example: 'you@example.com', maxLength: 254 })
-  @IsString()
-  @MaxLength(254)
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true })
-  @IsNfkcStable()
+  @IsOtpEmail()
   email: string;
 
   @ApiPropertyOptional({ example: 'login', default: 'login' })

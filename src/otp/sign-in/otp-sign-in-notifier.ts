@@ -73,13 +73,14 @@ export class OtpSignInNotifier {
     const request = currentAuditContext();
     const ip = input.ip ?? request?.ip;
     const userAgent = input.userAgent ?? request?.userAgent;
-    const recipientIndex = this.keyring.blindIndex(canonicalEmail(input.email));
+    const to = canonicalEmail(input.email);
+    const recipientIndex = this.keyring.blindIndex(to);
     const browser = summariseUserAgent(userAgent);
     const network = ipNetwork(ip);
     const id = randomUUID();
     const payload: NewDeviceNoticePayload = {
       kind: 'new-device-notice',
-      to: input.email.trim().normalize('NFKC'),
+      to,
       locale: safeLocale(input.locale),
       browser,
       network,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { tryCanonicalEmail } from '../crypto/canonical';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../otp.errors';
 import { OtpService } from '../otp.service';
@@ -116,7 +117,7 @@ export class OtpTokenService {
     const mismatch =
       row.purpose !== expect.purpose ? 'wrong_purpose'
         : (row.contextHash ?? '') !== (expect.contextHash ?? '') ? 'wrong_context'
-          : expect.recipientEmail !== undefined && !sameText(row.recipientIndex, this.otp.recipientIndex(expect.recipientEmail))
+          : expect.recipientEmail !== undefined && !sameText(row.recipientIndex, this.indexOrNone(expect.recipientEmail))
             ? 'wrong_recipient'
             : null;
     if (mismatch) {
@@ -133,5 +134,11 @@ export class OtpTokenService {
       amr: OTP_AMR,
       redeemedAt: row.redeemedAt,
     };
+  }
+
+  /** The blind index of the expected recipient; an address with no canonical form matches no proof. */
+  private indexOrNone(email: string): string {
+    const canonical = tryCanonicalEmail(email);
+    return canonical === undefined ? '' : this.otp.recipientIndex(canonical);
   }
 }
