@@ -21,7 +21,7 @@ describe.each(HTTP_ADAPTERS)('the development mailbox behind a proxy (%s)', (ada
     const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter });
     try {
       expect(await statusOf(t, {})).toBe(200);
-      for (const headers of [
+      for (const headers of <Headers[]>[
         { 'X-Forwarded-For': '203.0.113.9' },
         { 'X-Forwarded-For': '127.0.0.1' },
         { 'X-Real-IP': '203.0.113.9' },
@@ -41,7 +41,7 @@ describe.each(HTTP_ADAPTERS)('the development mailbox behind a proxy (%s)', (ada
     try {
       expect(await statusOf(t, {})).toBe(200);
       expect(await statusOf(t, { 'X-Forwarded-For': '127.0.0.1' })).toBe(200);
-      for (const headers of [
+      for (const headers of <Headers[]>[
         { 'X-Forwarded-For': '203.0.113.9' },
         { 'X-Forwarded-For': '127.0.0.1, 203.0.113.9' },
         // The proxy sets only X-Real-IP or Forwarded: the client address it names is not loopback.
