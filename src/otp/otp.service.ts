@@ -20,6 +20,7 @@ import { ResolvedOtpOptions } from './otp-options.interface';
 import { contextProblem, declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
+import { OtpSchemaState } from './persistence/otp-schema.state';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -42,6 +43,7 @@ export class OtpService {
     private readonly events: OtpEventBus,
     private readonly outbox: OtpMailOutboxStore,
     private readonly dispatcher: OtpMailDispatcher,
+    private readonly schema: OtpSchemaState,
   ) {
     this.purposeNames = Object.keys(options.purposes);
   }
@@ -51,6 +53,7 @@ export class OtpService {
    * supersedes the address's live one. Never waits for SMTP.
    */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
+    this.schema.assertReady();
     const purpose = input.purpose ?? 'login';
     const rules = declaredPurpose(this.options, purpose);
     if (!rules) throw new OtpPurposeUnknownError();
@@ -92,6 +95,7 @@ export class OtpService {
 
   /** Sends a fresh code for a live challenge; earlier codes stay valid, the attempt count stays. */
   async resend(challengeId: string): Promise<IssuedChallenge> {
+    this.schema.assertReady();
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
     const sealed = await this.outbox.challengeDelivery(challengeId);
@@ -140,6 +144,7 @@ export class OtpService {
   }
 
   private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<OtpProof> {
+    this.schema.assertReady();
     if (!UUID.test(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
     const hash = contextHash(input.context);
     const out = await this.store.attempt(
