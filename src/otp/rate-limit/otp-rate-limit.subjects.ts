@@ -7,6 +7,7 @@ import { ResolvedOtpOptions } from '../otp-options.interface';
 import { contextProblem, declaredPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /** Whose mailbox a request concerns, as the throttlers count it. */
 export interface OtpRateLimitSubject {
@@ -29,6 +30,7 @@ export class OtpRateLimitSubjects {
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
     private readonly otp: OtpService,
     private readonly store: OtpChallengeStore,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   /** From an issue body: the same validation the route's pipe applies, then the declared purpose. */
@@ -50,6 +52,7 @@ export class OtpRateLimitSubjects {
    */
   async fromChallenge(id: unknown): Promise<OtpRateLimitSubject | undefined> {
     if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+    this.schema.assertReady();
     const row = await this.store.findRateLimitSubject(id.toLowerCase());
     return row ?? undefined;
   }
