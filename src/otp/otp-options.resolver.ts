@@ -27,7 +27,11 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   // Production names every missing setting at once, not one per restart.
   const missing = production ? productionSettingsMissing(options, absent) : [];
   if (missing.length > 0) {
-    throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (keys: npm run otp:keys -- new; see the README, "Configuration")`);
+    const hints = [
+      ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
+      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS (the development mailbox is off in production)'] : []),
+    ];
+    throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
   }
   const keyList = (given: string | OtpKey[] | undefined, variable: string): OtpKey[] => {
     if (absent(given)) {
