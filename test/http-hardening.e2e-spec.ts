@@ -166,4 +166,28 @@ describe('HTTP hardening', () => {
     expect(() => parseTrustProxy('10.0.0.0/33')).toThrow();
     expect(() => parseTrustProxy('proxy.example.com')).toThrow();
   });
+
+  it('TRUST_PROXY in production refuses more than 3 hops and ranges broader than /8 (IPv4) or /32 (IPv6), IPv4-mapped ones included', () => {
+    const prod = (value: string) => () => parseTrustProxy(value, true);
+    expect(parseTrustProxy('3', true)).toBe(3);
+    expect(parseTrustProxy('10.0.0.0/8,2001:db8::/32,loopback,192.0.2.1,::ffff:10.0.0.0/104', true))
+      .toEqual(['10.0.0.0/8', '2001:db8::/32', 'loopback', '192.0.2.1', '::ffff:10.0.0.0/104']);
+    expect(prod('4')).toThrow(/TRUST_PROXY=4.*at most 3/);
+    expect(prod('99')).toThrow(/at most 3/);
+    expect(prod('0.0.0.0/1,128.0.0.0/1')).toThrow(/TRUST_PROXY entry "0.0.0.0\/1" is broader than \/8/);
+    expect(prod('2000::/3')).toThrow(/broader than \/32/);
+    expect(prod('::ffff:0.0.0.0/100')).toThrow(/broader than \/8/);
+    // Outside production the same values start (a lab may chain proxies), but never the whole internet.
+    expect(parseTrustProxy('99', false)).toBe(99);
+    expect(parseTrustProxy('0.0.0.0/1', false)).toEqual(['0.0.0.0/1']);
+  });
+
+  it('TRUST_PROXY=0.0.0.0/0 (or ::/0) is refused with one clear line in every mode, not a crash of the proxy parser', () => {
+    for (const production of [false, true]) {
+      for (const value of ['0.0.0.0/0', '::/0', '::ffff:0.0.0.0/96,0.0.0.0/0']) {
+        expect(() => parseTrustProxy(value, production)).toThrow(/TRUST_PROXY entry "[^"]+" trusts every address/);
+      }
+    }
+    expect(() => httpSettingsFromEnv({ TRUST_PROXY: '0.0.0.0/0' })).toThrow(/trusts every address/);
+  });
 });

@@ -13,6 +13,8 @@ const ADMIN = `admin-${process.pid}-${Date.now()}`;
 
 describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   let db: TestDatabase;
+  // Every app of this suite shares the database, so its keys (the index key's fingerprint is checked at start).
+  const keys = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e') };
   let app: INestApplication;
   let hook: Server;
   const received: { path?: string; body: Record<string, unknown> }[] = [];
@@ -31,7 +33,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts/secret-path`;
     const sink = new Writable({ write(chunk, _e, done) { logLines.push(...chunk.toString().trim().split('\n')); done(); } });
-    const env = { DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS };
+    const env = { DATABASE_URL: db.url, ...keys, OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS };
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
     app = await startTestHttpApp(moduleRef, env);
   });
@@ -46,7 +48,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   it('R14: /metrics answers 401 without the operator token and 404 when none is configured (its counters would be an oracle)', async () => {
     await http().get('/metrics').expect(401);
     await http().get('/metrics').set('Authorization', 'Bearer wrong').expect(401);
-    const bare = await bootTestApp({ DATABASE_URL: db.url });
+    const bare = await bootTestApp({ DATABASE_URL: db.url, ...keys });
     try {
       await request(bare.app.getHttpServer()).get('/metrics').expect(404);
     } finally {
@@ -135,7 +137,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   });
 
   it('a second app instance in the same process has its own metrics registry', async () => {
-    const other = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: ADMIN });
+    const other = await bootTestApp({ DATABASE_URL: db.url, ...keys, OTP_ADMIN_TOKEN: ADMIN });
     try {
       const res = await request(other.app.getHttpServer()).get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200);
       expect(metric(res.text, 'otp_alerts_total{rule="ip_many_recipients"}')).toBeUndefined();

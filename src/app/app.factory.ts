@@ -50,6 +50,9 @@ export function apiDocsServed(app: INestApplication): boolean {
 /** The example app on the adapter chosen by `HTTP_ADAPTER` (express or fastify). */
 export async function createApp(module: DynamicModule, env: NodeJS.ProcessEnv = process.env): Promise<INestApplication> {
   const http = httpSettingsFromEnv(env);
-  const app = await NestFactory.create(module, createHttpAdapter(http), nestApplicationOptions(http, { bufferLogs: true }));
-  return configureApp(app, http);
+  // A failed start is reported by the caller in one line: Nest neither exits nor prints the buffered logs then.
+  const app = await NestFactory.create(module, createHttpAdapter(http), nestApplicationOptions(http, { bufferLogs: true, autoFlushLogs: false, abortOnError: false }));
+  await configureApp(app, http);
+  app.flushLogs();
+  return app;
 }

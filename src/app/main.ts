@@ -2,10 +2,13 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { apiDocsServed, createApp, listenApp } from './app.factory';
 import { AppModule } from './app.module';
+import { listenPort, startupFailureText, startupProblems } from './app.preflight';
 
 async function main(): Promise<void> {
+  const problems = startupProblems(process.env);
+  if (problems.length > 0) throw new Error(problems.join('; '));
   const app = await createApp(AppModule.forEnv(process.env));
-  const port = Number(process.env.PORT ?? 3000);
+  const port = listenPort(process.env);
   const host = process.env.HOST ?? '127.0.0.1';
   await listenApp(app, port, host);
   const scheme = process.env.TLS_CERT_FILE ? 'https' : 'http';
@@ -27,7 +30,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: Error) => {
-  new Logger('Main').error(`start-up failed: ${err.message}`);
-  process.exit(1);
+// One line on stderr (the stack only with LOG_LEVEL=debug), written before exiting: not through the
+// asynchronous logger, whose last lines process.exit would drop.
+main().catch((err: unknown) => {
+  process.stderr.write(startupFailureText(err, process.env), () => process.exit(1));
 });

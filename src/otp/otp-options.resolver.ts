@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
-import { OtpKey, parseKeyList } from './crypto/otp-keyring';
+import { OtpKey, parseKeyList, parseSecret } from './crypto/otp-keyring';
 import { resolveContextDisplay } from './mail/otp-context-display';
 import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
 import { OtpConfigError } from './otp.errors';
@@ -25,20 +25,28 @@ function intInRange(name: string, value: number | undefined, fallback: number, m
 export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger('OtpModule')): ResolvedOtpOptions {
   const production = options.production ?? process.env.NODE_ENV === 'production';
   let ephemeralKeys = false;
+  const absent = (given: unknown) => given === undefined || given === '' || (Array.isArray(given) && given.length === 0);
+  // Production names every missing setting at once, not one per restart.
+  const missing = production ? productionSettingsMissing(options, absent) : [];
+  if (missing.length > 0) {
+    const hints = [
+      ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
+      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS (the development mailbox is off in production)'] : []),
+    ];
+    throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
+  }
   const keyList = (given: string | OtpKey[] | undefined, variable: string): OtpKey[] => {
-    if (given === undefined || given === '' || (Array.isArray(given) && given.length === 0)) {
-      if (production) {
-        throw new OtpConfigError(`${variable} is required in production: set "kid:base64" keys of 32 bytes`);
-      }
+    if (absent(given)) {
       logger.warn(`No ${variable} configured: using an ephemeral key. Pending codes stop working when the process restarts.`);
       ephemeralKeys = true;
       return [{ id: 'ephemeral', secret: randomBytes(32) }];
     }
-    return typeof given === 'string' ? parseKeyList(given, variable) : given;
+    return typeof given === 'string' ? parseKeyList(given, variable) : given!;
   };
   const keys = keyList(options.keys, 'OTP_KEYS');
   const encryptionKeys = keyList(options.encryptionKeys, 'OTP_ENCRYPTION_KEYS');
-  const indexKey = options.indexKey ? Buffer.from(options.indexKey, 'base64') : undefined;
+  const indexKey = options.indexKey ? parseSecret(options.indexKey, 'OTP_INDEX_KEY') : undefined;
+  assertOneRolePerSecret(keys, indexKey, encryptionKeys);
   checkOperatorToken(options.audit?.adminToken, production, logger);
 
   const purposes: ResolvedOtpOptions['purposes'] = {};
@@ -92,6 +100,38 @@ function checkOperatorToken(token: string | undefined, production: boolean, logg
   if (!problem) return;
   if (production) throw new OtpConfigError(`audit.adminToken (OTP_ADMIN_TOKEN) ${problem} in production; ${OPERATOR_TOKEN_HINT}`);
   logger.warn(`audit.adminToken ${problem}: it would be refused in production; ${OPERATOR_TOKEN_HINT}`);
+}
+
+/** The settings production cannot run without, by the example app's variable names. */
+function productionSettingsMissing(options: OtpModuleOptions, absent: (v: unknown) => boolean): string[] {
+  const required: [string, unknown][] = [
+    ['OTP_KEYS', options.keys],
+    ['OTP_ENCRYPTION_KEYS', options.encryptionKeys],
+    // The index key pinned on its own: rotating OTP_KEYS then never moves the blind index.
+    ['OTP_INDEX_KEY', options.indexKey],
+    ['SMTP_URL', options.mail?.smtpUrl],
+    ['MAIL_FROM', options.mail?.from],
+    ['APP_URL', options.mail?.appUrl],
+  ];
+  return required.filter(([, value]) => absent(value)).map(([name]) => name);
+}
+
+/**
+ * One secret, one role: an HMAC key (code keys, index key) is never also an AES key.
+ * The index key may equal a code key: both are HMAC keys, each derived per use, and
+ * pinning the index to the old first code key is how a rotation keeps it.
+ */
+function assertOneRolePerSecret(keys: OtpKey[], indexKey: Buffer | undefined, encryptionKeys: OtpKey[]): void {
+  const hmac: [string, Buffer][] = [
+    ...keys.map((k): [string, Buffer] => [`OTP_KEYS key "${k.id}"`, k.secret]),
+    ...(indexKey ? [['OTP_INDEX_KEY', indexKey] as [string, Buffer]] : []),
+  ];
+  for (const e of encryptionKeys) {
+    const clash = hmac.find(([, secret]) => secret.equals(e.secret));
+    if (clash) {
+      throw new OtpConfigError(`${clash[0]} and OTP_ENCRYPTION_KEYS key "${e.id}" are the same secret: give the HMAC and the encryption keys their own (npm run otp:keys -- new)`);
+    }
+  }
 }
 
 /** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */

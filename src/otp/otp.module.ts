@@ -39,6 +39,9 @@ import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
 import { OtpSql } from './persistence/otp-sql';
+import { OtpKeyFingerprintStore } from './persistence/otp-key-fingerprint.store';
+import { OtpSchemaState } from './persistence/otp-schema.state';
+import { OtpStartupCheck } from './ops/otp-startup.check';
 import { OtpGuard } from './tokens/otp.guard';
 import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.options';
 import { OtpTokenService } from './tokens/otp-token.service';
@@ -78,6 +81,10 @@ const providers: Provider[] = [
   otpMailerProvider,
   OtpEventBus,
   OtpSql,
+  // Before anything touches an OTP table: the schema and the blind index key (issue 9).
+  OtpSchemaState,
+  OtpKeyFingerprintStore,
+  OtpStartupCheck,
   OtpChallengeStore,
   OtpMailOutboxStore,
   OtpMailDispatcher,

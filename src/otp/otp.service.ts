@@ -21,6 +21,7 @@ import { contextProblem, declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
 import { OtpSendLimiter } from './rate-limit/otp-send-limiter';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
+import { OtpSchemaState } from './persistence/otp-schema.state';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -44,6 +45,7 @@ export class OtpService {
     private readonly outbox: OtpMailOutboxStore,
     private readonly dispatcher: OtpMailDispatcher,
     private readonly sendLimits: OtpSendLimiter,
+    private readonly schema: OtpSchemaState,
   ) {
     this.purposeNames = Object.keys(options.purposes);
   }
@@ -56,6 +58,7 @@ export class OtpService {
    * cannot be reached; nothing is written then.
    */
   async issue(input: IssueChallengeInput): Promise<IssuedChallenge> {
+    this.schema.assertReady();
     const purpose = input.purpose ?? 'login';
     const rules = declaredPurpose(this.options, purpose);
     if (!rules) throw new OtpPurposeUnknownError();
@@ -103,6 +106,7 @@ export class OtpService {
    * Counts the same send limits as `issue` (the network of `client.ip`, else of the issuing request).
    */
   async resend(challengeId: string, client: { ip?: string } = {}): Promise<IssuedChallenge> {
+    this.schema.assertReady();
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
     const sealed = await this.outbox.challengeDelivery(challengeId);
@@ -152,6 +156,7 @@ export class OtpService {
   }
 
   private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<OtpProof> {
+    this.schema.assertReady();
     if (!UUID.test(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
     const hash = contextHash(input.context);
     const out = await this.store.attempt(

@@ -48,6 +48,7 @@ describe('leaks: codes after a full run', () => {
       DATABASE_URL: db.url,
       OTP_KEYS: key('k1'),
       OTP_ENCRYPTION_KEYS: key('e1'),
+      OTP_INDEX_KEY: randomBytes(32).toString('base64'), // required in production
       BENCH_CAPTURE_ALL: '1',
       BENCH_LOG_LEVELS: 'error,warn,log,debug,verbose,fatal',
       LOG_LEVEL: 'trace',

@@ -5,6 +5,8 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
 describe('Dispatcher wake-ups', () => {
   const open: TestApp[] = [];
   let db: TestDatabase | undefined;
+  // Both tests use one database, so one set of keys (the index key's fingerprint is checked at start).
+  const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
   afterAll(async () => {
     while (open.length) await open.pop()!.close();
     await db?.drop();
@@ -12,7 +14,6 @@ describe('Dispatcher wake-ups', () => {
 
   it('LISTEN/NOTIFY: mail written by a writer-only instance goes out at once, long before the next poll', async () => {
     db = await createTestDatabase();
-    const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
     const sender = await bootTestApp({ DATABASE_URL: db.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
     open.push(sender);
     const writer = await bootTestApp({ DATABASE_URL: db.url, MAIL_DISPATCHER: 'false', ...keys });
@@ -24,7 +25,6 @@ describe('Dispatcher wake-ups', () => {
   });
 
   it('an instance with its own dispatcher sends no NOTIFY (it would take a database-wide lock at every commit)', async () => {
-    const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
     const listener = await bootTestApp({ DATABASE_URL: db!.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
     open.push(listener);
     const { Client } = await import('pg');

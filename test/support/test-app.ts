@@ -27,13 +27,20 @@ export interface TestApp {
 }
 
 /**
- * Production refuses to start without a relay: production-mode test apps get a
- * placeholder one (contacted only if a test sends mail), unless the test sets its own
- * (`SMTP_URL: ''` to see the refusal).
+ * The keys of every test app of this process unless a test sets its own: apps that
+ * share a database must share its blind index key (a different one is refused at start).
+ */
+const PROCESS_KEYS = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
+const PROCESS_INDEX_KEY = testKeyLine('ix').slice(3);
+
+/**
+ * Production refuses to start without a relay and an index key: production-mode test
+ * apps get a placeholder relay (contacted only if a test sends mail) and the process's
+ * index key, unless the test sets its own (`SMTP_URL: ''` to see the refusal).
  */
 function productionMail(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env.NODE_ENV === 'production'
-    ? { SMTP_URL: 'smtps://127.0.0.1:9', MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test' }
+    ? { SMTP_URL: 'smtps://127.0.0.1:9', MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test', OTP_INDEX_KEY: PROCESS_INDEX_KEY }
     : {};
 }
 
@@ -85,8 +92,7 @@ export async function bootTestApp(
   opts: { listen?: boolean; controllers?: Type<unknown>[]; logDestination?: DestinationStream } = {},
 ): Promise<TestApp> {
   const fullEnv = {
-    OTP_KEYS: testKeyLine(),
-    OTP_ENCRYPTION_KEYS: testKeyLine('e1'),
+    ...PROCESS_KEYS,
     // `HTTP_ADAPTER=fastify npm test` runs every suite that does not pick an adapter on Fastify.
     HTTP_ADAPTER: process.env.HTTP_ADAPTER ?? 'express',
     ...productionMail(env),
@@ -107,8 +113,13 @@ export async function bootTestApp(
     });
   }
   const app = await configureApp(nestApp, http);
-  if (opts.listen) await listenApp(app, 0, '127.0.0.1');
-  else await app.init();
+  try {
+    if (opts.listen) await listenApp(app, 0, '127.0.0.1');
+    else await app.init();
+  } catch (err) {
+    await app.close().catch(() => undefined); // a refused start leaves no pool open
+    throw err;
+  }
   if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const mailbox = app.get(OtpMailer) as DevMailboxMailer;
   return {

@@ -9,6 +9,8 @@ import { isLoopbackHost } from '../../otp';
  * database in this process (in memory, or in `PGLITE_DIR`), migrated at start.
  */
 export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSourceOptions {
+  const problem = databaseUrlProblem(env);
+  if (problem) throw new Error(problem);
   const common = {
     type: 'postgres' as const,
     migrations: ALL_MIGRATIONS,
@@ -35,6 +37,21 @@ export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSou
     installExtensions: false,
     migrationsRun: true,
   };
+}
+
+/** What is wrong with `DATABASE_URL` (never echoing it: it may hold a password), or undefined. */
+export function databaseUrlProblem(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.DATABASE_URL) return undefined;
+  let url: URL;
+  try {
+    url = new URL(env.DATABASE_URL);
+  } catch {
+    return 'DATABASE_URL is not a URL: expected postgres://user:password@host:5432/database (or unset it for the embedded database)';
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    return `DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//)`;
+  }
+  return undefined;
 }
 
 /**

@@ -21,24 +21,64 @@ export interface HttpSettings {
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
+/** In production: more hops, or a range broader than these, would let far-away clients choose their IP. */
+export const MAX_TRUSTED_HOPS = 3;
+const MIN_PREFIX = { 4: 8, 6: 32 } as const;
+
+/**
+ * The IPv4 prefix length an IPv6 range `::ffff:a.b.c.d/n` stands for (IPv4-mapped,
+ * n >= 96), or undefined for any other IPv6 range.
+ */
+function mappedIpv4Bits(address: string, bits: number): number | undefined {
+  const lower = address.toLowerCase();
+  const mapped = /^(0{0,4}:){0,5}:?:ffff:/.test(lower) && (lower.includes('.') || /:ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(lower));
+  return mapped && bits >= 96 ? bits - 96 : undefined;
+}
+
+/** Why one `TRUST_PROXY` entry is refused, or undefined when it is acceptable. */
+function entryProblem(entry: string, production: boolean): string | undefined {
+  if (PROXY_NAMES.has(entry)) return undefined;
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address);
+  const max = family === 6 ? 128 : 32;
+  if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+    return `TRUST_PROXY entry "${entry}" is not an address, a CIDR or one of ${[...PROXY_NAMES].join(', ')}`;
+  }
+  const prefix = bits === undefined ? max : Number(bits);
+  const v4Bits = family === 4 ? prefix : mappedIpv4Bits(address, prefix);
+  if (prefix === 0 || v4Bits === 0) {
+    return `TRUST_PROXY entry "${entry}" trusts every address, so any client could choose its IP: name the proxies' addresses or CIDRs`;
+  }
+  if (!production) return undefined;
+  if (v4Bits !== undefined ? v4Bits < MIN_PREFIX[4] : prefix < MIN_PREFIX[6]) {
+    const [kind, min] = v4Bits !== undefined ? ['IPv4', MIN_PREFIX[4]] : ['IPv6', MIN_PREFIX[6]];
+    return `TRUST_PROXY entry "${entry}" is broader than /${min} (${kind}), refused in production: name the proxies' own range`;
+  }
+  return undefined;
+}
+
 /**
  * Parses `TRUST_PROXY` in the syntax of Express's `trust proxy` setting. `true`
- * (trust every hop) is refused: it lets any client choose its own IP and so
- * escape every per-IP limit.
+ * (trust every hop) and a `/0` range are refused: they let any client choose its
+ * own IP and so escape every per-IP limit. In production, more than
+ * `MAX_TRUSTED_HOPS` hops and ranges broader than /8 (IPv4) or /32 (IPv6) are
+ * refused too.
  */
-export function parseTrustProxy(raw: string | undefined): false | number | string[] {
+export function parseTrustProxy(raw: string | undefined, production = false): false | number | string[] {
   const value = (raw ?? '').trim();
   if (value === '' || value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (production && hops > MAX_TRUSTED_HOPS) {
+      throw new Error(`TRUST_PROXY=${value} trusts ${value} hops of X-Forwarded-For; production allows at most ${MAX_TRUSTED_HOPS}: set the number of proxies in front of the app, or their CIDRs`);
+    }
+    return hops;
+  }
   if (value === 'true') throw new Error('TRUST_PROXY=true would let any client pick its IP: name the proxies (loopback, CIDRs) or a hop count');
   const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
   for (const entry of entries) {
-    const [address, bits] = entry.split('/');
-    const family = isIP(address);
-    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
-    if (!PROXY_NAMES.has(entry) && !(family !== 0 && validBits)) {
-      throw new Error(`TRUST_PROXY entry "${entry}" is not an address, a CIDR or one of ${[...PROXY_NAMES].join(', ')}`);
-    }
+    const problem = entryProblem(entry, production);
+    if (problem) throw new Error(problem);
   }
   return entries;
 }
@@ -61,7 +101,7 @@ export function httpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpS
     throw new Error('refusing to serve plain HTTP in production: set TLS_CERT_FILE and TLS_KEY_FILE, or TLS_TERMINATED_BY_PROXY=true behind a TLS-terminating proxy');
   }
   return {
-    adapter, trustProxy: parseTrustProxy(env.TRUST_PROXY), tls, tlsTerminatedByProxy, production,
+    adapter, trustProxy: parseTrustProxy(env.TRUST_PROXY, production), tls, tlsTerminatedByProxy, production,
     openApi: parseOpenApi(env.OPENAPI, production),
     operator: parseOperatorListener(env.OPERATOR_PORT, env.OPERATOR_HOST),
   };

@@ -25,7 +25,11 @@ export function parseKeyList(value: string, variable = 'OTP_KEYS'): OtpKey[] {
       if (!KEY_ID.test(id)) {
         throw new OtpConfigError(`${variable}: each entry must be "kid:base64" with kid of [A-Za-z0-9_-]{1,32}`);
       }
-      const secret = Buffer.from(part.slice(sep + 1), 'base64');
+      const encoded = part.slice(sep + 1);
+      if (!isBase64(encoded)) {
+        throw new OtpConfigError(`${variable}: key "${id}" is not base64 (letters, digits, + and / or - and _, = padding): paste the key line whole`);
+      }
+      const secret = Buffer.from(encoded, 'base64');
       if (secret.length < MIN_KEY_BYTES) {
         throw new OtpConfigError(`${variable}: key "${id}" has ${secret.length} bytes; at least ${MIN_KEY_BYTES} are required`);
       }
@@ -33,6 +37,26 @@ export function parseKeyList(value: string, variable = 'OTP_KEYS'): OtpKey[] {
     });
   assertKeyList(keys, variable);
   return keys;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** Standard base64 with its padding, or base64url without: `Buffer.from` would skip anything else silently. */
+export function isBase64(value: string): boolean {
+  return value.length > 0 && (BASE64.test(value) || (BASE64URL.test(value) && value.length % 4 !== 1));
+}
+
+/**
+ * `OTP_INDEX_KEY`: one base64 secret of at least 32 bytes. `variable` names it in
+ * the message (never the value).
+ */
+export function parseSecret(value: string, variable = 'OTP_INDEX_KEY'): Buffer {
+  const encoded = value.trim();
+  if (!isBase64(encoded)) throw new OtpConfigError(`${variable} is not base64 (letters, digits, + and / or - and _, = padding)`);
+  const secret = Buffer.from(encoded, 'base64');
+  if (secret.length < MIN_KEY_BYTES) throw new OtpConfigError(`${variable} has ${secret.length} bytes; at least ${MIN_KEY_BYTES} are required`);
+  return secret;
 }
 
 export function assertKeyList(keys: OtpKey[], variable: string): void {
@@ -102,6 +126,15 @@ export class OtpKeyring {
       for (const purpose of purposes) out.push(this.digestWith(key, challengeId, purpose, code));
     }
     return out;
+  }
+
+  /**
+   * A keyed fingerprint of the blind index key (an HMAC of a fixed label under it): stored
+   * once, compared at every start, so the index never changes silently. Never the key,
+   * and no plain hash of it.
+   */
+  get indexKeyFingerprint(): string {
+    return createHmac('sha256', this.indexKey).update('nestjs-email-otp/index-key-fingerprint/v1', 'utf8').digest('base64url');
   }
 
   /** Keyed blind index of a canonical address: lookups and limits without the address. */

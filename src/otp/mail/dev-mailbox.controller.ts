@@ -5,12 +5,13 @@ import { NoStoreInterceptor } from '../http/no-store.interceptor';
 import { OtpExceptionFilter } from '../http/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailer } from './otp-mailer.port';
-import { isLoopbackAddress } from '../net/loopback';
+import { ClientRequestLike, isLocalClient } from '../net/local-client';
 
 /**
  * `GET /dev/mailbox`: the development mailbox as JSON, newest first. Answers 404
  * in production, when real delivery is configured, and to any client that is not
- * on this machine (the client address as the trusted-proxy settings resolve it):
+ * on this machine (the client address as the trusted-proxy settings resolve it; a
+ * request with forwarding headers only when that setting resolves it to loopback):
  * a staging host started without NODE_ENV=production must not hand out codes.
  */
 @Controller('dev/mailbox')
@@ -23,8 +24,8 @@ export class DevMailboxController {
   ) {}
 
   @Get()
-  list(@Req() req: { ip?: string }): unknown[] {
-    if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLoopbackAddress(req.ip)) throw new NotFoundException();
+  list(@Req() req: ClientRequestLike): unknown[] {
+    if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLocalClient(req)) throw new NotFoundException();
     return this.mailer.list().map((m) => ({
       challengeId: m.challengeId,
       to: m.to,

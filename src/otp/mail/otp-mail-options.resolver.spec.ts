@@ -105,7 +105,7 @@ describe('delivery failures and retries', () => {
   });
 
   it('backs off exponentially with jitter in [0.5, 1.5) of the step, capped', () => {
-    const d = new OtpMailDispatcher({ mail: { retry: { baseMs: 1000, maxMs: 60_000 } } } as never, null as never, null as never, null as never, null as never, null as never);
+    const d = new OtpMailDispatcher({ mail: { retry: { baseMs: 1000, maxMs: 60_000 } } } as never, null as never, null as never, null as never, null as never, null as never, null as never);
     for (let i = 0; i < 200; i++) {
       const first = d.backoffMs(1);
       expect(first).toBeGreaterThanOrEqual(500);

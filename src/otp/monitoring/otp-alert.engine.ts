@@ -8,6 +8,7 @@ import { OtpAlert, OtpAlertSink } from './otp-alert.types';
 import { OtpMetrics } from './otp-metrics';
 import { resolveMonitoringOptions, ResolvedMonitoringOptions } from './otp-monitoring-options';
 import { OtpOutboxProbe } from './otp-outbox.probe';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /**
  * Runs the alert rules on the event bus (and on the outbox, periodically) and
@@ -28,6 +29,7 @@ export class OtpAlertEngine implements OnModuleInit, OnModuleDestroy {
     private readonly bus: OtpEventBus,
     private readonly metrics: OtpMetrics,
     private readonly outbox: OtpOutboxProbe,
+    private readonly schema: OtpSchemaState,
   ) {
     this.options = resolveMonitoringOptions(moduleOptions.monitoring);
     this.sinks = [
@@ -52,6 +54,7 @@ export class OtpAlertEngine implements OnModuleInit, OnModuleDestroy {
 
   /** Reads the outbox once and evaluates the backlog rule (the timer calls this). */
   async checkOutbox(): Promise<void> {
+    if (!this.schema.ready) return;
     try {
       const s = await this.outbox.read();
       this.rules.onOutbox(s.backlog, s.oldestAgeSeconds);

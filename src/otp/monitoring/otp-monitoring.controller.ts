@@ -4,8 +4,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { OtpHealthChecks } from './otp-health.checks';
 import { OtpMetrics } from './otp-metrics';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 const CHECK_TIMEOUT_MS = 2000;
+const SCHEMA_OUT_OF_DATE = 'schema_out_of_date';
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
@@ -25,6 +27,7 @@ export class OtpMonitoringController {
     private readonly indicators: HealthIndicatorService,
     private readonly checks: OtpHealthChecks,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   @Get('metrics')
@@ -36,13 +39,16 @@ export class OtpMonitoringController {
     return body;
   }
 
-  /** 200 when every dependency answers, 503 with the failing ones named (no error details). */
+  /**
+   * 200 when every dependency answers, 503 with the failing ones named (no error details);
+   * `database: schema_out_of_date` while the module's migrations are pending.
+   */
   @Get('health')
   async check(@Res({ passthrough: true }) res: unknown): Promise<HealthCheckResult | object> {
     this.adapterHost.httpAdapter.setHeader(res, 'Cache-Control', 'no-store');
     try {
       return await this.health.check([
-        () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+        () => (this.schema.ready ? this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }) : this.indicators.check('database').down()),
         ...this.checks.list().map(([name, fn]) => async () => {
           const indicator = this.indicators.check(name);
           try {
@@ -59,7 +65,7 @@ export class OtpMonitoringController {
       const body = err.getResponse() as HealthCheckResult;
       // Only up/down per dependency: messages could name hosts or users.
       const strip = (m?: Record<string, { status: string } | undefined>) =>
-        m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { status: v?.status ?? 'down' }]));
+        m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { status: k === 'database' && !this.schema.ready ? SCHEMA_OUT_OF_DATE : v?.status ?? 'down' }]));
       return { status: body.status, info: strip(body.info), error: strip(body.error), details: strip(body.details) };
     }
   }

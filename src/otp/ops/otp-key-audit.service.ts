@@ -5,6 +5,7 @@ import { OtpKeyring } from '../crypto/otp-keyring';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /**
  * Records `key.rotated` in the audit trail when an instance starts signing codes
@@ -20,10 +21,11 @@ export class OtpKeyAuditService implements OnApplicationBootstrap {
     private readonly writer: OtpAuditWriter,
     private readonly bus: OtpEventBus,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.ephemeralKeys) return;
+    if (this.options.ephemeralKeys || !this.schema.ready) return;
     try {
       const last = await this.audit.latest('key.rotated');
       const current = this.keyring.currentKeyId;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /** Whose mailbox a request concerns, as the throttlers count it. */
 export interface OtpRateLimitSubject {
@@ -18,7 +19,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 @Injectable()
 export class OtpRateLimitSubjects {
-  constructor(private readonly store: OtpChallengeStore) {}
+  constructor(
+    private readonly store: OtpChallengeStore,
+    private readonly schema: OtpSchemaState,
+  ) {}
 
   /**
    * From a challenge id (resend and verify carry no address): one primary-key
@@ -26,6 +30,7 @@ export class OtpRateLimitSubjects {
    */
   async fromChallenge(id: unknown): Promise<OtpRateLimitSubject | undefined> {
     if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+    this.schema.assertReady();
     const row = await this.store.findRateLimitSubject(id.toLowerCase());
     return row ?? undefined;
   }

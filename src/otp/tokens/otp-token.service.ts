@@ -8,6 +8,7 @@ import type { OtpProof, VerifyChallengeInput } from '../otp.types';
 import { OTP_TOKEN_OPTIONS, ResolvedOtpTokenOptions } from './otp-token.options';
 import { OtpTokenStore } from './otp-token.store';
 import { IssuedOtpToken, OTP_AMR, OtpTokenExpectation, RedeemedOtpProof } from './otp-token.types';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 const TOKEN_PREFIX = 'otp_';
 /** `otp_` and 32 random bytes in base64url. */
@@ -45,6 +46,7 @@ export class OtpTokenService {
     private readonly store: OtpTokenStore,
     private readonly otp: OtpService,
     private readonly events: OtpEventBus,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   /** Lower-case name of the header `OtpGuard` reads tokens from. */
@@ -99,6 +101,7 @@ export class OtpTokenService {
    * `OtpRequiredError` (the reason goes to the `token.refused` event only).
    */
   async redeem(token: string | undefined | null, expect: OtpTokenExpectation): Promise<RedeemedOtpProof> {
+    this.schema.assertReady();
     const meta = { ip: expect.ip, userAgent: expect.userAgent };
     if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) {
       this.events.emit({ ...meta, name: 'token.refused', outcome: 'failure', purpose: expect.purpose, detail: { reason: token ? 'malformed' : 'missing' } });

@@ -6,6 +6,7 @@ import type { ResolvedOtpOptions } from '../../otp-options.interface';
 import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
 import type { OtpMailer } from '../otp-mailer.port';
 import type { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
+import { OtpSchemaState } from '../../persistence/otp-schema.state';
 import { OtpMailDispatcher } from './otp-mail.dispatcher';
 
 /** A relay so slow that the port answers after the send timeout (half the lease). */
@@ -32,7 +33,7 @@ describe('OtpMailDispatcher with a port slower than its send timeout', () => {
     const cipher = { decrypt: () => JSON.stringify({ kind: 'code', to: 'a@example.test', code: '123456', purpose: 'login', requestedAt: new Date().toISOString() }) };
     const options = { mail: resolveOtpMailOptions({ leaseSeconds: 60 }, false) } as unknown as ResolvedOtpOptions;
     dispatcher = new OtpMailDispatcher(options, store as unknown as OtpMailOutboxStore, mailer as unknown as OtpMailer,
-      cipher as unknown as OtpCipher, { emit: jest.fn() } as unknown as OtpEventBus, {} as DataSource);
+      cipher as unknown as OtpCipher, { emit: jest.fn() } as unknown as OtpEventBus, {} as DataSource, new OtpSchemaState());
   });
   afterEach(() => {
     jest.useRealTimers();
@@ -86,7 +87,7 @@ describe('OtpMailDispatcher hands a port no more messages than its concurrency',
     const cipher = { decrypt: () => JSON.stringify({ kind: 'code', to: 'a@example.test', code: '123456', purpose: 'login', requestedAt: new Date().toISOString() }) };
     const options = { mail: resolveOtpMailOptions({ leaseSeconds: 60 }, false) } as unknown as ResolvedOtpOptions;
     return new OtpMailDispatcher(options, store as unknown as OtpMailOutboxStore, mailer as unknown as OtpMailer,
-      cipher as unknown as OtpCipher, { emit: jest.fn() } as unknown as OtpEventBus, {} as DataSource);
+      cipher as unknown as OtpCipher, { emit: jest.fn() } as unknown as OtpEventBus, {} as DataSource, new OtpSchemaState());
   };
 
   beforeEach(() => {

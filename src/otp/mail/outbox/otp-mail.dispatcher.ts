@@ -13,6 +13,7 @@ import { classifyMailError } from './mail-error.classifier';
 import { OutboxPayload } from './otp-mail-outbox.payload';
 import { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
+import { OtpSchemaState } from '../../persistence/otp-schema.state';
 
 export const OUTBOX_CHANNEL = 'otp_mail_outbox';
 
@@ -75,6 +76,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly cipher: OtpCipher,
     private readonly events: OtpEventBus,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly schema: OtpSchemaState,
   ) {
     this.recorder = new OtpMailDeliveryRecorder({
       write: (batch) => this.store.markDelivered(batch),
@@ -88,7 +90,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.mail.dispatcher) return;
+    // Behind on migrations: not started (the start-up check said so once), rather than failing every poll.
+    if (!this.options.mail.dispatcher || !this.schema.ready) return;
     this.running = true;
     await this.listen();
     this.wake();

@@ -1,0 +1,59 @@
+import { Logger } from '@nestjs/common';
+import request from 'supertest';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+import { bootTestApp, HTTP_ADAPTERS } from './support/test-app';
+
+describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter) => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterEach(async () => db?.drop());
+
+  it('development: one line names the pending migrations, OTP routes answer 503 otp_unavailable, /health says database: schema_out_of_date, the dispatcher does not spin', async () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation(function (this: Logger, message: unknown) {
+      errors.push(String(message));
+    });
+    try {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, MAIL_POLL_INTERVAL_MS: '20' });
+      try {
+        const http = request(t.app.getHttpServer());
+        const issued = await http.post('/auth/otp/challenges').send({ email: 'schema@example.com' });
+        expect(issued.status).toBe(503);
+        expect(issued.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+        expect(Number(issued.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        const verify = await http.post('/auth/otp/challenges/00000000-0000-4000-8000-000000000000/verify').send({ code: '123456' });
+        expect(verify.status).toBe(503);
+
+        const health = await http.get('/health');
+        expect(health.status).toBe(503);
+        expect(health.body.error.database).toEqual({ status: 'schema_out_of_date' });
+        expect(health.body.details.database).toEqual({ status: 'schema_out_of_date' });
+
+        // 25 poll intervals of a dispatcher that ran would log "claiming mail failed" many times.
+        await new Promise((r) => setTimeout(r, 500));
+        const schemaLines = errors.filter((e) => /schema out of date/.test(e));
+        expect(schemaLines).toHaveLength(1);
+        expect(schemaLines[0]).toMatch(/pending migration\(s\) CreateOtpTables1764086400000, .*CreateOtpKeyFingerprints1764097100000; run "npm run migration:run"/);
+        expect(errors.filter((e) => /claiming mail failed|outbox/.test(e))).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('production: refuses to start, naming the pending migrations and npm run migration:run', async () => {
+    await expect(bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }))
+      .rejects.toThrow(/database schema out of date: \d+ pending migration\(s\) CreateOtpTables1764086400000, .*run "npm run migration:run"/);
+  });
+
+  it('a database with every migration but the newest one is out of date too', async () => {
+    await db.dataSource.runMigrations({ transaction: 'each' });
+    await db.dataSource.undoLastMigration({ transaction: 'each' });
+    await expect(bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }))
+      .rejects.toThrow(/1 pending migration\(s\) \w+\d{13};/);
+  });
+});
