@@ -2,6 +2,7 @@ import request from 'supertest';
 import { getMetadataStorage } from 'class-validator';
 import { CodeSignInDto, PasswordSignInDto, SetPasswordDto } from '../src/app/accounts/accounts.dto';
 import { CreateTransferDto } from '../src/app/payments/payments.dto';
+import { IssueChallengeDto, VerifyChallengeDto } from '../src/otp/http/otp.dto';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -25,6 +26,7 @@ function validatedShape(dto: new () => object): Shape {
     const kind = r.name ?? r.type;
     if (kind === 'isString' || kind === 'isEmail' || kind === 'matches') types[r.propertyName] ??= 'string';
     if (kind === 'isNumber') types[r.propertyName] = 'number';
+    if (kind === 'isObject' || kind === 'isOtpContext') types[r.propertyName] = 'object';
     if (r.type === 'conditionalValidation') optional.add(r.propertyName);
     types[r.propertyName] ??= 'string';
   }
@@ -50,6 +52,17 @@ const HOST_ROUTES: Record<string, Expected> = {
   'POST /payments/transfers/challenges': { security: ['session'], body: CreateTransferDto, ok: ['202', CHALLENGE], errors: ['400', '401', '413', '415', '429', '503'] },
   'POST /payments/transfers': { security: ['session', 'otp-token'], body: CreateTransferDto, ok: ['201', TRANSFER], errors: ['400', '401', '413', '415'] },
   'GET /payments/transfers': { security: ['session'], ok: ['200', 'array-of-transfers'], errors: ['401'] },
+};
+
+/** The module's routes the example app mounts: request DTO and the 2xx answer a person drives from Swagger UI. */
+const PROOF: Shape = {
+  required: ['amr', 'challengeId', 'expiresAt', 'purpose', 'token', 'tokenType'],
+  types: { token: 'string', tokenType: 'string', expiresAt: 'string', purpose: 'string', amr: 'array', challengeId: 'string' },
+};
+const OTP_ROUTES: Record<string, { body?: new () => object; ok: [string, Shape]; errors: string[] }> = {
+  'POST /auth/otp/challenges': { body: IssueChallengeDto, ok: ['202', CHALLENGE], errors: ['400', '413', '415', '429', '503'] },
+  'POST /auth/otp/challenges/{id}/verify': { body: VerifyChallengeDto, ok: ['200', PROOF], errors: ['400', '401', '413', '415', '429', '503'] },
+  'POST /auth/otp/challenges/{id}/resend': { ok: ['202', CHALLENGE], errors: ['400', '401', '413', '415', '429', '503'] },
 };
 
 describe.each(HTTP_ADAPTERS)('OpenAPI drives the host routes from Swagger UI (%s)', (adapter) => {
@@ -118,6 +131,21 @@ describe.each(HTTP_ADAPTERS)('OpenAPI drives the host routes from Swagger UI (%s
         const answer = shapeOf(json(op.responses[e])!);
         expect({ route, status: e, required: answer.required, types: answer.types })
           .toEqual({ route, status: e, required: ERROR.required, types: expect.objectContaining(ERROR.types) });
+      }
+    }
+  });
+
+  it('the OTP routes: request schema = its DTO, the 2xx answer (the verify proof with its token) and every error answer documented', () => {
+    for (const [route, want] of Object.entries(OTP_ROUTES)) {
+      const [method, path] = route.split(' ');
+      const op = doc.paths[path]?.[method.toLowerCase()];
+      expect({ route, documented: Boolean(op) }).toEqual({ route, documented: true });
+      if (want.body) expect({ route, body: shapeOf(json(op.requestBody)!) }).toEqual({ route, body: validatedShape(want.body) });
+      const [status, shape] = want.ok;
+      expect({ route, answer: shapeOf(json(op.responses[status])!) }).toEqual({ route, answer: shape });
+      for (const e of want.errors) {
+        const answer = shapeOf(json(op.responses[e])!);
+        expect({ route, status: e, required: answer.required }).toEqual({ route, status: e, required: ERROR.required });
       }
     }
   });
