@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
-import { MailerModule, MailerService } from '@nestjs-modules/mailer';
+import { MailerEventService, MailerModule, MailerService } from '@nestjs-modules/mailer';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule, OtpService } from '../../src/otp';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
@@ -55,7 +55,7 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
     }
   });
 
-  it('without useHostMailer the module sends through its own private MailerService, even when the host registers one of its own', async () => {
+  it('R37: without useHostMailer the module sends through its own private MailerService, even when the host registers one of its own, and the host\'s mailer events never see a code mail', async () => {
     const own = await startSmtpServer({ key: cert.key, cert: cert.cert });
     try {
       const relay = new URL(smtp.url('smtp'));
@@ -72,11 +72,18 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
       const app = moduleRef.createNestApplication({ logger: false });
       await app.init();
       try {
-        const sendMail = jest.spyOn(app.get(MailerService), 'sendMail');
+        const hostMailer = app.get(MailerService);
+        const sendMail = jest.spyOn(hostMailer, 'sendMail');
+        const hostEvents = (hostMailer as unknown as { eventService: MailerEventService }).eventService;
+        expect(hostEvents).toBeInstanceOf(MailerEventService);
+        const emitted = jest.spyOn(hostEvents, 'emit');
         const address = `own-mailer.${Date.now()}@example.com`;
         await app.get(OtpService).issue({ email: address });
         await pollFor(() => own.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
         expect(sendMail).not.toHaveBeenCalled();
+        // The host's MailerEventService is global: handed to the module's MailerService, it would
+        // carry every code mail (text and HTML) to the host's listeners (a "log each mail" one, say).
+        expect(emitted).not.toHaveBeenCalled();
         expect(smtp.messages.some((m) => JSON.stringify(m.parsed.to).includes(address))).toBe(false);
       } finally {
         await app.close();

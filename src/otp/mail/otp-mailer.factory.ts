@@ -1,5 +1,5 @@
 import { Logger, Provider } from '@nestjs/common';
-import { MAILER_OPTIONS, MailerOptions, MailerService } from '@nestjs-modules/mailer';
+import { MAILER_OPTIONS, MailerEventService, MailerOptions, MailerService } from '@nestjs-modules/mailer';
 import { createTransport } from 'nodemailer';
 import { OtpConfigError } from '../otp.errors';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
@@ -78,6 +78,9 @@ export const otpMailerProvider: Provider = {
  */
 export const OTP_MAILER_PROVIDERS: Provider[] = [
   { provide: MAILER_OPTIONS, useFactory: otpMailerServiceOptions, inject: [OTP_RESOLVED_OPTIONS] },
+  // R37: no event service. A host's MailerModule exports one globally; given to this service it
+  // would emit every code mail (text and HTML) to the host's listeners.
+  { provide: MailerEventService, useValue: null },
   { provide: OTP_MAILER_SERVICE, useClass: OtpOwnedMailerService },
   otpMailerProvider,
 ];
