@@ -45,6 +45,8 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     from: env.MAIL_FROM || undefined,
     appUrl: env.APP_URL || undefined,
     dkim,
+    templatesDir: env.MAIL_TEMPLATES_DIR || undefined,
+    templatesOverlay: env.MAIL_TEMPLATES_OVERLAY || undefined,
     pollIntervalMs: env.MAIL_POLL_INTERVAL_MS ? Number(env.MAIL_POLL_INTERVAL_MS) : undefined,
     dispatcher: env.MAIL_DISPATCHER === 'false' ? false : undefined,
     retry: env.MAIL_RETRY_BASE_MS ? { baseMs: Number(env.MAIL_RETRY_BASE_MS) } : undefined,

@@ -18,7 +18,7 @@ import { OTP_MONITORING_CONTROLLERS, OTP_MONITORING_PROVIDERS } from './monitori
 import { OtpEventBus } from './events/otp-event-bus';
 import { otpControllerAt } from './http/otp.controller';
 import { DevMailboxController } from './mail/dev-mailbox.controller';
-import { otpMailerProvider } from './mail/otp-mailer.factory';
+import { OTP_MAILER_PROVIDERS } from './mail/otp-mailer.factory';
 import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
 import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 import { OtpSecurityNotices } from './mail/outbox/otp-security-notices';
@@ -78,7 +78,7 @@ const providers: Provider[] = [
     useFactory: (o: ResolvedOtpOptions) => new OtpCipher(o.encryptionKeys),
     inject: [OTP_RESOLVED_OPTIONS],
   },
-  otpMailerProvider,
+  ...OTP_MAILER_PROVIDERS,
   OtpEventBus,
   OtpSql,
   // Before anything touches an OTP table: the schema and the blind index key (issue 9).

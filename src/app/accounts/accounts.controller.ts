@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
 import { appValidationPipe } from '../common/app-validation.pipe';
-import { CodeSignInDto, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ApiErrorBodyDto, ApiJsonBody, ApiNeeds, ApiRefused, OTP_TOKEN_SCHEME, SESSION_SCHEME } from '../http/openapi-responses';
+import { CodeSignInDto, MeResponse, PasswordSignInDto, SessionResponse, SetPasswordDto } from './accounts.dto';
 import { AccountsService, CurrentAccount, IssuedSession } from './accounts.service';
 import { PasswordChangeThrottleGuard } from './password-change.guard';
 import { Account, SessionGuard } from './session.guard';
@@ -20,6 +22,7 @@ function toResponse(s: IssuedSession): SessionResponse {
  * (two factors); the session answers `GET /accounts/me`.
  */
 @Controller('accounts')
+@ApiTags('accounts')
 // BodyDepthPipe first: the validators throw (a 500) on own constructor keys and lone surrogates.
 @UsePipes(new BodyDepthPipe(), appValidationPipe)
 @UseInterceptors(NoStoreInterceptor)
@@ -28,6 +31,10 @@ export class AccountsController {
 
   /** Passwordless: `X-OTP-Token` of purpose `login` mailed to `email`. Creates the account on first use. */
   @Post('sessions')
+  @ApiCreatedResponse({ type: SessionResponse })
+  @ApiJsonBody()
+  @ApiNeeds([OTP_TOKEN_SCHEME], '`otp_required` (no valid login token for this address) or `invalid_credentials`')
+  @ApiRefused('`password_required`: the account has a password, sign in with it and a code (R16)')
   @UseGuards(OtpGuard)
   @RequireOtp('login', { recipient: bodyEmail })
   async signInWithCode(
@@ -38,6 +45,9 @@ export class AccountsController {
 
   /** Two factors: the password and an `X-OTP-Token` of purpose `login` mailed to `email`. */
   @Post('sessions/password')
+  @ApiCreatedResponse({ type: SessionResponse })
+  @ApiJsonBody()
+  @ApiNeeds([OTP_TOKEN_SCHEME], '`otp_required` (no valid login token for this address) or `invalid_credentials`')
   @UseGuards(OtpGuard)
   @RequireOtp('login', { recipient: bodyEmail })
   async signInWithPassword(
@@ -47,6 +57,8 @@ export class AccountsController {
   }
 
   @Delete('sessions/current')
+  @ApiNoContentResponse({ description: 'Signed out' })
+  @ApiNeeds([SESSION_SCHEME], '`session_required`')
   @UseGuards(SessionGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
   async signOut(@Account() account: CurrentAccount): Promise<void> {
@@ -58,6 +70,12 @@ export class AccountsController {
    * Limited per client IP and per account (429); a wrong `currentPassword` is audited.
    */
   @Post('password')
+  @ApiNoContentResponse({ description: 'Password set; other sessions ended' })
+  @ApiJsonBody()
+  @ApiNeeds([SESSION_SCHEME], '`session_required`, or `invalid_credentials` (wrong current password)')
+  @ApiRefused('`current_password_required`: changing a password needs the current one')
+  @ApiTooManyRequestsResponse({ description: 'Too many password changes for this account or IP (`otp_throttled`)', type: ApiErrorBodyDto })
+  @ApiServiceUnavailableResponse({ description: 'Password hashing is saturated, or the rate-limit store cannot answer (`otp_unavailable`)', type: ApiErrorBodyDto })
   @UseGuards(SessionGuard, PasswordChangeThrottleGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
   async setPassword(@Account() account: CurrentAccount, @Body() body: SetPasswordDto): Promise<void> {
@@ -65,8 +83,10 @@ export class AccountsController {
   }
 
   @Get('me')
+  @ApiOkResponse({ type: MeResponse })
+  @ApiNeeds([SESSION_SCHEME], '`session_required`')
   @UseGuards(SessionGuard)
-  me(@Account() a: CurrentAccount): Record<string, unknown> {
+  me(@Account() a: CurrentAccount): MeResponse {
     return {
       id: a.id,
       email: a.email,

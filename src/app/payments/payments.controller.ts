@@ -3,6 +3,8 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UseGuards, UseI
 import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from '../../otp';
 import { Account, CurrentAccount, SessionGuard } from '../accounts';
 import { appValidationPipe } from '../common/app-validation.pipe';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiJsonBody, ApiNeeds, ApiSendsCode, OTP_TOKEN_SCHEME, SESSION_SCHEME } from '../http/openapi-responses';
 import { CreateTransferDto, TransferChallengeResponse, TransferResponse } from './payments.dto';
 import { TransferRow, TransfersStore } from './transfers.store';
 
@@ -21,6 +23,7 @@ function toResponse(t: TransferRow): TransferResponse {
  * `SessionGuard` runs first so `OtpGuard` knows whose session it is.
  */
 @Controller('payments/transfers')
+@ApiTags('payments')
 // BodyDepthPipe first: the validators throw (a 500) on own constructor keys and lone surrogates.
 @UsePipes(new BodyDepthPipe(), appValidationPipe)
 @UseInterceptors(NoStoreInterceptor)
@@ -38,6 +41,10 @@ export class PaymentsController {
    */
   @Post('challenges')
   @HttpCode(HttpStatus.ACCEPTED)
+  @ApiAcceptedResponse({ type: TransferChallengeResponse, description: 'A `transfer` code bound to this amount and payee is on its way' })
+  @ApiJsonBody()
+  @ApiNeeds([SESSION_SCHEME], '`session_required`')
+  @ApiSendsCode()
   async challenge(
     @Account() account: CurrentAccount,
     @Body() body: CreateTransferDto,
@@ -55,6 +62,9 @@ export class PaymentsController {
   }
 
   @Post()
+  @ApiCreatedResponse({ type: TransferResponse })
+  @ApiJsonBody()
+  @ApiNeeds([SESSION_SCHEME, OTP_TOKEN_SCHEME], '`session_required`, or `otp_required` (no valid transfer token for this amount and payee)')
   @UseGuards(OtpGuard)
   @RequireOtp('transfer', { context: transferContext })
   async create(
@@ -67,6 +77,8 @@ export class PaymentsController {
   }
 
   @Get()
+  @ApiOkResponse({ type: [TransferResponse] })
+  @ApiNeeds([SESSION_SCHEME], '`session_required`')
   async list(@Account() account: CurrentAccount): Promise<TransferResponse[]> {
     return (await this.transfers.listForAccount(account.id)).map(toResponse);
   }

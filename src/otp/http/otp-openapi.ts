@@ -21,6 +21,27 @@ export class OtpErrorBodyDto {
   details?: string[];
 }
 
+/** Answer of the verify route (200): send `token` as `X-OTP-Token` to the route that asked for the code. */
+export class OtpProofResponseDto {
+  @ApiProperty({ description: 'Single-use token: the `X-OTP-Token` header of the guarded route' })
+  token: string;
+
+  @ApiProperty({ example: 'Bearer' })
+  tokenType: string;
+
+  @ApiProperty({ format: 'date-time' })
+  expiresAt: string;
+
+  @ApiProperty({ example: 'login' })
+  purpose: string;
+
+  @ApiProperty({ type: [String], example: ['otp_email'] })
+  amr: string[];
+
+  @ApiProperty({ format: 'uuid' })
+  challengeId: string;
+}
+
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
 };

@@ -32,7 +32,7 @@ import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './o
 import { OtpExceptionFilter } from './otp-exception.filter';
 import { JsonBodyGuard } from './json-body.guard';
 import { RejectQueryGuard } from './reject-query.guard';
-import { ApiOtpErrors, OtpErrorBodyDto } from './otp-openapi';
+import { ApiOtpErrors, OtpErrorBodyDto, OtpProofResponseDto } from './otp-openapi';
 import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
 import { OtpThrottlerGuard } from '../rate-limit/otp-throttler.guard';
 
@@ -118,7 +118,7 @@ export class OtpController {
   @Post('challenges/:id/verify')
   @OtpRateLimited('verify')
   @ApiOperation({ summary: 'Verify a code' })
-  @ApiOkResponse({ description: 'Proof of the verified code' })
+  @ApiOkResponse({ description: 'Proof of the verified code', type: OtpProofResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong, expired, used or unknown: always the same answer', type: OtpErrorBodyDto })
   @Audited('otp.verify')
   @HttpCode(HttpStatus.OK)

@@ -55,10 +55,27 @@ export interface OtpMailOptions {
    */
   dkim?: OtpDkimOptions;
   /**
-   * Folder of the handlebars templates and locale files.
-   * @default '<package root>/templates'
+   * Send through the host's own `MailerService` (a global `MailerModule.forRoot(...)` in
+   * the app) instead of the module's SMTP pool. The module still renders its own
+   * templates; the host's transport is used as configured, so its TLS policy (R31) is the
+   * host's to set. Excludes `smtpUrl`; in production it replaces the `SMTP_URL` requirement.
+   * @default false
+   */
+  useHostMailer?: boolean;
+  /**
+   * Folder of the whole template set (every `<template>.html.hbs`/`.text.hbs`,
+   * `partials/` and `locales/`), e.g. a host's own copy. Resolved from the package
+   * itself by default, never from the working directory.
+   * @default the package's `templates/` (`defaultTemplatesDir()`)
    */
   templatesDir?: string;
+  /**
+   * Folder of files that replace the same files of `templatesDir` (same relative paths:
+   * `locales/de.json`, `login.html.hbs`, `partials/html-layout.hbs`...); the others stay.
+   * A new `locales/<lang>.json` adds a language. Checked at start-up like the set itself.
+   * @default undefined
+   */
+  templatesOverlay?: string;
   /**
    * Languages mails exist in; a request's `locale` falls back `pt-BR` -> `pt` -> `defaultLocale`.
    * @default taken from the locale files in `templatesDir`
@@ -151,7 +168,9 @@ export interface ResolvedOtpMailOptions {
   appUrl: URL;
   serviceName: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
+  useHostMailer: boolean;
   templatesDir: string;
+  templatesOverlay?: string;
   defaultLocale: string;
   templateByPurpose: Record<string, 'login' | 'verify-email' | 'transaction' | 'generic-code'>;
   dispatcher: boolean;

@@ -1,8 +1,9 @@
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { OtpConfigError } from '../otp.errors';
 import { OtpMailOptions, ResolvedOtpMailOptions } from './otp-mail-options.interface';
+import { defaultTemplatesDir } from './templates/default-templates-dir';
 
 export const MIN_DKIM_RSA_BITS = 2048;
 const DEV_FROM = '"nestjs-email-otp (development)" <no-reply@localhost>';
@@ -13,15 +14,6 @@ export function parseFrom(from: string): { name?: string; address: string } {
   const m = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s]+@[^<>\s]+)>\s*$/.exec(from) ?? /^\s*()([^<>\s"]+@[^<>\s"]+)\s*$/.exec(from);
   if (!m || /[\r\n]/.test(from)) throw new OtpConfigError('MAIL_FROM must be an address or "Name <address>"');
   return { name: m[1] ? m[1].trim() : undefined, address: m[2] };
-}
-
-function defaultTemplatesDir(): string {
-  // src/otp/mail -> <root>/templates; dist/src/otp/mail -> <root>/templates too.
-  for (const up of ['../../..', '../../../..']) {
-    const dir = resolve(__dirname, up, 'templates');
-    if (existsSync(join(dir, 'locales'))) return dir;
-  }
-  return resolve(__dirname, '../../..', 'templates');
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -36,7 +28,11 @@ function positive(name: string, value: number | undefined, fallback: number, min
  * app URL in production.
  */
 export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: boolean): ResolvedOtpMailOptions {
-  if (production && !options.smtpUrl) {
+  const useHostMailer = options.useHostMailer === true;
+  if (useHostMailer && options.smtpUrl) {
+    throw new OtpConfigError('mail.useHostMailer and mail.smtpUrl (SMTP_URL) exclude each other: the host\'s MailerService or the module\'s own relay');
+  }
+  if (production && !options.smtpUrl && !useHostMailer) {
     throw new OtpConfigError('SMTP_URL is required in production (smtps://host:465 or smtp://host:587 with STARTTLS); the development mailbox is off in production');
   }
   if (production && (!options.from || !options.appUrl)) {
@@ -69,7 +65,7 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
     throw new OtpConfigError('APP_URL is not a URL');
   }
   if (production && appUrl.protocol !== 'https:') throw new OtpConfigError('APP_URL must be https in production');
-  const templatesDir = options.templatesDir ?? defaultTemplatesDir();
+  const templatesDir = options.templatesDir ? resolve(options.templatesDir) : defaultTemplatesDir();
   const leaseSeconds = positive('leaseSeconds', options.leaseSeconds, 120, 60, 3600);
   return {
     smtp,
@@ -78,7 +74,9 @@ export function resolveOtpMailOptions(options: OtpMailOptions = {}, production: 
     appUrl,
     serviceName: options.serviceName ?? parsedFrom.name ?? appUrl.host,
     dkim: options.dkim ? resolveDkim(options.dkim) : undefined,
+    useHostMailer,
     templatesDir,
+    templatesOverlay: options.templatesOverlay ? resolve(options.templatesOverlay) : undefined,
     defaultLocale: options.defaultLocale ?? 'en',
     templateByPurpose: options.templateByPurpose ?? {
       login: 'login',

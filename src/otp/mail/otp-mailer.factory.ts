@@ -1,26 +1,86 @@
 import { Logger, Provider } from '@nestjs/common';
+import { MAILER_OPTIONS, MailerEventService, MailerOptions, MailerService } from '@nestjs-modules/mailer';
+import { createTransport } from 'nodemailer';
+import { OtpConfigError } from '../otp.errors';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailComposer } from './otp-mail.composer';
 import { OtpMailer } from './otp-mailer.port';
-import { SmtpOtpMailer } from './smtp/smtp-otp.mailer';
+import { OtpOwnedMailerService, SmtpOtpMailer } from './smtp/smtp-otp.mailer';
 import { smtpTransportOptions } from './smtp/smtp-transport.options';
 import { OtpMailRenderer } from './templates/otp-mail.renderer';
 
+/** The module's own `MailerService` (private to OtpModule: never the host's, never exported). */
+export const OTP_MAILER_SERVICE = Symbol('OTP_MAILER_SERVICE');
+
 /**
- * The mail port: SMTP when `mail.smtpUrl` is set (templates compiled now, so a
- * broken one fails the boot), else the development mailbox. Production without
- * SMTP never gets here: the options resolver refuses it.
+ * What the module's `MailerService` is built from: the pooled SMTP transport when
+ * `mail.smtpUrl` is set, no transport otherwise. No preview (it writes whole mails,
+ * codes included, to the temp folder), no template adapter, no start-up verify
+ * (`/health` probes the relay).
+ */
+export function otpMailerServiceOptions(o: ResolvedOtpOptions): MailerOptions {
+  const base = { preview: false, verifyTransporters: false } as const;
+  return o.mail.smtp ? { ...base, transport: smtpTransportOptions(o.mail) } : { ...base, transports: {} };
+}
+
+/** Templates compiled and checked now, whatever the transport: a broken template or overlay fails the boot. */
+function composer(o: ResolvedOtpOptions): OtpMailComposer {
+  const displays = Object.fromEntries(Object.entries(o.purposes).map(([name, p]) => [name, p.display]));
+  const renderer = new OtpMailRenderer(o.mail.templatesDir, o.mail.defaultLocale, o.mail.templatesOverlay);
+  return new OtpMailComposer(renderer, o.mail, displays);
+}
+
+/**
+ * The mail port: the host's `MailerService` with `mail.useHostMailer`, the module's
+ * own over SMTP when `mail.smtpUrl` is set, else the development mailbox.
+ * Production without either never gets here: the options resolver refuses it.
  */
 export const otpMailerProvider: Provider = {
   provide: OtpMailer,
-  useFactory: (o: ResolvedOtpOptions): OtpMailer => {
+  useFactory: (o: ResolvedOtpOptions, own: OtpOwnedMailerService, host: MailerService | undefined): OtpMailer => {
+    const mail = composer(o);
+    if (o.mail.useHostMailer) {
+      if (!host) throw new OtpConfigError('mail.useHostMailer needs a MailerService in the host: register MailerModule.forRoot(...) (global) in the app');
+      return new SmtpOtpMailer(mail, host, {
+        concurrency: o.mail.smtpConnections,
+        verify: async () => {
+          if (!(await host.verifyAllTransporters())) throw new Error('the host MailerService cannot reach its transport');
+        },
+      });
+    }
     if (!o.mail.smtp) return new DevMailboxMailer();
     if (o.mail.smtp.plain) new Logger('OtpModule').warn('SMTP without TLS (development option): never use it for real mail');
-    const displays = Object.fromEntries(Object.entries(o.purposes).map(([name, p]) => [name, p.display]));
-    const composer = new OtpMailComposer(new OtpMailRenderer(o.mail.templatesDir, o.mail.defaultLocale), o.mail, displays);
-    return new SmtpOtpMailer(composer, smtpTransportOptions(o.mail));
+    const transport = smtpTransportOptions(o.mail);
+    return new SmtpOtpMailer(mail, own, {
+      concurrency: transport.maxConnections ?? 5,
+      // A one-off connection under the same TLS policy, so the pool's connections stay for mail.
+      verify: async () => {
+        const probe = createTransport({ ...transport, pool: false, dkim: undefined });
+        try {
+          await probe.verify();
+        } finally {
+          probe.close();
+        }
+      },
+      close: () => own.close(),
+    });
   },
-  inject: [OTP_RESOLVED_OPTIONS],
+  inject: [OTP_RESOLVED_OPTIONS, OTP_MAILER_SERVICE, { token: MailerService, optional: true }],
 };
+
+/**
+ * OtpModule's mail providers. `MailerService` is built by Nest (its own constructor
+ * injection) from `MAILER_OPTIONS`, as `MailerModule.forRoot` would, but as a private
+ * provider: `MailerModule` registers a `@Global()` core module, which would publish the
+ * OTP relay's service to every host module and clash with a host's own `MailerModule`.
+ */
+export const OTP_MAILER_PROVIDERS: Provider[] = [
+  { provide: MAILER_OPTIONS, useFactory: otpMailerServiceOptions, inject: [OTP_RESOLVED_OPTIONS] },
+  // R37: no event service. A host's MailerModule exports one globally; given to this service it
+  // would emit every code mail (text and HTML) to the host's listeners.
+  { provide: MailerEventService, useValue: null },
+  { provide: OTP_MAILER_SERVICE, useClass: OtpOwnedMailerService },
+  otpMailerProvider,
+];

@@ -1,11 +1,12 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OtpConfigError } from '../../otp.errors';
 import { resolveContextDisplay } from '../otp-context-display';
 import { OtpMailComposer } from '../otp-mail.composer';
 import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
 import { OtpMailMessage } from '../otp-mailer.port';
+import { defaultTemplatesDir } from './default-templates-dir';
 import { OtpMailRenderer } from './otp-mail.renderer';
 
 const options = resolveOtpMailOptions({ from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test' }, false);
@@ -208,3 +209,83 @@ function copyTemplates(): string {
   cpSync(options.templatesDir, tmp, { recursive: true });
   return tmp;
 }
+
+describe('Template locations: the package by default, mail.templatesDir for a whole set, mail.templatesOverlay for some files', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tmpDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'otp-overlay-'));
+    dirs.push(d);
+    return d;
+  };
+  const overlayWith = (files: Record<string, string>) => {
+    const d = tmpDir();
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(join(d, dirname(file)), { recursive: true });
+      writeFileSync(join(d, file), content);
+    }
+    return d;
+  };
+  const compose = (r: OtpMailRenderer) => new OtpMailComposer(r, options, displays);
+
+  it('templates resolve from the package itself, whatever the working directory', () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(tmpDir());
+      expect(resolveOtpMailOptions({}, false).templatesDir).toBe(join(__dirname, '..', '..', '..', '..', 'templates'));
+      expect(defaultTemplatesDir()).toBe(options.templatesDir);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(existsSync(join(options.templatesDir, 'locales', 'en.json'))).toBe(true);
+  });
+
+  it('an overlay replacing locales/de.json and login.html.hbs changes only those', () => {
+    const de = JSON.parse(readFileSync(join(options.templatesDir, 'locales', 'de.json'), 'utf8'));
+    de.login.subject = '{{serviceName}}: Ihr Anmeldecode (Hausfassung)';
+    const overlay = overlayWith({
+      'locales/de.json': JSON.stringify(de),
+      'login.html.hbs': readFileSync(join(options.templatesDir, 'login.html.hbs'), 'utf8').replace('{{#> html-layout }}', '{{#> html-layout }}<!-- host login -->'),
+    });
+    const resolved = resolveOtpMailOptions({ from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', templatesOverlay: overlay }, false);
+    expect(resolved.templatesOverlay).toBe(overlay);
+    const withOverlay = compose(new OtpMailRenderer(resolved.templatesDir, 'en', resolved.templatesOverlay));
+    const plain = compose(renderer);
+
+    const deLogin = withOverlay.code(message({ locale: 'de' }));
+    expect(deLogin.subject).toBe('Example Bank: Ihr Anmeldecode (Hausfassung)');
+    expect(deLogin.html).toContain('<!-- host login -->');
+    const enLogin = withOverlay.code(message({ locale: 'en' }));
+    expect(enLogin.html).toContain('<!-- host login -->');
+    expect(enLogin.text).toBe(plain.code(message({ locale: 'en' })).text);
+    expect(enLogin.subject).toBe(plain.code(message({ locale: 'en' })).subject);
+    for (const locale of ['de', 'en', 'fr']) {
+      const a = withOverlay.code(message({ locale, purpose: 'verify-email' }));
+      const b = plain.code(message({ locale, purpose: 'verify-email' }));
+      expect([a.subject, a.text, a.html]).toEqual([b.subject, b.text, b.html]);
+    }
+    expect(plain.code(message({ locale: 'de' })).html).not.toContain('<!-- host login -->');
+  });
+
+  it.each([
+    ['locales/de.json', '{ "login": ', /locales\/de\.json.*not valid JSON/],
+    ['locales/de.json', JSON.stringify({ login: { subjekt: 'x' } }), /locales\/de\.json.*login\.subjekt/],
+    ['partials/html-layout.hbs', '<p>{{{ code }}}</p>', /partials\/html-layout\.hbs.*unescaped/],
+    ['login.text.hbs', '{{#if code}}unclosed', /login\.text\.hbs/],
+    ['logn.html.hbs', '<p>{{code}}</p>', /logn\.html\.hbs.*not a template file/],
+  ])('a bad overlay file fails start-up naming it: %s', (file, content, message) => {
+    const overlay = overlayWith({ [file]: content });
+    expect(() => new OtpMailRenderer(options.templatesDir, 'en', overlay)).toThrow(OtpConfigError);
+    expect(() => new OtpMailRenderer(options.templatesDir, 'en', overlay)).toThrow(message);
+  });
+
+  it('mail.templatesDir with a missing file fails start-up naming it', () => {
+    const dir = copyTemplates();
+    dirs.push(dir);
+    rmSync(join(dir, 'transaction.text.hbs'));
+    expect(() => new OtpMailRenderer(dir)).toThrow(OtpConfigError);
+    expect(() => new OtpMailRenderer(dir)).toThrow(/transaction\.text\.hbs.*missing/);
+    rmSync(join(dir, 'locales'), { recursive: true });
+    expect(() => new OtpMailRenderer(dir)).toThrow(/locales.*missing/);
+  });
+});

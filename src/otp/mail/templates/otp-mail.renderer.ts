@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import Handlebars from 'handlebars';
 import { OtpConfigError } from '../../otp.errors';
 import {
@@ -9,6 +8,7 @@ import {
   RenderedMail,
   STRING_GROUPS,
 } from './otp-mail.templates';
+import { OtpMailTemplateFiles } from './otp-mail.template-files';
 
 type Strings = Record<string, Record<string, string>>;
 type Mode = 'html' | 'text';
@@ -33,19 +33,31 @@ export class OtpMailRenderer {
   /** The strings of each language, template and mode, with the default language filled in. */
   private readonly parts = new Map<string, StringPart[]>();
 
-  constructor(private readonly dir: string, readonly defaultLocale = 'en') {
-    const files = readdirSync(join(dir, 'locales')).filter((f) => f.endsWith('.json'));
-    for (const f of files) this.locales.set(basename(f, '.json').toLowerCase(), JSON.parse(readFileSync(join(dir, 'locales', f), 'utf8')));
-    if (!this.locales.has(defaultLocale.toLowerCase())) throw new OtpConfigError(`mail templates: no locale file for the default "${defaultLocale}"`);
+  /**
+   * `dir`: the whole set; `overlay`: a folder whose files replace the same files of `dir`.
+   * Every file is read, checked and compiled now: a problem fails the boot, naming the file.
+   */
+  constructor(dir: string, readonly defaultLocale = 'en', overlay?: string) {
+    const files = new OtpMailTemplateFiles(dir, overlay);
+    const localeFiles = files.list('locales').filter((f) => f.endsWith('.json'));
+    const defaultFile = localeFiles.find((f) => basename(f, '.json').toLowerCase() === defaultLocale.toLowerCase());
+    if (!defaultFile) throw new OtpConfigError(`mail templates: no locale file for the default "${defaultLocale}"`);
+    const known = files.locale(`locales/${defaultFile}`);
+    for (const f of localeFiles) {
+      this.locales.set(basename(f, '.json').toLowerCase(), f === defaultFile ? known : files.locale(`locales/${f}`, known));
+    }
     for (const mode of ['html', 'text'] as const) {
-      for (const f of readdirSync(join(dir, 'partials')).filter((p) => p.startsWith(`${mode}-`) && p.endsWith('.hbs'))) {
-        this.envs[mode].registerPartial(basename(f, '.hbs'), this.compile(mode, readFileSync(join(dir, 'partials', f), 'utf8'), f));
+      for (const f of files.list('partials').filter((p) => p.startsWith(`${mode}-`) && p.endsWith('.hbs'))) {
+        const file = `partials/${f}`;
+        this.envs[mode].registerPartial(basename(f, '.hbs'), this.compile(mode, files.read(file), files.path(file)));
       }
       for (const t of OTP_MAIL_TEMPLATES) {
         const file = `${t}.${mode}.hbs`;
-        this.templates.set(`${t}.${mode}`, this.compile(mode, readFileSync(join(dir, file), 'utf8'), file));
+        this.templates.set(`${t}.${mode}`, this.compile(mode, files.read(file), files.path(file)));
       }
     }
+    // Localised strings are compiled now too, so a broken string fails the boot.
+    for (const lang of this.locales.keys()) for (const t of OTP_MAIL_TEMPLATES) for (const mode of ['html', 'text'] as const) this.stringParts(lang, t, mode);
   }
 
   /** Languages with a locale file. */
@@ -112,6 +124,11 @@ export class OtpMailRenderer {
 
   private compile(mode: Mode, source: string, name: string): HandlebarsTemplateDelegate {
     if (UNESCAPED.test(source)) throw new OtpConfigError(`mail template ${name} uses unescaped output ({{{ }}} or {{& }})`);
+    try {
+      Handlebars.parse(source); // compile() is lazy: a syntax error would otherwise surface at the first send
+    } catch (e) {
+      throw new OtpConfigError(`mail template ${name} does not parse: ${String((e as Error).message).split('\n')[0]}`);
+    }
     // Text parts are not HTML: escaping them would print entities; they are never rendered as HTML.
     return this.envs[mode].compile(source, { strict: true, noEscape: mode === 'text' });
   }

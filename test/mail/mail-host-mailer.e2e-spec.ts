@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { Test } from '@nestjs/testing';
+import { MailerEventService, MailerModule, MailerService } from '@nestjs-modules/mailer';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OtpModule, OtpService } from '../../src/otp';
+import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
+import { pollFor, testKeyLine } from '../support/test-app';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+describe('mail.useHostMailer: the codes leave through the host\'s own MailerModule', () => {
+  let db: TestDatabase;
+  let cert: TestCert;
+  let smtp: TestSmtpServer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cert = makeTestCert();
+    smtp = await startSmtpServer({ key: cert.key, cert: cert.cert });
+  });
+  afterAll(async () => {
+    await smtp?.close();
+    await db?.drop();
+    cert?.remove();
+  });
+
+  it('a host MailerModule.forRoot is the one used: the code mail reaches its relay, rendered by the module, and the host keeps its own MailerService', async () => {
+    const relay = new URL(smtp.url('smtp'));
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        MailerModule.forRoot({
+          transport: { host: relay.hostname, port: Number(relay.port), requireTLS: true, tls: { ca: [readFileSync(cert.certFile, 'utf8')] } },
+        }),
+        OtpModule.forRoot({
+          keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false, routePrefix: false,
+          mail: { useHostMailer: true, from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', pollIntervalMs: 50 },
+        }),
+      ],
+    }).setLogger(false as never).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const host = app.get(MailerService);
+      const sendMail = jest.spyOn(host, 'sendMail');
+      const address = `host-mailer.${Date.now()}@example.com`;
+      await app.get(OtpService).issue({ email: address });
+      const mail = await pollFor(() => smtp.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
+      expect(sendMail).toHaveBeenCalledTimes(1);
+      expect(mail.secure).toBe(true);
+      expect(mail.parsed.subject).toBe('Example Bank: your sign-in code');
+      expect(mail.parsed.text).toMatch(/Your code: \d{6}/);
+      expect(mail.parsed.text).toContain('Enter this code only at app.example.test.');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('R37: without useHostMailer the module sends through its own private MailerService, even when the host registers one of its own, and the host\'s mailer events never see a code mail', async () => {
+    const own = await startSmtpServer({ key: cert.key, cert: cert.cert });
+    try {
+      const relay = new URL(smtp.url('smtp'));
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+          MailerModule.forRoot({ transport: { host: relay.hostname, port: Number(relay.port), requireTLS: true, tls: { ca: [readFileSync(cert.certFile, 'utf8')] } } }),
+          OtpModule.forRoot({
+            keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false, routePrefix: false,
+            mail: { smtpUrl: own.url('smtp'), caFile: cert.certFile, from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', pollIntervalMs: 50 },
+          }),
+        ],
+      }).setLogger(false as never).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      try {
+        const hostMailer = app.get(MailerService);
+        const sendMail = jest.spyOn(hostMailer, 'sendMail');
+        const hostEvents = (hostMailer as unknown as { eventService: MailerEventService }).eventService;
+        expect(hostEvents).toBeInstanceOf(MailerEventService);
+        const emitted = jest.spyOn(hostEvents, 'emit');
+        const address = `own-mailer.${Date.now()}@example.com`;
+        await app.get(OtpService).issue({ email: address });
+        await pollFor(() => own.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
+        expect(sendMail).not.toHaveBeenCalled();
+        // The host's MailerEventService is global: handed to the module's MailerService, it would
+        // carry every code mail (text and HTML) to the host's listeners (a "log each mail" one, say).
+        expect(emitted).not.toHaveBeenCalled();
+        expect(smtp.messages.some((m) => JSON.stringify(m.parsed.to).includes(address))).toBe(false);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
