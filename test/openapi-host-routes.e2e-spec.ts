@@ -47,7 +47,7 @@ const HOST_ROUTES: Record<string, Expected> = {
   'POST /accounts/sessions': { security: ['otp-token'], body: CodeSignInDto, ok: ['201', SESSION], errors: ['400', '401', '403', '413', '415'] },
   'POST /accounts/sessions/password': { security: ['otp-token'], body: PasswordSignInDto, ok: ['201', SESSION], errors: ['400', '401', '413', '415'] },
   'DELETE /accounts/sessions/current': { security: ['session'], ok: ['204', null], errors: ['401'] },
-  'POST /accounts/password': { security: ['session'], body: SetPasswordDto, ok: ['204', null], errors: ['400', '401', '403', '413', '415'] },
+  'POST /accounts/password': { security: ['session'], body: SetPasswordDto, ok: ['204', null], errors: ['400', '401', '403', '413', '415', '429', '503'] },
   'GET /accounts/me': { security: ['session'], ok: ['200', ME], errors: ['401'] },
   'POST /payments/transfers/challenges': { security: ['session'], body: CreateTransferDto, ok: ['202', CHALLENGE], errors: ['400', '401', '413', '415', '429', '503'] },
   'POST /payments/transfers': { security: ['session', 'otp-token'], body: CreateTransferDto, ok: ['201', TRANSFER], errors: ['400', '401', '413', '415'] },

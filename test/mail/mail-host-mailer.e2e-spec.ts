@@ -7,6 +7,9 @@ import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../supp
 import { pollFor, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
+// One deployment's keys for both apps: the database records its index key's fingerprint on first start.
+const KEYS = { keys: testKeyLine(), encryptionKeys: testKeyLine('e') };
+
 describe('mail.useHostMailer: the codes leave through the host\'s own MailerModule', () => {
   let db: TestDatabase;
   let cert: TestCert;
@@ -32,7 +35,7 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
           transport: { host: relay.hostname, port: Number(relay.port), requireTLS: true, tls: { ca: [readFileSync(cert.certFile, 'utf8')] } },
         }),
         OtpModule.forRoot({
-          keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false, routePrefix: false,
+          ...KEYS, operatorRoutes: false, routePrefix: false,
           mail: { useHostMailer: true, from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', pollIntervalMs: 50 },
         }),
       ],
@@ -64,7 +67,7 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
           TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
           MailerModule.forRoot({ transport: { host: relay.hostname, port: Number(relay.port), requireTLS: true, tls: { ca: [readFileSync(cert.certFile, 'utf8')] } } }),
           OtpModule.forRoot({
-            keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false, routePrefix: false,
+            ...KEYS, operatorRoutes: false, routePrefix: false,
             mail: { smtpUrl: own.url('smtp'), caFile: cert.certFile, from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', pollIntervalMs: 50 },
           }),
         ],

@@ -11,10 +11,11 @@ import { OtpMailer } from './otp-mailer.port';
 import { OTP_MAILER_PROVIDERS } from './otp-mailer.factory';
 
 const KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+const ENCRYPTION_KEY = `e1:${Buffer.alloc(32, 9).toString('base64')}`;
 
 /** The mail providers of OtpModule, in a Nest container, with `host` as the host's global MailerService if given. */
 async function mailProviders(mail: OtpModuleOptions['mail'], host?: Partial<MailerService>) {
-  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: KEY, mail } as OtpModuleOptions);
+  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail } as OtpModuleOptions);
   const builder = Test.createTestingModule({
     providers: [{ provide: OTP_RESOLVED_OPTIONS, useValue: options }, ...OTP_MAILER_PROVIDERS, ...(host ? [{ provide: MailerService, useValue: host }] : [])],
   });
@@ -50,7 +51,7 @@ describe('OtpMailer: @nestjs-modules/mailer the Nest way', () => {
   });
 
   it('mail.useHostMailer and mail.smtpUrl exclude each other', () => {
-    expect(() => resolveOtpOptions({ keys: KEY, encryptionKeys: KEY, mail: { useHostMailer: true, smtpUrl: 'smtps://relay.example:465' } } as OtpModuleOptions))
+    expect(() => resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail: { useHostMailer: true, smtpUrl: 'smtps://relay.example:465' } } as OtpModuleOptions))
       .toThrow(/useHostMailer.*smtpUrl|smtpUrl.*useHostMailer/);
   });
 
