@@ -31,7 +31,9 @@ export interface TestApp {
  * share a database must share its blind index key (a different one is refused at start).
  */
 const PROCESS_KEYS = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
-const PROCESS_INDEX_KEY = testKeyLine('ix').slice(3);
+// The index key a development app derives from PROCESS_KEYS (their first key), pinned for production apps, so
+// production and development apps of one suite can share a database.
+const PROCESS_INDEX_KEY = PROCESS_KEYS.OTP_KEYS.slice(PROCESS_KEYS.OTP_KEYS.indexOf(':') + 1);
 
 /**
  * Production refuses to start without a relay and an index key: production-mode test
