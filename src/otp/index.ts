@@ -94,3 +94,6 @@ export { ipNetwork } from './net/ip-network';
 export { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
 export type { SignedInInput, SignInNoticeOutcome } from './sign-in/otp-sign-in-notifier';
 export type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';
+export { OTP_MIGRATIONS } from '../../migrations';
+export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './cli/otp-migrations.runner';
+export type { OtpMigrationsOptions } from './cli/otp-migrations.runner';

@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { otpPackageRoot } from '../package-root';
 import { OtpConfigError } from '../otp.errors';
 import { OtpMailOptions, ResolvedOtpMailOptions } from './otp-mail-options.interface';
 
@@ -15,13 +16,9 @@ export function parseFrom(from: string): { name?: string; address: string } {
   return { name: m[1] ? m[1].trim() : undefined, address: m[2] };
 }
 
+/** The package's own `templates/` (relative to the compiled module, never the working directory). */
 function defaultTemplatesDir(): string {
-  // src/otp/mail -> <root>/templates; dist/src/otp/mail -> <root>/templates too.
-  for (const up of ['../../..', '../../../..']) {
-    const dir = resolve(__dirname, up, 'templates');
-    if (existsSync(join(dir, 'locales'))) return dir;
-  }
-  return resolve(__dirname, '../../..', 'templates');
+  return join(otpPackageRoot(), 'templates');
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
