@@ -1,14 +1,5 @@
-/**
- * `npm run otp:erase -- --email <address>`: erasure (GDPR Art 17) of everything
- * linkable to the address, on DATABASE_URL with the app's keys. Prints counts per table.
- */
-import { OtpErasureService } from '../src/otp';
-import { runCommand, withAppContext } from './support/app-context';
+/** `npm run otp:erase`: the same as `npx nestjs-email-otp otp:erase` (src/otp/cli), kept for the tests and old runbooks. */
+import 'reflect-metadata';
+import { runOtpCli } from '../src/otp/cli/otp-cli';
 
-runCommand(async () => {
-  const i = process.argv.indexOf('--email');
-  const email = i >= 0 ? process.argv[i + 1] : undefined;
-  if (!email || !email.includes('@')) throw new Error('usage: npm run otp:erase -- --email <address>');
-  const report = await withAppContext('otp:erase', (app) => app.get(OtpErasureService).eraseEmail(email));
-  console.log(JSON.stringify({ erased: report }));
-});
+void runOtpCli(['otp:erase', ...process.argv.slice(2)]).then((code) => process.exit(code));

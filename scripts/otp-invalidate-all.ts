@@ -1,11 +1,5 @@
-/**
- * `npm run otp:invalidate-all`: after restoring a backup, ends every challenge and
- * token that was live at the restore point (R29). Prints counts per table.
- */
-import { OtpInvalidationService } from '../src/otp';
-import { runCommand, withAppContext } from './support/app-context';
+/** `npm run otp:invalidate-all`: the same as `npx nestjs-email-otp otp:invalidate-all` (src/otp/cli), kept for the tests and old runbooks. */
+import 'reflect-metadata';
+import { runOtpCli } from '../src/otp/cli/otp-cli';
 
-runCommand(async () => {
-  const report = await withAppContext('otp:invalidate-all', (app) => app.get(OtpInvalidationService).invalidateAll());
-  console.log(JSON.stringify({ invalidated: report }));
-});
+void runOtpCli(['otp:invalidate-all', ...process.argv.slice(2)]).then((code) => process.exit(code));

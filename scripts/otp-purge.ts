@@ -1,8 +1,5 @@
-/** `npm run otp:purge`: runs the retention purge once now (the app also runs it on a schedule). */
-import { OtpRetentionService } from '../src/otp';
-import { runCommand, withAppContext } from './support/app-context';
+/** `npm run otp:purge`: the same as `npx nestjs-email-otp otp:purge` (src/otp/cli), kept for the tests and old runbooks. */
+import 'reflect-metadata';
+import { runOtpCli } from '../src/otp/cli/otp-cli';
 
-runCommand(async () => {
-  const report = await withAppContext('otp:purge', (app) => app.get(OtpRetentionService).purge());
-  console.log(JSON.stringify({ purged: report }));
-});
+void runOtpCli(['otp:purge', ...process.argv.slice(2)]).then((code) => process.exit(code));

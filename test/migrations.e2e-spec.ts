@@ -1,6 +1,6 @@
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { DataSource } from 'typeorm';
-import { ALL_MIGRATIONS } from '../migrations';
+import { ALL_MIGRATIONS } from '../src/app/database/migrations';
 import { OTP_ENTITIES } from '../src/otp';
 
 describe('migrations', () => {

@@ -30,6 +30,7 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
     rateLimits: rateLimitsFromEnv(env),
     mail: mailOptionsFromEnv(env),
     preparedStatements: env.DATABASE_PREPARED_STATEMENTS !== 'false',
+    migrationsTableName: env.OTP_MIGRATIONS_TABLE || undefined,
   };
 }
 

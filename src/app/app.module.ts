@@ -6,7 +6,7 @@ import { OtpModule } from '../otp';
 import { AccountsModule, AccountsSettingsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
 import { loggingModule } from './app.logging';
-import { typeOrmModuleOptions } from './database/database.options';
+import { appDataSourceFactory, typeOrmModuleOptions } from './database/database.options';
 import { PaymentsModule } from './payments/payments.module';
 
 /**
@@ -22,7 +22,7 @@ export class AppModule {
       imports: [
         loggingModule(env, extras.logDestination),
         ScheduleModule.forRoot(),
-        TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env) }),
+        TypeOrmModule.forRootAsync({ useFactory: () => typeOrmModuleOptions(env), dataSourceFactory: appDataSourceFactory }),
         OtpModule.forRootAsync({ useFactory: () => otpOptionsFromEnv(env), isGlobal: true }),
         AccountsSettingsModule.forEnv(env),
         AccountsModule,

@@ -189,6 +189,13 @@ export interface OtpModuleOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * Where the module's migrations are recorded (`npx nestjs-email-otp migration:run` writes
+   * there; `OTP_MIGRATIONS_TABLE` for the bin). At start the module counts a migration as
+   * applied when this table or the data source's own migrations table records it.
+   * @default 'otp_migrations'
+   */
+  migrationsTableName?: string;
 }
 
 /** Options after defaults and checks: what the services read. */
@@ -197,6 +204,7 @@ export interface ResolvedOtpOptions {
   encryptionKeys: OtpKey[];
   indexKey?: Buffer;
   ephemeralKeys: boolean;
+  migrationsTableName: string;
   purposes: Record<string, Required<OtpPurposeOptions>>;
   codeLength: number;
   maxAttempts: number;

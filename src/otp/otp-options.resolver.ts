@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
+import { OTP_MIGRATIONS_TABLE } from './cli/otp-migrations.runner';
 import { OtpKey, parseKeyList, parseSecret } from './crypto/otp-keyring';
 import { resolveContextDisplay } from './mail/otp-context-display';
 import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
@@ -91,6 +92,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     rateLimits: resolveRateLimits(options.rateLimits, production),
     mail: resolveOtpMailOptions(options.mail, production),
     preparedStatements: options.preparedStatements ?? true,
+    migrationsTableName: migrationsTable(options.migrationsTableName),
   };
 }
 
@@ -183,4 +185,11 @@ function resolveEscalatingDelay(
     baseSeconds,
     maxSeconds: intInRange('failureBudget.escalatingDelay.maxSeconds', option?.maxSeconds, Math.max(900, baseSeconds), baseSeconds, 86_400),
   };
+}
+
+/** A plain lower-case SQL identifier (it is quoted where used; anything else is a start-up error). */
+function migrationsTable(name: string | undefined): string {
+  const table = name ?? OTP_MIGRATIONS_TABLE;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new OtpConfigError(`migrationsTableName must be a lower-case SQL identifier (got "${table}")`);
+  return table;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { ALL_MIGRATIONS } from '../../migrations';
+import { ALL_MIGRATIONS } from '../../src/app/database/migrations';
 
 /** Server the tests create their databases on; never a production one. */
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

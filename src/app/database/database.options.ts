@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { DataSourceOptions } from 'typeorm';
-import { ALL_MIGRATIONS } from '../../../migrations';
-import { isLoopbackHost } from '../../otp';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { isLoopbackHost, runOtpMigrations } from '../../otp';
+import { EXAMPLE_APP_MIGRATIONS } from './migrations';
 
 /**
+ * The module's migrations (table `otp_migrations`) and the example app's own (`accounts`,
+ * `transfers`; table `migrations`) migrate separately.
  * Real Postgres when `DATABASE_URL` is set; otherwise an embedded PGlite
  * database in this process (in memory, or in `PGLITE_DIR`), migrated at start.
  */
@@ -13,7 +15,7 @@ export function dataSourceOptions(env: NodeJS.ProcessEnv = process.env): DataSou
   if (problem) throw new Error(problem);
   const common = {
     type: 'postgres' as const,
-    migrations: ALL_MIGRATIONS,
+    migrations: EXAMPLE_APP_MIGRATIONS,
     synchronize: false,
     logging: false,
   };
@@ -84,4 +86,18 @@ function assertDatabaseTls(env: NodeJS.ProcessEnv): void {
 
 export function typeOrmModuleOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmModuleOptions {
   return { ...dataSourceOptions(env), autoLoadEntities: true } as TypeOrmModuleOptions;
+}
+
+/**
+ * `TypeOrmModule`'s data source: when migrations run at start, the module's run first (in
+ * `otp_migrations`, through the package's runner, on this same connection), then the app's own.
+ */
+export async function appDataSourceFactory(options?: DataSourceOptions): Promise<DataSource> {
+  const migrate = Boolean(options!.migrationsRun);
+  const dataSource = await new DataSource({ ...options!, migrationsRun: false }).initialize();
+  if (migrate) {
+    await runOtpMigrations(dataSource);
+    await dataSource.runMigrations();
+  }
+  return dataSource;
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
@@ -15,6 +15,17 @@ export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superse
   'finished_at', 'last_queued_at', 'expires_at'];
 const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', 'otp_sign_in_devices', ...AUDIT_TABLES];
 const JOB = 'otp-retention-purge';
+
+/** `@nestjs/schedule` is an optional peer: without it the purge is not scheduled (a start-up warning says so). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+const SCHEDULER_REGISTRY: Function | string = (() => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('@nestjs/schedule') as typeof import('@nestjs/schedule')).SchedulerRegistry;
+  } catch {
+    return 'OTP_NO_SCHEDULER_REGISTRY';
+  }
+})();
 
 export type PurgeReport = Record<string, number>;
 
@@ -42,7 +53,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     private readonly bus: OtpEventBus,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
     @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
-    @Optional() private readonly scheduler?: SchedulerRegistry,
+    @Optional() @Inject(SCHEDULER_REGISTRY) private readonly scheduler?: SchedulerRegistry,
   ) {
     this.options = resolveRetentionOptions(moduleOptions.retention);
     this.rememberDeviceSeconds = resolveSignInNoticeOptions(moduleOptions.signInNotices).rememberDeviceSeconds;
@@ -51,7 +62,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
   onApplicationBootstrap(): void {
     if (!this.options.enabled) return;
     if (!this.scheduler) {
-      this.logger.warn('retention purge not scheduled: import ScheduleModule.forRoot() in the host, or run purge() yourself');
+      this.logger.warn('retention purge not scheduled: import ScheduleModule.forRoot() (package @nestjs/schedule) in the host, or run purge() yourself');
       return;
     }
     const timer = setInterval(() => void this.purge().catch(() => undefined), this.options.intervalMs);

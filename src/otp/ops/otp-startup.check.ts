@@ -29,7 +29,7 @@ export class OtpStartupCheck implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const pending = await pendingOtpMigrations(this.db);
+    const pending = await pendingOtpMigrations(this.db, this.options.migrationsTableName);
     if (pending.length > 0) {
       const line = `database schema out of date: ${pending.length} pending migration(s) ${pending.join(', ')}; run "npm run migration:run" (or start with DATABASE_MIGRATE=true)`;
       if (this.options.production) throw new OtpConfigError(line);

@@ -35,15 +35,23 @@ export class OtpSchemaState {
 export const OTP_MIGRATION_NAMES: readonly string[] = OTP_MIGRATIONS.map((m) => new m().name ?? m.name);
 
 /**
- * Migrations of the module not recorded in the data source's migrations table
- * (`migrationsTableName`, `migrations` by default); all of them when the table is missing.
+ * Migrations of the module recorded neither in `moduleTable` (where the bin and a host following
+ * the README record them) nor in the data source's own migrations table (`migrationsTableName`,
+ * `migrations` by default: a host that ran `OTP_MIGRATIONS` there); all of them when neither exists.
  */
-export async function pendingOtpMigrations(db: DataSource, required: readonly string[] = OTP_MIGRATION_NAMES): Promise<string[]> {
-  const table = (db.options as { migrationsTableName?: string }).migrationsTableName ?? 'migrations';
-  const [found] = await db.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [table]);
-  if (!found?.present) return [...required];
-  const rows: { name: string }[] = await db.query(`SELECT name FROM ${quoteIdent(table)}`);
-  const done = new Set(rows.map((r) => r.name));
+export async function pendingOtpMigrations(
+  db: DataSource,
+  moduleTable: string,
+  required: readonly string[] = OTP_MIGRATION_NAMES,
+): Promise<string[]> {
+  const tables = [...new Set([moduleTable, (db.options as { migrationsTableName?: string }).migrationsTableName ?? 'migrations'])];
+  const done = new Set<string>();
+  for (const table of tables) {
+    const [found] = await db.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [quoteIdent(table)]);
+    if (!found?.present) continue;
+    const rows: { name: string }[] = await db.query(`SELECT name FROM ${quoteIdent(table)}`);
+    for (const r of rows) done.add(r.name);
+  }
   return required.filter((name) => !done.has(name));
 }
 

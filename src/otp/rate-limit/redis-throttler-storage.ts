@@ -1,10 +1,26 @@
 import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import Redis, { RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { OtpConfigError } from '../otp.errors';
 import { OtpRateLimitRedisOptions } from './otp-rate-limit-options.interface';
+
+/**
+ * The Redis storage is an optional peer of the package (`@nest-lab/throttler-storage-redis` and
+ * `ioredis`): loaded only when `rateLimits.redis` is set, with a start-up error naming them.
+ */
+function optionalPeer<T>(name: string): T {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(name) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new OtpConfigError(`rateLimits.redis needs the optional peers: npm install @nest-lab/throttler-storage-redis ioredis (${name} is missing)`);
+  }
+}
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -44,7 +60,8 @@ export class RedisOtpThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   private down = false;
 
   constructor(readonly client: Redis) {
-    this.inner = new ThrottlerStorageRedisService(client);
+    const { ThrottlerStorageRedisService: Storage } = optionalPeer<typeof import('@nest-lab/throttler-storage-redis')>('@nest-lab/throttler-storage-redis');
+    this.inner = new Storage(client);
     client.on('error', (err: Error) => {
       if (!this.down) this.logger.error(`Redis for rate limits is unreachable (${err.name}); OTP requests are refused until it is back`);
       this.down = true;
@@ -56,7 +73,8 @@ export class RedisOtpThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   }
 
   static connect(options: OtpRateLimitRedisOptions): RedisOtpThrottlerStorage {
-    return new RedisOtpThrottlerStorage(new Redis(options.url, redisClientOptions(options)));
+    const { default: RedisClient } = optionalPeer<typeof import('ioredis')>('ioredis');
+    return new RedisOtpThrottlerStorage(new RedisClient(options.url, redisClientOptions(options)));
   }
 
   increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {

@@ -18,10 +18,22 @@ export interface IssuedOtpToken {
   challengeId: string;
 }
 
-/** A proof whose token was just redeemed (what `@OtpProof()` injects). */
-export interface RedeemedOtpProof extends OtpProof {
-  amr: readonly OtpAmr[];
-  redeemedAt: Date;
+/**
+ * A proof whose token was just redeemed (what `@OtpProof()` injects). A class (fields only, never
+ * constructed: the guard hands a plain object of this shape) so that `@OtpProof() proof:
+ * RedeemedOtpProof` compiles in a host with `isolatedModules` and `emitDecoratorMetadata` (the Nest
+ * starter's tsconfig) without `import type` (TS1272 for an interface).
+ */
+export class RedeemedOtpProof implements OtpProof {
+  declare challengeId: string;
+  declare purpose: string;
+  /** SHA-256 of the canonical context bound at issue, or null. */
+  declare contextHash: string | null;
+  /** Keyed blind index of the recipient: binds the proof to one address without revealing it. */
+  declare recipientIndex: string;
+  declare verifiedAt: Date;
+  declare amr: readonly OtpAmr[];
+  declare redeemedAt: Date;
 }
 
 /** What a token must match to be redeemed. */

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Client } from 'pg';
-import type { AuditAnchor } from '../../src/otp/audit/audit-chain.verifier';
+import type { AuditAnchor } from '../audit/audit-chain.verifier';
 
 /** Runs `fn` on a bare `pg` client of DATABASE_URL (the audit commands need no keys). */
-export async function withAuditDatabase<T>(name: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const url = process.env.DATABASE_URL;
+export async function withAuditDatabase<T>(name: string, env: NodeJS.ProcessEnv, fn: (client: Client) => Promise<T>): Promise<T> {
+  const url = env.DATABASE_URL;
   if (!url) throw new Error(`${name}: set DATABASE_URL`);
   const client = new Client({ connectionString: url });
   await client.connect();
