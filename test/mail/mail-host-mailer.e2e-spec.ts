@@ -40,8 +40,8 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
         }),
       ],
     }).setLogger(false as never).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    // No HTTP here: the module's providers and their lifecycle (the dispatcher starts on bootstrap).
+    const app = await moduleRef.init();
     try {
       const host = app.get(MailerService);
       const sendMail = jest.spyOn(host, 'sendMail');
@@ -72,8 +72,7 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
           }),
         ],
       }).setLogger(false as never).compile();
-      const app = moduleRef.createNestApplication({ logger: false });
-      await app.init();
+      const app = await moduleRef.init();
       try {
         const hostMailer = app.get(MailerService);
         const sendMail = jest.spyOn(hostMailer, 'sendMail');
