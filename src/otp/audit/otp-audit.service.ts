@@ -58,7 +58,7 @@ export class OtpAuditService {
   async verifyChain(): Promise<ChainVerification> {
     this.schema.assertReady();
     await this.writer.flush();
-    const { ipTruncateSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
-    return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds });
+    const { ipTruncateSeconds, auditSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
+    return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds, auditRetentionSeconds: auditSeconds });
   }
 }
