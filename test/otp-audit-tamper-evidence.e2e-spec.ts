@@ -184,6 +184,12 @@ describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40
     expect(rebuilt.stderr).toMatch(/BROKEN at seq 35: anchor seq 35 .* not reached: row 35 has another hash/);
   }, 180_000);
 
+  it('R40: audit:verify --audit-retention-seconds takes a number of seconds, else exits 2 with one clear line', async () => {
+    const bad = await script('scripts/audit-verify.ts', ['--audit-retention-seconds', 'soon'], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^audit:verify failed: --audit-retention-seconds needs a number of seconds/);
+  });
+
   it('audit:verify --anchors with a missing or malformed file exits 2 with one clear line', async () => {
     const missing = await script('scripts/audit-verify.ts', ['--anchors', join(dir, 'nope.jsonl')], { DATABASE_URL: db.url });
     expect(missing.code).toBe(2);
