@@ -182,6 +182,21 @@ describe('HTTP hardening', () => {
     expect(parseTrustProxy('0.0.0.0/1', false)).toEqual(['0.0.0.0/1']);
   });
 
+  it('TRUST_PROXY in production bounds IPv4-mapped ranges as IPv4 however the IPv6 address is spelled (long forms, a range holding ::ffff:0:0/96)', () => {
+    const prod = (value: string) => () => parseTrustProxy(value, true);
+    for (const value of ['0:0:0:0:0:ffff:0:0/96', '0000:0000:0000:0000:0000:ffff:0000:0000/96', '0:0:0:0:0:ffff:0.0.0.0/96', '::FFFF:0:0/96', '::/80', '::/32']) {
+      expect(prod(value)).toThrow(new RegExp(`^TRUST_PROXY entry "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" trusts every address`));
+      let message = '';
+      try { prod(value)(); } catch (e) { message = (e as Error).message; }
+      expect(message).not.toContain('\n');
+    }
+    expect(prod('0:0:0:0:0:ffff:0a00:0/100')).toThrow(/broader than \/8 \(IPv4\)/);
+    expect(prod('0000:0000:0000:0000:0000:ffff:0.0.0.0/100')).toThrow(/broader than \/8 \(IPv4\)/);
+    expect(parseTrustProxy('0:0:0:0:0:ffff:0a00:0/104', true)).toEqual(['0:0:0:0:0:ffff:0a00:0/104']);
+    expect(parseTrustProxy('0:0:0:0:0:ffff:10.0.0.0/104,2001:db8::/32,2001:0db8:0:0:0:0:0:0/32', true))
+      .toEqual(['0:0:0:0:0:ffff:10.0.0.0/104', '2001:db8::/32', '2001:0db8:0:0:0:0:0:0/32']);
+  });
+
   it('TRUST_PROXY=0.0.0.0/0 (or ::/0) is refused with one clear line in every mode, not a crash of the proxy parser', () => {
     for (const production of [false, true]) {
       for (const value of ['0.0.0.0/0', '::/0', '::ffff:0.0.0.0/96,0.0.0.0/0']) {

@@ -184,6 +184,12 @@ describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40
     expect(rebuilt.stderr).toMatch(/BROKEN at seq 35: anchor seq 35 .* not reached: row 35 has another hash/);
   }, 180_000);
 
+  it('R40: audit:verify --audit-retention-seconds takes a number of seconds, else exits 2 with one clear line', async () => {
+    const bad = await script('scripts/audit-verify.ts', ['--audit-retention-seconds', 'soon'], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^audit:verify failed: --audit-retention-seconds needs a number of seconds/);
+  });
+
   it('audit:verify --anchors with a missing or malformed file exits 2 with one clear line', async () => {
     const missing = await script('scripts/audit-verify.ts', ['--anchors', join(dir, 'nope.jsonl')], { DATABASE_URL: db.url });
     expect(missing.code).toBe(2);
@@ -193,6 +199,58 @@ describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40
     const bad = await script('scripts/audit-verify.ts', ['--anchors', junk], { DATABASE_URL: db.url });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^audit:verify failed: .*junk\.jsonl line 1 is not an anchor/);
+  });
+});
+
+describe('external anchors at or below the purge anchor (R40)', () => {
+  let db: TestDatabase;
+  let hashes: Map<string, string>;
+  const day = 86_400;
+  const recent = () => new Date(Date.now() - 3_600_000).toISOString();
+  const anchorAt = (seq: number, at?: string) => ({ seq: String(seq), hash: hashes.get(String(seq))!, ...(at ? { at } : {}) });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // Rows dated 2026-01-01 00:00:00.001 to .030: old enough for the purge floor.
+    await new OtpAuditStore(db.dataSource).appendChained(Array.from({ length: 30 }, (_, i) => row(i + 1)));
+    const rows = await db.dataSource.query(`SELECT seq::text AS seq, hash FROM otp_audit_log`);
+    hashes = new Map(rows.map((r: { seq: string; hash: string }) => [r.seq, r.hash]));
+  });
+  afterAll(async () => db?.drop());
+
+  it('R40: deleting every row and moving the purge anchor and the head past every external anchor fails, naming the anchor', async () => {
+    const anchors = [anchorAt(10, recent()), anchorAt(20, recent())];
+    const past = await verifyAfter(db, [
+      `DELETE FROM otp_audit_log`,
+      `UPDATE otp_audit_anchor SET seq = 40, hash = repeat('a', 64), purged_at = now()`,
+      `UPDATE otp_audit_head SET seq = 40, hash = repeat('a', 64)`,
+    ], { anchors, auditRetentionSeconds: day });
+    expect(past).toMatchObject({ ok: false, firstBroken: { seq: '10' } });
+    expect(past.firstBroken?.reason).toMatch(/^anchor seq 10 \(hash [0-9a-f]{12}…, recorded [0-9T:.-]+Z\) not reached: .*purge anchor 40/);
+    // The same with the purge anchor set to the newest external anchor itself.
+    const onto = await verifyAfter(db, [
+      `DELETE FROM otp_audit_log`,
+      `UPDATE otp_audit_anchor SET seq = 20, hash = '${hashes.get('20')}', purged_at = now()`,
+      `UPDATE otp_audit_head SET seq = 20, hash = '${hashes.get('20')}'`,
+    ], { anchors, auditRetentionSeconds: day });
+    expect(onto).toMatchObject({ ok: false, firstBroken: { seq: '10' } });
+    // An anchor below the purge anchor without a recording time cannot be justified either.
+    const untimed = await verifyAfter(db, [
+      `DELETE FROM otp_audit_log`,
+      `UPDATE otp_audit_anchor SET seq = 40, hash = repeat('a', 64)`,
+      `UPDATE otp_audit_head SET seq = 40, hash = repeat('a', 64)`,
+    ], { anchors: [anchorAt(10)], auditRetentionSeconds: day });
+    expect(untimed).toMatchObject({ ok: false, firstBroken: { seq: '10' } });
+  });
+
+  it('R40: a real retention purge past an anchor older than the retention period still passes', async () => {
+    const purge = [`SELECT otp_audit_purge_before('2026-01-01T00:00:00.020Z')`]; // rows 1-19
+    const old = '2026-01-01T00:00:00.010Z';
+    const ok = await verifyAfter(db, purge, { anchors: [anchorAt(10, old), anchorAt(25, recent())], auditRetentionSeconds: day });
+    expect(ok).toMatchObject({ ok: true, anchorSeq: '19', headSeq: '30', rows: 11, anchorsReached: 1 });
+    // The same purge with that anchor recorded within the retention period cannot have happened.
+    const tooNew = await verifyAfter(db, purge, { anchors: [anchorAt(10, recent())], auditRetentionSeconds: day });
+    expect(tooNew).toMatchObject({ ok: false, firstBroken: { seq: '10' } });
   });
 });
 

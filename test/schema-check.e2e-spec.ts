@@ -45,6 +45,27 @@ describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter)
     }
   });
 
+  it('development: the operator audit routes answer 503 otp_unavailable, not 500, while migrations are pending', async () => {
+    const token = `schema-${Math.random().toString(36).slice(2)}`;
+    const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token });
+      try {
+        const http = request(t.app.getHttpServer());
+        const verify = await http.get('/admin/otp/audit/verify').set('Authorization', `Bearer ${token}`);
+        expect(verify.status).toBe(503);
+        expect(verify.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+        const query = await http.post('/admin/otp/audit/query').set('Authorization', `Bearer ${token}`).send({});
+        expect(query.status).toBe(503);
+        expect(query.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+      } finally {
+        await t.close();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('production: refuses to start, naming the pending migrations and npm run migration:run', async () => {
     await expect(bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }))
       .rejects.toThrow(/database schema out of date: \d+ pending migration\(s\) CreateOtpTables1764086400000, .*run "npm run migration:run"/);

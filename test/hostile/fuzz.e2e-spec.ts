@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { OtpAuditWriter } from '../../src/otp';
+import { OtpAuditWriter, OtpService, OtpTokenService } from '../../src/otp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from '../support/test-app';
 import { AppRoute, routesOf } from './support/app-routes';
@@ -20,10 +20,15 @@ import { tableState } from './support/table-state';
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
 
 /** The credentials a request of the fuzzer carries: the operator token on admin POST routes, a token-shaped value elsewhere. */
-function withCredentials(route: AppRoute, req: RawRequest): RawRequest {
+/** POST routes behind SessionGuard (password change, transfers): fuzzed with a live session, so their bodies are read. */
+const isSessionRoute = (route: AppRoute) => route.method === 'POST' && route.guards.includes('SessionGuard');
+
+function withCredentials(route: AppRoute, req: RawRequest, sessionToken: string): RawRequest {
   const credentials: Record<string, string> = route.path.startsWith('/admin/') && route.method === 'POST'
     ? { authorization: `Bearer ${ADMIN_TOKEN}` }
-    : { 'x-otp-token': 'otp_fuzz-token-that-redeems-nothing' };
+    : isSessionRoute(route) && req.method === route.method // a wrong method keeps no session: GET /payments/transfers would list
+      ? { authorization: `Bearer ${sessionToken}`, 'x-otp-token': 'otp_fuzz-token-that-redeems-nothing' }
+      : { 'x-otp-token': 'otp_fuzz-token-that-redeems-nothing' };
   return { ...req, headers: { ...credentials, ...req.headers } };
 }
 
@@ -33,11 +38,16 @@ describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapte
   let client: RawClient;
   let routes: AppRoute[];
   let liveId: string;
+  let sessionToken: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     // MAIL_DISPATCHER=false: no background delivery retries move outbox rows while rows are compared.
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...PRODUCTION_ENV, ...ipLimitsRaised(), MAIL_DISPATCHER: 'false', OTP_ADMIN_TOKEN: ADMIN_TOKEN });
+    // Password-change limits raised too, so every fuzzed body of that route reaches its validation.
+    t = await bootTestApp({
+      DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...PRODUCTION_ENV, ...ipLimitsRaised(), MAIL_DISPATCHER: 'false', OTP_ADMIN_TOKEN: ADMIN_TOKEN,
+      RATE_LIMIT_PASSWORD_ACCOUNT: '1000000/60', RATE_LIMIT_PASSWORD_IP: '1000000/60',
+    });
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
     // /health ignores its input and answers 200 or 503 from its dependencies' state (this
@@ -47,6 +57,19 @@ describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapte
     const issued = await client.postJson('/auth/otp/challenges', { email: 'fuzz.victim@example.com' });
     expect(issued.status).toBe(202);
     liveId = (issued.json as { challengeId: string }).challengeId;
+    // A real session for the session routes, opened through the app's own sign-in route. No mail is
+    // delivered here (MAIL_DISPATCHER=false), so the proof token of a challenge is minted by the module's
+    // token service, as its verify route would after a right code.
+    const email = 'fuzz.session@example.com';
+    const login = await client.postJson('/auth/otp/challenges', { email });
+    expect(login.status).toBe(202);
+    const { token } = await t.app.get(OtpTokenService).issue({
+      challengeId: (login.json as { challengeId: string }).challengeId, purpose: 'login', contextHash: null,
+      recipientIndex: t.app.get(OtpService).recipientIndex(email), verifiedAt: new Date(),
+    });
+    const signedIn = await client.postJson('/accounts/sessions', { email }, { 'x-otp-token': token });
+    expect(signedIn.status).toBe(201);
+    sessionToken = (signedIn.json as { sessionToken: string }).sessionToken;
   });
   afterAll(async () => {
     client?.close();
@@ -72,7 +95,7 @@ describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapte
     const rnd = new SeededRandom(0x0f7_2026);
     const perRoute = Math.ceil(2100 / routes.length);
     const cases: { route: AppRoute; req: RawRequest }[] = routes.flatMap((route) =>
-      malformedRequestsFor(route, perRoute, rnd, liveId).map((req) => ({ route, req: withCredentials(route, req) })));
+      malformedRequestsFor(route, perRoute, rnd, liveId).map((req) => ({ route, req: withCredentials(route, req, sessionToken) })));
     expect(cases.length).toBeGreaterThanOrEqual(2000);
     for (const route of routes) expect(cases.filter((c) => c.route === route).length).toBeGreaterThanOrEqual(Math.min(perRoute, 400));
 
@@ -99,6 +122,10 @@ describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapte
       return undefined;
     });
     expect(problems.slice(0, 25)).toEqual([]);
+    // Session routes were fuzzed past SessionGuard: their bodies were read, not refused for want of a session.
+    const sessionAnswers = answers.filter((a, i) => isSessionRoute(cases[i].route) && cases[i].req.method === cases[i].route.method && !(a instanceof Error)) as RawResponse[];
+    expect(sessionAnswers.length).toBeGreaterThanOrEqual(3 * Math.min(perRoute, 400));
+    expect(sessionAnswers.filter((r) => (r.json as { error?: string } | undefined)?.error === 'session_required').map((r) => r.text.slice(0, 80))).toEqual([]);
     // Refused requests are audited (R17: failures too), so the audit trail grows, with failures only;
     // every other table is exactly as it was.
     const withoutAudit = (state: Record<string, unknown>) =>

@@ -25,14 +25,34 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 export const MAX_TRUSTED_HOPS = 3;
 const MIN_PREFIX = { 4: 8, 6: 32 } as const;
 
+/** An IPv6 address (any spelling `isIP` accepts: long, short, with an IPv4 tail) as its 128 bits. */
+function ipv6Bits(address: string): bigint {
+  let text = address.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number);
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+const MAPPED_PREFIX = 0xffffn << 32n; // ::ffff:0:0/96, where proxy-addr matches IPv4 clients against IPv6 ranges
+
 /**
- * The IPv4 prefix length an IPv6 range `::ffff:a.b.c.d/n` stands for (IPv4-mapped,
- * n >= 96), or undefined for any other IPv6 range.
+ * The IPv4 prefix length an IPv6 range stands for when it holds IPv4-mapped
+ * addresses, whatever its spelling: `::ffff:a.b.c.d/n` (n >= 96) is an IPv4
+ * /(n-96); a range of /96 or broader that holds all of `::ffff:0:0/96` (`::/80`)
+ * is an IPv4 /0. Undefined for an IPv6 range holding no mapped address.
  */
 function mappedIpv4Bits(address: string, bits: number): number | undefined {
-  const lower = address.toLowerCase();
-  const mapped = /^(0{0,4}:){0,5}:?:ffff:/.test(lower) && (lower.includes('.') || /:ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(lower));
-  return mapped && bits >= 96 ? bits - 96 : undefined;
+  const value = ipv6Bits(address);
+  const shift = BigInt(128 - Math.min(bits, 96));
+  if (value >> shift !== MAPPED_PREFIX >> shift) return undefined;
+  return bits >= 96 ? bits - 96 : 0;
 }
 
 /** Why one `TRUST_PROXY` entry is refused, or undefined when it is acceptable. */

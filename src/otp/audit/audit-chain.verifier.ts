@@ -33,6 +33,11 @@ export interface VerifyOptions {
   ipTruncateSeconds?: number;
   /** External anchors: the chain must still reach each (its row at that seq has that hash). */
   anchors?: AuditAnchor[];
+  /**
+   * The audit retention period (`retention.auditSeconds`): a purge deletes only rows older than
+   * it, so an external anchor below the purge anchor must have been recorded before it began.
+   */
+  auditRetentionSeconds?: number;
 }
 
 const PAGE = 1000;
@@ -71,6 +76,20 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
   // Anchors at or before the purge anchor: only the purge anchor itself can still be compared.
   const purged = external.get(result.anchorSeq);
   if (purged && purged.hash !== String(anchor.hash)) return unreached(purged, 'the purge anchor has another hash');
+  // Below it, an anchor's row is gone. A purge deletes only rows older than the retention period,
+  // and every row after an anchor was written after the anchor was recorded: so a real purge past
+  // an anchor means that anchor was recorded before the retention period. A purge anchor (and
+  // head) moved past recent anchors after deleting the rows is caught here.
+  const retentionMs = (options.auditRetentionSeconds ?? resolveRetentionOptions().auditSeconds) * 1000;
+  const retentionStart = Date.now() - retentionMs + CLOCK_SKEW_MS;
+  const below = [...external.values()].filter((a) => BigInt(a.seq) < BigInt(result.anchorSeq)).sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+  for (const a of below) {
+    const at = a.at === undefined ? NaN : Date.parse(a.at);
+    if (Number.isNaN(at)) return unreached(a, `below the purge anchor ${result.anchorSeq}, and with no recording time nothing shows a purge reached it`);
+    if (at > retentionStart) {
+      return unreached(a, `below the purge anchor ${result.anchorSeq}, but recorded within the audit retention period (${retentionMs / 1000} s), which no purge reaches`);
+    }
+  }
 
   const windowMs = (options.ipTruncateSeconds ?? resolveRetentionOptions().ipTruncateSeconds) * 1000;
   const erasures = new ErasureMatcher();

@@ -33,6 +33,16 @@ describe('operator token strength', () => {
     expect(operatorTokenProblem('é'.repeat(43))).toMatch(/32 random bytes/);
   });
 
+  it('requires the length by alphabet: 43 hex characters refused, 64 hex accepted, 43 decimal digits refused, 31 bytes padded base64 refused', () => {
+    expect(operatorTokenProblem(randomBytes(32).toString('hex').slice(0, 43))).toMatch(/32 random bytes/);
+    expect(operatorTokenProblem(randomBytes(32).toString('hex').slice(0, 63))).toMatch(/32 random bytes/);
+    expect(operatorTokenProblem(randomBytes(32).toString('hex'))).toBeUndefined();
+    const digits = Array.from(randomBytes(43), (b) => String(b % 10)).join('');
+    expect(operatorTokenProblem(digits)).toMatch(/32 random bytes/);
+    expect(operatorTokenProblem(randomBytes(31).toString('base64'))).toMatch(/32 random bytes/); // 44 characters, 42 of data
+    expect(operatorTokenProblem(randomBytes(32).toString('base64'))).toBeUndefined();
+  });
+
   it('in production an audit.adminToken under 32 random bytes is refused at start, in one line saying how to make one', () => {
     expect(production('admin-token')).toThrow(/^audit\.adminToken .*32 random bytes.*generate one with: node -e "console\.log\(require\('crypto'\)\.randomBytes\(32\)\.toString\('base64url'\)\)"$/);
     expect(production('x'.repeat(60))).toThrow(/audit\.adminToken/);

@@ -5,6 +5,7 @@ import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
 import { resolveRetentionOptions } from '../ops/otp-ops-options';
 import { OtpService } from '../otp.service';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
 import { OtpAuditWriter } from './otp-audit.writer';
 import { AuditFilter, AuditRecord, OtpAuditStore } from './otp-audit.store';
@@ -24,10 +25,12 @@ export class OtpAuditService {
     private readonly otp: OtpService,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OTP_MODULE_OPTIONS) private readonly moduleOptions: OtpModuleOptions,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   /** Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`). */
   async list(q: AuditQuery): Promise<AuditRecord[]> {
+    this.schema.assertReady();
     await this.writer.flush();
     const { email, ...rest } = q;
     return this.store.find({ ...rest, recipientIndex: email ? this.otp.recipientIndex(email) : q.recipientIndex });
@@ -53,8 +56,9 @@ export class OtpAuditService {
    * IP window (`retention.ipTruncateSeconds`): no row may have been truncated earlier.
    */
   async verifyChain(): Promise<ChainVerification> {
+    this.schema.assertReady();
     await this.writer.flush();
-    const { ipTruncateSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
-    return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds });
+    const { ipTruncateSeconds, auditSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
+    return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds, auditRetentionSeconds: auditSeconds });
   }
 }

@@ -15,7 +15,7 @@ type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const USAGE = `usage: nestjs-email-otp <command> [flags]   (reads DATABASE_URL and the app's OTP_* variables)
   migration:run | migration:revert | migration:show   the module's migrations, in table ${OTP_MIGRATIONS_TABLE} (OTP_MIGRATIONS_TABLE)
-  audit:verify [--anchors FILE] [--ip-truncate-seconds N]
+  audit:verify [--anchors FILE] [--ip-truncate-seconds N] [--audit-retention-seconds N]
   audit:anchor                                        (OTP_AUDIT_ANCHOR_FILE to append the line)
   otp:purge | otp:invalidate-all | otp:erase --email <address>
   otp:keys new | rotate`;
@@ -56,10 +56,13 @@ const COMMANDS: Record<string, Command> = {
     const anchorsFile = argValue(argv, '--anchors');
     const windowArg = argValue(argv, '--ip-truncate-seconds');
     if (windowArg !== undefined && !/^[0-9]+(\.[0-9]+)?$/.test(windowArg)) throw new Error('--ip-truncate-seconds needs a number of seconds');
+    const retentionArg = argValue(argv, '--audit-retention-seconds');
+    if (retentionArg !== undefined && !/^[0-9]+(\.[0-9]+)?$/.test(retentionArg)) throw new Error('--audit-retention-seconds needs a number of seconds');
+    const auditRetentionSeconds = retentionArg === undefined ? undefined : Number(retentionArg);
     const anchors = anchorsFile ? await readAnchors(anchorsFile) : undefined;
     const ipTruncateSeconds = windowArg === undefined ? undefined : Number(windowArg);
     return withAuditDatabase('audit:verify', env, async (client) => {
-      const result = await verifyAuditChain(async (sql, params) => (await client.query(sql, params)).rows, { anchors, ipTruncateSeconds });
+      const result = await verifyAuditChain(async (sql, params) => (await client.query(sql, params)).rows, { anchors, ipTruncateSeconds, auditRetentionSeconds });
       if (result.ok) {
         const reached = anchors ? `; ${result.anchorsReached} external anchor(s) reached` : '';
         console.log(`audit chain OK: ${result.rows} row(s) from anchor seq ${result.anchorSeq}; head seq ${result.headSeq} hash ${result.headHash}${reached}`);

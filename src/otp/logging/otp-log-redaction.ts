@@ -16,21 +16,31 @@ export function maskText(text: string): string {
   return text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]');
 }
 
+/** One round of decoding: each run of `%XX` escapes alone, so an invalid one elsewhere stops nothing. */
+function decodeEscapes(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      // not UTF-8 (a lone or truncated sequence): decode its ASCII bytes one by one, keep the rest escaped
+      return run.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => (parseInt(hex, 16) < 0x80 ? String.fromCharCode(parseInt(hex, 16)) : escape));
+    }
+  });
+}
+
 /**
  * A request path with its addresses masked also when they are percent-encoded
- * (`victim%40example.com`, `victim%2540example.com`): decoded as often as it
- * decodes (at most four times) and, if that reveals an address, logged decoded and masked.
+ * (`victim%40example.com`, `victim%2540example.com`): each valid `%XX` escape is
+ * decoded on its own (an invalid one such as `%ZZ` does not stop the others), as
+ * often as that changes the path (at most four rounds), and, if that reveals an
+ * address, the path is logged decoded and masked.
  */
 export function maskPath(path: string): string {
   let decoded = path;
   for (let i = 0; i < 4 && decoded.includes('%'); i++) {
-    try {
-      const next = decodeURIComponent(decoded);
-      if (next === decoded) break;
-      decoded = next;
-    } catch {
-      break; // not valid percent-encoding (or a lone surrogate): what decoded so far is what a router would see
-    }
+    const next = decodeEscapes(decoded);
+    if (next === decoded) break;
+    decoded = next;
   }
   EMAIL.lastIndex = 0;
   return decoded !== path && EMAIL.test(decoded) ? maskText(decoded) : maskText(path);

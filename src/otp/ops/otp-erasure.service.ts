@@ -3,6 +3,7 @@ import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpAuditWriter } from '../audit/otp-audit.writer';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpService } from '../otp.service';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
 
 export type ErasureReport = Record<string, number>;
@@ -22,14 +23,17 @@ export class OtpErasureService {
     private readonly audit: OtpAuditStore,
     private readonly writer: OtpAuditWriter,
     private readonly bus: OtpEventBus,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   async eraseEmail(email: string): Promise<ErasureReport> {
+    this.schema.assertReady();
     return this.eraseSubject(this.otp.recipientIndex(email));
   }
 
   /** Same, by blind index (for hosts that keep the index beside their user). */
   async eraseSubject(recipientIndex: string): Promise<ErasureReport> {
+    this.schema.assertReady();
     await this.writer.flush(); // events of this subject still queued must be erased too
     const report: ErasureReport = {};
     for (const t of await this.ops.tables()) {

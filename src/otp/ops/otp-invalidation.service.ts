@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpOpsStore } from './otp-ops.store';
 
 export type InvalidationReport = Record<string, number>;
@@ -17,9 +18,11 @@ export class OtpInvalidationService {
   constructor(
     private readonly ops: OtpOpsStore,
     private readonly bus: OtpEventBus,
+    private readonly schema: OtpSchemaState,
   ) {}
 
   async invalidateAll(): Promise<InvalidationReport> {
+    this.schema.assertReady();
     const report: InvalidationReport = { otp_challenges: await this.ops.supersedeAllLiveChallenges() };
     for (const t of await this.ops.tables()) {
       if (!/^otp_.*token/.test(t.name)) continue;

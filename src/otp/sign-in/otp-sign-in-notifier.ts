@@ -12,6 +12,7 @@ import { safeLocale } from '../mail/safe-locale';
 import { ipNetwork } from '../net/ip-network';
 import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpKnownDeviceStore } from './otp-known-device.store';
 import { resolveSignInNoticeOptions, ResolvedSignInNoticeOptions } from './otp-sign-in-notice-options';
 
@@ -59,6 +60,7 @@ export class OtpSignInNotifier {
     private readonly store: OtpKnownDeviceStore,
     private readonly dispatcher: OtpMailDispatcher,
     private readonly events: OtpEventBus,
+    private readonly schema: OtpSchemaState,
   ) {
     this.options = resolveSignInNoticeOptions(moduleOptions.signInNotices);
   }
@@ -66,10 +68,11 @@ export class OtpSignInNotifier {
   /**
    * Records a successful sign-in of `email` and queues a notice when it comes from a
    * new device. Call it once the session exists, never for a failed attempt. Throws
-   * only when the database does.
+   * only when the database does, or `OtpUnavailableError` (503) while migrations are pending.
    */
   async signedIn(input: SignedInInput): Promise<SignInNoticeOutcome> {
     if (typeof input.email !== 'string' || !input.email.includes('@')) throw new TypeError('signedIn: email must be an address');
+    this.schema.assertReady();
     const request = currentAuditContext();
     const ip = input.ip ?? request?.ip;
     const userAgent = input.userAgent ?? request?.userAgent;
