@@ -32,7 +32,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   if (missing.length > 0) {
     const hints = [
       ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
-      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS (the development mailbox is off in production)'] : []),
+      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS, or mail.useHostMailer (the development mailbox is off in production)'] : []),
     ];
     throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
   }
@@ -111,7 +111,8 @@ function productionSettingsMissing(options: OtpModuleOptions, absent: (v: unknow
     ['OTP_ENCRYPTION_KEYS', options.encryptionKeys],
     // The index key pinned on its own: rotating OTP_KEYS then never moves the blind index.
     ['OTP_INDEX_KEY', options.indexKey],
-    ['SMTP_URL', options.mail?.smtpUrl],
+    // With mail.useHostMailer the host's MailerService is the relay (the mail resolver refuses smtpUrl beside it).
+    ...(options.mail?.useHostMailer === true ? [] : [['SMTP_URL', options.mail?.smtpUrl] as [string, unknown]]),
     ['MAIL_FROM', options.mail?.from],
     ['APP_URL', options.mail?.appUrl],
   ];
