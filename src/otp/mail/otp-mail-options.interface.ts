@@ -133,6 +133,8 @@ export interface OtpMailOptions {
   recordRetryMs?: number;
   /**
    * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
+   * With `useHostMailer` the host's pool size is read from its transport instead; this
+   * bounds only a non-pooled host transport (one connection per message).
    * @default 5
    */
   smtpConnections?: number;

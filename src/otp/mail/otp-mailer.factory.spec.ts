@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { MailerService } from '@nestjs-modules/mailer';
+import { createTransport } from 'nodemailer';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { OtpConfigError } from '../otp.errors';
 import { resolveOtpOptions } from '../otp-options.resolver';
@@ -43,6 +44,24 @@ describe('OtpMailer: @nestjs-modules/mailer the Nest way', () => {
     expect(sent).not.toHaveProperty('template');
     expect(mailer.concurrency).toBe(3);
     await app.close();
+  });
+
+  it('with the host mailer, concurrency is the host pool\'s maxConnections (nodemailer\'s 5 when unset); a non-pooled transport keeps smtpConnections', async () => {
+    const cases: [Record<string, unknown>, number][] = [
+      [{ pool: true, host: 'relay.example', maxConnections: 1 }, 1],
+      [{ pool: true, host: 'relay.example' }, 5],
+      [{ host: 'relay.example' }, 3],
+    ];
+    for (const [options, expected] of cases) {
+      const transporter = createTransport(options);
+      try {
+        const app = await mailProviders({ useHostMailer: true, smtpConnections: 3 }, { sendMail: jest.fn(), getTransporter: () => transporter } as never);
+        expect(app.get(OtpMailer).concurrency).toBe(expected);
+        await app.close();
+      } finally {
+        transporter.close();
+      }
+    }
   });
 
   it('mail.useHostMailer without a MailerService in the host fails at start-up with one clear message', async () => {
