@@ -90,10 +90,37 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     },
     production,
     rateLimits: resolveRateLimits(options.rateLimits, production),
-    mail: resolveOtpMailOptions(options.mail, production),
+    mail: withPurposeTemplates(resolveOtpMailOptions(options.mail, production), options.mail?.templateByPurpose, purposes),
     preparedStatements: options.preparedStatements ?? true,
     migrationsTableName: migrationsTable(options.migrationsTableName),
   };
+}
+
+/**
+ * Each declared purpose's mail template, fixed at start-up by purpose alone: the explicit
+ * `templateByPurpose` entry, else the default map's, else `transaction` for a host purpose
+ * that requires a context and `generic-code` otherwise. An approval mail ("approve your
+ * transaction") is never a public purpose's: anyone can start those. The default map's
+ * entry for one (`step-up`) falls back to `generic-code`; an explicit one is refused.
+ */
+function withPurposeTemplates(
+  mail: ResolvedOtpOptions['mail'],
+  explicit: Record<string, string> | undefined,
+  purposes: ResolvedOtpOptions['purposes'],
+): ResolvedOtpOptions['mail'] {
+  const templates: ResolvedOtpOptions['mail']['templateByPurpose'] = {};
+  for (const [name, p] of Object.entries(purposes)) {
+    const given = Object.hasOwn(mail.templateByPurpose, name) ? mail.templateByPurpose[name] : undefined;
+    let template = given ?? (p.issue === 'host' && p.requiresContext ? 'transaction' : 'generic-code');
+    if (template === 'transaction' && p.issue === 'public') {
+      if (explicit && Object.hasOwn(explicit, name)) {
+        throw new OtpConfigError(`mail.templateByPurpose.${name} is 'transaction', but purpose "${name}" is public (anyone can start it): make it issue: 'host' or pick another template`);
+      }
+      template = 'generic-code';
+    }
+    templates[name] = template;
+  }
+  return { ...mail, templateByPurpose: templates };
 }
 
 /** The operator token guards the audit trail and metrics: weak ones are refused in production (a warning in development). */

@@ -15,8 +15,8 @@ const KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const ENCRYPTION_KEY = `e1:${Buffer.alloc(32, 9).toString('base64')}`;
 
 /** The mail providers of OtpModule, in a Nest container, with `host` as the host's global MailerService if given. */
-async function mailProviders(mail: OtpModuleOptions['mail'], host?: Partial<MailerService>) {
-  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail } as OtpModuleOptions);
+async function mailProviders(mail: OtpModuleOptions['mail'], host?: Partial<MailerService>, purposes?: OtpModuleOptions['purposes']) {
+  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail, purposes } as OtpModuleOptions);
   const builder = Test.createTestingModule({
     providers: [{ provide: OTP_RESOLVED_OPTIONS, useValue: options }, ...OTP_MAILER_PROVIDERS, ...(host ? [{ provide: MailerService, useValue: host }] : [])],
   });
@@ -62,6 +62,33 @@ describe('OtpMailer: @nestjs-modules/mailer the Nest way', () => {
         transporter.close();
       }
     }
+  });
+
+  it('R36: the template is chosen by purpose, never by a context: a public purpose (step-up, mapped to transaction by default) never gets the transaction mail, the host-issued transfer does', async () => {
+    const sendMail = jest.fn().mockResolvedValue({ messageId: '<m@x>', response: '250 ok' });
+    const purposes: OtpModuleOptions['purposes'] = {
+      login: {}, 'step-up': {}, 'close-account': {},
+      transfer: { requiresContext: true, contextFields: { amount: 'number', to: 'string' } },
+    };
+    const app = await mailProviders({ useHostMailer: true, from: 'otp@example.test', appUrl: 'https://app.example.test' }, { sendMail }, purposes);
+    const mailer = app.get(OtpMailer);
+    const context = { amount: 5000, to: 'attacker' };
+    for (const purpose of ['step-up', 'close-account', 'login']) {
+      await mailer.send({ ...message, purpose, context });
+      await mailer.send({ ...message, purpose });
+    }
+    for (const call of sendMail.mock.calls) expect(call[0].subject).not.toMatch(/approve your transaction/);
+    expect(sendMail.mock.calls.map((c) => c[0].subject)).toContain('app.example.test: your security code');
+    sendMail.mockClear();
+    await mailer.send({ ...message, purpose: 'transfer', context: { amount: 10, to: 'alice' } });
+    expect(sendMail.mock.calls[0][0].subject).toMatch(/approve your transaction/);
+    await app.close();
+  });
+
+  it('R36: templateByPurpose mapping a public purpose to the transaction template is refused at start-up', () => {
+    expect(() => resolveOtpOptions({
+      keys: KEY, encryptionKeys: ENCRYPTION_KEY, purposes: { login: {}, 'step-up': {} }, mail: { templateByPurpose: { 'step-up': 'transaction' } },
+    } as OtpModuleOptions)).toThrow(/step-up.*public.*transaction|transaction.*step-up/);
   });
 
   it('mail.useHostMailer without a MailerService in the host fails at start-up with one clear message', async () => {
