@@ -123,6 +123,44 @@ describe('operator routes (issue 9)', () => {
       expect(refused).toBe(true);
     });
 
+    it('with OPERATOR_PORT, the listener check runs before the JSON body check: a text/plain body to an operator route on the public port gets 404, not 415', async () => {
+      const token = strongToken();
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0', ...RELAXED_RATE_LIMITS }, { listen: true });
+      try {
+        const pub = request(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
+        const op = request(`http://127.0.0.1:${(operatorServerOf(t.app)!.address() as AddressInfo).port}`);
+        for (const auth of [`Bearer ${token}`, '']) {
+          const res = await pub.post('/admin/otp/audit/query').set('Authorization', auth).set('Content-Type', 'text/plain').send('{}').expect(404);
+          expect(res.body).toEqual({ error: 'not_found', message: expect.any(String) });
+        }
+        await op.post('/auth/otp/challenges').set('Content-Type', 'text/plain').send('{}').expect(404);
+        // On the right listener the body check still applies.
+        await op.post('/admin/otp/audit/query').set('Authorization', `Bearer ${token}`).set('Content-Type', 'text/plain').send('{}').expect(415);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('with OPERATOR_PORT, the operator listener serves no Swagger (/docs, /docs-json, /docs-yaml, any spelling): 404 there, served on the public port', async () => {
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: strongToken(), OPERATOR_PORT: '0', OPENAPI: 'true', ...RELAXED_RATE_LIMITS }, { listen: true });
+      try {
+        const pub = request(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
+        const op = request(`http://127.0.0.1:${(operatorServerOf(t.app)!.address() as AddressInfo).port}`);
+        const json = await pub.get('/docs-json').expect(200);
+        expect(json.body.openapi).toMatch(/^3\./);
+        await pub.get('/docs-yaml').expect(200);
+        const ui = await pub.get('/docs/').redirects(1);
+        expect(ui.status).toBe(200);
+        for (const path of ['/docs', '/docs/', '/docs/index.html', '/docs/swagger-ui-init.js', '/docs-json', '/docs-yaml', '/DOCS-JSON', '/%64ocs-json', '//docs-json', '/docs-json?x=1']) {
+          const res = await op.get(path).redirects(0);
+          expect([path, res.status]).toEqual([path, 404]);
+          expect(res.text).not.toMatch(/openapi|swagger/i);
+        }
+      } finally {
+        await t.close();
+      }
+    });
+
     it('without OPERATOR_PORT the operator routes stay on the public port', async () => {
       const token = strongToken();
       const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }, { listen: true });

@@ -1,7 +1,10 @@
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { OtpMailDispatcher, OtpService } from '../src/otp';
-import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { OtpMailDispatcher, OtpMailer, OtpModule, OtpService } from '../src/otp';
+import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
+import { bootTestApp, RELAXED_RATE_LIMITS, startTestHttpApp, TestApp, testKeyLine } from './support/test-app';
 
 describe('OTP routes over HTTP', () => {
   let db: TestDatabase;
@@ -106,6 +109,42 @@ describe('OTP routes over HTTP', () => {
     await t.app.get(OtpMailDispatcher).whenIdle();
     expect(await snapshot()).toBe(before);
     expect(t.mailbox.list()).toHaveLength(mails);
+  });
+
+  it('R36: the public route refuses a context for a purpose that declares no contextFields (public step-up): 400 in the context error shape, nothing written or mailed', async () => {
+    const own = await createTestDatabase(); // its own keys, so its own database (the index key fingerprint)
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: own.url, autoLoadEntities: true }),
+        OtpModule.forRoot({
+          keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false,
+          purposes: { login: {}, 'step-up': {}, survey: { contextFields: { score: 'number' } } },
+        }),
+      ],
+    }).setLogger(false as never).compile();
+    const app = await startTestHttpApp(moduleRef);
+    try {
+      const client = request(app.getHttpServer());
+      const mailbox = app.get(OtpMailer) as DevMailboxMailer;
+      const address = email();
+      const rows = async () => own.dataSource.query(`SELECT (SELECT count(*) FROM otp_challenges) AS c, (SELECT count(*) FROM otp_mail_outbox) AS m`);
+      const before = await rows();
+      for (const [purpose, context] of [['step-up', { amount: 5000, to: 'attacker' }], ['login', { note: 'hello' }]] as const) {
+        const res = await client.post('/auth/otp/challenges').send({ email: address, purpose, context }).expect(400);
+        expect(res.body).toEqual({ error: 'otp_context_invalid', message: expect.any(String) });
+      }
+      // An empty context is already refused by the body's validation.
+      await client.post('/auth/otp/challenges').send({ email: address, purpose: 'step-up', context: {} }).expect(400);
+      await app.get(OtpMailDispatcher).whenIdle();
+      expect(await rows()).toEqual(before);
+      expect(mailbox.list()).toHaveLength(0);
+      // Without a context it is an ordinary public code; a purpose that declares its fields still takes them.
+      await client.post('/auth/otp/challenges').send({ email: address, purpose: 'step-up' }).expect(202);
+      await client.post('/auth/otp/challenges').send({ email: email(), purpose: 'survey', context: { score: 3 } }).expect(202);
+    } finally {
+      await app.close();
+      await own.drop();
+    }
   });
 
   it('R11: a refused host purpose spends no recipient or global send budget', async () => {

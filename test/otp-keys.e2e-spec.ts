@@ -105,6 +105,16 @@ describe('keys and production mode', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('production with mail.useHostMailer needs no SMTP_URL (the host\'s MailerService is the relay); without it SMTP_URL is still named', () => {
+    const options = {
+      production: true, keys: testKeyLine(), encryptionKeys: testKeyLine('e1'), indexKey: secretOf(testKeyLine()),
+      mail: { useHostMailer: true, from: 'otp@example.test', appUrl: 'https://app.example.test' },
+    };
+    expect(resolveOtpOptions(options, silent).mail.useHostMailer).toBe(true);
+    expect(() => resolveOtpOptions({ ...options, mail: { from: 'otp@example.test', appUrl: 'https://app.example.test' } }, silent))
+      .toThrow(/^required in production and not set: SMTP_URL \(SMTP_URL: /);
+  });
+
   it.each([
     ['OTP_KEYS', { OTP_KEYS: 'k1:not base64 at all!' }, /OTP_KEYS: key "k1" is not base64/],
     ['OTP_KEYS', { OTP_KEYS: `k1:ab=c${Buffer.alloc(32).toString('base64')}` }, /OTP_KEYS: key "k1" is not base64/],

@@ -171,7 +171,7 @@ export interface OtpModuleOptions {
   /**
    * Mail delivery: SMTP transport, sender, templates, outbox dispatcher (each field
    * documented in `OtpMailOptions`).
-   * @default {} (development mailbox outside production; `smtpUrl` required in production)
+   * @default {} (development mailbox outside production; `smtpUrl` or `useHostMailer` required in production)
    */
   mail?: OtpMailOptions;
   /**

@@ -32,7 +32,7 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
   if (missing.length > 0) {
     const hints = [
       ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
-      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS (the development mailbox is off in production)'] : []),
+      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS, or mail.useHostMailer (the development mailbox is off in production)'] : []),
     ];
     throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
   }
@@ -90,10 +90,37 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     },
     production,
     rateLimits: resolveRateLimits(options.rateLimits, production),
-    mail: resolveOtpMailOptions(options.mail, production),
+    mail: withPurposeTemplates(resolveOtpMailOptions(options.mail, production), options.mail?.templateByPurpose, purposes),
     preparedStatements: options.preparedStatements ?? true,
     migrationsTableName: migrationsTable(options.migrationsTableName),
   };
+}
+
+/**
+ * Each declared purpose's mail template, fixed at start-up by purpose alone: the explicit
+ * `templateByPurpose` entry, else the default map's, else `transaction` for a host purpose
+ * that requires a context and `generic-code` otherwise. An approval mail ("approve your
+ * transaction") is never a public purpose's: anyone can start those. The default map's
+ * entry for one (`step-up`) falls back to `generic-code`; an explicit one is refused.
+ */
+function withPurposeTemplates(
+  mail: ResolvedOtpOptions['mail'],
+  explicit: Record<string, string> | undefined,
+  purposes: ResolvedOtpOptions['purposes'],
+): ResolvedOtpOptions['mail'] {
+  const templates: ResolvedOtpOptions['mail']['templateByPurpose'] = {};
+  for (const [name, p] of Object.entries(purposes)) {
+    const given = Object.hasOwn(mail.templateByPurpose, name) ? mail.templateByPurpose[name] : undefined;
+    let template = given ?? (p.issue === 'host' && p.requiresContext ? 'transaction' : 'generic-code');
+    if (template === 'transaction' && p.issue === 'public') {
+      if (explicit && Object.hasOwn(explicit, name)) {
+        throw new OtpConfigError(`mail.templateByPurpose.${name} is 'transaction', but purpose "${name}" is public (anyone can start it): make it issue: 'host' or pick another template`);
+      }
+      template = 'generic-code';
+    }
+    templates[name] = template;
+  }
+  return { ...mail, templateByPurpose: templates };
 }
 
 /** The operator token guards the audit trail and metrics: weak ones are refused in production (a warning in development). */
@@ -111,7 +138,8 @@ function productionSettingsMissing(options: OtpModuleOptions, absent: (v: unknow
     ['OTP_ENCRYPTION_KEYS', options.encryptionKeys],
     // The index key pinned on its own: rotating OTP_KEYS then never moves the blind index.
     ['OTP_INDEX_KEY', options.indexKey],
-    ['SMTP_URL', options.mail?.smtpUrl],
+    // With mail.useHostMailer the host's MailerService is the relay (the mail resolver refuses smtpUrl beside it).
+    ...(options.mail?.useHostMailer === true ? [] : [['SMTP_URL', options.mail?.smtpUrl] as [string, unknown]]),
     ['MAIL_FROM', options.mail?.from],
     ['APP_URL', options.mail?.appUrl],
   ];

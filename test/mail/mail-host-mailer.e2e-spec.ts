@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import { MailerEventService, MailerModule, MailerService } from '@nestjs-modules/mailer';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OtpModule, OtpService } from '../../src/otp';
+import { OtpMailer } from '../../src/otp/mail/otp-mailer.port';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
 import { pollFor, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -53,6 +55,57 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
       expect(mail.parsed.subject).toBe('Example Bank: your sign-in code');
       expect(mail.parsed.text).toMatch(/Your code: \d{6}/);
       expect(mail.parsed.text).toContain('Enter this code only at app.example.test.');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a host MailerModule pool of maxConnections 1 gets one message at a time: the rest wait in the dispatcher, not in nodemailer\'s queue', async () => {
+    const relay = new URL(smtp.url('smtp'));
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        MailerModule.forRoot({
+          transport: { pool: true, maxConnections: 1, host: relay.hostname, port: Number(relay.port), requireTLS: true, tls: { ca: [readFileSync(cert.certFile, 'utf8')] } },
+        }),
+        OtpModule.forRoot({
+          ...KEYS, operatorRoutes: false, routePrefix: false,
+          mail: { useHostMailer: true, smtpConnections: 5, from: '"Example Bank" <otp@example.test>', appUrl: 'https://app.example.test', pollIntervalMs: 50 },
+        }),
+      ],
+    }).setLogger(false as never).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const host = app.get(MailerService);
+      const dispatcher = app.get(OtpMailDispatcher) as unknown as { inFlight: Set<unknown> };
+      const original = host.sendMail.bind(host);
+      let calls = 0;
+      let withNodemailer = 0;
+      let most = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      jest.spyOn(host, 'sendMail').mockImplementation(async (mail) => {
+        calls++;
+        withNodemailer++;
+        most = Math.max(most, withNodemailer);
+        try {
+          if (calls === 1) await gate; // the first send holds its connection until the others are claimed
+          return await original(mail);
+        } finally {
+          withNodemailer--;
+        }
+      });
+      const stamp = Date.now();
+      const addresses = [1, 2, 3].map((n) => `pool-one.${n}.${stamp}@example.com`);
+      for (const email of addresses) await app.get(OtpService).issue({ email });
+      // All three claimed by the dispatcher (or, before the fix, a second one already with nodemailer).
+      await pollFor(() => (dispatcher.inFlight.size >= 3 || calls > 1 ? true : undefined));
+      release();
+      for (const address of addresses) await pollFor(() => smtp.messages.find((m) => JSON.stringify(m.parsed.to).includes(address)));
+      expect(calls).toBe(3);
+      expect(most).toBe(1);
+      expect(app.get(OtpMailer).concurrency).toBe(1);
     } finally {
       await app.close();
     }

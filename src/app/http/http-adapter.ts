@@ -76,10 +76,12 @@ export async function configureHttp(app: INestApplication, http: HttpSettings): 
   }
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
+  // Global guards run in the order registered. With OPERATOR_PORT the listener check comes first:
+  // a route on the wrong listener is a 404 whatever its body, never a 415 that says it exists.
+  if (http.operator) app.useGlobalGuards(new OperatorListenerGuard(app.get(Reflector)));
   // JSON bodies only, on every route: a form or text/plain body is what any web page can send cross-site (415).
   app.useGlobalGuards(new JsonBodyGuard());
   if (http.openApi) setupOpenApi(app);
-  if (http.operator) app.useGlobalGuards(new OperatorListenerGuard(app.get(Reflector)));
   app.enableShutdownHooks();
   return app;
 }

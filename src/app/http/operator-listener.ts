@@ -4,6 +4,7 @@ import { CanActivate, ExecutionContext, INestApplication, NotFoundException } fr
 import { Reflector } from '@nestjs/core';
 import { OTP_OPERATOR_ROUTE } from '../../otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
+import { OPENAPI_PATH } from './openapi';
 
 /** Requests that arrived on an operator listener (the raw Node request, as both adapters keep it). */
 const OPERATOR_REQUESTS = new WeakSet<IncomingMessage>();
@@ -30,6 +31,23 @@ export class OperatorListenerGuard implements CanActivate {
   }
 }
 
+/**
+ * Whether a request is for Swagger (`/docs`, `/docs/*`, `/docs-json`, `/docs-yaml`), however
+ * spelled (case, percent-encoding, repeated slashes). Swagger's routes are registered on the
+ * framework directly, past Nest's guards: the operator listener refuses them before routing.
+ */
+export function isOpenApiRequest(url: string | undefined): boolean {
+  let path = (url ?? '/').split(/[?#]/, 1)[0];
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // left encoded: compared as sent
+  }
+  return path.replace(/[/\\]+/g, '/').toLowerCase().startsWith(`/${OPENAPI_PATH}`);
+}
+
+const NOT_FOUND_BODY = JSON.stringify({ error: 'not_found', message: 'Not found.' });
+
 /** The Node request handler of the app's HTTP framework (Express app, or Fastify's router). */
 function requestHandlerOf(app: INestApplication, http: HttpSettings): RequestListener {
   const instance = app.getHttpAdapter().getInstance() as RequestListener & { routing?: RequestListener };
@@ -48,6 +66,13 @@ export async function listenOperator(app: INestApplication, http: HttpSettings):
   const handler = requestHandlerOf(app, http);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     OPERATOR_REQUESTS.add(req);
+    // The operator listener serves the operator routes only; Nest's routes are held to that by
+    // OperatorListenerGuard, Swagger's (raw framework routes) here.
+    if (isOpenApiRequest(req.url)) {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(NOT_FOUND_BODY);
+      return;
+    }
     handler(req, res);
   };
   const server = http.tls ? createHttpsServer(tlsServerOptions(http.tls), onRequest) : createHttpServer(onRequest);

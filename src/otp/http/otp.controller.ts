@@ -21,7 +21,7 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthori
 import { Audited } from '../audit/audited.decorator';
 import { OtpAuditInterceptor } from '../audit/audit.interceptor';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { OtpPurposeUnknownError } from '../otp.errors';
+import { OtpContextInvalidError, OtpPurposeUnknownError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
 import { publicPurpose } from '../otp-options.resolver';
 import { OtpService } from '../otp.service';
@@ -102,7 +102,13 @@ export class OtpController {
   @Header('Cache-Control', 'no-store')
   async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
     // A host purpose (issue: 'host') is started only by the host's own route: here it is refused as undeclared.
-    if (!publicPurpose(this.options, body.purpose ?? 'login')) throw new OtpPurposeUnknownError();
+    const rules = publicPurpose(this.options, body.purpose ?? 'login');
+    if (!rules) throw new OtpPurposeUnknownError();
+    // A public caller's context is bound and mailed only where the purpose names its fields:
+    // free keys from anyone would be an approval request in the service's name.
+    if (body.context !== undefined && Object.keys(rules.contextFields).length === 0) {
+      throw new OtpContextInvalidError(`purpose "${body.purpose ?? 'login'}" takes no context on this route`);
+    }
     return toResponse(
       await this.otp.issue({
         email: body.email,

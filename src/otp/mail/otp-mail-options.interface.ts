@@ -82,8 +82,10 @@ export interface OtpMailOptions {
    */
   defaultLocale?: string;
   /**
-   * Template for each purpose. Purposes not listed use `transaction` when they carry a
-   * context and `generic-code` otherwise.
+   * Template for each purpose, fixed at start-up. Purposes not listed use `transaction`
+   * when they are host purposes with `requiresContext` and `generic-code` otherwise (never
+   * by whether a message carries a context). A public purpose never gets `transaction`: the
+   * default entry for one falls back to `generic-code`, an explicit one is refused.
    * @default { login: 'login', 'verify-email': 'verify-email', transfer: 'transaction', 'step-up': 'transaction' }
    */
   templateByPurpose?: Record<string, 'login' | 'verify-email' | 'transaction' | 'generic-code'>;
@@ -133,6 +135,8 @@ export interface OtpMailOptions {
   recordRetryMs?: number;
   /**
    * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
+   * With `useHostMailer` the host's pool size is read from its transport instead; this
+   * bounds only a non-pooled host transport (one connection per message).
    * @default 5
    */
   smtpConnections?: number;

@@ -62,8 +62,12 @@ export class OtpMailComposer {
     private readonly displays: Record<string, Record<string, OtpContextDisplay>> = {},
   ) {}
 
-  templateFor(purpose: string, hasContext: boolean): Exclude<OtpMailTemplate, OtpNoticeTemplate> {
-    return this.options.templateByPurpose[purpose] ?? (hasContext ? 'transaction' : 'generic-code');
+  /**
+   * By purpose only, never by whether a message carries a context: the resolved
+   * `templateByPurpose` names each declared purpose's template (never `transaction` for a public one).
+   */
+  templateFor(purpose: string): Exclude<OtpMailTemplate, OtpNoticeTemplate> {
+    return (Object.hasOwn(this.options.templateByPurpose, purpose) ? this.options.templateByPurpose[purpose] : undefined) ?? 'generic-code';
   }
 
   code(m: OtpMailMessage): ComposedMail {
@@ -78,7 +82,7 @@ export class OtpMailComposer {
       ip: m.ip ?? unknown,
       browser: summariseUserAgent(m.userAgent) ?? unknown,
     };
-    const template = this.templateFor(m.purpose, !!m.context);
+    const template = this.templateFor(m.purpose);
     const rendered =
       template === 'transaction'
         ? this.renderer.render('transaction', m.locale, {

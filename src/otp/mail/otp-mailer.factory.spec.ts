@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { MailerService } from '@nestjs-modules/mailer';
+import { createTransport } from 'nodemailer';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { OtpConfigError } from '../otp.errors';
 import { resolveOtpOptions } from '../otp-options.resolver';
@@ -14,8 +15,8 @@ const KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const ENCRYPTION_KEY = `e1:${Buffer.alloc(32, 9).toString('base64')}`;
 
 /** The mail providers of OtpModule, in a Nest container, with `host` as the host's global MailerService if given. */
-async function mailProviders(mail: OtpModuleOptions['mail'], host?: Partial<MailerService>) {
-  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail } as OtpModuleOptions);
+async function mailProviders(mail: OtpModuleOptions['mail'], host?: Partial<MailerService>, purposes?: OtpModuleOptions['purposes']) {
+  const options = resolveOtpOptions({ keys: KEY, encryptionKeys: ENCRYPTION_KEY, mail, purposes } as OtpModuleOptions);
   const builder = Test.createTestingModule({
     providers: [{ provide: OTP_RESOLVED_OPTIONS, useValue: options }, ...OTP_MAILER_PROVIDERS, ...(host ? [{ provide: MailerService, useValue: host }] : [])],
   });
@@ -43,6 +44,51 @@ describe('OtpMailer: @nestjs-modules/mailer the Nest way', () => {
     expect(sent).not.toHaveProperty('template');
     expect(mailer.concurrency).toBe(3);
     await app.close();
+  });
+
+  it('with the host mailer, concurrency is the host pool\'s maxConnections (nodemailer\'s 5 when unset); a non-pooled transport keeps smtpConnections', async () => {
+    const cases: [Record<string, unknown>, number][] = [
+      [{ pool: true, host: 'relay.example', maxConnections: 1 }, 1],
+      [{ pool: true, host: 'relay.example' }, 5],
+      [{ host: 'relay.example' }, 3],
+    ];
+    for (const [options, expected] of cases) {
+      const transporter = createTransport(options);
+      try {
+        const app = await mailProviders({ useHostMailer: true, smtpConnections: 3 }, { sendMail: jest.fn(), getTransporter: () => transporter } as never);
+        expect(app.get(OtpMailer).concurrency).toBe(expected);
+        await app.close();
+      } finally {
+        transporter.close();
+      }
+    }
+  });
+
+  it('R36: the template is chosen by purpose, never by a context: a public purpose (step-up, mapped to transaction by default) never gets the transaction mail, the host-issued transfer does', async () => {
+    const sendMail = jest.fn().mockResolvedValue({ messageId: '<m@x>', response: '250 ok' });
+    const purposes: OtpModuleOptions['purposes'] = {
+      login: {}, 'step-up': {}, 'close-account': {},
+      transfer: { requiresContext: true, contextFields: { amount: 'number', to: 'string' } },
+    };
+    const app = await mailProviders({ useHostMailer: true, from: 'otp@example.test', appUrl: 'https://app.example.test' }, { sendMail }, purposes);
+    const mailer = app.get(OtpMailer);
+    const context = { amount: 5000, to: 'attacker' };
+    for (const purpose of ['step-up', 'close-account', 'login']) {
+      await mailer.send({ ...message, purpose, context });
+      await mailer.send({ ...message, purpose });
+    }
+    for (const call of sendMail.mock.calls) expect(call[0].subject).not.toMatch(/approve your transaction/);
+    expect(sendMail.mock.calls.map((c) => c[0].subject)).toContain('app.example.test: your security code');
+    sendMail.mockClear();
+    await mailer.send({ ...message, purpose: 'transfer', context: { amount: 10, to: 'alice' } });
+    expect(sendMail.mock.calls[0][0].subject).toMatch(/approve your transaction/);
+    await app.close();
+  });
+
+  it('R36: templateByPurpose mapping a public purpose to the transaction template is refused at start-up', () => {
+    expect(() => resolveOtpOptions({
+      keys: KEY, encryptionKeys: ENCRYPTION_KEY, purposes: { login: {}, 'step-up': {} }, mail: { templateByPurpose: { 'step-up': 'transaction' } },
+    } as OtpModuleOptions)).toThrow(/step-up.*public.*transaction|transaction.*step-up/);
   });
 
   it('mail.useHostMailer without a MailerService in the host fails at start-up with one clear message', async () => {

@@ -33,6 +33,26 @@ function composer(o: ResolvedOtpOptions): OtpMailComposer {
 }
 
 /**
+ * How many messages the host's MailerService may have at once without nodemailer queueing
+ * them (a message queued there is sent again if its lease ends meanwhile): a pooled
+ * transport's `maxConnections` (nodemailer's default 5), read from the transport itself.
+ * A non-pooled SMTP transport opens one connection per message and queues nothing, and a
+ * transport that cannot be read (another kind, a stand-in): `smtpConnections` bounds them.
+ */
+export function hostMailerConcurrency(host: MailerService, smtpConnections: number): number {
+  let pool: { options?: { maxConnections?: unknown } } | undefined;
+  try {
+    const transporter = (host.getTransporter?.() as { transporter?: { name?: unknown; options?: { maxConnections?: unknown } } } | undefined)?.transporter;
+    if (transporter?.name === 'SMTP (pool)') pool = transporter;
+  } catch {
+    pool = undefined; // no default transporter: sendMail would fail as well, and /health says so
+  }
+  const size = pool?.options?.maxConnections;
+  if (pool) return typeof size === 'number' && Number.isInteger(size) && size >= 1 ? size : 5;
+  return smtpConnections;
+}
+
+/**
  * The mail port: the host's `MailerService` with `mail.useHostMailer`, the module's
  * own over SMTP when `mail.smtpUrl` is set, else the development mailbox.
  * Production without either never gets here: the options resolver refuses it.
@@ -44,7 +64,7 @@ export const otpMailerProvider: Provider = {
     if (o.mail.useHostMailer) {
       if (!host) throw new OtpConfigError('mail.useHostMailer needs a MailerService in the host: register MailerModule.forRoot(...) (global) in the app');
       return new SmtpOtpMailer(mail, host, {
-        concurrency: o.mail.smtpConnections,
+        concurrency: hostMailerConcurrency(host, o.mail.smtpConnections),
         verify: async () => {
           if (!(await host.verifyAllTransporters())) throw new Error('the host MailerService cannot reach its transport');
         },
