@@ -74,8 +74,7 @@ describe('mail.useHostMailer: the codes leave through the host\'s own MailerModu
         }),
       ],
     }).setLogger(false as never).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await moduleRef.init();
     try {
       const host = app.get(MailerService);
       const dispatcher = app.get(OtpMailDispatcher) as unknown as { inFlight: Set<unknown> };
