@@ -204,6 +204,9 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
       await allWritten;
       return claimDue(...args);
     });
+    // A claim the dispatcher started before the spy (at boot, or by its poll) must not meet the first
+    // rows: it would see only those committed when its statement began and hand over fewer than a batch.
+    await a.dispatcher.whenIdle();
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await a.otp.issue({ email: email() })).challengeId);
     written();
