@@ -241,8 +241,12 @@ describe('New-device sign-in notice (R19) as it reaches the relay, and on Fastif
     cert = makeTestCert();
     smtp = await startSmtpServer({ key: cert.key, cert: cert.cert });
   });
-  afterAll(async () => {
+  // Each test's app closes with it: a dispatcher left running on the shared database claims the next
+  // test's mail and sends it to its own port (the relay), so the next app's mailbox never sees it.
+  afterEach(async () => {
     while (open.length) await open.shift()!.close();
+  });
+  afterAll(async () => {
     await smtp?.close();
     await db?.drop();
     cert?.remove();
