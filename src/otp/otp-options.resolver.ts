@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
-import { OTP_MIGRATIONS_TABLE } from './cli/otp-migrations.runner';
+import { otpMigrationsTable } from './cli/otp-migrations.runner';
 import { OtpKey, parseKeyList, parseSecret } from './crypto/otp-keyring';
 import { resolveContextDisplay } from './mail/otp-context-display';
 import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
@@ -215,9 +215,11 @@ function resolveEscalatingDelay(
   };
 }
 
-/** A plain lower-case SQL identifier (it is quoted where used; anything else is a start-up error). */
+/** The bin's own check of the table name, as a start-up error. */
 function migrationsTable(name: string | undefined): string {
-  const table = name ?? OTP_MIGRATIONS_TABLE;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new OtpConfigError(`migrationsTableName must be a lower-case SQL identifier (got "${table}")`);
-  return table;
+  try {
+    return otpMigrationsTable(name, 'migrationsTableName');
+  } catch (err) {
+    throw new OtpConfigError((err as Error).message);
+  }
 }

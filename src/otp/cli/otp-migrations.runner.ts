@@ -14,10 +14,15 @@ export interface OtpMigrationsOptions {
   tableName?: string;
 }
 
-function tableOf(options: OtpMigrationsOptions): string {
-  const table = options.tableName || OTP_MIGRATIONS_TABLE;
-  if (!IDENTIFIER.test(table)) throw new Error(`OTP_MIGRATIONS_TABLE must be a lower-case SQL identifier, got "${table}"`);
+/** The module's migrations table: `name`, or `otp_migrations`; anything but a plain lower-case SQL identifier throws. */
+export function otpMigrationsTable(name: string | undefined, setting = 'OTP_MIGRATIONS_TABLE'): string {
+  const table = name || OTP_MIGRATIONS_TABLE;
+  if (!IDENTIFIER.test(table)) throw new Error(`${setting} must be a lower-case SQL identifier, got "${table}"`);
   return table;
+}
+
+function tableOf(options: OtpMigrationsOptions): string {
+  return otpMigrationsTable(options.tableName);
 }
 
 /**
