@@ -15,6 +15,7 @@ import {
   OtpThrottledError,
   OtpUnavailableError,
 } from '../otp.errors';
+import { otpHttpException } from '../otp-error.http';
 import { OtpAuditInterceptor } from './audit.interceptor';
 import { Audited } from './audited.decorator';
 
@@ -75,6 +76,10 @@ describe('OtpAuditInterceptor', () => {
   ])('an audited %s failure records the same status the exception filter answers', async (code, err) => {
     const event = await recorded(err);
     expect(event).toMatchObject({ name: 'otp.verify', outcome: 'failure', detail: { status: answered(err), error: code } });
+  });
+
+  it('records an OTP error wrapped for HTTP (as @OtpProof throws it) under its own code', async () => {
+    expect((await recorded(otpHttpException(new OtpRequiredError()))).detail).toEqual({ status: 401, error: 'otp.required' });
   });
 
   it('records an HTTP exception as http with its status, and anything else as internal 500', async () => {

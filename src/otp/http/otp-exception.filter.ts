@@ -62,7 +62,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
       const res = exception.getResponse();
       if (typeof res === 'object' && res !== null && typeof (res as OtpErrorBody).error === 'string' && status < 500
         && /^[a-z_]+$/.test((res as OtpErrorBody).error)) {
-        // Already in our shape (thrown by our guards).
+        // Already in our shape (a request-shape refusal, or a host error such as the example app's AppError).
         return { status, body: res as OtpErrorBody };
       }
       const message = (res as { message?: unknown })?.message;
