@@ -1,7 +1,7 @@
 /**
- * Stable error codes of the OTP module. HTTP status is chosen only at the edge
- * (`OtpExceptionFilter`); messages never reveal whether an address or a
- * challenge exists.
+ * Stable error codes of the OTP module. HTTP status, body and headers are chosen
+ * only at the edge, by `otpErrorToHttp` (`otp-error.http.ts`); messages never
+ * reveal whether an address or a challenge exists.
  */
 export type OtpErrorCode =
   | 'otp.invalid'
@@ -11,7 +11,15 @@ export type OtpErrorCode =
   | 'otp.email_invalid'
   | 'otp.config_invalid'
   | 'otp.required'
-  | 'otp.unavailable';
+  | 'otp.unavailable'
+  /** A query string on an OTP route (`RejectQueryGuard`). */
+  | 'otp.query_not_allowed'
+  /** A body not declared `application/json` (`JsonBodyGuard`). */
+  | 'otp.unsupported_media_type'
+  /** An operator route without the right bearer token (`OtpAdminGuard`). */
+  | 'otp.operator_unauthorized'
+  /** An operator route while no operator token is configured: the route does not exist. */
+  | 'otp.not_found';
 
 const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.invalid': 'The code is invalid or has expired. Request a new code.',
@@ -22,6 +30,10 @@ const PUBLIC_MESSAGES: Record<OtpErrorCode, string> = {
   'otp.config_invalid': 'The OTP module is misconfigured.',
   'otp.required': 'This action needs a valid one-time-passcode token. Verify a new code for it.',
   'otp.unavailable': 'The service is temporarily unavailable. Try again shortly.',
+  'otp.query_not_allowed': 'Send parameters in the JSON body, never in the URL.',
+  'otp.unsupported_media_type': 'Send the request body as application/json.',
+  'otp.operator_unauthorized': 'A valid operator token is required.',
+  'otp.not_found': 'Not found.',
 };
 
 /** Base class of every error the OTP module throws on purpose. */
@@ -64,6 +76,20 @@ export class OtpPurposeUnknownError extends OtpError {
 export class OtpContextInvalidError extends OtpError {
   constructor(detail: string) {
     super('otp.context_invalid', detail);
+  }
+}
+
+/**
+ * `OtpGuard` could not read, from the request, the context a route's token must approve: the
+ * client sent no context of its own, so the message names what the request lacks.
+ */
+export class OtpRequestContextInvalidError extends OtpContextInvalidError {
+  constructor() {
+    super('the route context could not be read from the request');
+  }
+
+  override get publicMessage(): string {
+    return 'The request does not carry the details this action must approve.';
   }
 }
 

@@ -3,7 +3,7 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { Observable, tap } from 'rxjs';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OtpError } from '../otp.errors';
+import { otpErrorOf, otpErrorToHttp } from '../otp-error.http';
 import { AuditRequestContext, currentAuditContext, requestIdOf, runWithAuditContext } from './audit-context';
 import { AUDITED_ACTION } from './audited.decorator';
 
@@ -19,10 +19,12 @@ export function auditContextOf(req: HttpRequestLike): AuditRequestContext {
   return { requestId: requestIdOf(req), ip: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 256) : undefined };
 }
 
-function statusOf(err: unknown): number {
-  if (err instanceof HttpException) return err.getStatus();
-  if (err instanceof OtpError) return err.code === 'otp.throttled' ? 429 : err.code === 'otp.invalid' ? 401 : 400;
-  return 500;
+/** The status the client gets for `err` (as `OtpExceptionFilter` answers it) and the code to record. */
+function outcomeOf(err: unknown): { status: number; error: string } {
+  const otpError = otpErrorOf(err);
+  if (otpError) return { status: otpErrorToHttp(otpError).status, error: otpError.code };
+  if (err instanceof HttpException) return { status: err.getStatus(), error: 'http' };
+  return { status: 500, error: 'internal' };
 }
 
 /** What the interceptor needs of a handler, read once per handler rather than per request. */
@@ -66,8 +68,7 @@ export class OtpAuditInterceptor implements NestInterceptor {
     const handled = next.handle().pipe(
       tap({
         next: () => emit('success', { status: route.successStatus }),
-        error: (err: unknown) =>
-          emit('failure', { status: statusOf(err), error: err instanceof OtpError ? err.code : err instanceof HttpException ? 'http' : 'internal' }),
+        error: (err: unknown) => emit('failure', outcomeOf(err)),
       }),
     );
     if (opened) return handled;

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CanActivate, ExecutionContext, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { otpHttpException } from '../otp-error.http';
+import { OtpError } from '../otp.errors';
 import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
 import type { OtpModuleOptions } from '../otp-options.interface';
 
@@ -25,7 +27,7 @@ export class OtpAdminGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) throw new NotFoundException({ error: 'not_found', message: 'Not found.' });
+    if (!this.expected) throw otpHttpException(new OtpError('otp.not_found'));
     const req = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; ip?: string }>();
     const header = req.headers.authorization;
     const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
@@ -36,7 +38,7 @@ export class OtpAdminGuard implements CanActivate {
         ip: req.ip,
         detail: { reason: given.length === 0 ? 'missing' : 'mismatch', route: `${context.getClass().name}.${context.getHandler().name}` },
       });
-      throw new UnauthorizedException({ error: 'unauthorized', message: 'A valid operator token is required.' });
+      throw otpHttpException(new OtpError('otp.operator_unauthorized'));
     }
     return true;
   }

@@ -1,4 +1,6 @@
-import { CanActivate, ExecutionContext, Injectable, UnsupportedMediaTypeException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { otpHttpException } from '../otp-error.http';
+import { OtpError } from '../otp.errors';
 
 /** `application/json`, optionally with a UTF-8 charset: nothing else (no `+json` types, no other parameters). */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(;[ \t]*charset[ \t]*=[ \t]*("utf-8"|utf-8)[ \t]*)?$/i;
@@ -34,6 +36,6 @@ export function isJsonOrEmpty(req: HeaderRequest): boolean {
 export class JsonBodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (isJsonOrEmpty(context.switchToHttp().getRequest<HeaderRequest>())) return true;
-    throw new UnsupportedMediaTypeException({ error: 'unsupported_media_type', message: 'Send the request body as application/json.' });
+    throw otpHttpException(new OtpError('otp.unsupported_media_type'));
   }
 }

@@ -1,25 +1,17 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OtpError, OtpErrorCode } from '../otp.errors';
+import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../otp-error.http';
+import { OtpError } from '../otp.errors';
 
-const STATUS: Record<OtpErrorCode, number> = {
-  'otp.invalid': HttpStatus.UNAUTHORIZED,
-  'otp.throttled': HttpStatus.TOO_MANY_REQUESTS,
-  'otp.purpose_unknown': HttpStatus.BAD_REQUEST,
-  'otp.context_invalid': HttpStatus.BAD_REQUEST,
-  'otp.email_invalid': HttpStatus.BAD_REQUEST,
-  'otp.config_invalid': HttpStatus.INTERNAL_SERVER_ERROR,
-  'otp.required': HttpStatus.UNAUTHORIZED,
-  'otp.unavailable': HttpStatus.SERVICE_UNAVAILABLE,
-};
+/** A 415 from the body parser or a host's exception: the same answer as `JsonBodyGuard`'s. */
+const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_media_type')).body;
 
-const UNSUPPORTED_MEDIA_TYPE = 'Send the request body as application/json.';
+export type { OtpErrorBody };
 
-/** The one JSON shape of every error answer: `{ error, message }` (plus `details` for validation). */
-export interface OtpErrorBody {
-  error: string;
-  message: string;
-  details?: string[];
+interface Described {
+  status: number;
+  body: OtpErrorBody;
+  headers?: Record<string, string>;
 }
 
 function httpErrorName(status: number): string {
@@ -37,8 +29,10 @@ function httpErrorName(status: number): string {
 }
 
 /**
- * Maps domain errors to HTTP in one place. Never echoes internals: anything
- * unexpected becomes a bare 500 and is logged without request data.
+ * Answers every error in the `{ error, message }` shape: an `OtpError` (thrown as
+ * is or wrapped by a guard) as `otpErrorToHttp` maps it, other HTTP exceptions
+ * by status. Never echoes internals: anything unexpected becomes a bare 500 and
+ * is logged without request data.
  */
 @Catch()
 export class OtpExceptionFilter implements ExceptionFilter {
@@ -48,30 +42,27 @@ export class OtpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const { status, body, retryAfter } = this.describe(exception);
+    const { status, body, headers = {} } = this.describe(exception);
     const http = this.adapterHost.httpAdapter;
     const response = ctx.getResponse();
     http.setHeader(response, 'Cache-Control', 'no-store');
-    if (retryAfter !== undefined) http.setHeader(response, 'Retry-After', String(retryAfter));
+    for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
     http.reply(response, body, status);
   }
 
-  private describe(exception: unknown): { status: number; body: OtpErrorBody; retryAfter?: number } {
-    if (exception instanceof OtpError) {
-      const status = STATUS[exception.code];
-      if (status === 500) this.logger.error(`configuration error: ${exception.message}`);
-      return {
-        status,
-        body: { error: exception.code.replace(/\./g, '_'), message: exception.publicMessage },
-        retryAfter: exception.retryAfterSeconds,
-      };
+  private describe(exception: unknown): Described {
+    const otpError = otpErrorOf(exception);
+    if (otpError) {
+      const answer = otpErrorToHttp(otpError);
+      if (answer.status === 500) this.logger.error(`configuration error: ${otpError.message}`);
+      return answer;
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const res = exception.getResponse();
       if (typeof res === 'object' && res !== null && typeof (res as OtpErrorBody).error === 'string' && status < 500
         && /^[a-z_]+$/.test((res as OtpErrorBody).error)) {
-        // Already in our shape (thrown by our guards).
+        // Already in our shape (a request-shape refusal, or a host error such as the example app's AppError).
         return { status, body: res as OtpErrorBody };
       }
       const message = (res as { message?: unknown })?.message;
@@ -86,7 +77,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
         return { status, body: { error: 'internal_error', message: 'Internal error.' } };
       }
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
-      if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: { error: 'unsupported_media_type', message: UNSUPPORTED_MEDIA_TYPE } };
+      if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: UNSUPPORTED_MEDIA_TYPE };
       return { status, body: { error: httpErrorName(status), message: typeof message === 'string' ? message : exception.message } };
     }
     // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
@@ -96,7 +87,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
         status: parserStatus,
         body: {
           error: httpErrorName(parserStatus),
-          message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE : 'The request body is not valid JSON.',
+          message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE.message : 'The request body is not valid JSON.',
         },
       };
     }

@@ -1,4 +1,6 @@
-import { BadRequestException, CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { otpHttpException } from '../otp-error.http';
+import { OtpError } from '../otp.errors';
 
 /**
  * OTP routes take no query string: a code there would be written to access
@@ -9,9 +11,7 @@ export class RejectQueryGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<{ url?: string; originalUrl?: string }>();
     const url = req.originalUrl ?? req.url ?? '';
-    if (url.includes('?')) {
-      throw new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body, never in the URL.' });
-    }
+    if (url.includes('?')) throw otpHttpException(new OtpError('otp.query_not_allowed'));
     return true;
   }
 }

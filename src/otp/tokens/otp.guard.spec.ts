@@ -1,5 +1,7 @@
 import { ExecutionContext, HttpException, Logger, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { ArgumentsHost } from '@nestjs/common';
+import { OtpExceptionFilter } from '../http/otp-exception.filter';
 import { contextHash } from '../crypto/canonical';
 import { OtpRequiredError } from '../otp.errors';
 import { OtpGuard } from './otp.guard';
@@ -113,6 +115,23 @@ describe('OtpGuard', () => {
     expect(logged).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(logged.mock.calls)).not.toContain(TOKEN);
     logged.mockRestore();
+  });
+
+  it('a failing store reaches the client as 503 otp_unavailable with Retry-After through OtpExceptionFilter, not internal_error', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const down = fakeTokens({ fail: new Error('connection terminated') });
+    const thrown = await new OtpGuard(reflector, down.service).canActivate(contextFor('login', {}, { headers: { 'x-otp-token': TOKEN } })).catch((e: unknown) => e);
+    const headers: Record<string, string> = {};
+    let answer: { status: number; body: unknown } | undefined;
+    const httpAdapter = {
+      setHeader: (_res: unknown, name: string, value: string) => (headers[name] = value),
+      reply: (_res: unknown, body: unknown, status: number) => (answer = { status, body }),
+    };
+    const host = { switchToHttp: () => ({ getResponse: () => ({}) }) } as unknown as ArgumentsHost;
+    new OtpExceptionFilter({ httpAdapter } as unknown as HttpAdapterHost).catch(thrown, host);
+    jest.restoreAllMocks();
+    expect(answer).toEqual({ status: 503, body: { error: 'otp_unavailable', message: 'The service is temporarily unavailable. Try again shortly.' } });
+    expect(headers).toEqual({ 'Cache-Control': 'no-store', 'Retry-After': '5' });
   });
 
   it('class-level metadata applies, and a method-level @RequireOtp overrides it', async () => {

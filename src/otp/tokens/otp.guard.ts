@@ -1,17 +1,9 @@
-import {
-  BadRequestException,
-  CanActivate,
-  ExecutionContext,
-  HttpException,
-  Injectable,
-  Logger,
-  ServiceUnavailableException,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, HttpException, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { contextHash, OtpContext } from '../crypto/canonical';
 import { bodyProblem } from '../http/body-shape';
-import { OtpRequiredError } from '../otp.errors';
+import { otpHttpException } from '../otp-error.http';
+import { OtpRequestContextInvalidError, OtpRequiredError, OtpUnavailableError } from '../otp.errors';
 import { OtpTokenService } from './otp-token.service';
 import { OTP_PROOF_REQUEST_KEY, REQUIRE_OTP_METADATA, RequireOtpMetadata } from './require-otp.decorator';
 
@@ -25,9 +17,7 @@ interface GuardedRequest {
   [OTP_PROOF_REQUEST_KEY]?: unknown;
 }
 
-function otpRequired(): UnauthorizedException {
-  return new UnauthorizedException({ error: 'otp_required', message: 'This action needs a valid one-time-passcode token. Verify a new code for it.' });
-}
+const otpRequired = (): HttpException => otpHttpException(new OtpRequiredError());
 
 /** The same rule as the challenge DTO: a flat object of at most 16 short scalars. */
 function isContext(value: unknown): value is OtpContext {
@@ -86,7 +76,7 @@ export class OtpGuard implements CanActivate {
     } catch (err) {
       if (err instanceof OtpRequiredError) throw otpRequired();
       this.logger.error(`token redemption failed: ${(err as Error)?.name ?? 'unknown error'}`);
-      throw new ServiceUnavailableException({ error: 'otp_unavailable', message: 'One-time-passcode tokens cannot be checked now. Try again.' });
+      throw otpHttpException(new OtpUnavailableError());
     }
   }
 
@@ -105,7 +95,7 @@ export class OtpGuard implements CanActivate {
       context = undefined;
     }
     if (!isContext(context)) {
-      throw new BadRequestException({ error: 'otp_context_invalid', message: 'The request does not carry the details this action must approve.' });
+      throw otpHttpException(new OtpRequestContextInvalidError());
     }
     return context;
   }

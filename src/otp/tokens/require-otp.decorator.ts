@@ -1,5 +1,7 @@
-import { createParamDecorator, ExecutionContext, SetMetadata, UnauthorizedException } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { OtpContext } from '../crypto/canonical';
+import { otpHttpException } from '../otp-error.http';
+import { OtpRequiredError } from '../otp.errors';
 import type { OtpProof as VerifiedOtpProof } from '../otp.types';
 import type { RedeemedOtpProof } from './otp-token.types';
 
@@ -47,9 +49,7 @@ export function RequireOtp(purpose: string, options: RequireOtpOptions = {}): Me
  */
 export const OtpProof = createParamDecorator((_data: unknown, ctx: ExecutionContext): RedeemedOtpProof => {
   const proof = ctx.switchToHttp().getRequest()?.[OTP_PROOF_REQUEST_KEY] as RedeemedOtpProof | undefined;
-  if (!proof) {
-    throw new UnauthorizedException({ error: 'otp_required', message: 'This action needs a valid one-time-passcode token.' });
-  }
+  if (!proof) throw otpHttpException(new OtpRequiredError('no proof on the request: OtpGuard did not run'));
   return proof;
 });
 /** The proof a verified code yields (type of the same name as the decorator). */
