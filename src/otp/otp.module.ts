@@ -37,6 +37,7 @@ import { resolveOtpOptions } from './otp-options.resolver';
 import { OtpService } from './otp.service';
 import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
+import { OtpFailureBudgetStore } from './persistence/otp-failure-budget.store';
 import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
 import { OtpSql } from './persistence/otp-sql';
 import { OtpKeyFingerprintStore } from './persistence/otp-key-fingerprint.store';
@@ -86,6 +87,7 @@ const providers: Provider[] = [
   OtpKeyFingerprintStore,
   OtpStartupCheck,
   OtpChallengeStore,
+  OtpFailureBudgetStore,
   OtpMailOutboxStore,
   OtpMailDispatcher,
   OtpSecurityNotices,
