@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
 
@@ -33,6 +33,12 @@ export function pgPoolOf(db: DataSource): Pool | undefined {
   return (db.driver as unknown as { master?: Pool }).master;
 }
 
+/** Runs statements: the pool (`OtpSql`) or one transaction's connection (`OtpSql.transaction`). */
+export interface OtpSqlRunner {
+  rows<T = Record<string, any>>(label: string, text: string, values?: unknown[], mode?: OtpSqlMode): Promise<T[]>;
+  count(label: string, text: string, values?: unknown[], mode?: OtpSqlMode): Promise<number>;
+}
+
 /** What one statement gave: its rows (`RETURNING` included) and the rows it changed or returned. */
 export interface OtpSqlResult<T> {
   rows: T[];
@@ -58,7 +64,7 @@ export type OtpSqlMode = 'prepared' | 'unprepared';
  * caller's transaction.
  */
 @Injectable()
-export class OtpSql {
+export class OtpSql implements OtpSqlRunner {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'preparedStatements'>,
@@ -77,6 +83,20 @@ export class OtpSql {
     return (await this.run(label, text, values, mode)).count;
   }
 
+  /**
+   * Runs `work` in one transaction (committed when it resolves, rolled back when it throws);
+   * the runner it gets sends every statement unnamed on that transaction's connection.
+   */
+  async transaction<T>(work: (tx: OtpSqlRunner) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (m) => {
+      const runner = m.queryRunner!;
+      return work({
+        rows: async <R>(_label: string, text: string, values: unknown[] = []) => (await structured<R>(runner, text, values)).rows,
+        count: async (_label: string, text: string, values: unknown[] = []) => (await structured(runner, text, values)).count,
+      });
+    });
+  }
+
   private async run<T>(label: string, text: string, values: unknown[], mode: OtpSqlMode): Promise<OtpSqlResult<T>> {
     const pool = mode === 'prepared' ? this.preparedPool() : undefined;
     if (pool) {
@@ -85,9 +105,7 @@ export class OtpSql {
     }
     const runner = this.db.createQueryRunner();
     try {
-      const result = (await runner.query(text, values, true)) as { records?: T[]; affected?: number };
-      const rows = result.records ?? [];
-      return { rows, count: result.affected ?? rows.length };
+      return await structured<T>(runner, text, values);
     } finally {
       await runner.release();
     }
@@ -113,4 +131,11 @@ export class OtpSql {
     }
     return pool;
   }
+}
+
+/** One statement through a TypeORM query runner, as rows and row count. */
+async function structured<T>(runner: QueryRunner, text: string, values: unknown[]): Promise<OtpSqlResult<T>> {
+  const result = (await runner.query(text, values, true)) as { records?: T[]; affected?: number };
+  const rows = result.records ?? [];
+  return { rows, count: result.affected ?? rows.length };
 }
