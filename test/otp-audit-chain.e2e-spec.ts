@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { OtpAuditStore, AuditRowInput } from '../src/otp/audit/otp-audit.store';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { verifyAuditChain, AuditQuery } from '../src/otp/audit/audit-chain.verifier';
 import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
 import { asAuditAppRole } from './support/app-role';
@@ -37,7 +38,7 @@ describe('audit chain on PostgreSQL (R40)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    store = new OtpAuditStore(db.dataSource);
+    store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
     await store.appendChained(Array.from({ length: 20 }, (_, i) => row(i + 1)));
   });
   afterAll(async () => {
@@ -113,7 +114,7 @@ describe('audit chain on PostgreSQL (R40)', () => {
 
   it('R40: 50 concurrent writers keep one valid, gap-free chain', async () => {
     const before = await verifyAuditChain(q);
-    const writers = Array.from({ length: 50 }, () => new OtpAuditStore(db.dataSource));
+    const writers = Array.from({ length: 50 }, () => new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false })));
     await Promise.all(writers.map((w, i) => w.appendChained([row(i * 3), row(i * 3 + 1), row(i * 3 + 2)])));
     const r = await verifyAuditChain(q);
     expect(r).toMatchObject({ ok: true, rows: before.rows + 150 });
@@ -169,7 +170,7 @@ describe('audit chain on PostgreSQL (R40)', () => {
       await expect(admin.query(`TRUNCATE otp_audit_log`)).rejects.toMatchObject({ code: '42501' });
       await admin.query(`ROLLBACK TO SAVEPOINT s`);
       // Appends and the purge/erase functions are what the role can do.
-      const roleStore = new OtpAuditStore({ query: (sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rows) } as never);
+      const roleStore = new OtpAuditStore({ count: (_label: string, sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rowCount ?? 0) } as never);
       await roleStore.appendChained([row(1)]);
       await expect(admin.query(`SELECT otp_audit_erase_subject('nobody')`)).resolves.toBeDefined();
     });

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { AuditQuery, verifyAuditChain, VerifyOptions } from '../src/otp/audit/audit-chain.verifier';
 import { AuditRowInput, OtpAuditStore } from '../src/otp/audit/otp-audit.store';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
@@ -49,7 +50,7 @@ describe('audit chain of several pages (2,500 rows, R40)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     // One multi-row append: the verifier reads 1000 rows a page, so this is three pages.
-    await new OtpAuditStore(db.dataSource).appendChained(Array.from({ length: 2500 }, (_, i) => row(i + 1)));
+    await new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false })).appendChained(Array.from({ length: 2500 }, (_, i) => row(i + 1)));
   });
   afterAll(async () => {
     await db?.drop();
@@ -95,7 +96,7 @@ describe.each(HTTP_ADAPTERS)('GET /admin/otp/audit/verify on a chain of several 
   beforeAll(async () => {
     db = await createTestDatabase();
     t = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: ADMIN, HTTP_ADAPTER: adapter });
-    await new OtpAuditStore(db.dataSource).appendChained(Array.from({ length: 2500 }, (_, i) => row(i + 1)));
+    await new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false })).appendChained(Array.from({ length: 2500 }, (_, i) => row(i + 1)));
   });
   afterAll(async () => {
     await t?.close();
@@ -122,7 +123,7 @@ describe('external anchors: npm run audit:anchor and audit:verify --anchors (R40
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    store = new OtpAuditStore(db.dataSource);
+    store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
     await store.appendChained(Array.from({ length: 30 }, (_, i) => row(i + 1)));
     dir = await mkdtemp(join(tmpdir(), 'otp-anchors-'));
     file = join(dir, 'anchors.jsonl');
@@ -212,7 +213,7 @@ describe('external anchors at or below the purge anchor (R40)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     // Rows dated 2026-01-01 00:00:00.001 to .030: old enough for the purge floor.
-    await new OtpAuditStore(db.dataSource).appendChained(Array.from({ length: 30 }, (_, i) => row(i + 1)));
+    await new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false })).appendChained(Array.from({ length: 30 }, (_, i) => row(i + 1)));
     const rows = await db.dataSource.query(`SELECT seq::text AS seq, hash FROM otp_audit_log`);
     hashes = new Map(rows.map((r: { seq: string; hash: string }) => [r.seq, r.hash]));
   });
@@ -269,7 +270,7 @@ describe('IP truncation window, bound personal fields and chained erasure (R38, 
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    store = new OtpAuditStore(db.dataSource);
+    store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
   });
   afterAll(async () => {
     await db?.drop();

@@ -1,4 +1,5 @@
 import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
+import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql, statementName } from '../src/otp/persistence/otp-sql';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -27,7 +28,7 @@ describe('query plans of the challenge store', () => {
         return [{}];
       },
     } as unknown as OtpSql;
-    await call(new OtpChallengeStore(capturing)).catch(() => undefined);
+    await call(new OtpChallengeStore(capturing, new OtpFailureBudgetStore(capturing))).catch(() => undefined);
     return sent;
   }
 

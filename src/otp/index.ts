@@ -1,5 +1,6 @@
 // The one way into the OTP module: other modules import from here only.
-export { OtpModule, OTP_ENTITIES } from './otp.module';
+export { OtpModule } from './otp.module';
+export { OTP_ENTITIES } from './persistence/otp.entities';
 export { OtpService } from './otp.service';
 export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './otp-options.interface';
 export type {

@@ -35,9 +35,9 @@ import {
 import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 import { OtpService } from './otp.service';
-import { OtpChallengeEntity } from './persistence/otp-challenge.entity';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
-import { OtpFailureBudgetEntity } from './persistence/otp-failure-budget.entity';
+import { OtpFailureBudgetStore } from './persistence/otp-failure-budget.store';
+import { OTP_ENTITIES } from './persistence/otp.entities';
 import { OtpSql } from './persistence/otp-sql';
 import { OtpKeyFingerprintStore } from './persistence/otp-key-fingerprint.store';
 import { OtpSchemaState } from './persistence/otp-schema.state';
@@ -53,8 +53,6 @@ import { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './rate-limit/otp-rate-limit.keys';
 import { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
-/** Entities of the module, for a host's TypeORM configuration. */
-export const OTP_ENTITIES = [OtpChallengeEntity, OtpFailureBudgetEntity];
 
 const providers: Provider[] = [
   {
@@ -86,6 +84,7 @@ const providers: Provider[] = [
   OtpKeyFingerprintStore,
   OtpStartupCheck,
   OtpChallengeStore,
+  OtpFailureBudgetStore,
   OtpMailOutboxStore,
   OtpMailDispatcher,
   OtpSecurityNotices,

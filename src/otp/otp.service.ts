@@ -7,7 +7,6 @@ import { generateCode } from './crypto/otp-code';
 import { OtpKeyring } from './crypto/otp-keyring';
 import { OtpEventBus } from './events/otp-event-bus';
 import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from './mail/outbox/otp-mail-outbox.payload';
-import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
 import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 import { OTP_RESOLVED_OPTIONS } from './otp.module-definition';
 import {
@@ -42,7 +41,6 @@ export class OtpService {
     private readonly cipher: OtpCipher,
     private readonly store: OtpChallengeStore,
     private readonly events: OtpEventBus,
-    private readonly outbox: OtpMailOutboxStore,
     private readonly dispatcher: OtpMailDispatcher,
     private readonly sendLimits: OtpSendLimiter,
     private readonly schema: OtpSchemaState,
@@ -109,7 +107,7 @@ export class OtpService {
     this.schema.assertReady();
     if (!UUID.test(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
-    const sealed = await this.outbox.challengeDelivery(challengeId);
+    const sealed = await this.store.delivery(challengeId);
     const details = sealed?.deliveryCiphertext ? this.openDelivery(sealed.deliveryCiphertext, challengeId) : undefined;
     if (!sealed || !details) {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });

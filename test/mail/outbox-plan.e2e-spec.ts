@@ -1,5 +1,5 @@
-import { DataSource } from 'typeorm';
 import { OtpMailOutboxStore } from '../../src/otp/mail/outbox/otp-mail-outbox.store';
+import { OtpSql } from '../../src/otp/persistence/otp-sql';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 /**
@@ -27,12 +27,12 @@ describe('query plans of the mail outbox', () => {
     let plan = '';
     try {
       const explaining = {
-        query: async (sql: string, params: unknown[]) => {
+        rows: async (_label: string, sql: string, params: unknown[]) => {
           const rows: Record<string, string>[] = await runner.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${sql}`, params);
           plan = rows.map((r) => r['QUERY PLAN']).join('\n');
           return [];
         },
-      } as unknown as DataSource;
+      } as unknown as OtpSql;
       await call(new OtpMailOutboxStore(explaining));
     } finally {
       await runner.rollbackTransaction();

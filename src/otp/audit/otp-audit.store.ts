@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
 import { AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
@@ -75,7 +74,7 @@ export function erasedEvent(seqs: string[]): AuditRowInput {
 /** Queries on the audit tables; each method is one statement (erasure: one transaction). */
 @Injectable()
 export class OtpAuditStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /**
    * Appends rows to the chain in one statement. The head row is locked FOR UPDATE
@@ -83,10 +82,10 @@ export class OtpAuditStore {
    * the hash the previous one left; the hashes are computed by the database from the
    * canonical bodies given here (the same function `verifyAuditChain` recomputes).
    */
-  async appendChained(rows: AuditRowInput[], run: (sql: string, params: unknown[]) => Promise<unknown> = (sql, p) => this.db.query(sql, p)): Promise<void> {
+  async appendChained(rows: AuditRowInput[], run: OtpSqlRunner = this.sql): Promise<void> {
     if (rows.length === 0) return;
     const col = <K extends keyof AuditRowInput>(k: K) => rows.map((r) => r[k] ?? null);
-    await run(
+    await run.count('audit_append',
       `WITH RECURSIVE head AS (
          SELECT seq, hash FROM otp_audit_head WHERE id = 1 FOR UPDATE
        ), input AS (
@@ -136,6 +135,7 @@ export class OtpAuditStore {
         col('linkSalt'),
         col('ipNetwork'),
       ],
+      'unprepared',
     );
   }
 
@@ -155,20 +155,17 @@ export class OtpAuditStore {
     if (f.to) add('at < ?', f.to);
     if (f.afterSeq) add('seq > ?::bigint', f.afterSeq);
     params.push(Math.min(Math.max(f.limit ?? 100, 1), 1000));
-    const rows: Record<string, unknown>[] = await this.db.query(
+    const rows = await this.sql.rows('audit_find',
       `SELECT ${COLUMNS} FROM otp_audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY seq LIMIT $${params.length}`,
-      params,
-    );
+      params, 'unprepared');
     return rows.map(toRecord);
   }
 
   /** The newest row of an event, if any. */
   async latest(event: string): Promise<AuditRecord | undefined> {
-    const rows: Record<string, unknown>[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT 1`,
-      [event],
-    );
+    const rows = await this.sql.rows('audit_latest', `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT 1`,
+      [event], 'unprepared');
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -178,24 +175,24 @@ export class OtpAuditStore {
    * (the function marked them `erased_by` = that event's seq); returns the row count.
    */
   async eraseSubject(recipientIndex: string, eventOf: (seqs: string[]) => AuditRowInput = erasedEvent): Promise<number> {
-    return this.db.transaction(async (m) => {
-      const [row] = await m.query(`SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
-      const seqs: { seq: string }[] = await m.query(
+    return this.sql.transaction(async (tx) => {
+      const [row] = await tx.rows('audit_erase', `SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
+      const seqs = await tx.rows<{ seq: string }>('audit_erased_seqs',
         `SELECT seq::text AS seq FROM otp_audit_log WHERE erased_by = (SELECT seq + 1 FROM otp_audit_head WHERE id = 1) ORDER BY seq`);
-      await this.appendChained([eventOf(seqs.map((s) => s.seq))], (sql, p) => m.query(sql, p));
+      await this.appendChained([eventOf(seqs.map((s) => s.seq))], tx);
       return Number(row.n);
     });
   }
 
   /** Cuts the IPs of rows older than `cutoff` to their network (R38); returns the row count. */
   async truncateIpsBefore(cutoff: Date): Promise<number> {
-    const [row] = await this.db.query(`SELECT otp_audit_truncate_ips_before($1) AS n`, [cutoff]);
+    const [row] = await this.sql.rows('audit_truncate_ips', `SELECT otp_audit_truncate_ips_before($1) AS n`, [cutoff], 'unprepared');
     return Number(row.n);
   }
 
   /** Deletes the chain's prefix older than `cutoff`, keeping its last hash as the anchor. */
   async purgeBefore(cutoff: Date): Promise<number> {
-    const [row] = await this.db.query(`SELECT otp_audit_purge_before($1) AS n`, [cutoff]);
+    const [row] = await this.sql.rows('audit_purge', `SELECT otp_audit_purge_before($1) AS n`, [cutoff], 'unprepared');
     return Number(row.n);
   }
 }

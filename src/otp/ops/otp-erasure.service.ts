@@ -4,14 +4,15 @@ import { OtpAuditWriter } from '../audit/otp-audit.writer';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpService } from '../otp.service';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
-import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
+import { OTP_TABLES } from '../persistence/otp-tables';
+import { OtpOpsStore } from './otp-ops.store';
 
 export type ErasureReport = Record<string, number>;
 
 /**
- * Erasure (GDPR Art 17): removes everything linkable to an address. Every table
- * of the schema with a `recipient_index` column loses that subject's rows (tables
- * added by other parts included); audit rows keep their hashed content but lose
+ * Erasure (GDPR Art 17): removes everything linkable to an address. The module's
+ * tables that `OTP_TABLES` marks `rows` lose that subject's rows, and so does every
+ * `otp_*` table an extension added with a `recipient_index` column; audit rows keep their hashed content but lose
  * their personal fields and the salt binding them, so the chain still verifies
  * and nothing left can be tested against the address.
  */
@@ -36,10 +37,9 @@ export class OtpErasureService {
     this.schema.assertReady();
     await this.writer.flush(); // events of this subject still queued must be erased too
     const report: ErasureReport = {};
-    for (const t of await this.ops.tables()) {
-      if (AUDIT_TABLES.includes(t.name) || !t.columns.includes('recipient_index')) continue;
-      report[t.name] = await this.ops.deleteByRecipientIndex(t.name, recipientIndex);
-    }
+    const own = OTP_TABLES.filter((t) => t.erasure === 'rows').map((t) => t.name);
+    const added = (await this.ops.extensionTables()).filter((t) => t.columns.includes('recipient_index')).map((t) => t.name);
+    for (const table of [...own, ...added].sort()) report[table] = await this.ops.deleteByRecipientIndex(table, recipientIndex);
     report.otp_audit_log = await this.audit.eraseSubject(recipientIndex);
     // Counts only: recording the index here would link the subject again.
     this.bus.emit({ name: 'records.erased', outcome: 'success', detail: report });

@@ -5,13 +5,15 @@ import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definiti
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
+import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { OtpFailureBudgetStore } from '../persistence/otp-failure-budget.store';
 import { OtpKnownDeviceStore } from '../sign-in/otp-known-device.store';
 import { OtpOpsStore } from './otp-ops.store';
 import { OtpRetentionService } from './otp-retention.service';
 
 /** `@nestjs/schedule` is an optional peer: the purge is scheduled through it when the host has it. */
 describe('retention schedule and the optional @nestjs/schedule peer', () => {
-  const stubs = [OtpOpsStore, OtpAuditStore, OtpMailOutboxStore, OtpKnownDeviceStore, OtpEventBus].map((provide) => ({ provide, useValue: {} }));
+  const stubs = [OtpOpsStore, OtpChallengeStore, OtpFailureBudgetStore, OtpAuditStore, OtpMailOutboxStore, OtpKnownDeviceStore, OtpEventBus].map((provide) => ({ provide, useValue: {} }));
   const options = [{ provide: OTP_RESOLVED_OPTIONS, useValue: {} }, { provide: OTP_MODULE_OPTIONS, useValue: {} }];
   const boot = (imports: never[] = []) =>
     Test.createTestingModule({ imports, providers: [OtpRetentionService, ...stubs, ...options] }).setLogger(false as never).compile();

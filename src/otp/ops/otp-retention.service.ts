@@ -7,13 +7,15 @@ import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definiti
 import type { OtpModuleOptions, ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpKnownDeviceStore } from '../sign-in/otp-known-device.store';
 import { resolveSignInNoticeOptions } from '../sign-in/otp-sign-in-notice-options';
+import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { OtpFailureBudgetStore } from '../persistence/otp-failure-budget.store';
+import { OTP_TABLES } from '../persistence/otp-tables';
 import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-options';
-import { AUDIT_TABLES, OtpOpsStore } from './otp-ops.store';
+import { OtpOpsStore } from './otp-ops.store';
 
-/** Columns that say a row of an OTP table has ended (the earliest one set counts). */
+/** Columns that say a row of an extension's `otp_*` table has ended (the earliest one set counts). */
 export const END_COLUMNS = ['consumed_at', 'redeemed_at', 'revoked_at', 'superseded_at', 'sent_at', 'delivered_at', 'abandoned_at',
   'finished_at', 'last_queued_at', 'expires_at'];
-const OWN_TABLES = ['otp_challenges', 'otp_failure_budgets', 'otp_sign_in_devices', ...AUDIT_TABLES];
 const JOB = 'otp-retention-purge';
 
 /** `@nestjs/schedule` is an optional peer: without it the purge is not scheduled (a start-up warning says so). */
@@ -32,8 +34,9 @@ export type PurgeReport = Record<string, number>;
 /**
  * Retention (R8, R42): deletes what no longer serves a purpose, on a schedule.
  * Challenges, budgets and known sign-in devices (unseen for
- * `signInNotices.rememberDeviceSeconds`) by their own rules; any other `otp_*` table by its end
- * columns (so tables added later are covered); the audit trail by its own longer
+ * `signInNotices.rememberDeviceSeconds`) by their own rules; the module's other tables by
+ * the end columns `OTP_TABLES` names, an extension's `otp_*` tables by theirs (`END_COLUMNS`);
+ * the audit trail by its own longer
  * period through `otp_audit_purge_before`, which keeps the anchor. Past the IP
  * window (R38) the audit trail keeps IP networks only, and the encrypted delivery
  * data that holds the requesting IP is wiped.
@@ -47,6 +50,8 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     private readonly ops: OtpOpsStore,
+    private readonly challenges: OtpChallengeStore,
+    private readonly budgets: OtpFailureBudgetStore,
     private readonly audit: OtpAuditStore,
     private readonly outbox: OtpMailOutboxStore,
     private readonly devices: OtpKnownDeviceStore,
@@ -86,18 +91,16 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
   private async purgeOnce(): Promise<PurgeReport> {
     const report: PurgeReport = {};
     try {
-      report.otp_challenges = await this.ops.purgeEndedChallenges(this.options.challengeSeconds);
-      report.otp_failure_budgets = await this.ops.purgeLapsedBudgets(this.otp.failureBudget.windowSeconds);
+      report.otp_challenges = await this.challenges.purgeEnded(this.options.challengeSeconds);
+      report.otp_failure_budgets = await this.budgets.purgeLapsed(this.otp.failureBudget.windowSeconds);
       report.otp_sign_in_devices = await this.devices.purgeUnseenFor(this.rememberDeviceSeconds);
-      for (const t of await this.ops.tables()) {
-        if (!t.name.startsWith('otp_') || OWN_TABLES.includes(t.name)) continue;
-        const ends = END_COLUMNS.filter((c) => t.columns.includes(c));
-        if (ends.length > 0) report[t.name] = await this.ops.purgeEndedRows(t.name, ends, this.options.spentRowSeconds);
+      for (const [table, ends] of await this.endedRowTables()) {
+        report[table] = await this.ops.purgeEndedRows(table, ends, this.options.spentRowSeconds);
       }
       report.otp_audit_log = await this.audit.purgeBefore(new Date(Date.now() - this.options.auditSeconds * 1000));
       const ipWindow = this.options.ipTruncateSeconds;
       report.otp_audit_log_ips_truncated = await this.audit.truncateIpsBefore(new Date(Date.now() - ipWindow * 1000));
-      report.otp_challenges_deliveries_wiped = await this.ops.wipeOldDeliveries(ipWindow);
+      report.otp_challenges_deliveries_wiped = await this.challenges.wipeOldDeliveries(ipWindow);
       report.otp_mail_outbox_abandoned = await this.outbox.abandonPendingOlderThan(ipWindow);
     } catch (err) {
       this.logger.error(`retention purge failed: ${(err as Error).message}`);
@@ -105,5 +108,16 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     }
     this.bus.emit({ name: 'retention.purged', outcome: 'success', detail: report });
     return report;
+  }
+
+  /** Tables purged by their end columns, by name: the module's that `OTP_TABLES` gives them, and an extension's. */
+  private async endedRowTables(): Promise<[string, readonly string[]][]> {
+    const tables = new Map<string, readonly string[]>();
+    for (const t of OTP_TABLES) if (typeof t.retention === 'object') tables.set(t.name, t.retention.ended);
+    for (const t of await this.ops.extensionTables()) {
+      const ends = END_COLUMNS.filter((c) => t.columns.includes(c));
+      if (ends.length > 0) tables.set(t.name, ends);
+    }
+    return [...tables].sort(([a], [b]) => a.localeCompare(b));
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
 
@@ -24,16 +24,47 @@ export function statementName(label: string, text: string): string {
 }
 
 /**
- * Runs the module's hot statements. On a PostgreSQL data source (the `pg` pool
- * TypeORM created) each goes out as a named prepared statement, `{ name, text,
+ * The `pg` pool behind TypeORM's postgres driver; undefined for a custom driver (embedded
+ * PGlite, which has one connection and no LISTEN/NOTIFY) or another database.
+ */
+export function pgPoolOf(db: DataSource): Pool | undefined {
+  const opts = db.options as { type: string; driver?: unknown };
+  if (opts.type !== 'postgres' || opts.driver) return undefined;
+  return (db.driver as unknown as { master?: Pool }).master;
+}
+
+/** Runs statements: the pool (`OtpSql`) or one transaction's connection (`OtpSql.transaction`). */
+export interface OtpSqlRunner {
+  rows<T = Record<string, any>>(label: string, text: string, values?: unknown[], mode?: OtpSqlMode): Promise<T[]>;
+  count(label: string, text: string, values?: unknown[], mode?: OtpSqlMode): Promise<number>;
+}
+
+/** What one statement gave: its rows (`RETURNING` included) and the rows it changed or returned. */
+export interface OtpSqlResult<T> {
+  rows: T[];
+  count: number;
+}
+
+/**
+ * `prepared`: a named prepared statement where possible (hot statements with a stable plan);
+ * `unprepared`: sent unnamed through TypeORM, planned for its values on every call (statements
+ * whose best plan depends on them, such as a claim over a backlog, and rare maintenance).
+ */
+export type OtpSqlMode = 'prepared' | 'unprepared';
+
+/**
+ * Runs every statement of the module's stores. On a PostgreSQL data source (the `pg`
+ * pool TypeORM created) each goes out as a named prepared statement, `{ name, text,
  * values }`, so a connection parses and plans it once instead of on every call
- * (`DataSource.query` sends it unnamed). On other drivers, embedded PGlite
- * included, or with `preparedStatements: false`, it goes through `DataSource.query`
- * unnamed. Each call is one statement on whichever pooled connection is free,
- * exactly like `DataSource.query`: nothing here takes part in a caller's transaction.
+ * (`DataSource.query` sends it unnamed). On other drivers, embedded PGlite included
+ * (whose driver serialises the queries), or with `preparedStatements: false`, it goes
+ * through a TypeORM query runner, unnamed. Either way the answer has the same shape:
+ * rows and row count, for a SELECT, an UPDATE or a DELETE alike. Each call is one
+ * statement on whichever pooled connection is free: nothing here takes part in a
+ * caller's transaction.
  */
 @Injectable()
-export class OtpSql {
+export class OtpSql implements OtpSqlRunner {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'preparedStatements'>,
@@ -43,17 +74,47 @@ export class OtpSql {
    * The rows of one statement (also for a top-level `UPDATE ... RETURNING`).
    * `label` names it on the server; `text` must be a constant (one name per text).
    */
-  async rows<T = Record<string, any>>(label: string, text: string, values: unknown[]): Promise<T[]> {
-    const pool = this.pgPool();
-    if (pool) return ((await pool.query({ name: statementName(label, text), text, values })) as QueryResult).rows as T[];
-    return rowsOf<T>(await this.db.query(text, values));
+  async rows<T = Record<string, any>>(label: string, text: string, values: unknown[] = [], mode: OtpSqlMode = 'prepared'): Promise<T[]> {
+    return (await this.run<T>(label, text, values, mode)).rows;
   }
 
-  /** The `pg` pool behind TypeORM's postgres driver; undefined for a custom driver (PGlite) or another database. */
-  private pgPool(): Pool | undefined {
-    const opts = this.db.options as { type: string; driver?: unknown };
-    if (!this.options.preparedStatements || opts.type !== 'postgres' || opts.driver) return undefined;
-    const pool = (this.db.driver as unknown as { master?: Pool }).master;
+  /** How many rows one statement changed (UPDATE, DELETE, INSERT) or returned. */
+  async count(label: string, text: string, values: unknown[] = [], mode: OtpSqlMode = 'prepared'): Promise<number> {
+    return (await this.run(label, text, values, mode)).count;
+  }
+
+  /**
+   * Runs `work` in one transaction (committed when it resolves, rolled back when it throws);
+   * the runner it gets sends every statement unnamed on that transaction's connection.
+   */
+  async transaction<T>(work: (tx: OtpSqlRunner) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (m) => {
+      const runner = m.queryRunner!;
+      return work({
+        rows: async <R>(_label: string, text: string, values: unknown[] = []) => (await structured<R>(runner, text, values)).rows,
+        count: async (_label: string, text: string, values: unknown[] = []) => (await structured(runner, text, values)).count,
+      });
+    });
+  }
+
+  private async run<T>(label: string, text: string, values: unknown[], mode: OtpSqlMode): Promise<OtpSqlResult<T>> {
+    const pool = mode === 'prepared' ? this.preparedPool() : undefined;
+    if (pool) {
+      const result = (await pool.query({ name: statementName(label, text), text, values })) as QueryResult;
+      return { rows: result.rows as T[], count: result.rowCount ?? result.rows.length };
+    }
+    const runner = this.db.createQueryRunner();
+    try {
+      return await structured<T>(runner, text, values);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** The pool to prepare statements on, or undefined (see the class). */
+  private preparedPool(): Pool | undefined {
+    if (!this.options.preparedStatements) return undefined;
+    const pool = pgPoolOf(this.db);
     if (pool && !guarded.has(pool)) {
       guarded.add(pool);
       // A backend ended by the server (restart, pg_terminate_backend) tells its client with an
@@ -72,8 +133,9 @@ export class OtpSql {
   }
 }
 
-/** `DataSource.query` answers `[rows, rowCount]` for a top-level UPDATE or DELETE, plain rows otherwise. */
-function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
+/** One statement through a TypeORM query runner, as rows and row count. */
+async function structured<T>(runner: QueryRunner, text: string, values: unknown[]): Promise<OtpSqlResult<T>> {
+  const result = (await runner.query(text, values, true)) as { records?: T[]; affected?: number };
+  const rows = result.records ?? [];
+  return { rows, count: result.affected ?? rows.length };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { OtpSql } from '../persistence/otp-sql';
+import { PURGE_UNSEEN, RECORD_SIGN_IN } from './otp-known-device.sql';
 
 export interface SignInRecord {
   recipientIndex: string;
@@ -21,12 +21,12 @@ export interface SignInRecorded {
 }
 
 /**
- * Queries on the devices an address signed in from (`otp_sign_in_devices`). Rows
+ * Owns `otp_sign_in_devices`, the devices an address signed in from (`otp-known-device.sql.ts`). Rows
  * hold the blind index and a keyed device digest only.
  */
 @Injectable()
 export class OtpKnownDeviceStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /**
    * One statement: looks the device up among the address's remembered ones; for a new
@@ -38,40 +38,13 @@ export class OtpKnownDeviceStore {
    * Concurrent sign-ins of one address meet on the gate row: one notice at most.
    */
   async recordSignIn(r: SignInRecord): Promise<SignInRecorded> {
-    const [row] = await this.db.query(
-      `WITH prior AS (
-         SELECT count(*)::int AS remembered, count(*) FILTER (WHERE device_digest = $2) > 0 AS known
-         FROM otp_sign_in_devices
-         WHERE recipient_index = $1 AND last_seen_at > now() - make_interval(secs => $3)
-       ), gate AS (
-         INSERT INTO otp_mail_notice_gates AS g (recipient_index, kind, last_queued_at)
-         SELECT $1, 'new-device-notice', now() FROM prior WHERE NOT known AND remembered > 0
-         ON CONFLICT (recipient_index, kind) DO UPDATE SET last_queued_at = now()
-         WHERE g.last_queued_at <= now() - make_interval(secs => $4)
-         RETURNING 1
-       ), queued AS (
-         INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
-         SELECT $5, NULL, 'new-device-notice', 'sign-in', $1, $6, now() + make_interval(secs => $7) FROM gate
-         RETURNING 1
-       ), kept AS (
-         INSERT INTO otp_sign_in_devices AS d (recipient_index, device_digest, last_seen_at)
-         SELECT $1, $2, now() FROM prior WHERE known OR remembered = 0 OR EXISTS (SELECT 1 FROM queued)
-         ON CONFLICT (recipient_index, device_digest) DO UPDATE SET last_seen_at = now()
-         RETURNING 1
-       )
-       SELECT p.known, p.remembered, EXISTS (SELECT 1 FROM queued) AS queued FROM prior p`,
-      [r.recipientIndex, r.deviceDigest, r.rememberSeconds, r.intervalSeconds, r.notice.id, r.notice.payloadCiphertext,
-        r.notice.deadlineSeconds],
-    );
+    const [row] = await this.sql.rows('sign_in_record', RECORD_SIGN_IN, [r.recipientIndex, r.deviceDigest, r.rememberSeconds,
+      r.intervalSeconds, r.notice.id, r.notice.payloadCiphertext, r.notice.deadlineSeconds], 'unprepared');
     return { known: row.known === true, remembered: Number(row.remembered), queued: row.queued === true };
   }
 
   /** Retention: forgets devices unseen for `afterSeconds`. Returns the row count. */
   async purgeUnseenFor(afterSeconds: number): Promise<number> {
-    const [, count] = await this.db.query(
-      `DELETE FROM otp_sign_in_devices WHERE last_seen_at <= now() - make_interval(secs => $1)`,
-      [afterSeconds],
-    );
-    return Number(count ?? 0);
+    return this.sql.count('devices_purge', PURGE_UNSEEN, [afterSeconds], 'unprepared');
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql } from '../persistence/otp-sql';
+import { INSERT_TOKEN, REDEEM_TOKEN } from './otp-token.sql';
 
 export interface NewTokenRow {
   tokenHash: string;
@@ -28,17 +29,14 @@ export type TokenMissReason = 'unknown' | 'reused' | 'expired';
 
 export type RedeemOutcome = { redeemed: RedeemedTokenRow } | { redeemed: null; reason: TokenMissReason; challengeId: string | null };
 
-/** Queries on proof tokens; one SQL statement per method. */
+/** Owns `otp_tokens` (see `otp-token.sql.ts`); one SQL statement per method. */
 @Injectable()
 export class OtpTokenStore {
   constructor(private readonly sql: OtpSql) {}
 
   /** Stores a new token's hash; its expiry is taken from the database clock. */
   async insert(row: NewTokenRow): Promise<{ expiresAt: Date }> {
-    const [out] = await this.sql.rows('token_insert',
-      `INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6::text[], $7, now() + make_interval(secs => $8))
-       RETURNING expires_at`,
+    const [out] = await this.sql.rows('token_insert', INSERT_TOKEN,
       [row.tokenHash, row.challengeId, row.purpose, row.contextHash, row.recipientIndex, row.amr, row.verifiedAt, row.ttlSeconds],
     );
     return { expiresAt: new Date(out.expires_at) };
@@ -50,20 +48,7 @@ export class OtpTokenStore {
    * was redeemed, the same snapshot tells why (for the audit trail only).
    */
   async redeemIfLive(tokenHash: string): Promise<RedeemOutcome> {
-    const [row] = await this.sql.rows('token_redeem',
-      `WITH hit AS (
-         UPDATE otp_tokens SET redeemed_at = now()
-         WHERE token_hash = $1 AND redeemed_at IS NULL AND expires_at > now()
-         RETURNING challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at, redeemed_at
-       )
-       SELECT h.*, p.challenge_id AS prior_challenge_id,
-         CASE WHEN p.token_hash IS NULL THEN 'unknown' WHEN p.redeemed_at IS NOT NULL THEN 'reused'
-           WHEN p.expires_at <= now() THEN 'expired' ELSE 'reused' END AS miss
-       FROM (SELECT 1) AS one
-       LEFT JOIN hit h ON true
-       LEFT JOIN otp_tokens p ON p.token_hash = $1`,
-      [tokenHash],
-    );
+    const [row] = await this.sql.rows('token_redeem', REDEEM_TOKEN, [tokenHash]);
     // A live row seen in the snapshot but not redeemed here lost a race to a concurrent redemption: 'reused'.
     if (!row.redeemed_at) {
       return { redeemed: null, reason: row.miss as TokenMissReason, challengeId: row.prior_challenge_id ?? null };

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { challengeEnded } from '../../persistence/otp-challenge.sql';
+import { OtpSql } from '../../persistence/otp-sql';
+import {
+  ABANDON_PENDING_OLDER_THAN, claimDueSql, MARK_ABANDONED, MARK_DELIVERED, QUEUE_BUDGET_NOTICE, SCHEDULE_RETRY,
+} from './otp-mail-outbox.sql';
 
 /** A row handed to a dispatcher: either claimed for sending or abandoned on the way. */
 export interface OutboxRow {
@@ -49,15 +52,19 @@ function toRow(r: Record<string, unknown>): OutboxRow {
   };
 }
 
+const CLAIM_DUE = claimDueSql(challengeEnded('o.challenge_id'));
+/** A code's mail is moot once its challenge ended, or is gone. */
+const CODE_MAIL_MOOT = `SELECT coalesce(${challengeEnded('$1')}, true) AS ended`;
+
 /**
- * Queries on the mail outbox. Each method is one statement. Rows are written
- * by `OtpChallengeStore` in the statement that creates their code (and by
- * `OtpKnownDeviceStore` for new-device notices); here they are claimed, settled
- * and, for budget notices, queued behind a per-address gate.
+ * Owns `otp_mail_outbox` and `otp_mail_notice_gates`. Each method is one statement.
+ * Rows are also written by the statements that create their code (`OtpChallengeStore`)
+ * or device (`OtpKnownDeviceStore`), through the fragments of `otp-mail-outbox.sql.ts`;
+ * here they are claimed, settled and, for budget notices, queued behind a per-address gate.
  */
 @Injectable()
 export class OtpMailOutboxStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: OtpSql) {}
 
   /**
    * Claims up to `limit` due rows for `workerId` until `now() + leaseSeconds`, and in
@@ -73,36 +80,7 @@ export class OtpMailOutboxStore {
    * whole challenge table once it had them.
    */
   async claimDue(workerId: string, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
-    const rows: Record<string, unknown>[] = await this.db.query(
-      `WITH candidates AS (
-         SELECT o.id,
-           coalesce(o.kind = 'code' AND (SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL
-             FROM otp_challenges c WHERE c.id = o.challenge_id), false) AS moot,
-           (o.deadline_at <= now()) AS late
-         FROM otp_mail_outbox o
-         WHERE o.status = 'pending' AND (o.claimed_until IS NULL OR o.claimed_until <= now())
-           AND (o.next_attempt_at <= now() OR o.deadline_at <= now()
-             OR (o.kind = 'code' AND (SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL
-               FROM otp_challenges c WHERE c.id = o.challenge_id)))
-         ORDER BY o.next_attempt_at
-         LIMIT $2
-         FOR UPDATE OF o SKIP LOCKED
-       ), abandoned AS (
-         UPDATE otp_mail_outbox o SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, last_error = CASE WHEN k.moot THEN 'challenge_ended' ELSE 'deadline' END
-         FROM candidates k WHERE o.id = k.id AND (k.moot OR k.late)
-         RETURNING o.id, o.challenge_id, o.kind, o.purpose, o.recipient_index, NULL::text AS payload_ciphertext,
-           o.attempts, o.deadline_at, 'abandoned'::text AS action, o.last_error
-       ), claimed AS (
-         UPDATE otp_mail_outbox o SET claimed_until = now() + make_interval(secs => $3), claimed_by = $1,
-           attempts = o.attempts + 1
-         FROM candidates k WHERE o.id = k.id AND NOT k.moot AND NOT k.late
-         RETURNING o.id, o.challenge_id, o.kind, o.purpose, o.recipient_index, o.payload_ciphertext,
-           o.attempts, o.deadline_at, 'claimed'::text AS action, o.last_error
-       )
-       SELECT * FROM abandoned UNION ALL SELECT * FROM claimed`,
-      [workerId, limit, leaseSeconds],
-    );
+    const rows = await this.sql.rows('outbox_claim', CLAIM_DUE, [workerId, limit, leaseSeconds], 'unprepared');
     return rows.map(toRow);
   }
 
@@ -114,15 +92,8 @@ export class OtpMailOutboxStore {
    */
   async markDelivered(deliveries: readonly OutboxDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
-    const rows: { id: string }[] = await this.db.query(
-      `WITH done AS (
-         UPDATE otp_mail_outbox o SET status = 'delivered', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, server_message_id = d.message_id, server_response = d.response, last_error = NULL
-         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d (id, message_id, response)
-         WHERE o.id = ANY($1::uuid[]) AND o.id = d.id AND o.status = 'pending' RETURNING o.id
-       ) SELECT id FROM done`,
-      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)],
-    );
+    const rows = await this.sql.rows<{ id: string }>('outbox_delivered', MARK_DELIVERED,
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)], 'unprepared');
     return rows.map((r) => r.id);
   }
 
@@ -131,18 +102,8 @@ export class OtpMailOutboxStore {
    * (and wipes) the row when that would be past its deadline. Returns the new status.
    */
   async scheduleRetry(id: string, errorClass: string, delayMs: number): Promise<'pending' | 'abandoned' | null> {
-    const [row] = await this.db.query(
-      `WITH next AS (
-         UPDATE otp_mail_outbox SET claimed_until = NULL, last_error = $2,
-           next_attempt_at = now() + make_interval(secs => $3 / 1000.0),
-           status = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN 'abandoned' ELSE 'pending' END,
-           payload_ciphertext = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN NULL ELSE payload_ciphertext END,
-           finished_at = CASE WHEN now() + make_interval(secs => $3 / 1000.0) >= deadline_at THEN now() END
-         WHERE id = $1 AND status = 'pending' RETURNING status
-       ) SELECT status FROM next`,
-      [id, errorClass, delayMs],
-    );
-    return row ? (row.status as 'pending' | 'abandoned') : null;
+    const [row] = await this.sql.rows<{ status: 'pending' | 'abandoned' }>('outbox_retry', SCHEDULE_RETRY, [id, errorClass, delayMs], 'unprepared');
+    return row ? row.status : null;
   }
 
   /**
@@ -150,48 +111,18 @@ export class OtpMailOutboxStore {
    * deadline passed long ago; the payload holds the requesting IP). Returns the row count.
    */
   async abandonPendingOlderThan(afterSeconds: number): Promise<number> {
-    const rows: unknown[] = await this.db.query(
-      `WITH gone AS (
-         UPDATE otp_mail_outbox SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, last_error = 'retention'
-         WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
-           AND (claimed_until IS NULL OR claimed_until <= now())
-         RETURNING id
-       ) SELECT id FROM gone`,
-      [afterSeconds],
-    );
-    return rows.length;
+    return this.sql.count('outbox_retention', ABANDON_PENDING_OLDER_THAN, [afterSeconds], 'unprepared');
   }
 
   /** Gives up on a row (permanent failure) and wipes its payload. */
   async markAbandoned(id: string, errorClass: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
-      `WITH gone AS (
-         UPDATE otp_mail_outbox SET status = 'abandoned', payload_ciphertext = NULL, finished_at = now(),
-           claimed_until = NULL, last_error = $2
-         WHERE id = $1 AND status = 'pending' RETURNING id
-       ) SELECT id FROM gone`,
-      [id, errorClass],
-    );
-    return rows.length > 0;
+    return (await this.sql.count('outbox_abandon', MARK_ABANDONED, [id, errorClass], 'unprepared')) > 0;
   }
 
-  /** Whether a challenge was consumed, superseded or deleted (its code mail is moot). */
+  /** Whether the code mail of a challenge is moot: the challenge was consumed, superseded or deleted. */
   async challengeEnded(challengeId: string): Promise<boolean> {
-    const [row] = await this.db.query(
-      `SELECT coalesce((SELECT consumed_at IS NOT NULL OR superseded_at IS NOT NULL FROM otp_challenges WHERE id = $1), true) AS ended`,
-      [challengeId],
-    );
+    const [row] = await this.sql.rows<{ ended: boolean }>('outbox_code_moot', CODE_MAIL_MOOT, [challengeId], 'unprepared');
     return row?.ended === true;
-  }
-
-  /** The sealed delivery details and purpose of a challenge (NULL once it ended). */
-  async challengeDelivery(challengeId: string): Promise<{ purpose: string; recipientIndex: string; deliveryCiphertext: string | null } | null> {
-    const [row] = await this.db.query(
-      `SELECT purpose, recipient_index, delivery_ciphertext FROM otp_challenges WHERE id = $1`,
-      [challengeId],
-    );
-    return row ? { purpose: row.purpose, recipientIndex: row.recipient_index, deliveryCiphertext: row.delivery_ciphertext } : null;
   }
 
   /**
@@ -199,20 +130,8 @@ export class OtpMailOutboxStore {
    * `intervalSeconds`: the gate row and the outbox row are written by one statement.
    */
   async queueNoticeOnce(row: NewNoticeRow, intervalSeconds: number): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
-      `WITH gate AS (
-         INSERT INTO otp_mail_notice_gates AS g (recipient_index, kind, last_queued_at)
-         VALUES ($4, 'budget-notice', now())
-         ON CONFLICT (recipient_index, kind) DO UPDATE SET last_queued_at = now()
-         WHERE g.last_queued_at <= now() - make_interval(secs => $7)
-         RETURNING 1
-       ), queued AS (
-         INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
-         SELECT $1, $2, 'budget-notice', $3, $4, $5, now() + make_interval(secs => $6) FROM gate
-         RETURNING id
-       ) SELECT id FROM queued`,
-      [row.id, row.challengeId, row.purpose, row.recipientIndex, row.payloadCiphertext, row.deadlineSeconds, intervalSeconds],
-    );
-    return rows.length > 0;
+    const queued = await this.sql.count('outbox_budget_notice', QUEUE_BUDGET_NOTICE,
+      [row.id, row.challengeId, row.purpose, row.recipientIndex, row.payloadCiphertext, row.deadlineSeconds, intervalSeconds], 'unprepared');
+    return queued > 0;
   }
 }

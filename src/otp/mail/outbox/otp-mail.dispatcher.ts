@@ -14,6 +14,7 @@ import { OutboxPayload } from './otp-mail-outbox.payload';
 import { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';
+import { pgPoolOf } from '../../persistence/otp-sql';
 
 export const OUTBOX_CHANNEL = 'otp_mail_outbox';
 
@@ -129,8 +130,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
    */
   mailWritten(): void {
     if (this.running) return this.wake();
-    const opts = this.db.options as { type: string; driver?: unknown };
-    if (opts.type !== 'postgres' || opts.driver) return; // PGlite: no other instance to tell
+    if (!pgPoolOf(this.db)) return; // PGlite: no other instance to tell
     this.db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]).catch((err: Error) => {
       this.logger.warn(`outbox NOTIFY failed (${err.name}); other instances will poll`);
     });
@@ -384,9 +384,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /** LISTEN on a dedicated pooled connection; PGlite (a custom driver) polls instead. */
   private async listen(): Promise<void> {
-    const opts = this.db.options as { type: string; driver?: unknown };
-    if (opts.type !== 'postgres' || opts.driver) return;
-    const pool = (this.db.driver as unknown as { master?: { connect(): Promise<PoolClient> } }).master;
+    const pool = pgPoolOf(this.db);
     if (!pool) return;
     try {
       const client = await pool.connect();

@@ -6,6 +6,7 @@ import { OtpEvent } from '../../events/otp-event';
 import { OTP_RESOLVED_OPTIONS } from '../../otp.module-definition';
 import { ResolvedOtpOptions } from '../../otp-options.interface';
 import { ChallengeDeliveryDetails, NoticeMailPayload } from './otp-mail-outbox.payload';
+import { OtpChallengeStore } from '../../persistence/otp-challenge.store';
 import { OtpMailOutboxStore } from './otp-mail-outbox.store';
 import { OtpMailDispatcher } from './otp-mail.dispatcher';
 
@@ -31,6 +32,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
     private readonly store: OtpMailOutboxStore,
     private readonly cipher: OtpCipher,
     private readonly dispatcher: OtpMailDispatcher,
+    private readonly challenges: OtpChallengeStore,
   ) {}
 
   onModuleInit(): void {
@@ -50,7 +52,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
   /** Queues the notice for the address behind `event`; false when the gate or a missing challenge stops it. */
   async onBudgetSpent(event: Pick<OtpEvent, 'challengeId' | 'recipientIndex' | 'at'>): Promise<boolean> {
     if (!event.challengeId || !event.recipientIndex) return false;
-    const challenge = await this.store.challengeDelivery(event.challengeId);
+    const challenge = await this.challenges.delivery(event.challengeId);
     if (!challenge?.deliveryCiphertext) return false;
     const details = JSON.parse(this.cipher.decrypt(challenge.deliveryCiphertext, event.challengeId)) as ChallengeDeliveryDetails;
     const id = randomUUID();
