@@ -166,7 +166,8 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     const other = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys });
     try {
       const retention = other.app.get(OtpRetentionService);
-      (retention.options as { auditSeconds: number }).auditSeconds = 0.001;
+      // The resolved options are frozen: this one service gets its own copy with the shorter period.
+      Object.assign(retention, { options: { ...retention.options, auditSeconds: 0.001 } });
       // The DBA's floor (30 days by default) would keep these fresh rows; lower it, as only a DBA can.
       await db.dataSource.query(`UPDATE otp_audit_policy SET min_retention = interval '0 seconds'`);
       const report = await retention.purge();

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
-import { resolveOtpMailOptions } from '../../src/otp/mail/otp-mail-options.resolver';
+import { resolveOtpMailOptions } from '../../src/otp/mail/mail-options';
 import { ComposedMail, OtpMailComposer } from '../../src/otp/mail/otp-mail.composer';
 import { OtpMailRenderer } from '../../src/otp/mail/templates/otp-mail.renderer';
 

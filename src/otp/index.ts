@@ -8,7 +8,7 @@ export type {
   OtpRateLimitOptions,
   OtpRateLimitRedisOptions,
   OtpThrottlerName,
-} from './rate-limit/otp-rate-limit-options.interface';
+} from './rate-limit/rate-limit-options';
 // The store of the throttler's counters (memory, or Redis with `rateLimits.redis`): for hosts that limit routes of their own on it.
 export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
 export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
@@ -40,7 +40,7 @@ export type {
   OtpNewDeviceNoticeMessage,
   OtpMailReceipt,
 } from './mail/otp-mailer.port';
-export type { OtpMailOptions, OtpDkimOptions } from './mail/otp-mail-options.interface';
+export type { OtpMailOptions, OtpDkimOptions } from './mail/mail-options';
 export { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 export { OtpMailRenderer } from './mail/templates/otp-mail.renderer';
 export type { OtpMailTemplate, OtpMailContexts, RenderedMail } from './mail/templates/otp-mail.templates';
@@ -73,7 +73,7 @@ export { OtpAuditInterceptor } from './audit/audit.interceptor';
 export { currentAuditContext } from './audit/audit-context';
 export { otpRequestId } from './audit/audit-context';
 export type { AuditRequestContext } from './audit/audit-context';
-export type { OtpAuditOptions } from './audit/otp-audit-options';
+export type { OtpAuditOptions } from './audit/audit-options';
 export { verifyAuditChain } from './audit/audit-chain.verifier';
 export type { ChainVerification } from './audit/audit-chain.verifier';
 export { otpPinoHttpOptions, otpPinoHttpParams, maskEmail, maskText, OTP_LOG_REDACT_PATHS } from './logging/otp-log-redaction';
@@ -84,7 +84,7 @@ export { OtpHealthChecks } from './monitoring/otp-health.checks';
 export type { OtpHealthCheckFn } from './monitoring/otp-health.checks';
 export { LogAlertSink, WebhookAlertSink } from './monitoring/otp-alert.sinks';
 export type { OtpAlert, OtpAlertSink, OtpAlertRule } from './monitoring/otp-alert.types';
-export type { OtpMonitoringOptions, OtpWindowRule } from './monitoring/otp-monitoring-options';
+export type { OtpMonitoringOptions, OtpWindowRule } from './monitoring/monitoring-options';
 export { OtpRetentionService } from './ops/otp-retention.service';
 export type { PurgeReport } from './ops/otp-retention.service';
 export { OtpErasureService } from './ops/otp-erasure.service';
@@ -93,12 +93,12 @@ export { OtpInvalidationService } from './ops/otp-invalidation.service';
 export type { InvalidationReport } from './ops/otp-invalidation.service';
 export { planKeyRotation } from './ops/otp-key-rotation';
 export type { RotationPlan } from './ops/otp-key-rotation';
-export type { OtpRetentionOptions } from './ops/otp-ops-options';
+export type { OtpRetentionOptions } from './ops/ops-options';
 export { isLoopbackAddress, isLoopbackHost } from './net/loopback';
 export { ipNetwork } from './net/ip-network';
 export { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
 export type { SignedInInput, SignInNoticeOutcome } from './sign-in/otp-sign-in-notifier';
-export type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';
+export type { OtpSignInNoticeOptions } from './sign-in/sign-in-options';
 export { OTP_MIGRATIONS } from '../../migrations';
 export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './cli/otp-migrations.runner';
 export type { OtpMigrationsOptions } from './cli/otp-migrations.runner';

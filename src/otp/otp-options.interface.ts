@@ -1,10 +1,11 @@
-import type { OtpAuditOptions } from './audit/otp-audit-options';
+import type { OtpAuditOptions, ResolvedAuditOptions } from './audit/audit-options';
 import type { OtpKey } from './crypto/otp-keyring';
-import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/otp-rate-limit-options.interface';
-import type { OtpMonitoringOptions } from './monitoring/otp-monitoring-options';
-import type { OtpRetentionOptions } from './ops/otp-ops-options';
-import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/otp-mail-options.interface';
-import type { OtpSignInNoticeOptions } from './sign-in/otp-sign-in-notice-options';
+import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/mail-options';
+import type { OtpMonitoringOptions, ResolvedMonitoringOptions } from './monitoring/monitoring-options';
+import type { OtpRetentionOptions, ResolvedRetentionOptions } from './ops/ops-options';
+import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/rate-limit-options';
+import type { OtpSignInNoticeOptions, ResolvedSignInNoticeOptions } from './sign-in/sign-in-options';
+import type { OtpCurrentUserEmail, OtpTokenOptions, ResolvedOtpTokenOptions } from './tokens/tokens-options';
 
 /** Caption of a context field in a mail: one text, or one per language (`{ en: 'Amount', de: 'Betrag' }`). */
 export type OtpDisplayLabel = string | Record<string, string>;
@@ -126,12 +127,11 @@ export interface OtpModuleOptions {
    */
   resend?: { cooldownSeconds?: number; maxResends?: number; maxLiveCodes?: number };
   /**
-   * Proof tokens returned by a successful verify and redeemed by `OtpGuard`:
-   * `ttlSeconds` (10 to 900) is how long a token lives, `headerName` the request
-   * header the guard reads it from (not `authorization`, which carries sessions).
+   * Proof tokens returned by a successful verify and redeemed by `OtpGuard`: their
+   * lifetime and header (see `OtpTokenOptions`).
    * @default { ttlSeconds: 300, headerName: 'x-otp-token' }
    */
-  tokens?: { ttlSeconds?: number; headerName?: string };
+  tokens?: OtpTokenOptions;
   /**
    * How `OtpGuard` finds the signed-in user's address on a request, so that a
    * token only approves an action of the user it was mailed to. When set, a
@@ -140,7 +140,7 @@ export interface OtpModuleOptions {
    * with `@RequireOtp(purpose, { recipient })`.
    * @default undefined: tokens are bound to a recipient only where a route says so
    */
-  currentUserEmail?: (request: any) => string | null | undefined | Promise<string | null | undefined>;
+  currentUserEmail?: OtpCurrentUserEmail;
   /**
    * Production mode: keys are required and development helpers (the mailbox) are off.
    * @default process.env.NODE_ENV === 'production'
@@ -198,7 +198,7 @@ export interface OtpModuleOptions {
   migrationsTableName?: string;
 }
 
-/** Options after defaults and checks: what the services read. */
+/** Options after every feature's defaults and checks, resolved once at start-up and deeply frozen (`OTP_RESOLVED_OPTIONS`). */
 export interface ResolvedOtpOptions {
   keys: OtpKey[];
   encryptionKeys: OtpKey[];
@@ -217,6 +217,11 @@ export interface ResolvedOtpOptions {
   production: boolean;
   rateLimits: ResolvedOtpRateLimits;
   mail: ResolvedOtpMailOptions;
+  tokens: ResolvedOtpTokenOptions;
+  audit: ResolvedAuditOptions;
+  monitoring: ResolvedMonitoringOptions;
+  retention: ResolvedRetentionOptions;
+  signInNotices: ResolvedSignInNoticeOptions;
   preparedStatements: boolean;
 }
 

@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './audit/operator-token';
+import { resolveAuditOptions } from './audit/audit-options';
 import { otpMigrationsTable } from './cli/otp-migrations.runner';
 import { OtpKey, parseKeyList, parseSecret } from './crypto/otp-keyring';
+import { resolveOtpMailOptions } from './mail/mail-options';
 import { resolveContextDisplay } from './mail/otp-context-display';
-import { resolveOtpMailOptions } from './mail/otp-mail-options.resolver';
+import { resolveMonitoringOptions } from './monitoring/monitoring-options';
+import { resolveRetentionOptions } from './ops/ops-options';
 import { OtpConfigError } from './otp.errors';
 import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
-import { resolveRateLimits } from './rate-limit/otp-rate-limit-options.resolver';
+import { deepFrozen } from './otp-options.freeze';
+import { resolveRateLimits } from './rate-limit/rate-limit-options';
+import { resolveSignInNoticeOptions } from './sign-in/sign-in-options';
+import { resolveOtpTokenOptions } from './tokens/tokens-options';
 
 export const MAX_TTL_SECONDS = 86_400;
 export const SHORT_TTL_SECONDS = 600;
 export const MAX_FAILURE_BUDGET = 100;
 const PURPOSE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** The host's own objects with behaviour: shared as given, never copied or frozen (see `deepFrozen`). */
+const HOST_OBJECTS = ['rateLimits.storage', 'monitoring.sinks.*'];
 
 function intInRange(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
@@ -22,59 +29,18 @@ function intInRange(name: string, value: number | undefined, fallback: number, m
   return v;
 }
 
-/** Applies defaults and refuses insecure or impossible settings at start-up. */
+/**
+ * Applies every feature's defaults and refuses insecure or impossible settings, all at
+ * start-up (the only place the raw options are read), into one deeply frozen object.
+ */
 export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger('OtpModule')): ResolvedOtpOptions {
   const production = options.production ?? process.env.NODE_ENV === 'production';
-  let ephemeralKeys = false;
-  const absent = (given: unknown) => given === undefined || given === '' || (Array.isArray(given) && given.length === 0);
-  // Production names every missing setting at once, not one per restart.
-  const missing = production ? productionSettingsMissing(options, absent) : [];
-  if (missing.length > 0) {
-    const hints = [
-      ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
-      ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS, or mail.useHostMailer (the development mailbox is off in production)'] : []),
-    ];
-    throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
-  }
-  const keyList = (given: string | OtpKey[] | undefined, variable: string): OtpKey[] => {
-    if (absent(given)) {
-      logger.warn(`No ${variable} configured: using an ephemeral key. Pending codes stop working when the process restarts.`);
-      ephemeralKeys = true;
-      return [{ id: 'ephemeral', secret: randomBytes(32) }];
-    }
-    return typeof given === 'string' ? parseKeyList(given, variable) : given!;
-  };
-  const keys = keyList(options.keys, 'OTP_KEYS');
-  const encryptionKeys = keyList(options.encryptionKeys, 'OTP_ENCRYPTION_KEYS');
-  const indexKey = options.indexKey ? parseSecret(options.indexKey, 'OTP_INDEX_KEY') : undefined;
-  assertOneRolePerSecret(keys, indexKey, encryptionKeys);
-  checkOperatorToken(options.audit?.adminToken, production, logger);
-
-  const purposes: ResolvedOtpOptions['purposes'] = {};
-  for (const [name, p] of Object.entries(options.purposes ?? { login: {} })) {
-    if (!PURPOSE_NAME.test(name)) throw new OtpConfigError(`purpose "${name}" must match ${PURPOSE_NAME}`);
-    const maxTtl = p.allowLongTtl ? MAX_TTL_SECONDS : SHORT_TTL_SECONDS;
-    const requiresContext = p.requiresContext ?? false;
-    if (p.issue !== undefined && p.issue !== 'public' && p.issue !== 'host') {
-      throw new OtpConfigError(`purposes.${name}.issue must be 'public' or 'host'`);
-    }
-    purposes[name] = {
-      ttlSeconds: intInRange(`purposes.${name}.ttlSeconds${p.allowLongTtl ? '' : ' (above 600 needs allowLongTtl)'}`, p.ttlSeconds, 600, 30, maxTtl),
-      requiresContext,
-      contextFields: p.contextFields ?? {},
-      // A context-bound mail is an approval request in your name: only the host chooses its words, unless loosened by name.
-      issue: p.issue ?? (requiresContext ? 'host' : 'public'),
-      display: resolveContextDisplay(name, p.display, p.contextFields ?? {}),
-      allowLongTtl: p.allowLongTtl ?? false,
-    };
-  }
-  if (Object.keys(purposes).length === 0) throw new OtpConfigError('declare at least one purpose');
-
-  return {
-    keys,
-    encryptionKeys,
-    indexKey,
-    ephemeralKeys,
+  assertProductionSettings(options, production);
+  const secrets = resolveSecrets(options, logger);
+  const audit = resolveAuditOptions(options.audit, production, logger);
+  const purposes = resolvePurposes(options.purposes ?? { login: {} });
+  return deepFrozen<ResolvedOtpOptions>({
+    ...secrets,
     purposes,
     codeLength: intInRange('codeLength', options.codeLength, 6, 6, 10),
     maxAttempts: intInRange('maxAttempts', options.maxAttempts, 5, 1, 10),
@@ -93,7 +59,67 @@ export function resolveOtpOptions(options: OtpModuleOptions, logger = new Logger
     mail: withPurposeTemplates(resolveOtpMailOptions(options.mail, production), options.mail?.templateByPurpose, purposes),
     preparedStatements: options.preparedStatements ?? true,
     migrationsTableName: migrationsTable(options.migrationsTableName),
+    tokens: resolveOtpTokenOptions(options.tokens, options.currentUserEmail),
+    audit,
+    monitoring: resolveMonitoringOptions(options.monitoring),
+    retention: resolveRetentionOptions(options.retention),
+    signInNotices: resolveSignInNoticeOptions(options.signInNotices),
+  }, HOST_OBJECTS);
+}
+
+const absent = (given: unknown) => given === undefined || given === '' || (Array.isArray(given) && given.length === 0);
+
+/** Production names every missing setting at once, not one per restart. */
+function assertProductionSettings(options: OtpModuleOptions, production: boolean): void {
+  const missing = production ? productionSettingsMissing(options) : [];
+  if (missing.length === 0) return;
+  const hints = [
+    ...(missing.some((m) => m.startsWith('OTP_')) ? ['keys: npm run otp:keys -- new, OTP_INDEX_KEY a base64 secret of 32 bytes'] : []),
+    ...(missing.includes('SMTP_URL') ? ['SMTP_URL: smtps://host:465 or smtp://host:587 with STARTTLS, or mail.useHostMailer (the development mailbox is off in production)'] : []),
+  ];
+  throw new OtpConfigError(`required in production and not set: ${missing.join(', ')} (${[...hints, 'see the README, "Configuration"'].join('; ')})`);
+}
+
+/** The code, encryption and index keys; an absent list becomes an ephemeral key (production refused that above). */
+function resolveSecrets(options: OtpModuleOptions, logger: Logger): Pick<ResolvedOtpOptions, 'keys' | 'encryptionKeys' | 'indexKey' | 'ephemeralKeys'> {
+  let ephemeralKeys = false;
+  const keyList = (given: string | OtpKey[] | undefined, variable: string): OtpKey[] => {
+    if (absent(given)) {
+      logger.warn(`No ${variable} configured: using an ephemeral key. Pending codes stop working when the process restarts.`);
+      ephemeralKeys = true;
+      return [{ id: 'ephemeral', secret: randomBytes(32) }];
+    }
+    return typeof given === 'string' ? parseKeyList(given, variable) : given!;
   };
+  const keys = keyList(options.keys, 'OTP_KEYS');
+  const encryptionKeys = keyList(options.encryptionKeys, 'OTP_ENCRYPTION_KEYS');
+  const indexKey = options.indexKey ? parseSecret(options.indexKey, 'OTP_INDEX_KEY') : undefined;
+  assertOneRolePerSecret(keys, indexKey, encryptionKeys);
+  return { keys, encryptionKeys, indexKey, ephemeralKeys };
+}
+
+/** Each declared purpose with its defaults; at least one. */
+function resolvePurposes(declared: NonNullable<OtpModuleOptions['purposes']>): ResolvedOtpOptions['purposes'] {
+  const purposes: ResolvedOtpOptions['purposes'] = {};
+  for (const [name, p] of Object.entries(declared)) {
+    if (!PURPOSE_NAME.test(name)) throw new OtpConfigError(`purpose "${name}" must match ${PURPOSE_NAME}`);
+    const maxTtl = p.allowLongTtl ? MAX_TTL_SECONDS : SHORT_TTL_SECONDS;
+    const requiresContext = p.requiresContext ?? false;
+    if (p.issue !== undefined && p.issue !== 'public' && p.issue !== 'host') {
+      throw new OtpConfigError(`purposes.${name}.issue must be 'public' or 'host'`);
+    }
+    purposes[name] = {
+      ttlSeconds: intInRange(`purposes.${name}.ttlSeconds${p.allowLongTtl ? '' : ' (above 600 needs allowLongTtl)'}`, p.ttlSeconds, 600, 30, maxTtl),
+      requiresContext,
+      contextFields: p.contextFields ?? {},
+      // A context-bound mail is an approval request in your name: only the host chooses its words, unless loosened by name.
+      issue: p.issue ?? (requiresContext ? 'host' : 'public'),
+      display: resolveContextDisplay(name, p.display, p.contextFields ?? {}),
+      allowLongTtl: p.allowLongTtl ?? false,
+    };
+  }
+  if (Object.keys(purposes).length === 0) throw new OtpConfigError('declare at least one purpose');
+  return purposes;
 }
 
 /**
@@ -123,16 +149,8 @@ function withPurposeTemplates(
   return { ...mail, templateByPurpose: templates };
 }
 
-/** The operator token guards the audit trail and metrics: weak ones are refused in production (a warning in development). */
-function checkOperatorToken(token: string | undefined, production: boolean, logger: Logger): void {
-  const problem = token ? operatorTokenProblem(token) : undefined;
-  if (!problem) return;
-  if (production) throw new OtpConfigError(`audit.adminToken (OTP_ADMIN_TOKEN) ${problem} in production; ${OPERATOR_TOKEN_HINT}`);
-  logger.warn(`audit.adminToken ${problem}: it would be refused in production; ${OPERATOR_TOKEN_HINT}`);
-}
-
 /** The settings production cannot run without, by the example app's variable names. */
-function productionSettingsMissing(options: OtpModuleOptions, absent: (v: unknown) => boolean): string[] {
+function productionSettingsMissing(options: OtpModuleOptions): string[] {
   const required: [string, unknown][] = [
     ['OTP_KEYS', options.keys],
     ['OTP_ENCRYPTION_KEYS', options.encryptionKeys],

@@ -43,7 +43,6 @@ import { OtpKeyFingerprintStore } from './persistence/otp-key-fingerprint.store'
 import { OtpSchemaState } from './persistence/otp-schema.state';
 import { OtpStartupCheck } from './ops/otp-startup.check';
 import { OtpGuard } from './tokens/otp.guard';
-import { OTP_TOKEN_OPTIONS, resolveOtpTokenOptions } from './tokens/otp-token.options';
 import { OtpTokenService } from './tokens/otp-token.service';
 import { OtpTokenStore } from './tokens/otp-token.store';
 import { OTP_RATE_LIMIT_PROVIDERS } from './rate-limit/otp-rate-limit.providers';
@@ -55,6 +54,7 @@ import { OtpThrottlerGuard } from './rate-limit/otp-throttler.guard';
 
 
 const providers: Provider[] = [
+  // The only reader of the raw options: every feature reads its slice of the frozen result.
   {
     provide: OTP_RESOLVED_OPTIONS,
     useFactory: (options: OtpModuleOptions) => resolveOtpOptions(options),
@@ -89,11 +89,6 @@ const providers: Provider[] = [
   OtpMailDispatcher,
   OtpSecurityNotices,
   OtpService,
-  {
-    provide: OTP_TOKEN_OPTIONS,
-    useFactory: (options: OtpModuleOptions) => resolveOtpTokenOptions(options),
-    inject: [OTP_MODULE_OPTIONS],
-  },
   OtpTokenStore,
   OtpTokenService,
   OtpGuard,

@@ -68,7 +68,7 @@ describe('the package, as a host meets it', () => {
     expect(realpathSync(installed).startsWith(realpathSync(host))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
     // The installed module finds its own templates/ from any working directory (here: the temp root).
-    const resolver = join(installed, 'dist/lib/src/otp/mail/otp-mail-options.resolver.js');
+    const resolver = join(installed, 'dist/lib/src/otp/mail/mail-options.js');
     const templates = await sh('node', ['-e', `console.log(require(${JSON.stringify(resolver)}).resolveOtpMailOptions({}, false).templatesDir)`], { cwd: work });
     expect(templates.stdout.trim()).toBe(join(installed, 'templates'));
     expect(existsSync(join(installed, 'templates/locales'))).toBe(true);

@@ -1,4 +1,4 @@
-import { resolveRetentionOptions } from '../ops/otp-ops-options';
+import { resolveRetentionOptions } from '../ops/ops-options';
 import { AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
 
 /** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */

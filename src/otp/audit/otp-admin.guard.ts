@@ -3,8 +3,8 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { OtpEventBus } from '../events/otp-event-bus';
 import { otpHttpException } from '../otp-error.http';
 import { OtpError } from '../otp.errors';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -19,10 +19,10 @@ export class OtpAdminGuard implements CanActivate {
   private readonly expected?: Buffer;
 
   constructor(
-    @Inject(OTP_MODULE_OPTIONS) options: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) options: Pick<ResolvedOtpOptions, 'audit'>,
     private readonly events: OtpEventBus,
   ) {
-    const token = options.audit?.adminToken;
+    const token = options.audit.adminToken;
     this.expected = token ? digest(token) : undefined;
   }
 

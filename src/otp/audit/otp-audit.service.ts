@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
-import { resolveRetentionOptions } from '../ops/otp-ops-options';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpService } from '../otp.service';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
@@ -24,7 +23,7 @@ export class OtpAuditService {
     private readonly writer: OtpAuditWriter,
     private readonly otp: OtpService,
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(OTP_MODULE_OPTIONS) private readonly moduleOptions: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'retention'>,
     private readonly schema: OtpSchemaState,
   ) {}
 
@@ -58,7 +57,7 @@ export class OtpAuditService {
   async verifyChain(): Promise<ChainVerification> {
     this.schema.assertReady();
     await this.writer.flush();
-    const { ipTruncateSeconds, auditSeconds } = resolveRetentionOptions(this.moduleOptions.retention);
+    const { ipTruncateSeconds, auditSeconds } = this.options.retention;
     return verifyAuditChain((sql, params) => this.db.query(sql, params), { ipTruncateSeconds, auditRetentionSeconds: auditSeconds });
   }
 }

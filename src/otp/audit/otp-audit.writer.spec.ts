@@ -1,4 +1,5 @@
 import { OtpEventBus } from '../events/otp-event-bus';
+import { resolveAuditOptions } from './audit-options';
 import { OtpAuditWriter } from './otp-audit.writer';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 
@@ -14,7 +15,7 @@ describe('OtpAuditWriter', () => {
       },
     } as unknown as OtpAuditStore;
     const bus = new OtpEventBus();
-    const writer = new OtpAuditWriter(store, bus, { audit: { flushIntervalMs: 100_000, ...options } });
+    const writer = new OtpAuditWriter(store, bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000, ...options }) });
     (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
     writer.onModuleInit();
     return { writer, bus, written };

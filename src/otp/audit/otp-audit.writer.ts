@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from './audit-context';
-import { resolveAuditOptions, ResolvedAuditOptions } from './otp-audit-options';
+import type { ResolvedAuditOptions } from './audit-options';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 import { owaspNameOf } from './owasp-vocabulary';
 
@@ -64,9 +64,9 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   constructor(
     private readonly store: OtpAuditStore,
     private readonly bus: OtpEventBus,
-    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'audit'>,
   ) {
-    this.options = resolveAuditOptions(moduleOptions.audit);
+    this.options = resolved.audit;
   }
 
   onModuleInit(): void {

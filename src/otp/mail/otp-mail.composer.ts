@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OtpContextDisplay } from '../otp-options.interface';
 import { displayedDetails } from './otp-context-display';
-import { ResolvedOtpMailOptions } from './otp-mail-options.interface';
+import { ResolvedOtpMailOptions } from './mail-options';
 import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
 import { OtpMailRenderer } from './templates/otp-mail.renderer';
 import { CodeMailContext, OtpMailTemplate, OtpNoticeTemplate } from './templates/otp-mail.templates';

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpAlertRules } from './otp-alert.rules';
 import { LogAlertSink, WebhookAlertSink } from './otp-alert.sinks';
 import { OtpAlert, OtpAlertSink } from './otp-alert.types';
 import { OtpMetrics } from './otp-metrics';
-import { resolveMonitoringOptions, ResolvedMonitoringOptions } from './otp-monitoring-options';
+import type { ResolvedMonitoringOptions } from './monitoring-options';
 import { OtpOutboxProbe } from './otp-outbox.probe';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 
@@ -25,13 +25,13 @@ export class OtpAlertEngine implements OnModuleInit, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'monitoring'>,
     private readonly bus: OtpEventBus,
     private readonly metrics: OtpMetrics,
     private readonly outbox: OtpOutboxProbe,
     private readonly schema: OtpSchemaState,
   ) {
-    this.options = resolveMonitoringOptions(moduleOptions.monitoring);
+    this.options = resolved.monitoring;
     this.sinks = [
       ...(this.options.logSink ? [new LogAlertSink()] : []),
       ...(this.options.webhookUrl ? [new WebhookAlertSink(this.options.webhookUrl)] : []),

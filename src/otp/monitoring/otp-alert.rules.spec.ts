@@ -1,7 +1,7 @@
 import type { OtpEvent } from '../events/otp-event';
 import { OtpAlertRules } from './otp-alert.rules';
 import type { OtpAlert } from './otp-alert.types';
-import { resolveMonitoringOptions } from './otp-monitoring-options';
+import { resolveMonitoringOptions } from './monitoring-options';
 
 describe('OtpAlertRules (R18), with an injected clock', () => {
   let now: number;

@@ -1,6 +1,6 @@
 import type { OtpEvent } from '../events/otp-event';
 import type { OtpAlert, OtpAlertRule } from './otp-alert.types';
-import type { ResolvedMonitoringOptions, ResolvedWindowRule } from './otp-monitoring-options';
+import type { ResolvedMonitoringOptions, ResolvedWindowRule } from './monitoring-options';
 
 const MAX_SUBJECTS = 10_000;
 /**

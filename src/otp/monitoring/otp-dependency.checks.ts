@@ -4,10 +4,9 @@ import { OtpMailer } from '../mail/otp-mailer.port';
 import { SmtpOtpMailer } from '../mail/smtp/smtp-otp.mailer';
 import { OTP_THROTTLER_STORAGE } from '../rate-limit/otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from '../rate-limit/redis-throttler-storage';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { cachedHealthCheck, OtpHealthChecks } from './otp-health.checks';
-import { resolveMonitoringOptions } from './otp-monitoring-options';
 
 /**
  * Registers the module's own dependencies with `/health` when they are in use:
@@ -21,13 +20,13 @@ export class OtpDependencyChecks implements OnModuleInit {
     private readonly checks: OtpHealthChecks,
     private readonly mailer: OtpMailer,
     @Inject(OTP_THROTTLER_STORAGE) private readonly throttlerStorage: ThrottlerStorage,
-    @Inject(OTP_MODULE_OPTIONS) private readonly moduleOptions: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'monitoring'>,
   ) {}
 
   onModuleInit(): void {
     const mailer = this.mailer;
     if (mailer instanceof SmtpOtpMailer) {
-      const { smtpCheckCacheMs, clock } = resolveMonitoringOptions(this.moduleOptions.monitoring);
+      const { smtpCheckCacheMs, clock } = this.options.monitoring;
       this.checks.register('smtp', cachedHealthCheck(() => mailer.verify(), smtpCheckCacheMs, clock));
     }
     const storage = this.throttlerStorage;

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 
 export interface OutboxState {
   backlog: number;
@@ -21,8 +21,8 @@ export class OtpOutboxProbe {
   private readonly table: string;
   private sql: string | null = null;
 
-  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(OTP_MODULE_OPTIONS) options: OtpModuleOptions) {
-    this.table = options.monitoring?.outboxTable ?? 'otp_mail_outbox';
+  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(OTP_RESOLVED_OPTIONS) options: Pick<ResolvedOtpOptions, 'monitoring'>) {
+    this.table = options.monitoring.outboxTable;
   }
 
   async read(): Promise<OutboxState> {

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import { resolveSignInNoticeOptions } from '../sign-in/sign-in-options';
+import { resolveRetentionOptions } from './ops-options';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
@@ -14,7 +16,7 @@ import { OtpRetentionService } from './otp-retention.service';
 /** `@nestjs/schedule` is an optional peer: the purge is scheduled through it when the host has it. */
 describe('retention schedule and the optional @nestjs/schedule peer', () => {
   const stubs = [OtpOpsStore, OtpChallengeStore, OtpFailureBudgetStore, OtpAuditStore, OtpMailOutboxStore, OtpKnownDeviceStore, OtpEventBus].map((provide) => ({ provide, useValue: {} }));
-  const options = [{ provide: OTP_RESOLVED_OPTIONS, useValue: {} }, { provide: OTP_MODULE_OPTIONS, useValue: {} }];
+  const options = [{ provide: OTP_RESOLVED_OPTIONS, useValue: { retention: resolveRetentionOptions(), signInNotices: resolveSignInNoticeOptions() } }];
   const boot = (imports: never[] = []) =>
     Test.createTestingModule({ imports, providers: [OtpRetentionService, ...stubs, ...options] }).setLogger(false as never).compile();
 

@@ -3,14 +3,13 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
-import { OTP_MODULE_OPTIONS, OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions, ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpKnownDeviceStore } from '../sign-in/otp-known-device.store';
-import { resolveSignInNoticeOptions } from '../sign-in/otp-sign-in-notice-options';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from '../persistence/otp-failure-budget.store';
 import { OTP_TABLES } from '../persistence/otp-tables';
-import { resolveRetentionOptions, ResolvedRetentionOptions } from './otp-ops-options';
+import type { ResolvedRetentionOptions } from './ops-options';
 import { OtpOpsStore } from './otp-ops.store';
 
 /** Columns that say a row of an extension's `otp_*` table has ended (the earliest one set counts). */
@@ -57,11 +56,10 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     private readonly devices: OtpKnownDeviceStore,
     private readonly bus: OtpEventBus,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
-    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
     @Optional() @Inject(SCHEDULER_REGISTRY) private readonly scheduler?: SchedulerRegistry,
   ) {
-    this.options = resolveRetentionOptions(moduleOptions.retention);
-    this.rememberDeviceSeconds = resolveSignInNoticeOptions(moduleOptions.signInNotices).rememberDeviceSeconds;
+    this.options = otp.retention;
+    this.rememberDeviceSeconds = otp.signInNotices.rememberDeviceSeconds;
   }
 
   onApplicationBootstrap(): void {

@@ -3,7 +3,7 @@ import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
-import { resolveRateLimits } from './otp-rate-limit-options.resolver';
+import { resolveRateLimits } from './rate-limit-options';
 import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
 
 describe('OtpSendLimiter (counters in memory)', () => {

@@ -5,7 +5,7 @@ import { ipNetwork } from '../net/ip-network';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
-import { OtpRateLimit, OtpThrottlerName } from './otp-rate-limit-options.interface';
+import { OtpRateLimit, OtpThrottlerName } from './rate-limit-options';
 import { OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 
 /** One mail about to be sent: whose mailbox, for what, asked from where. */

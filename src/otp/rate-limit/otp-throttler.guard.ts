@@ -5,7 +5,7 @@ import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../otp.module-definition';
 import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
 import { ResolvedOtpOptions } from '../otp-options.interface';
-import { OtpThrottlerName } from './otp-rate-limit-options.interface';
+import { OtpThrottlerName } from './rate-limit-options';
 import { OTP_RATE_LIMIT_SCOPE, OtpRateLimitScope } from './otp-rate-limit.decorator';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';

@@ -6,7 +6,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { OtpConfigError } from '../otp.errors';
-import { OtpRateLimitRedisOptions } from './otp-rate-limit-options.interface';
+import { OtpRateLimitRedisOptions } from './rate-limit-options';
 
 /**
  * The Redis storage is an optional peer of the package (`@nest-lab/throttler-storage-redis` and

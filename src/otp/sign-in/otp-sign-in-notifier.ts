@@ -10,11 +10,11 @@ import { NewDeviceNoticePayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
 import { safeLocale } from '../mail/safe-locale';
 import { ipNetwork } from '../net/ip-network';
-import { OTP_MODULE_OPTIONS } from '../otp.module-definition';
-import type { OtpModuleOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpKnownDeviceStore } from './otp-known-device.store';
-import { resolveSignInNoticeOptions, ResolvedSignInNoticeOptions } from './otp-sign-in-notice-options';
+import type { ResolvedSignInNoticeOptions } from './sign-in-options';
 
 /** A successful sign-in, as the host tells it to `OtpSignInNotifier.signedIn`. */
 export interface SignedInInput {
@@ -54,7 +54,7 @@ export class OtpSignInNotifier {
   readonly options: ResolvedSignInNoticeOptions;
 
   constructor(
-    @Inject(OTP_MODULE_OPTIONS) moduleOptions: OtpModuleOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'signInNotices'>,
     private readonly keyring: OtpKeyring,
     private readonly cipher: OtpCipher,
     private readonly store: OtpKnownDeviceStore,
@@ -62,7 +62,7 @@ export class OtpSignInNotifier {
     private readonly events: OtpEventBus,
     private readonly schema: OtpSchemaState,
   ) {
-    this.options = resolveSignInNoticeOptions(moduleOptions.signInNotices);
+    this.options = resolved.signInNotices;
   }
 
   /**

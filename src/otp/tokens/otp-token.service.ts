@@ -3,11 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { tryCanonicalEmail } from '../crypto/canonical';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../otp.errors';
+import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
+import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpService } from '../otp.service';
 import type { OtpProof, VerifyChallengeInput } from '../otp.types';
-import { OTP_TOKEN_OPTIONS, ResolvedOtpTokenOptions } from './otp-token.options';
 import { OtpTokenStore } from './otp-token.store';
 import { IssuedOtpToken, OTP_AMR, OtpTokenExpectation, RedeemedOtpProof } from './otp-token.types';
+import type { ResolvedOtpTokenOptions } from './tokens-options';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 const TOKEN_PREFIX = 'otp_';
@@ -41,13 +43,17 @@ function sameText(a: string, b: string): boolean {
  */
 @Injectable()
 export class OtpTokenService {
+  private readonly options: ResolvedOtpTokenOptions;
+
   constructor(
-    @Inject(OTP_TOKEN_OPTIONS) private readonly options: ResolvedOtpTokenOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'tokens'>,
     private readonly store: OtpTokenStore,
     private readonly otp: OtpService,
     private readonly events: OtpEventBus,
     private readonly schema: OtpSchemaState,
-  ) {}
+  ) {
+    this.options = resolved.tokens;
+  }
 
   /** Lower-case name of the header `OtpGuard` reads tokens from. */
   get headerName(): string {

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { OtpCipher } from '../../crypto/otp-cipher';
 import type { OtpEventBus } from '../../events/otp-event-bus';
 import type { ResolvedOtpOptions } from '../../otp-options.interface';
-import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
+import { resolveOtpMailOptions } from '../mail-options';
 import type { OtpMailer } from '../otp-mailer.port';
 import type { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';

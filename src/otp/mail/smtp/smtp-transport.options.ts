@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
-import { ResolvedOtpMailOptions } from '../otp-mail-options.interface';
+import { ResolvedOtpMailOptions } from '../mail-options';
 
 /** Per-connection timeouts; their sum stays well under the outbox lease. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000, dnsTimeout: 10_000 };

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { OtpConfigError } from '../../otp.errors';
 import { resolveContextDisplay } from '../otp-context-display';
 import { OtpMailComposer } from '../otp-mail.composer';
-import { resolveOtpMailOptions } from '../otp-mail-options.resolver';
+import { resolveOtpMailOptions } from '../mail-options';
 import { OtpMailMessage } from '../otp-mailer.port';
 import { defaultTemplatesDir } from './default-templates-dir';
 import { OtpMailRenderer } from './otp-mail.renderer';

@@ -6,7 +6,7 @@ import { rootCertificates } from 'node:tls';
 import { OtpConfigError } from '../otp.errors';
 import { classifyMailError } from './outbox/mail-error.classifier';
 import { OtpMailDispatcher } from './outbox/otp-mail.dispatcher';
-import { resolveOtpMailOptions } from './otp-mail-options.resolver';
+import { resolveOtpMailOptions } from './mail-options';
 import { smtpTransportOptions } from './smtp/smtp-transport.options';
 
 const prod = { smtpUrl: 'smtps://relay.example.test', from: 'otp@example.test', appUrl: 'https://app.example.test' };

@@ -18,6 +18,7 @@ export interface OtpSignInNoticeOptions {
   intervalSeconds?: number;
 }
 
+/** Sign-in notice options after defaults and checks. */
 export interface ResolvedSignInNoticeOptions {
   rememberDeviceSeconds: number;
   intervalSeconds: number;
@@ -31,6 +32,7 @@ function seconds(name: string, value: number | undefined, fallback: number, min:
   return v;
 }
 
+/** Applies the sign-in notice defaults and refuses periods out of range. */
 export function resolveSignInNoticeOptions(o: OtpSignInNoticeOptions = {}): ResolvedSignInNoticeOptions {
   return {
     rememberDeviceSeconds: seconds('rememberDeviceSeconds', o.rememberDeviceSeconds, 180 * 86_400, 3600, 400 * 86_400),

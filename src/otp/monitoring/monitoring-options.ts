@@ -1,3 +1,4 @@
+import { OtpConfigError } from '../otp.errors';
 import type { OtpAlert, OtpAlertSink } from './otp-alert.types';
 
 /** One windowed threshold: the rule fires when `threshold` is reached within `windowSeconds`. */
@@ -94,6 +95,7 @@ export interface ResolvedWindowRule {
   windowMs: number;
 }
 
+/** Monitoring options after defaults and checks. */
 export interface ResolvedMonitoringOptions {
   alertsEnabled: boolean;
   ipManyRecipients: ResolvedWindowRule;
@@ -114,13 +116,14 @@ function rule(r: OtpWindowRule | undefined, threshold: number, windowSeconds: nu
   return { threshold: Math.max(1, r?.threshold ?? threshold), windowMs: Math.max(1, r?.windowSeconds ?? windowSeconds) * 1000 };
 }
 
+/** Applies the monitoring defaults; refuses an outbox table that is not a plain name and an impossible health cache. */
 export function resolveMonitoringOptions(o: OtpMonitoringOptions = {}): ResolvedMonitoringOptions {
   const a = o.alerts ?? {};
   const table = o.outboxTable ?? 'otp_mail_outbox';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new Error('monitoring.outboxTable must be a plain lower-case table name');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new OtpConfigError('monitoring.outboxTable must be a plain lower-case table name');
   const smtpCache = o.smtpCheckCacheSeconds ?? 10;
   if (!Number.isInteger(smtpCache) || smtpCache < 0 || smtpCache > 3600) {
-    throw new Error('monitoring.smtpCheckCacheSeconds must be an integer from 0 to 3600');
+    throw new OtpConfigError('monitoring.smtpCheckCacheSeconds must be an integer from 0 to 3600');
   }
   return {
     alertsEnabled: a.enabled ?? true,

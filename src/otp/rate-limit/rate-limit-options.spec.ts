@@ -1,6 +1,6 @@
 import { rateLimitsFromEnv } from '../../app/rate-limit.config';
 import { OtpConfigError } from '../otp.errors';
-import { DEFAULT_RATE_LIMITS, resolveRateLimits } from './otp-rate-limit-options.resolver';
+import { DEFAULT_RATE_LIMITS, resolveRateLimits } from './rate-limit-options';
 
 describe('rate-limit options', () => {
   it('defaults to the documented secure limits, in memory, under otp:rl:', () => {

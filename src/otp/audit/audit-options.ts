@@ -1,3 +1,7 @@
+import { Logger } from '@nestjs/common';
+import { OtpConfigError } from '../otp.errors';
+import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './operator-token';
+
 /** Audit trail settings (`OtpModuleOptions.audit`). */
 export interface OtpAuditOptions {
   /**
@@ -31,6 +35,7 @@ export interface OtpAuditOptions {
   adminToken?: string;
 }
 
+/** Audit options after defaults and checks. */
 export interface ResolvedAuditOptions {
   enabled: boolean;
   flushIntervalMs: number;
@@ -39,7 +44,9 @@ export interface ResolvedAuditOptions {
   adminToken?: string;
 }
 
-export function resolveAuditOptions(o: OtpAuditOptions = {}): ResolvedAuditOptions {
+/** Applies the audit defaults; a weak operator token is refused in production (a warning elsewhere). */
+export function resolveAuditOptions(o: OtpAuditOptions = {}, production = false, logger: Pick<Logger, 'warn'> = new Logger('OtpModule')): ResolvedAuditOptions {
+  checkOperatorToken(o.adminToken, production, logger);
   return {
     enabled: o.enabled ?? true,
     flushIntervalMs: Math.max(1, o.flushIntervalMs ?? 100),
@@ -47,4 +54,12 @@ export function resolveAuditOptions(o: OtpAuditOptions = {}): ResolvedAuditOptio
     maxQueue: Math.max(1, o.maxQueue ?? 10_000),
     adminToken: o.adminToken && o.adminToken.length > 0 ? o.adminToken : undefined,
   };
+}
+
+/** The operator token guards the audit trail and metrics: weak ones are refused in production (a warning in development). */
+function checkOperatorToken(token: string | undefined, production: boolean, logger: Pick<Logger, 'warn'>): void {
+  const problem = token ? operatorTokenProblem(token) : undefined;
+  if (!problem) return;
+  if (production) throw new OtpConfigError(`audit.adminToken (OTP_ADMIN_TOKEN) ${problem} in production; ${OPERATOR_TOKEN_HINT}`);
+  logger.warn(`audit.adminToken ${problem}: it would be refused in production; ${OPERATOR_TOKEN_HINT}`);
 }

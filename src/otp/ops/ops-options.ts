@@ -37,6 +37,7 @@ export interface OtpRetentionOptions {
   ipTruncateSeconds?: number;
 }
 
+/** Retention options after defaults. */
 export interface ResolvedRetentionOptions {
   enabled: boolean;
   intervalMs: number;
@@ -46,6 +47,7 @@ export interface ResolvedRetentionOptions {
   ipTruncateSeconds: number;
 }
 
+/** Applies the retention defaults (a missing, zero, negative or non-finite period takes its default). */
 export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRetentionOptions {
   const pos = (v: number | undefined, d: number) => (v !== undefined && Number.isFinite(v) && v > 0 ? v : d);
   return {
