@@ -1,10 +1,10 @@
 import { OtpService } from '../../src/otp';
+import { UUID_PATTERN } from '../../src/otp/crypto/uuid';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { allLimitsRaised } from './support/hostile-env';
 import { median, RawClient, RawResponse } from './support/raw-http';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const VOLATILE_HEADERS = new Set(['date', 'x-request-id', 'request-id', 'x-correlation-id']);
 /** Per-IP counters move with every request whatever the recipient: compared by presence and form only. */
@@ -12,7 +12,7 @@ const COUNTER_HEADERS = new Set(['x-ratelimit-remaining', 'x-ratelimit-reset', '
 
 /** What may differ between two answers: ids and timestamps, reduced to their shape. */
 function shape(value: unknown): unknown {
-  if (typeof value === 'string') return UUID.test(value) ? '<uuid>' : ISO.test(value) ? '<iso-time>' : value;
+  if (typeof value === 'string') return UUID_PATTERN.test(value) ? '<uuid>' : ISO.test(value) ? '<iso-time>' : value;
   if (Array.isArray(value)) return value.map(shape);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
   return value;
