@@ -1,30 +1,28 @@
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /** POST /accounts/password: guesses of `currentPassword` are throttled, audited, and scrypt work is capped. */
 describe.each(HTTP_ADAPTERS)('password change on %s', (adapter) => {
   let db: TestDatabase;
-  const apps: TestApp[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  afterEach(() => open.close());
+  afterAll(async () => db?.drop());
 
   async function boot(env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
-    const t = await bootTestApp({
-      DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TRUST_PROXY: 'loopback', ...RELAXED_RATE_LIMITS,
-      RATE_LIMIT_PASSWORD_ACCOUNT: '1000/900', RATE_LIMIT_PASSWORD_IP: '1000/900', ...env,
-    });
-    apps.push(t);
-    return t;
+    return testApp()
+      .database(db)
+      .adapter(adapter)
+      .env({ TRUST_PROXY: 'loopback', ...RELAXED_RATE_LIMITS, RATE_LIMIT_PASSWORD_ACCOUNT: '1000/900', RATE_LIMIT_PASSWORD_IP: '1000/900', ...env })
+      .closedBy(open)
+      .boot();
   }
 
   let n = 0;

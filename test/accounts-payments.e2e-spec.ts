@@ -3,25 +3,23 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccountsStore } from '../src/app/accounts/accounts.store';
 import { OtpMailDispatcher, OtpService } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { RELAXED_RATE_LIMITS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 type Context = { amount: number; to: string };
 
 describe('Example app: accounts and payments over HTTP', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env(RELAXED_RATE_LIMITS).boot();
+    db = t.db;
     http = request(t.app.getHttpServer());
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = (who = 'user') => `${who}${++n}.${Date.now()}@example.com`;

@@ -1,11 +1,12 @@
 import request from 'supertest';
-import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
+import { TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 /** The embedded default (`npm start` without DATABASE_URL): the same flows on PGlite. */
 describe('Example app on embedded PGlite', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await bootTestApp({ ...RELAXED_RATE_LIMITS });
+    t = await testApp().env(RELAXED_RATE_LIMITS).boot();
   });
   afterAll(async () => {
     await t?.close();

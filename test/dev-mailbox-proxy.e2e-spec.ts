@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 type Headers = Record<string, string>;
 
@@ -18,7 +19,7 @@ describe.each(HTTP_ADAPTERS)('the development mailbox behind a proxy (%s)', (ada
   };
 
   it('without TRUST_PROXY, refuses any request that carries Forwarded, X-Forwarded-For or X-Real-IP (a same-host proxy would otherwise hand codes to everyone)', async () => {
-    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter });
+    const t = await testApp().database(db).adapter(adapter).boot();
     try {
       expect(await statusOf(t, {})).toBe(200);
       for (const headers of <Headers[]>[
@@ -37,7 +38,7 @@ describe.each(HTTP_ADAPTERS)('the development mailbox behind a proxy (%s)', (ada
   });
 
   it('with TRUST_PROXY=loopback, answers only when the proxy resolves the client to loopback and no forwarding header names another address', async () => {
-    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TRUST_PROXY: 'loopback' });
+    const t = await testApp().database(db).adapter(adapter).env({ TRUST_PROXY: 'loopback' }).boot();
     try {
       expect(await statusOf(t, {})).toBe(200);
       expect(await statusOf(t, { 'X-Forwarded-For': '127.0.0.1' })).toBe(200);

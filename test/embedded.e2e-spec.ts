@@ -1,11 +1,12 @@
 import request from 'supertest';
 import { OtpAuditService, OtpErasureService } from '../src/otp';
-import { bootTestApp, TestApp } from './support/test-app';
+import { TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 describe('embedded mode (PGlite, no DATABASE_URL)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await bootTestApp({ DATABASE_URL: undefined });
+    t = await testApp().env({ DATABASE_URL: undefined }).boot();
   });
   afterAll(async () => t?.close());
 

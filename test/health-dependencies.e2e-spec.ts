@@ -1,39 +1,36 @@
 import request from 'supertest';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from './support/smtp-test-server';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { freePort, startTestRedisServer, TEST_REDIS_URL, TestRedisServer, uniqueKeyPrefix } from './support/test-services';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /** `/health` checks the module's own dependencies: the SMTP relay and the Redis of the rate limits. */
 describe('/health: smtp and redis checks', () => {
   let db: TestDatabase;
   let cert: TestCert;
-  const open: { close(): Promise<void> }[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
     cert = makeTestCert();
   });
-  afterEach(async () => {
-    while (open.length) await open.shift()!.close(); // apps first, then the servers they talk to
-  });
+  afterEach(() => open.close()); // apps first, then the servers they talk to
   afterAll(async () => {
     await db?.drop();
     cert?.remove();
   });
 
   async function app(env: NodeJS.ProcessEnv): Promise<TestApp> {
-    const t = await bootTestApp({
-      DATABASE_URL: db.url, SMTP_CA_FILE: cert.certFile, MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test',
-      RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix(), ...RELAXED_RATE_LIMITS, ...env,
-    });
-    open.unshift(t);
-    return t;
+    return testApp()
+      .database(db)
+      .env({ SMTP_CA_FILE: cert.certFile, MAIL_FROM: '"Test" <otp@example.test>', APP_URL: 'https://app.example.test', RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix(), ...RELAXED_RATE_LIMITS, ...env })
+      .closedBy(open)
+      .boot();
   }
   async function smtpServer(options: Parameters<typeof startSmtpServer>[0]): Promise<TestSmtpServer> {
-    const s = await startSmtpServer(options);
-    open.push(s);
-    return s;
+    return open.server(await startSmtpServer(options));
   }
   const health = (t: TestApp) => request(t.app.getHttpServer()).get('/health');
   const withCredentials = (url: string) => url.replace('://', '://relay-user:relay-s3cret@');

@@ -3,9 +3,11 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app/app.module';
 import { OtpRateLimited, OtpService, OtpThrottlerGuard } from '../src/otp';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, startTestHttpApp, TestApp, testKeyLine } from './support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { OTP_RESOLVED_OPTIONS } from '../src/otp/otp.module-definition';
+import { BootedTestApp, testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /** A host route that sends codes itself, limited by the module's guard through the public barrel. */
 @Controller('host/sign-in-codes')
@@ -47,20 +49,18 @@ class HostPeekController {
 describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () => {
   let db: TestDatabase;
   let app: INestApplication;
+  let t: BootedTestApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      DATABASE_URL: db.url, OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), LOG_LEVEL: 'warn',
-      ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '2/60',
-    };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env)], controllers: [HostSignInController] }).compile();
-    app = await startTestHttpApp(moduleRef, env);
+    t = await testApp()
+      .withDatabase()
+      .env({ OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e'), LOG_LEVEL: 'warn', ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '2/60' })
+      .module((env) => Test.createTestingModule({ imports: [AppModule.forEnv(env)], controllers: [HostSignInController] }).compile())
+      .boot();
+    db = t.db;
+    app = t.app;
   });
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   it('refuses the third code for one recipient with 429 and Retry-After, in the module error shape', async () => {
     const http = () => request(app.getHttpServer()).post('/host/sign-in-codes');
@@ -85,22 +85,22 @@ describe('host routes limited with OtpThrottlerGuard and @OtpRateLimited', () =>
 
 describe.each(HTTP_ADAPTERS)('send limits where the code is issued: a host route with body { email, password } and no guard (%s)', (adapter) => {
   let db: TestDatabase;
-  const apps: TestApp[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  afterEach(() => open.close());
+  afterAll(async () => db?.drop());
 
   async function boot(env: NodeJS.ProcessEnv): Promise<TestApp> {
-    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, ...env }, { controllers: [HostPasswordSignInController] });
-    apps.push(t);
-    return t;
+    return testApp()
+      .database(db)
+      .adapter(adapter)
+      .env({ ...RELAXED_RATE_LIMITS, ...env })
+      .controllers(HostPasswordSignInController)
+      .closedBy(open)
+      .boot();
   }
 
   let n = 0;

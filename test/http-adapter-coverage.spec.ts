@@ -56,6 +56,11 @@ describe('every HTTP suite runs on both adapters in npm test', () => {
     expect(own.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
+  it('suites boot their apps through testApp() (one builder, one close()), never bootTestApp or startTestHttpApp directly', () => {
+    const direct = suites.filter((f) => /\b(bootTestApp|startTestHttpApp)\(/.test(readFileSync(f, 'utf8')));
+    expect(direct.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
   it('every suite runs in the express project, and each entry the fastify project leaves out names an existing suite', () => {
     expect(suites.filter((f) => !runs(project('express'), f)).map((f) => relative(ROOT, f))).toEqual([]);
     const unused = (project('fastify').testPathIgnorePatterns ?? [])

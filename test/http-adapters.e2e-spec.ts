@@ -1,6 +1,7 @@
 import request from 'supertest';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 /** The OTP routes behave the same on Express and Fastify: flow, errors, headers, limits of the body. */
 const ADMIN_TOKEN = 'adapters-admin-token-0123456789';
@@ -8,18 +9,19 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 describe.each(HTTP_ADAPTERS)('OTP over HTTP on %s', (adapter) => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   const server = () => t.app.getHttpServer();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // Throttlers loosened here (the strictness tests send many requests): these tests are about the routes, not the limits.
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '100/60', OTP_ADMIN_TOKEN: ADMIN_TOKEN });
+    t = await testApp()
+      .withDatabase()
+      .adapter(adapter)
+      .env({ ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '100/60', OTP_ADMIN_TOKEN: ADMIN_TOKEN })
+      .boot();
+    db = t.db;
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = () => `http${++n}.${Date.now()}@example.com`;

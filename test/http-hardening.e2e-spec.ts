@@ -4,8 +4,9 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import request from 'supertest';
 import { httpSettingsFromEnv, parseTrustProxy } from '../src/app/http/http-settings';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS } from './support/test-app';
 import { generateTestCertificate, TestCertificate } from './support/test-services';
+import { testApp } from './support/test-app.builder';
 
 /** A TLS handshake with exactly this protocol version; resolves with the version agreed or the error. */
 function handshake(port: number, ca: Buffer, version: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'): Promise<string> {
@@ -48,7 +49,7 @@ describe('HTTP hardening', () => {
 
   describe.each(HTTP_ADAPTERS)('on %s', (adapter) => {
     it('serves HTTPS with the configured certificate, with HSTS', async () => {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }, { listen: true });
+      const t = await testApp().database(db).adapter(adapter).env({ TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }).listen().boot();
       try {
         const { port } = t.app.getHttpServer().address() as AddressInfo;
         const res = await httpsPost(port, cert.cert, '/auth/otp/challenges', { email: `tls.${Date.now()}@example.com` });
@@ -63,7 +64,7 @@ describe('HTTP hardening', () => {
     });
 
     it('R1: a TLS 1.1 handshake fails', async () => {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }, { listen: true });
+      const t = await testApp().database(db).adapter(adapter).env({ TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile }).listen().boot();
       try {
         const { port } = t.app.getHttpServer().address() as AddressInfo;
         expect(await handshake(port, cert.cert, 'TLSv1.1')).toMatch(/^error: /);
@@ -73,7 +74,7 @@ describe('HTTP hardening', () => {
     });
 
     it('OpenAPI at /docs-json lists every route the app registers, with the errors and the 429s; Swagger UI at /docs', async () => {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter });
+      const t = await testApp().database(db).adapter(adapter).boot();
       try {
         const doc = (await request(t.app.getHttpServer()).get('/docs-json').expect(200)).body as {
           paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>;
@@ -101,7 +102,7 @@ describe('HTTP hardening', () => {
 
     it('in production Swagger UI and the OpenAPI document are 404 unless OPENAPI=true', async () => {
       const prod = { DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' };
-      const off = await bootTestApp(prod);
+      const off = await testApp().env(prod).boot();
       try {
         for (const path of ['/docs', '/docs/', '/docs-json', '/docs-yaml']) {
           const res = await request(off.app.getHttpServer()).get(path).expect(404);
@@ -110,7 +111,7 @@ describe('HTTP hardening', () => {
       } finally {
         await off.close();
       }
-      const on = await bootTestApp({ ...prod, OPENAPI: 'true' });
+      const on = await testApp().env({ ...prod, OPENAPI: 'true' }).boot();
       try {
         expect((await request(on.app.getHttpServer()).get('/docs-json').expect(200)).body.paths).toHaveProperty(['/auth/otp/challenges']);
         expect((await request(on.app.getHttpServer()).get('/docs').redirects(1).expect(200)).text).toContain('swagger');

@@ -1,7 +1,9 @@
 import request from 'supertest';
 import { OtpEmailInvalidError, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /**
  * Spellings of one mailbox that the HTTP route accepts, as a function of a unique
@@ -21,22 +23,16 @@ const UNCANONICAL = [
 
 describe.each(HTTP_ADAPTERS)('one mailbox, one identity on %s', (adapter) => {
   let db: TestDatabase;
-  const apps: TestApp[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  afterEach(() => open.close());
+  afterAll(async () => db?.drop());
 
   async function boot(env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
-    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, ...env });
-    apps.push(t);
-    return t;
+    return testApp().database(db).adapter(adapter).env({ ...RELAXED_RATE_LIMITS, ...env }).closedBy(open).boot();
   }
 
   let n = 0;

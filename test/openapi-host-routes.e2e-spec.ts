@@ -3,8 +3,9 @@ import { getMetadataStorage } from 'class-validator';
 import { CodeSignInDto, PasswordSignInDto, SetPasswordDto } from '../src/app/accounts/accounts.dto';
 import { CreateTransferDto } from '../src/app/payments/payments.dto';
 import { IssueChallengeDto, VerifyChallengeDto } from '../src/otp/http/otp.dto';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { HTTP_ADAPTERS } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 type Schema = { $ref?: string; type?: string; items?: Schema; properties?: Record<string, Schema>; required?: string[]; allOf?: Schema[] };
 type Operation = {
@@ -67,18 +68,15 @@ const OTP_ROUTES: Record<string, { body?: new () => object; ok: [string, Shape];
 
 describe.each(HTTP_ADAPTERS)('OpenAPI drives the host routes from Swagger UI (%s)', (adapter) => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let doc: Doc;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter });
+    t = await testApp().withDatabase().adapter(adapter).boot();
+    db = t.db;
     doc = (await request(t.app.getHttpServer()).get('/docs-json').expect(200)).body as Doc;
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   const deref = (s: Schema): Schema => {
     if (s.$ref) {

@@ -5,7 +5,8 @@ import request from 'supertest';
 import { operatorServerOf } from '../src/app/app.factory';
 import { OtpAuditService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 const strongToken = () => randomBytes(32).toString('base64url');
 
@@ -21,13 +22,15 @@ describe('operator routes (issue 9)', () => {
 
   it('in production an OTP_ADMIN_TOKEN under 32 random bytes is refused at start, saying how to make one', async () => {
     const prod = { DATABASE_URL: db.url, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' };
-    await expect(bootTestApp({ ...prod, OTP_ADMIN_TOKEN: 'admin-secret-123' })).rejects.toThrow(/audit\.adminToken.*32 random bytes.*randomBytes\(32\)\.toString\('base64url'\)/);
-    const t = await bootTestApp({ ...prod, OTP_ADMIN_TOKEN: strongToken() });
+    await expect(testApp()
+      .env({ ...prod, OTP_ADMIN_TOKEN: 'admin-secret-123' })
+      .boot()).rejects.toThrow(/audit\.adminToken.*32 random bytes.*randomBytes\(32\)\.toString\('base64url'\)/);
+    const t = await testApp().env({ ...prod, OTP_ADMIN_TOKEN: strongToken() }).boot();
     await t.close();
   });
 
   it('in development a short OTP_ADMIN_TOKEN still works', async () => {
-    const t = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: 'dev' });
+    const t = await testApp().database(db).env({ OTP_ADMIN_TOKEN: 'dev' }).boot();
     try {
       await request(t.app.getHttpServer()).get('/metrics').set('Authorization', 'Bearer dev').expect(200);
     } finally {
@@ -38,7 +41,11 @@ describe('operator routes (issue 9)', () => {
   describe.each(HTTP_ADAPTERS)('on %s', (adapter) => {
     it('the operator throttler counts /metrics and /admin/otp/audit/* per IP before authentication: 429 with Retry-After, even with the right token', async () => {
       const token = strongToken();
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS, RATE_LIMIT_OPERATOR: '3/60' });
+      const t = await testApp()
+        .database(db)
+        .adapter(adapter)
+        .env({ OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS, RATE_LIMIT_OPERATOR: '3/60' })
+        .boot();
       try {
         const http = () => request(t.app.getHttpServer());
         await http().get('/metrics').set('Authorization', 'Bearer guess-1').expect(401);
@@ -58,7 +65,7 @@ describe('operator routes (issue 9)', () => {
 
     it('a failed operator authentication is audited as operator.auth_failed with IP and user agent, never the token', async () => {
       const token = strongToken();
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS });
+      const t = await testApp().database(db).adapter(adapter).env({ OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }).boot();
       try {
         const http = () => request(t.app.getHttpServer());
         const guess = `guess-${randomBytes(8).toString('hex')}`;
@@ -82,7 +89,12 @@ describe('operator routes (issue 9)', () => {
 
     it('with OPERATOR_PORT, /metrics and /admin/otp/audit/* are served only on the operator listener (127.0.0.1) and are 404 on the public port; /health stays public', async () => {
       const token = strongToken();
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0', ...RELAXED_RATE_LIMITS }, { listen: true });
+      const t = await testApp()
+        .database(db)
+        .adapter(adapter)
+        .env({ OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0', ...RELAXED_RATE_LIMITS })
+        .listen()
+        .boot();
       let operatorPort = 0;
       try {
         const server = operatorServerOf(t.app);
@@ -125,7 +137,12 @@ describe('operator routes (issue 9)', () => {
 
     it('with OPERATOR_PORT, the listener check runs before the JSON body check: a text/plain body to an operator route on the public port gets 404, not 415', async () => {
       const token = strongToken();
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0', ...RELAXED_RATE_LIMITS }, { listen: true });
+      const t = await testApp()
+        .database(db)
+        .adapter(adapter)
+        .env({ OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0', ...RELAXED_RATE_LIMITS })
+        .listen()
+        .boot();
       try {
         const pub = request(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
         const op = request(`http://127.0.0.1:${(operatorServerOf(t.app)!.address() as AddressInfo).port}`);
@@ -142,7 +159,12 @@ describe('operator routes (issue 9)', () => {
     });
 
     it('with OPERATOR_PORT, the operator listener serves no Swagger (/docs, /docs-json, /docs-yaml, any spelling): 404 there, served on the public port', async () => {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: strongToken(), OPERATOR_PORT: '0', OPENAPI: 'true', ...RELAXED_RATE_LIMITS }, { listen: true });
+      const t = await testApp()
+        .database(db)
+        .adapter(adapter)
+        .env({ OTP_ADMIN_TOKEN: strongToken(), OPERATOR_PORT: '0', OPENAPI: 'true', ...RELAXED_RATE_LIMITS })
+        .listen()
+        .boot();
       try {
         const pub = request(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
         const op = request(`http://127.0.0.1:${(operatorServerOf(t.app)!.address() as AddressInfo).port}`);
@@ -163,7 +185,7 @@ describe('operator routes (issue 9)', () => {
 
     it('without OPERATOR_PORT the operator routes stay on the public port', async () => {
       const token = strongToken();
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }, { listen: true });
+      const t = await testApp().database(db).adapter(adapter).env({ OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }).listen().boot();
       try {
         expect(operatorServerOf(t.app)).toBeUndefined();
         const port = (t.app.getHttpServer().address() as AddressInfo).port;

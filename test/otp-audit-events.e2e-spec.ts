@@ -1,27 +1,25 @@
 import request from 'supertest';
 import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpService } from '../src/otp';
 import { failureDelayPassed } from './support/failure-delay';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { RELAXED_RATE_LIMITS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 describe('audit trail of the OTP flows (R17, R39)', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let otp: OtpService;
   let audit: OtpAuditService;
   const ADMIN = 'test-admin-token-' + Date.now();
   const codes: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env({ OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS }).boot();
+    db = t.db;
     otp = t.app.get(OtpService);
     audit = t.app.get(OtpAuditService);
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   const http = () => request(t.app.getHttpServer());
   let n = 0;
@@ -109,7 +107,7 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
   });
 
   it('pending events are written when the app closes (graceful shutdown flush)', async () => {
-    const other = await bootTestApp({ DATABASE_URL: db.url });
+    const other = await testApp().database(db).boot();
     const writer = other.app.get(OtpAuditWriter);
     const c = await other.app.get(OtpService).issue({ email: email() });
     expect(writer.pending).toBeGreaterThan(0);
@@ -154,20 +152,19 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
 
 describe('operator routes without OTP_ADMIN_TOKEN', () => {
   it('do not exist (404)', async () => {
-    const db = await createTestDatabase();
-    const t = await bootTestApp({ DATABASE_URL: db.url });
+    const t = await testApp().withDatabase().boot();
+    const db = t.db;
     try {
       await request(t.app.getHttpServer()).post('/admin/otp/audit/query').set('Authorization', 'Bearer x').send({}).expect(404);
     } finally {
       await t.close();
-      await db.drop();
     }
   });
 });
 
 describe('audit trail on the embedded PGlite database (npm start)', () => {
   it('appends and verifies the chain', async () => {
-    const t = await bootTestApp({});
+    const t = await testApp().boot();
     try {
       const c = await t.app.get(OtpService).issue({ email: `pglite.${Date.now()}@example.com`, ip: '192.0.2.1' });
       const audit = t.app.get(OtpAuditService);

@@ -9,7 +9,8 @@ import { AuditRowInput, OtpAuditStore } from '../src/otp/audit/otp-audit.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 const run = promisify(execFile);
 
@@ -90,18 +91,15 @@ describe('audit chain of several pages (2,500 rows, R40)', () => {
 
 describe.each(HTTP_ADAPTERS)('GET /admin/otp/audit/verify on a chain of several pages (%s, R40)', (adapter) => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   const ADMIN = `test-admin-token-${Date.now()}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, OTP_ADMIN_TOKEN: ADMIN, HTTP_ADAPTER: adapter });
+    t = await testApp().withDatabase().adapter(adapter).env({ OTP_ADMIN_TOKEN: ADMIN }).boot();
+    db = t.db;
     await new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false })).appendChained(Array.from({ length: 2500 }, (_, i) => row(i + 1)));
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   it('R40: answers ok for 2,500 untampered rows, and names a row edited past the first page', async () => {
     const auth = { Authorization: `Bearer ${ADMIN}` };

@@ -1,27 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { OtpKeyring, parseKeyList } from '../src/otp/crypto/otp-keyring';
 import { OtpInvalidError, OtpPurposeUnknownError, OtpContextInvalidError, OtpService, OtpThrottledError } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import type { TestDatabase } from './support/test-database';
 import { dumpAllTables, holdsCode } from './support/table-dump';
 import { failureDelayPassed } from './support/failure-delay';
-import { bootTestApp, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
+import { RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 describe('OtpService on PostgreSQL', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let otp: OtpService;
   const keys = testKeyLine('a');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // The service counts the send limits too; this suite is about the engine, not them.
-    t = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env({ OTP_KEYS: keys, ...RELAXED_RATE_LIMITS }).boot();
+    db = t.db;
     otp = t.app.get(OtpService);
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = () => `user${++n}.${Date.now()}@example.com`;

@@ -1,25 +1,23 @@
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import type { TestDatabase } from './support/test-database';
 import { OtpMailDispatcher, OtpMailer, OtpModule, OtpService } from '../src/otp';
 import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
-import { bootTestApp, RELAXED_RATE_LIMITS, startTestHttpApp, TestApp, testKeyLine } from './support/test-app';
+import { RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 describe('OTP routes over HTTP', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env(RELAXED_RATE_LIMITS).boot();
+    db = t.db;
     http = request(t.app.getHttpServer());
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = () => `http${++n}.${Date.now()}@example.com`;
@@ -112,17 +110,17 @@ describe('OTP routes over HTTP', () => {
   });
 
   it('R36: the public route refuses a context for a purpose that declares no contextFields (public step-up): 400 in the context error shape, nothing written or mailed', async () => {
-    const own = await createTestDatabase(); // its own keys, so its own database (the index key fingerprint)
-    const moduleRef = await Test.createTestingModule({
+    // Its own keys, so its own database (the index key fingerprint).
+    const t = await testApp().withDatabase().module((env) => Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'postgres', url: own.url, autoLoadEntities: true }),
+        TypeOrmModule.forRoot({ type: 'postgres', url: env.DATABASE_URL, autoLoadEntities: true }),
         OtpModule.forRoot({
           keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false,
           purposes: { login: {}, 'step-up': {}, survey: { contextFields: { score: 'number' } } },
         }),
       ],
-    }).setLogger(false as never).compile();
-    const app = await startTestHttpApp(moduleRef);
+    }).setLogger(false as never).compile()).boot();
+    const { app, db: own } = t;
     try {
       const client = request(app.getHttpServer());
       const mailbox = app.get(OtpMailer) as DevMailboxMailer;
@@ -142,13 +140,15 @@ describe('OTP routes over HTTP', () => {
       await client.post('/auth/otp/challenges').send({ email: address, purpose: 'step-up' }).expect(202);
       await client.post('/auth/otp/challenges').send({ email: email(), purpose: 'survey', context: { score: 3 } }).expect(202);
     } finally {
-      await app.close();
-      await own.drop();
+      await t.close();
     }
   });
 
   it('R11: a refused host purpose spends no recipient or global send budget', async () => {
-    const strict = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT_DAILY: '1/86400', RATE_LIMIT_GLOBAL_SEND: '1/60' });
+    const strict = await testApp()
+      .database(db)
+      .env({ ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT_DAILY: '1/86400', RATE_LIMIT_GLOBAL_SEND: '1/60' })
+      .boot();
     try {
       const client = request(strict.app.getHttpServer());
       const address = email();
@@ -246,29 +246,27 @@ describe('OTP routes over HTTP', () => {
 
 describe('the development mailbox off this machine', () => {
   it('answers 404 to a client that is not on loopback (behind a trusted proxy)', async () => {
-    const db = await createTestDatabase();
-    const t = await bootTestApp({ DATABASE_URL: db.url, TRUST_PROXY: 'loopback' });
+    const t = await testApp().withDatabase().env({ TRUST_PROXY: 'loopback' }).boot();
+    const db = t.db;
     try {
       const http = request(t.app.getHttpServer());
       await http.get('/dev/mailbox').expect(200);
       await http.get('/dev/mailbox').set('X-Forwarded-For', '203.0.113.9').expect(404);
     } finally {
       await t.close();
-      await db.drop();
     }
   });
 });
 
 describe('the development mailbox in production', () => {
   it('answers 404 when NODE_ENV=production', async () => {
-    const db = await createTestDatabase();
-    const t = await bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' });
+    const t = await testApp().withDatabase().env({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }).boot();
+    const db = t.db;
     try {
       const res = await request(t.app.getHttpServer()).get('/dev/mailbox').expect(404);
       expect(res.body).toEqual({ error: 'not_found', message: expect.any(String) });
     } finally {
       await t.close();
-      await db.drop();
     }
   });
 });

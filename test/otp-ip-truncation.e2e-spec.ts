@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpRetentionService, OtpService } from '../src/otp';
 import { dumpAllTables } from './support/table-dump';
-import { bootTestApp, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { RELAXED_RATE_LIMITS } from './support/test-app';
 import { asAuditAppRole } from './support/app-role';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import type { TestDatabase } from './support/test-database';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 const run = promisify(execFile);
 const DAY = 86_400_000;
@@ -13,17 +14,14 @@ const DAY = 86_400_000;
 /** R38: past the security window, IPs are cut to their network everywhere, and the audit chain still verifies. */
 describe('IP truncation in the retention purge (real PostgreSQL)', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // No dispatcher: issued mail stays pending in the outbox, with its encrypted payload.
-    t = await bootTestApp({ DATABASE_URL: db.url, MAIL_DISPATCHER: 'false', ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env({ MAIL_DISPATCHER: 'false', ...RELAXED_RATE_LIMITS }).boot();
+    db = t.db;
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
   const auditRow = async (challengeId: string) =>

@@ -3,7 +3,8 @@ import { otpOptionsFromEnv } from '../src/app/app.config';
 import { resolveOtpOptions } from '../src/otp/otp-options.resolver';
 import { OtpConfigError, OtpInvalidError, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, testKeyLine } from './support/test-app';
+import { testKeyLine } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 const silent = { warn: () => undefined } as unknown as Logger;
 /** The base64 secret of a `kid:base64` line (what OTP_INDEX_KEY takes). */
@@ -21,13 +22,13 @@ describe('keys and production mode', () => {
     const a = testKeyLine('keyA');
     const b = testKeyLine('keyB');
     const enc = testKeyLine('enc1');
-    const before = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index });
+    const before = await testApp().database(db).env({ OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index }).boot();
     const old = await before.app.get(OtpService).issue({ email: 'rotate@example.com' });
     const oldCode = await before.codeFor(old.challengeId);
     await before.close();
 
     // The index pinned, as `otp:keys -- rotate` prints it: the apps of this suite share one database.
-    const after = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: `${b},${a}`, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index });
+    const after = await testApp().database(db).env({ OTP_KEYS: `${b},${a}`, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index }).boot();
     try {
       const otp = after.app.get(OtpService);
       const fresh = await otp.issue({ email: 'rotate2@example.com' });
@@ -42,11 +43,11 @@ describe('keys and production mode', () => {
   it('a code issued under a key that was removed no longer verifies', async () => {
     const a = testKeyLine('gone');
     const enc = testKeyLine('enc1');
-    const before = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index });
+    const before = await testApp().database(db).env({ OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index }).boot();
     const c = await before.app.get(OtpService).issue({ email: 'removed@example.com' });
     const code = await before.codeFor(c.challengeId);
     await before.close();
-    const after = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: testKeyLine('other'), OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index });
+    const after = await testApp().database(db).env({ OTP_KEYS: testKeyLine('other'), OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: index }).boot();
     try {
       await expect(after.app.get(OtpService).verify({ challengeId: c.challengeId, code })).rejects.toBeInstanceOf(OtpInvalidError);
     } finally {
@@ -59,18 +60,18 @@ describe('keys and production mode', () => {
     try {
       const a = testKeyLine('keyA');
       const enc = testKeyLine('enc1');
-      const first = await bootTestApp({ DATABASE_URL: own.url, OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc });
+      const first = await testApp().database(own).env({ OTP_KEYS: a, OTP_ENCRYPTION_KEYS: enc }).boot();
       await first.close();
       const [row] = await own.dataSource.query(`SELECT fingerprint FROM otp_key_fingerprints WHERE role = 'blind-index'`);
       expect(row.fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(row.fingerprint).not.toContain(secretOf(a));
 
       const rotated = `${testKeyLine('keyB')},${a}`;
-      await expect(bootTestApp({ DATABASE_URL: own.url, OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc }))
+      await expect(testApp().database(own).env({ OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc }).boot())
         .rejects.toThrow(/blind index key differs from the one this database was used with.*OTP_INDEX_KEY/);
-      await expect(bootTestApp({ DATABASE_URL: own.url, OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: secretOf(testKeyLine('x')) }))
+      await expect(testApp().database(own).env({ OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: secretOf(testKeyLine('x')) }).boot())
         .rejects.toThrow(/blind index key differs/);
-      const pinned = await bootTestApp({ DATABASE_URL: own.url, OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: secretOf(a) });
+      const pinned = await testApp().database(own).env({ OTP_KEYS: rotated, OTP_ENCRYPTION_KEYS: enc, OTP_INDEX_KEY: secretOf(a) }).boot();
       await pinned.close();
     } finally {
       await own.drop();

@@ -2,12 +2,13 @@ import { Writable } from 'node:stream';
 import { INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
 import { DevMailboxMailer, maskEmail, maskText } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 describe('logging: structured JSON with central redaction (R37, R38)', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let app: INestApplication;
   let mailbox: DevMailboxMailer;
   const chunks: string[] = [];
@@ -16,22 +17,19 @@ describe('logging: structured JSON with central redaction (R37, R38)', () => {
   const adminToken = 'admin-' + Math.random().toString(36).slice(2);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     const sink = new Writable({
       write(chunk, _enc, done) {
         chunks.push(chunk.toString());
         done();
       },
     });
-    const env = { DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys, OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
-    t = await bootTestApp(env, { logDestination: sink });
+    const env = { OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys, OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
+    t = await testApp().withDatabase().env(env).logTo(sink).boot();
+    db = t.db;
     app = t.app;
     mailbox = t.mailbox;
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   it('maskEmail and maskText keep the first letter and the domain only', () => {
     expect(maskEmail('jane.doe@example.com')).toBe('j***@example.com');

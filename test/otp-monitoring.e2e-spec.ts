@@ -6,8 +6,9 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app/app.module';
 import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, startTestHttpApp, testKeyLine } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 const ADMIN = `admin-${process.pid}-${Date.now()}`;
 
@@ -16,12 +17,12 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   // Every app of this suite shares the database, so its keys (the index key's fingerprint is checked at start).
   const keys = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e') };
   let app: INestApplication;
+  let t: BootedTestApp;
   let hook: Server;
   const received: { path?: string; body: Record<string, unknown> }[] = [];
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     hook = createServer((req: IncomingMessage, res) => {
       let data = '';
       req.on('data', (c) => (data += c));
@@ -33,22 +34,23 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts/secret-path`;
     const sink = new Writable({ write(chunk, _e, done) { logLines.push(...chunk.toString().trim().split('\n')); done(); } });
-    const env = { DATABASE_URL: db.url, ...keys, OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile();
-    app = await startTestHttpApp(moduleRef, env);
+    t = await testApp()
+      .withDatabase()
+      .env({ ...keys, OTP_ALERT_WEBHOOK_URL: url, LOG_LEVEL: 'warn', OTP_ADMIN_TOKEN: ADMIN, ...RELAXED_RATE_LIMITS })
+      .server({ close: () => new Promise<void>((r) => hook.close(() => r())) })
+      .module((env) => Test.createTestingModule({ imports: [AppModule.forEnv(env, { logDestination: sink })] }).compile())
+      .boot();
+    db = t.db;
+    app = t.app;
   });
-  afterAll(async () => {
-    await app?.close();
-    await new Promise((r) => hook?.close(r));
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   const http = () => request(app.getHttpServer());
 
   it('R14: /metrics answers 401 without the operator token and 404 when none is configured (its counters would be an oracle)', async () => {
     await http().get('/metrics').expect(401);
     await http().get('/metrics').set('Authorization', 'Bearer wrong').expect(401);
-    const bare = await bootTestApp({ DATABASE_URL: db.url, ...keys });
+    const bare = await testApp().database(db).env(keys).boot();
     try {
       await request(bare.app.getHttpServer()).get('/metrics').expect(404);
     } finally {
@@ -137,7 +139,7 @@ describe('monitoring: /metrics, /health and alerts (R17, R18)', () => {
   });
 
   it('a second app instance in the same process has its own metrics registry', async () => {
-    const other = await bootTestApp({ DATABASE_URL: db.url, ...keys, OTP_ADMIN_TOKEN: ADMIN });
+    const other = await testApp().database(db).env({ ...keys, OTP_ADMIN_TOKEN: ADMIN }).boot();
     try {
       const res = await request(other.app.getHttpServer()).get('/metrics').set('Authorization', `Bearer ${ADMIN}`).expect(200);
       expect(metric(res.text, 'otp_alerts_total{rule="ip_many_recipients"}')).toBeUndefined();
@@ -152,22 +154,20 @@ describe('operatorRoutes: false', () => {
   it('mounts no /metrics, /health or admin routes, and the services stay available', async () => {
     const { TypeOrmModule } = await import('@nestjs/typeorm');
     const { OtpModule, OtpMetrics } = await import('../src/otp');
-    const db = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
+    const t = await testApp().withDatabase().module((env) => Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        TypeOrmModule.forRoot({ type: 'postgres', url: env.DATABASE_URL, autoLoadEntities: true }),
         OtpModule.forRoot({ keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false }),
       ],
-    }).setLogger(false as never).compile();
-    const app = await startTestHttpApp(moduleRef);
+    }).setLogger(false as never).compile()).boot();
+    const app = t.app;
     try {
       await request(app.getHttpServer()).get('/metrics').expect(404);
       await request(app.getHttpServer()).get('/health').expect(404);
       await request(app.getHttpServer()).post('/admin/otp/audit/query').send({}).expect(404);
       expect((await app.get(OtpMetrics).render()).body).toContain('otp_challenges_issued_total');
     } finally {
-      await app.close();
-      await db.drop();
+      await t.close();
     }
   });
 });

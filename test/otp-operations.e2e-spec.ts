@@ -4,7 +4,8 @@ import {
   OtpAuditService, OtpErasureService, OtpInvalidationService, OtpInvalidError, OtpRetentionService, OtpService, planKeyRotation,
 } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
+import { TestApp, testKeyLine } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 const run = promisify(execFile);
 
@@ -20,13 +21,10 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     // A table another module might add, keyed by recipient_index: purge and erasure find it by its columns.
     await db.dataSource.query(`CREATE TABLE otp_proof_tokens (id serial PRIMARY KEY, recipient_index text NOT NULL,
       expires_at timestamptz NOT NULL, redeemed_at timestamptz, revoked_at timestamptz)`);
-    t = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys });
+    t = await testApp().database(db, { drop: true }).env({ OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys }).boot();
     otp = t.app.get(OtpService);
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = () => `ops.user${++n}.${Date.now()}@example.com`;
@@ -129,7 +127,10 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     expect(plan.keys.endsWith(keys)).toBe(true);
     expect(plan.steps.join('\n')).toMatch(/remove the retired key/);
 
-    const rotated = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: plan.keys, OTP_INDEX_KEY: plan.indexKey, OTP_ENCRYPTION_KEYS: encryptionKeys });
+    const rotated = await testApp()
+      .database(db)
+      .env({ OTP_KEYS: plan.keys, OTP_INDEX_KEY: plan.indexKey, OTP_ENCRYPTION_KEYS: encryptionKeys })
+      .boot();
     try {
       const otp2 = rotated.app.get(OtpService);
       expect(otp2.recipientIndex(address)).toBe(indexBefore);
@@ -163,7 +164,7 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
   it('R42: audit events past their period are purged through the anchor; audit:verify still passes', async () => {
     const rows = await t.app.get(OtpAuditService).list({ limit: 1000 });
     // (Runs last: it purges the whole trail.) An app whose audit period is 1 ms purges everything older.
-    const other = await bootTestApp({ DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys });
+    const other = await testApp().database(db).env({ OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys }).boot();
     try {
       const retention = other.app.get(OtpRetentionService);
       // The resolved options are frozen: this one service gets its own copy with the shorter period.

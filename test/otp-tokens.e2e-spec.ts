@@ -1,27 +1,25 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpRequiredError, OtpService, OtpTokenService } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { RELAXED_RATE_LIMITS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 describe('Proof tokens on PostgreSQL', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let otp: OtpService;
   let tokens: OtpTokenService;
   const events: OtpEvent[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env(RELAXED_RATE_LIMITS).boot();
+    db = t.db;
     otp = t.app.get(OtpService);
     tokens = t.app.get(OtpTokenService);
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   let n = 0;
   const email = () => `token${++n}.${Date.now()}@example.com`;

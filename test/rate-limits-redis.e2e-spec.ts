@@ -1,37 +1,31 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
 import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { OtpService, OtpUnavailableError } from '../src/otp';
 import { redisClientOptions } from '../src/otp/rate-limit/redis-throttler-storage';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, TestApp, testKeyLine } from './support/test-app';
+import { TestApp, testKeyLine } from './support/test-app';
 import {
   freePort, generateTestCertificate, startTestRedisServer, TEST_REDIS_URL, TestCertificate, uniqueKeyPrefix,
 } from './support/test-services';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /** Counters in Redis: shared by instances, fail closed when Redis is gone, TLS checked. */
 describe('rate limits in Redis', () => {
   let db: TestDatabase;
-  const apps: TestApp[] = [];
+  const open = new TestResources();
   const keys = { OTP_KEYS: testKeyLine('shared'), OTP_ENCRYPTION_KEYS: testKeyLine('enc') };
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  afterEach(() => open.close());
+  afterAll(async () => db?.drop());
 
   async function boot(env: NodeJS.ProcessEnv): Promise<TestApp> {
-    const t = await bootTestApp({ DATABASE_URL: db.url, ...keys, RATE_LIMIT_RECIPIENT: '1000/60', ...env });
-    apps.push(t);
-    return t;
+    return testApp().database(db).env({ ...keys, RATE_LIMIT_RECIPIENT: '1000/60', ...env }).closedBy(open).boot();
   }
 
   let n = 0;
@@ -160,13 +154,6 @@ describe('rate limits in Redis', () => {
       expect(options.tls).toEqual({ minVersion: 'TLSv1.2', servername: 'redis.internal', ca: 'PEM' });
       expect(JSON.stringify(options)).not.toContain('rejectUnauthorized');
       expect(redisClientOptions({ url: 'redis://127.0.0.1:6379' }).tls).toBeUndefined();
-    });
-
-    it('no source file turns certificate checks off', () => {
-      const files = readdirSync(join(__dirname, '..', 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-      expect(files.length).toBeGreaterThan(10);
-      const offenders = files.filter((f) => /rejectUnauthorized\s*:\s*false/.test(readFileSync(join(__dirname, '..', 'src', f), 'utf8')));
-      expect(offenders).toEqual([]);
     });
   });
 });

@@ -1,22 +1,20 @@
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 /** Every named throttler trips at its limit with 429 + Retry-After, on both adapters (counters in memory). */
 describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
   let db: TestDatabase;
-  const apps: TestApp[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  afterEach(() => open.close());
+  afterAll(async () => db?.drop());
 
   /** Boots the app with these limits; every other limit is loosened so only the one under test can trip. */
   async function boot(env: NodeJS.ProcessEnv): Promise<TestApp> {
@@ -25,9 +23,7 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
       RATE_LIMIT_RECIPIENT_DAILY: '1000/86400', RATE_LIMIT_VERIFY_RECIPIENT_IP: '1000/600', RATE_LIMIT_GLOBAL_SEND: '1000/60',
       RATE_LIMIT_NETWORK_SEND: '1000/60',
     };
-    const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...loose, ...env });
-    apps.push(t);
-    return t;
+    return testApp().database(db).adapter(adapter).env({ ...loose, ...env }).closedBy(open).boot();
   }
 
   let n = 0;

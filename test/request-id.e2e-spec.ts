@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { OtpAuditService } from '../src/otp';
-import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import type { TestDatabase } from './support/test-database';
+import { HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -13,27 +14,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
  */
 describe.each(HTTP_ADAPTERS)('request ids on %s', (adapter) => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let audit: OtpAuditService;
   const chunks: string[] = [];
   let n = 0;
   const email = () => `rid${++n}.${Date.now()}@example.com`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     const sink = new Writable({
       write(chunk, _enc, done) {
         chunks.push(chunk.toString());
         done();
       },
     });
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, LOG_LEVEL: 'info', ...RELAXED_RATE_LIMITS }, { logDestination: sink });
+    t = await testApp().withDatabase().adapter(adapter).env({ LOG_LEVEL: 'info', ...RELAXED_RATE_LIMITS }).logTo(sink).boot();
+    db = t.db;
     audit = t.app.get(OtpAuditService);
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   /** Request-completed log lines (pino-http), by the request id they carry. */
   const loggedRequest = (requestId: string) =>

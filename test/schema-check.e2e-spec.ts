@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS } from './support/test-app';
+import { HTTP_ADAPTERS } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter) => {
   let db: TestDatabase;
@@ -16,7 +17,7 @@ describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter)
       errors.push(String(message));
     });
     try {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, MAIL_POLL_INTERVAL_MS: '20' });
+      const t = await testApp().database(db).adapter(adapter).env({ MAIL_POLL_INTERVAL_MS: '20' }).boot();
       try {
         const http = request(t.app.getHttpServer());
         const issued = await http.post('/auth/otp/challenges').send({ email: 'schema@example.com' });
@@ -49,7 +50,7 @@ describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter)
     const token = `schema-${Math.random().toString(36).slice(2)}`;
     const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     try {
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token });
+      const t = await testApp().database(db).adapter(adapter).env({ OTP_ADMIN_TOKEN: token }).boot();
       try {
         const http = request(t.app.getHttpServer());
         const verify = await http.get('/admin/otp/audit/verify').set('Authorization', `Bearer ${token}`);
@@ -67,14 +68,14 @@ describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter)
   });
 
   it('production: refuses to start, naming the pending migrations and npm run migration:run', async () => {
-    await expect(bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }))
+    await expect(testApp().database(db).adapter(adapter).env({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }).boot())
       .rejects.toThrow(/database schema out of date: \d+ pending migration\(s\) CreateOtpTables1764086400000, .*run "npm run migration:run"/);
   });
 
   it('a database with every migration but the newest one is out of date too', async () => {
     await db.dataSource.runMigrations({ transaction: 'each' });
     await db.dataSource.undoLastMigration({ transaction: 'each' });
-    await expect(bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }))
+    await expect(testApp().database(db).adapter(adapter).env({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }).boot())
       .rejects.toThrow(/1 pending migration\(s\) \w+\d{13};/);
   });
 });

@@ -5,9 +5,11 @@ import {
   OtpSignInNotifier,
 } from '../src/otp';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from './support/smtp-test-server';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { dumpAllTables } from './support/table-dump';
+import { testApp } from './support/test-app.builder';
+import { TestResources } from './support/test-resources';
 
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const FIREFOX_LINUX_NEWER = 'Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0';
@@ -30,7 +32,9 @@ interface SignInSecrets {
 
 /** The example app on the given environment, with sign-in helpers over HTTP. */
 async function host(env: NodeJS.ProcessEnv, codeOf?: (challengeId: string, address: string) => Promise<string>) {
-  const t = await bootTestApp({ TRUST_PROXY: 'loopback', APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...RELAXED_RATE_LIMITS, ...env });
+  const t = await testApp()
+    .env({ TRUST_PROXY: 'loopback', APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...RELAXED_RATE_LIMITS, ...env })
+    .boot();
   const http = request(t.app.getHttpServer());
   const as = <T extends request.Test>(req: T, c: Client): T => {
     req.set('X-Forwarded-For', c.ip).set('User-Agent', c.ua);
@@ -234,7 +238,7 @@ describe('New-device sign-in notice (R19) as it reaches the relay, and on Fastif
   let db: TestDatabase;
   let cert: TestCert;
   let smtp: TestSmtpServer;
-  const open: { close(): Promise<void> }[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -243,9 +247,7 @@ describe('New-device sign-in notice (R19) as it reaches the relay, and on Fastif
   });
   // Each test's app closes with it: a dispatcher left running on the shared database claims the next
   // test's mail and sends it to its own port (the relay), so the next app's mailbox never sees it.
-  afterEach(async () => {
-    while (open.length) await open.shift()!.close();
-  });
+  afterEach(() => open.close());
   afterAll(async () => {
     await smtp?.close();
     await db?.drop();
@@ -264,7 +266,7 @@ describe('New-device sign-in notice (R19) as it reaches the relay, and on Fastif
       return /Your code: (\d{6})/.exec(mail.parsed.text ?? '')![1];
     };
     const relay = await host({ DATABASE_URL: db.url, SMTP_URL: smtp.url('smtp'), SMTP_CA_FILE: cert.certFile, MAIL_FROM: '"Example Bank" <otp@example.test>' }, codeOf);
-    open.unshift(relay.t);
+    open.app(relay.t);
     const one = await relay.signIn(address, { ip: '203.0.113.7', ua: FIREFOX_LINUX });
     const two = await relay.signIn(address, { ip: '203.0.113.8', ua: CHROME_WINDOWS });
 
@@ -291,7 +293,7 @@ describe('New-device sign-in notice (R19) as it reaches the relay, and on Fastif
   it('R19: the example host reports sign-ins on Fastify too', async () => {
     const address = `fastify.${Date.now()}@example.com`;
     const fastify = await host({ DATABASE_URL: db.url, HTTP_ADAPTER: 'fastify' });
-    open.unshift(fastify.t);
+    open.app(fastify.t);
     const events: OtpEvent[] = [];
     fastify.t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
     await fastify.signIn(address, { ip: '203.0.113.7', ua: FIREFOX_LINUX });

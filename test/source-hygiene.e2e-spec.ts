@@ -19,14 +19,19 @@ function filesUnder(dir: string, ext: RegExp): string[] {
   return out;
 }
 
-/** A lint in test form: the patterns an OTP module must never ship. */
+/**
+ * A lint in test form: the patterns an OTP module must never ship. The one suite that greps the
+ * sources (the copies that lived in the Redis, mail-options and renderer suites are merged here).
+ */
 describe('source hygiene', () => {
   const sources = filesUnder(join(root, 'src'), /\.ts$/).filter((f) => !f.endsWith('.spec.ts'));
+  const specs = filesUnder(join(root, 'src'), /\.spec\.ts$/);
 
   it.each([
     ['R22: Math.random', /Math\.random/],
     ['R2: rejectUnauthorized: false', /rejectUnauthorized\s*:\s*false/],
     ['R31: ignoreTLS / opportunisticTLS', /(ignoreTLS|opportunisticTLS)\s*:\s*true/],
+    ['R28: a mail transport with debug or preview on', /(preview|debug)\s*:\s*true/],
     ['synchronize: true', /synchronize\s*:\s*true/],
   ])('%s appears nowhere in src', (_name, pattern) => {
     expect(sources.length).toBeGreaterThan(10);
@@ -34,8 +39,14 @@ describe('source hygiene', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('R36: templates never use unescaped {{{ }}} output', () => {
-    const templates = filesUnder(join(root, 'templates'), /\.(hbs|handlebars)$/);
-    expect(templates.filter((f) => readFileSync(f, 'utf8').includes('{{{'))).toEqual([]);
+  it('R2: no spec in src turns certificate checks off either', () => {
+    expect(specs.length).toBeGreaterThan(10);
+    expect(specs.filter((f) => /rejectUnauthorized\s*:\s*false/.test(readFileSync(f, 'utf8')))).toEqual([]);
+  });
+
+  it('R36: no template or string prints unescaped ({{{ }}} or {{& }})', () => {
+    const templates = filesUnder(join(root, 'templates'), /\.(hbs|handlebars|json)$/);
+    expect(templates.length).toBeGreaterThan(10);
+    expect(templates.filter((f) => /\{\{\{|\{\{~?\s*&/.test(readFileSync(f, 'utf8')))).toEqual([]);
   });
 });

@@ -21,8 +21,7 @@ import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/
 import { OtpSendLimiter } from './rate-limit/otp-send-limiter';
 import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
 import { OtpSchemaState } from './persistence/otp-schema.state';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from './crypto/uuid';
 
 /** What the encrypted delivery blob of a challenge holds. */
 type DeliveryDetails = ChallengeDeliveryDetails;
@@ -105,7 +104,7 @@ export class OtpService {
    */
   async resend(challengeId: string, client: { ip?: string } = {}): Promise<IssuedChallenge> {
     this.schema.assertReady();
-    if (!UUID.test(challengeId)) throw new OtpInvalidError();
+    if (!isUuid(challengeId)) throw new OtpInvalidError();
     // The recipient is needed to seal the new mail; it is gone once the challenge ended.
     const sealed = await this.store.delivery(challengeId);
     const details = sealed?.deliveryCiphertext ? this.openDelivery(sealed.deliveryCiphertext, challengeId) : undefined;
@@ -155,7 +154,7 @@ export class OtpService {
 
   private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<OtpProof> {
     this.schema.assertReady();
-    if (!UUID.test(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
+    if (!isUuid(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
     const hash = contextHash(input.context);
     const out = await this.store.attempt(
       input.challengeId,

@@ -1,9 +1,9 @@
 import { OtpInvalidError, OtpService, OtpThrottledError } from '../../src/otp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, TestApp } from '../support/test-app';
+import type { TestDatabase } from '../support/test-database';
 import { allLimitsRaised } from './support/hostile-env';
 import { RawClient } from './support/raw-http';
 import { SeededRandom } from './support/seeded-random';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 /**
  * An attacker sprays 10,000 guesses at one recipient: new challenges, resends
@@ -14,21 +14,20 @@ import { SeededRandom } from './support/seeded-random';
  */
 describe('hostile input: brute force on one recipient', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let client: RawClient;
   const victim = `victim.${Date.now()}@example.com`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // Rate limits are tested with their own work: here only the failure budget stands in the way.
-    t = await bootTestApp({ DATABASE_URL: db.url, TRUST_PROXY: 'loopback', ...allLimitsRaised() });
+    t = await testApp().withDatabase().env({ TRUST_PROXY: 'loopback', ...allLimitsRaised() }).boot();
+    db = t.db;
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
   });
   afterAll(async () => {
     client?.close();
     await t?.close();
-    await db?.drop();
   });
 
   it('R9/R10: 10,000 guesses across new challenges, resends and many IPs give no success and under 100 recorded failures', async () => {

@@ -1,10 +1,11 @@
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, pollFor, TestApp } from '../support/test-app';
+import { pollFor, TestApp } from '../support/test-app';
 import { PrivatePostgres } from '../support/private-postgres';
 import { ipLimitsRaised } from './support/hostile-env';
 import { hasErrorShape, RawClient, RawResponse } from './support/raw-http';
 import { TcpProxy } from './support/tcp-proxy';
+import { testApp } from '../support/test-app.builder';
 
 /**
  * Database faults under load (8 workers issuing challenges), each ending with: the
@@ -123,7 +124,7 @@ function expectCleanFailures(answers: Answer[]): void {
 }
 
 async function startApp(databaseUrl: string): Promise<{ t: TestApp; client: RawClient }> {
-  const t = await bootTestApp({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '6', ...ipLimitsRaised() });
+  const t = await testApp().env({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '6', ...ipLimitsRaised() }).boot();
   await t.app.listen(0, '127.0.0.1');
   return { t, client: new RawClient(t.app.getHttpServer().address().port) };
 }

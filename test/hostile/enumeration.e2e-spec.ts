@@ -1,10 +1,10 @@
 import { OtpService } from '../../src/otp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { UUID_PATTERN } from '../../src/otp/crypto/uuid';
+import type { TestDatabase } from '../support/test-database';
 import { allLimitsRaised } from './support/hostile-env';
 import { median, RawClient, RawResponse } from './support/raw-http';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const VOLATILE_HEADERS = new Set(['date', 'x-request-id', 'request-id', 'x-correlation-id']);
 /** Per-IP counters move with every request whatever the recipient: compared by presence and form only. */
@@ -12,7 +12,7 @@ const COUNTER_HEADERS = new Set(['x-ratelimit-remaining', 'x-ratelimit-reset', '
 
 /** What may differ between two answers: ids and timestamps, reduced to their shape. */
 function shape(value: unknown): unknown {
-  if (typeof value === 'string') return UUID.test(value) ? '<uuid>' : ISO.test(value) ? '<iso-time>' : value;
+  if (typeof value === 'string') return UUID_PATTERN.test(value) ? '<uuid>' : ISO.test(value) ? '<iso-time>' : value;
   if (Array.isArray(value)) return value.map(shape);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
   return value;
@@ -40,21 +40,20 @@ function expectIdentical(known: RawResponse[], unknown: RawResponse[]): void {
  */
 describe('hostile input: enumeration of recipients', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let client: RawClient;
   const run = Date.now();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // Every limit raised: the known addresses' earlier challenges below are counted by the send limits too.
-    t = await bootTestApp({ DATABASE_URL: db.url, ...allLimitsRaised() });
+    t = await testApp().withDatabase().env(allLimitsRaised()).boot();
+    db = t.db;
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
   });
   afterAll(async () => {
     client?.close();
     await t?.close();
-    await db?.drop();
   });
 
   it('R14: issuing for 100 known and 100 unknown addresses, interleaved, gives identical answers and medians within 5 ms', async () => {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { OtpAuditWriter, OtpService, OtpTokenService } from '../../src/otp';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, TestApp } from '../support/test-app';
+import type { TestDatabase } from '../support/test-database';
+import { HTTP_ADAPTERS } from '../support/test-app';
 import { AppRoute, routesOf } from './support/app-routes';
 import { malformedRequestsFor } from './support/fuzz-cases';
 import { ipLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';
 import { hasErrorShape, mapLimit, RawClient, RawRequest, RawResponse } from './support/raw-http';
 import { SeededRandom } from './support/seeded-random';
 import { tableState } from './support/table-state';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 /**
  * Hostile input: at least 2,000 malformed requests spread over every route the
@@ -34,20 +35,21 @@ function withCredentials(route: AppRoute, req: RawRequest, sessionToken: string)
 
 describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapter) => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let client: RawClient;
   let routes: AppRoute[];
   let liveId: string;
   let sessionToken: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // MAIL_DISPATCHER=false: no background delivery retries move outbox rows while rows are compared.
     // Password-change limits raised too, so every fuzzed body of that route reaches its validation.
-    t = await bootTestApp({
-      DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...PRODUCTION_ENV, ...ipLimitsRaised(), MAIL_DISPATCHER: 'false', OTP_ADMIN_TOKEN: ADMIN_TOKEN,
-      RATE_LIMIT_PASSWORD_ACCOUNT: '1000000/60', RATE_LIMIT_PASSWORD_IP: '1000000/60',
-    });
+    t = await testApp()
+      .withDatabase()
+      .adapter(adapter)
+      .env({ ...PRODUCTION_ENV, ...ipLimitsRaised(), MAIL_DISPATCHER: 'false', OTP_ADMIN_TOKEN: ADMIN_TOKEN, RATE_LIMIT_PASSWORD_ACCOUNT: '1000000/60', RATE_LIMIT_PASSWORD_IP: '1000000/60' })
+      .boot();
+    db = t.db;
     await t.app.listen(0, '127.0.0.1');
     client = new RawClient(t.app.getHttpServer().address().port);
     // /health ignores its input and answers 200 or 503 from its dependencies' state (this
@@ -74,7 +76,6 @@ describe.each(HTTP_ADAPTERS)('hostile input: fuzzing every route on %s', (adapte
   afterAll(async () => {
     client?.close();
     await t?.close();
-    await db?.drop();
   });
 
   it('finds the OTP routes among the app routes', () => {

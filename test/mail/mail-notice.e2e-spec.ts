@@ -1,25 +1,23 @@
 import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { pollFor, RELAXED_RATE_LIMITS } from '../support/test-app';
+import type { TestDatabase } from '../support/test-database';
 import { dumpAllTables } from '../support/table-dump';
 import { failureDelayPassed } from '../support/failure-delay';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 describe('Failure-budget notice (R13, R19): the person is told, at most once a day', () => {
   let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let otp: OtpService;
   const events: OtpEvent[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().env({ APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...RELAXED_RATE_LIMITS }).boot();
+    db = t.db;
     otp = t.app.get(OtpService);
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
   });
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   /** Spends the address's whole budget (20 failures) over four challenges. */
   async function spendBudget(address: string): Promise<void> {

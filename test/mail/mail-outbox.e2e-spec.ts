@@ -2,8 +2,10 @@ import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpMailDispatcher, OtpMailer, OtpService } from '../../src/otp';
 import { OtpMailOutboxStore } from '../../src/otp/mail/outbox/otp-mail-outbox.store';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from '../support/test-app';
+import { pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { testApp } from '../support/test-app.builder';
+import { TestResources } from '../support/test-resources';
 
 interface MailApp {
   t: TestApp;
@@ -16,15 +18,13 @@ interface MailApp {
 describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, real SMTP)', () => {
   let db: TestDatabase;
   let cert: TestCert;
-  const open: { close(): Promise<void> }[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
     cert = makeTestCert();
   });
-  afterEach(async () => {
-    while (open.length) await open.pop()!.close();
-  });
+  afterEach(() => open.close());
   afterAll(async () => {
     await db?.drop();
     cert?.remove();
@@ -38,16 +38,14 @@ describe('Mail outbox: at-least-once delivery, each message once (PostgreSQL, re
   const refOf = (m: TestSmtpServer['messages'][number]) => m.parsed.headers.get('x-entity-ref-id') as string;
 
   async function server(port = 0): Promise<TestSmtpServer> {
-    const s = await startSmtpServer({ key: cert.key, cert: cert.cert }, port);
-    open.push(s);
-    return s;
+    return open.server(await startSmtpServer({ key: cert.key, cert: cert.cert }, port));
   }
   async function app(env: NodeJS.ProcessEnv): Promise<MailApp> {
-    const t = await bootTestApp({
-      DATABASE_URL: db.url, SMTP_CA_FILE: cert.certFile, MAIL_FROM: 'otp@example.test', APP_URL: 'https://app.example.test',
-      MAIL_POLL_INTERVAL_MS: '50', MAIL_RETRY_BASE_MS: '50', ...RELAXED_RATE_LIMITS, ...keys, ...env,
-    });
-    open.unshift(t);
+    const t = await testApp()
+      .database(db)
+      .env({ SMTP_CA_FILE: cert.certFile, MAIL_FROM: 'otp@example.test', APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', MAIL_RETRY_BASE_MS: '50', ...RELAXED_RATE_LIMITS, ...keys, ...env })
+      .closedBy(open)
+      .boot();
     const events: OtpEvent[] = [];
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
     return { t, otp: t.app.get(OtpService), dispatcher: t.app.get(OtpMailDispatcher), store: t.app.get(OtpMailOutboxStore), events };

@@ -1,7 +1,8 @@
 import { OtpEvent, OtpEventBus, OtpMailDispatcher, OtpService } from '../../src/otp';
-import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
-import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from '../support/test-app';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { makeTestCert, TestCert, TestSmtpServer } from '../support/smtp-test-server';
+import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from '../support/test-app';
+import { testApp } from '../support/test-app.builder';
+import { TestResources } from '../support/test-resources';
 
 /**
  * A relay slower than the dispatcher's send timeout (half the lease: 30 s with MAIL_LEASE_SECONDS=60):
@@ -11,30 +12,24 @@ import { createTestDatabase, TestDatabase } from '../support/test-database';
  */
 describe('Mail outbox against a relay slower than the send timeout (PostgreSQL, real SMTP)', () => {
   let cert: TestCert;
-  const open: { close(): Promise<void> }[] = [];
-  const dbs: TestDatabase[] = [];
+  const open = new TestResources();
 
   beforeAll(() => {
     cert = makeTestCert();
   });
   afterAll(async () => {
-    while (open.length) await open.shift()!.close();
-    for (const db of dbs) await db.drop();
+    await open.close();
     cert?.remove();
   }, 90_000);
 
   async function scenario(pauseMs: number, env: NodeJS.ProcessEnv = {}) {
-    const db = await createTestDatabase();
-    dbs.push(db);
-    const smtp: TestSmtpServer = await startSmtpServer({ key: cert.key, cert: cert.cert }, 0, {
-      beforeAnswer: () => new Promise((r) => setTimeout(r, pauseMs)),
-    });
-    const t: TestApp = await bootTestApp({
-      DATABASE_URL: db.url, SMTP_URL: smtp.url('smtp'), SMTP_CA_FILE: cert.certFile, MAIL_FROM: 'otp@example.test',
-      APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', MAIL_RETRY_BASE_MS: '50', MAIL_LEASE_SECONDS: '60',
-      OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...RELAXED_RATE_LIMITS, ...env,
-    });
-    open.unshift(t, smtp); // the app closes before its relay
+    const t = await testApp()
+      .withDatabase()
+      .withSmtp({ key: cert.key, cert: cert.cert }, 0, { beforeAnswer: () => new Promise((r) => setTimeout(r, pauseMs)) })
+      .env({ SMTP_CA_FILE: cert.certFile, MAIL_FROM: 'otp@example.test', APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', MAIL_RETRY_BASE_MS: '50', MAIL_LEASE_SECONDS: '60', OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1'), ...RELAXED_RATE_LIMITS, ...env })
+      .closedBy(open) // the app closes before its relay, the relay before the database
+      .boot();
+    const { db, smtp } = t;
     const events: OtpEvent[] = [];
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
     const rows = async (ids: string[]) =>

@@ -2,9 +2,11 @@ import { authenticate } from 'mailauth';
 import { createTransport } from 'nodemailer';
 import { OtpEvent, OtpEventBus, OtpService } from '../../src/otp';
 import { makeDkimKey, makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
-import { bootTestApp, pollFor, TestApp } from '../support/test-app';
+import { pollFor, TestApp } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { dumpAllTables, holdsCode } from '../support/table-dump';
+import { testApp } from '../support/test-app.builder';
+import { TestResources } from '../support/test-resources';
 
 const FROM = '"Example Bank" <otp@example.test>';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -13,16 +15,14 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
   let db: TestDatabase;
   let cert: TestCert;
   let stranger: TestCert;
-  const open: { close(): Promise<void> }[] = [];
+  const open = new TestResources();
 
   beforeAll(async () => {
     db = await createTestDatabase();
     cert = makeTestCert();
     stranger = makeTestCert('stranger');
   });
-  afterEach(async () => {
-    while (open.length) await open.shift()!.close(); // apps first, then the servers they talk to
-  });
+  afterEach(() => open.close()); // apps first, then the servers they talk to
   afterAll(async () => {
     await db?.drop();
     cert?.remove();
@@ -33,16 +33,14 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
   const email = () => `mail${++n}.${Date.now()}@example.com`;
 
   async function server(options: Parameters<typeof startSmtpServer>[0]): Promise<TestSmtpServer> {
-    const s = await startSmtpServer(options);
-    open.push(s);
-    return s;
+    return open.server(await startSmtpServer(options));
   }
   async function app(env: NodeJS.ProcessEnv): Promise<{ t: TestApp; otp: OtpService; events: OtpEvent[] }> {
-    const t = await bootTestApp({
-      DATABASE_URL: db.url, SMTP_CA_FILE: cert.certFile, MAIL_FROM: FROM, APP_URL: 'https://app.example.test',
-      MAIL_POLL_INTERVAL_MS: '50', ...env,
-    });
-    open.unshift(t); // closed before the servers
+    const t = await testApp()
+      .database(db)
+      .env({ SMTP_CA_FILE: cert.certFile, MAIL_FROM: FROM, APP_URL: 'https://app.example.test', MAIL_POLL_INTERVAL_MS: '50', ...env })
+      .closedBy(open)
+      .boot();
     const events: OtpEvent[] = [];
     t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
     return { t, otp: t.app.get(OtpService), events };
@@ -111,7 +109,10 @@ describe('Mail transport: TLS enforced, DKIM signed (real SMTP servers on 127.0.
   });
 
   it('R31: in production the app refuses to start without SMTP_URL, with a clear message', async () => {
-    await expect(bootTestApp({ DATABASE_URL: db.url, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true', SMTP_URL: '' })).rejects.toThrow(/required in production and not set: SMTP_URL \(.*smtps:\/\/host:465/);
+    await expect(testApp()
+      .database(db)
+      .env({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true', SMTP_URL: '' })
+      .boot()).rejects.toThrow(/required in production and not set: SMTP_URL \(.*smtps:\/\/host:465/);
   });
 
   it('R31: delivers over implicit TLS (smtps://)', async () => {

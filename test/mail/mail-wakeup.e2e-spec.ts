@@ -1,23 +1,22 @@
 import { OtpService } from '../../src/otp';
-import { bootTestApp, pollFor, TestApp, testKeyLine } from '../support/test-app';
+import { pollFor, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { testApp } from '../support/test-app.builder';
+import { TestResources } from '../support/test-resources';
 
 describe('Dispatcher wake-ups', () => {
-  const open: TestApp[] = [];
+  const open = new TestResources();
   let db: TestDatabase | undefined;
   // Both tests use one database, so one set of keys (the index key's fingerprint is checked at start).
   const keys = { OTP_KEYS: testKeyLine('k1'), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
-  afterAll(async () => {
-    while (open.length) await open.pop()!.close();
-    await db?.drop();
-  });
+  afterAll(() => open.close());
 
   it('LISTEN/NOTIFY: mail written by a writer-only instance goes out at once, long before the next poll', async () => {
-    db = await createTestDatabase();
-    const sender = await bootTestApp({ DATABASE_URL: db.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
-    open.push(sender);
-    const writer = await bootTestApp({ DATABASE_URL: db.url, MAIL_DISPATCHER: 'false', ...keys });
-    open.push(writer);
+    db = open.database(await createTestDatabase());
+    const sender = await testApp().database(db!).env({ MAIL_POLL_INTERVAL_MS: '60000', ...keys }).boot();
+    open.app(sender);
+    const writer = await testApp().database(db).env({ MAIL_DISPATCHER: 'false', ...keys }).boot();
+    open.app(writer);
     const c = await writer.app.get(OtpService).issue({ email: `notify.${Date.now()}@example.com` });
     // Only the sender has a dispatcher, and it polls once a minute: the NOTIFY is what wakes it.
     await pollFor(() => sender.mailbox.list().find((m) => m.challengeId === c.challengeId), 3000);
@@ -25,8 +24,8 @@ describe('Dispatcher wake-ups', () => {
   });
 
   it('an instance with its own dispatcher sends no NOTIFY (it would take a database-wide lock at every commit)', async () => {
-    const listener = await bootTestApp({ DATABASE_URL: db!.url, MAIL_POLL_INTERVAL_MS: '60000', ...keys });
-    open.push(listener);
+    const listener = await testApp().database(db!).env({ MAIL_POLL_INTERVAL_MS: '60000', ...keys }).boot();
+    open.app(listener);
     const { Client } = await import('pg');
     const watcher = new Client({ connectionString: db!.url });
     await watcher.connect();
@@ -44,8 +43,8 @@ describe('Dispatcher wake-ups', () => {
   });
 
   it('embedded PGlite (no LISTEN): the in-process wake-up and polling deliver the code', async () => {
-    const t = await bootTestApp({ MAIL_POLL_INTERVAL_MS: '100' });
-    open.push(t);
+    const t = await testApp().env({ MAIL_POLL_INTERVAL_MS: '100' }).boot();
+    open.app(t);
     const otp = t.app.get(OtpService);
     const c = await otp.issue({ email: `pglite.${Date.now()}@example.com` });
     const code = await t.codeFor(c.challengeId);

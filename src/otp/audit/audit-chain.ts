@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../crypto/canonical';
 
 /** `prev_hash` of the first row ever written (and of the anchor before any purge). */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -35,16 +36,6 @@ export interface PersonalFields {
   recipientIndex: string | null;
   ip: string | null;
   userAgent: string | null;
-}
-
-/** JSON with keys sorted at every level, so a jsonb round trip gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value as object)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
 }
 
 /**

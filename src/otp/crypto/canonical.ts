@@ -88,10 +88,33 @@ export type OtpContextValue = string | number | boolean | null;
 /** A flat set of facts a code is bound to, such as `{ amount, payee }`. */
 export type OtpContext = Record<string, OtpContextValue>;
 
-/** JSON with keys sorted and numbers in their shortest form: equal contexts, equal text. */
-export function canonicalJson(context: OtpContext): string {
-  const keys = Object.keys(context).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(context[k])}`).join(',')}}`;
+/** At most this many fields in a context. */
+export const MAX_CONTEXT_KEYS = 16;
+/** At most this many characters in a context's text value. */
+export const MAX_CONTEXT_STRING = 256;
+/** What a context field may be called (also what a purpose's `display` may name). */
+export const CONTEXT_FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+function isContextValue(v: unknown): v is OtpContextValue {
+  return v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ||
+    (typeof v === 'string' && v.length <= MAX_CONTEXT_STRING && !/[\u0000-\u001f\u007f]/.test(v));
+}
+
+/** A flat object of 1 to 16 named scalars (texts up to 256 characters, no control characters): what a code can be bound to. */
+export function isOtpContext(value: unknown): value is OtpContext {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  return entries.length > 0 && entries.length <= MAX_CONTEXT_KEYS && entries.every(([k, v]) => CONTEXT_FIELD_NAME.test(k) && isContextValue(v));
+}
+
+/** JSON with keys sorted at every level and numbers in their shortest form: equal values, equal text (a jsonb round trip too). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
 }
 
 /** SHA-256 over the canonical JSON, domain-separated; `null` when no context is bound. */

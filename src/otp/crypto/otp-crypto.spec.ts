@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { canonicalEmail, canonicalJson, contextHash } from './canonical';
+import { canonicalEmail, canonicalJson, contextHash, isOtpContext } from './canonical';
 import { OtpCipher } from './otp-cipher';
 import { generateCode } from './otp-code';
 import { OtpKeyring, parseKeyList } from './otp-keyring';
@@ -80,6 +80,18 @@ describe('OtpKeyring', () => {
 describe('canonical forms', () => {
   it('canonicalises addresses: trim, NFKC, lower case', () => {
     expect(canonicalEmail('  Ａlice@Example.COM ')).toBe('alice@example.com');
+  });
+
+  it('canonicalJson sorts keys at every level (a jsonb round trip gives the same text)', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('isOtpContext: a flat object of 1 to 16 named scalars, texts up to 256 characters without control characters', () => {
+    expect(isOtpContext({ amount: 10, to: 'bob', ok: true, memo: null })).toBe(true);
+    for (const bad of [null, [], 'x', {}, { a: { b: 1 } }, { a: [1] }, { 'bad key': 1 }, { '1a': 1 }, { a: Number.NaN }, { a: undefined },
+      { a: 'x'.repeat(257) }, { a: 'line\r\nbreak' }, { a: '\u007f' }, Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]))]) {
+      expect(isOtpContext(bad)).toBe(false);
+    }
   });
 
   it('gives one hash per context whatever the key order, and another for any change', () => {

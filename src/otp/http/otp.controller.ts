@@ -35,18 +35,17 @@ import { RejectQueryGuard } from './reject-query.guard';
 import { ApiOtpErrors, OtpErrorBodyDto, OtpProofResponseDto } from './otp-openapi';
 import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
 import { OtpThrottlerGuard } from '../rate-limit/otp-throttler.guard';
+import { isUuid } from '../crypto/uuid';
 
 interface ClientRequest {
   ip?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** 400 for a challenge id that cannot be one (an unknown but well-formed id gets the uniform 401). */
 class ChallengeIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!UUID.test(value)) throw new BadRequestException({ error: 'validation_failed', message: 'The challenge id is not valid.' });
+    if (!isUuid(value)) throw new BadRequestException({ error: 'validation_failed', message: 'The challenge id is not valid.' });
     return value.toLowerCase();
   }
 }

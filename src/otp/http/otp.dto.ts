@@ -9,32 +9,17 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { OtpContext } from '../crypto/canonical';
+import { isOtpContext, MAX_CONTEXT_KEYS, MAX_CONTEXT_STRING, type OtpContext } from '../crypto/canonical';
 import { IsOtpEmail } from './otp-email.validator';
 
 const CONTEXT_DOC = { type: 'object', additionalProperties: true, description: 'Flat object of at most 16 scalar values the code approves, e.g. { amount, to }' } as const;
-
-const MAX_CONTEXT_KEYS = 16;
-const MAX_CONTEXT_STRING = 256;
 
 /** A flat object of at most 16 short scalar values: what a code can be bound to. */
 function IsOtpContext(): PropertyDecorator {
   return ValidateBy({
     name: 'isOtpContext',
     validator: {
-      validate(value: unknown): boolean {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-        const entries = Object.entries(value);
-        if (entries.length === 0 || entries.length > MAX_CONTEXT_KEYS) return false;
-        return entries.every(
-          ([k, v]) =>
-            /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k) &&
-            (v === null ||
-              typeof v === 'boolean' ||
-              (typeof v === 'number' && Number.isFinite(v)) ||
-              (typeof v === 'string' && v.length <= MAX_CONTEXT_STRING && !/[\u0000-\u001f\u007f]/.test(v))),
-        );
-      },
+      validate: (value: unknown): boolean => isOtpContext(value),
       defaultMessage: (args?: ValidationArguments) =>
         `${args?.property} must be a flat object of at most ${MAX_CONTEXT_KEYS} scalar values (strings up to ${MAX_CONTEXT_STRING} characters)`,
     },

@@ -1,9 +1,8 @@
 import { types } from 'node:util';
-import type { OtpContext } from '../crypto/canonical';
+import { CONTEXT_FIELD_NAME, type OtpContext } from '../crypto/canonical';
 import { OtpConfigError } from '../otp.errors';
 import type { OtpContextDisplay, OtpDisplayLabel } from '../otp-options.interface';
 
-const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const LANGUAGE = /^[a-z]{2,3}$/;
 // A caption is printed in a genuine mail: text only, no links, addresses or numbers to call.
 const SAFE_LABEL = /^[\p{L} .,'()_-]{1,40}$/u;
@@ -51,7 +50,7 @@ export function resolveContextDisplay(
   const out: Record<string, OtpContextDisplay> = {};
   for (const [field, d] of Object.entries(display as Record<string, unknown>)) {
     const at = `${where}.${field}`;
-    if (!FIELD_NAME.test(field)) throw new OtpConfigError(`${at}: "${field}" is not a context field name`);
+    if (!CONTEXT_FIELD_NAME.test(field)) throw new OtpConfigError(`${at}: "${field}" is not a context field name`);
     if (typeof d !== 'object' || d === null) throw new OtpConfigError(`${at} must be { type: 'amount', currency } or { type: 'identifier', pattern }`);
     const { type, currency, pattern, label } = d as Record<string, unknown>;
     const fieldType = typed ? (Object.hasOwn(contextFields, field) ? contextFields[field] : undefined) : undefined;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
+import { isUuid } from '../crypto/uuid';
 
 /** Whose mailbox a request concerns, as the throttlers count it. */
 export interface OtpRateLimitSubject {
@@ -8,8 +9,6 @@ export interface OtpRateLimitSubject {
   recipientIndex: string;
   purpose: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Finds the recipient a verify request is about, before validation has run
@@ -29,7 +28,7 @@ export class OtpRateLimitSubjects {
    * lookup. Unknown or malformed ids give `undefined`.
    */
   async fromChallenge(id: unknown): Promise<OtpRateLimitSubject | undefined> {
-    if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     this.schema.assertReady();
     const row = await this.store.findRateLimitSubject(id.toLowerCase());
     return row ?? undefined;

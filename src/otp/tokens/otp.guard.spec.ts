@@ -84,6 +84,14 @@ describe('OtpGuard', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('refuses a context text with a control character, as the challenge body does (one rule: isOtpContext)', async () => {
+    const { service, calls } = fakeTokens();
+    const ctx = contextFor('transfer', { context: () => ({ to: 'line\r\nbreak' }) }, { headers: { 'x-otp-token': TOKEN }, body: {} });
+    const res = await outcome(new OtpGuard(reflector, service).canActivate(ctx));
+    expect(res).toMatchObject({ status: 400, body: { error: 'otp_context_invalid' } });
+    expect(calls).toHaveLength(0);
+  });
+
   it('binds to the current user when the module knows how to find one, and refuses when it finds none', async () => {
     const signedIn = fakeTokens({ currentUserEmail: (req) => (req as { user?: { email: string } }).user?.email });
     await new OtpGuard(reflector, signedIn.service).canActivate(contextFor('login', {}, { headers: { 'x-otp-token': TOKEN }, user: { email: 'a@example.com' } }));

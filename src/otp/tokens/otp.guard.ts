@@ -1,14 +1,11 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { contextHash, OtpContext } from '../crypto/canonical';
+import { contextHash, isOtpContext, OtpContext } from '../crypto/canonical';
 import { bodyProblem } from '../http/body-shape';
 import { otpHttpException } from '../otp-error.http';
 import { OtpRequestContextInvalidError, OtpRequiredError, OtpUnavailableError } from '../otp.errors';
 import { OtpTokenService } from './otp-token.service';
 import { OTP_PROOF_REQUEST_KEY, REQUIRE_OTP_METADATA, RequireOtpMetadata } from './require-otp.decorator';
-
-const MAX_CONTEXT_KEYS = 16;
-const MAX_CONTEXT_STRING = 256;
 
 interface GuardedRequest {
   headers?: Record<string, string | string[] | undefined>;
@@ -18,16 +15,6 @@ interface GuardedRequest {
 }
 
 const otpRequired = (): HttpException => otpHttpException(new OtpRequiredError());
-
-/** The same rule as the challenge DTO: a flat object of at most 16 short scalars. */
-function isContext(value: unknown): value is OtpContext {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const entries = Object.entries(value);
-  return entries.length > 0 && entries.length <= MAX_CONTEXT_KEYS && entries.every(([k, v]) =>
-    /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k) &&
-    (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ||
-      (typeof v === 'string' && v.length <= MAX_CONTEXT_STRING)));
-}
 
 /**
  * Lets a request through only with a live token for the route's purpose,
@@ -94,7 +81,7 @@ export class OtpGuard implements CanActivate {
     } catch {
       context = undefined;
     }
-    if (!isContext(context)) {
+    if (!isOtpContext(context)) {
       throw otpHttpException(new OtpRequestContextInvalidError());
     }
     return context;

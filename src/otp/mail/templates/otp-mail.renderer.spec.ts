@@ -186,10 +186,7 @@ describe('OtpMailRenderer: typed, localised, strict templates', () => {
     expect(mail.html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
   });
 
-  it('R36: no template or string prints unescaped ({{{ }}} or {{& }}), and one that does fails at start-up', () => {
-    const walk = (d: string): string[] =>
-      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-    for (const file of walk(options.templatesDir)) expect(readFileSync(file, 'utf8')).not.toMatch(/\{\{\{|\{\{~?\s*&/);
+  it('R36: a template that prints unescaped ({{{ }}}) fails at start-up (test/source-hygiene checks the shipped ones)', () => {
     const tmp = copyTemplates();
     try {
       writeFileSync(join(tmp, 'login.html.hbs'), '<p>{{{code}}}</p>');
