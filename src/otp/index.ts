@@ -16,6 +16,7 @@ export type {
   IssueChallengeInput,
   IssuedChallenge,
   VerifyChallengeInput,
+  VerifiedChallenge,
   OtpContext,
   OtpContextValue,
 } from './otp.types';

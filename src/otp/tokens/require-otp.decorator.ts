@@ -1,6 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata, UnauthorizedException } from '@nestjs/common';
 import type { OtpContext } from '../crypto/canonical';
-import type { OtpProof as VerifiedOtpProof } from '../otp.types';
 import type { RedeemedOtpProof } from './otp-token.types';
 
 /** Metadata key written by `@RequireOtp` and read by `OtpGuard`. */
@@ -52,5 +51,3 @@ export const OtpProof = createParamDecorator((_data: unknown, ctx: ExecutionCont
   }
   return proof;
 });
-/** The proof a verified code yields (type of the same name as the decorator). */
-export type OtpProof = VerifiedOtpProof;
