@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccountsStore } from '../src/app/accounts/accounts.store';
-import { OtpMailDispatcher, OtpService } from '../src/otp';
+import { OtpService } from '../src/otp';
+import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, TestApp, RELAXED_RATE_LIMITS } from './support/test-app';
 

@@ -2,7 +2,8 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { OtpMailDispatcher, OtpMailer, OtpModule, OtpService } from '../src/otp';
+import { OtpMailer, OtpModule, OtpService } from '../src/otp';
+import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
 import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
 import { bootTestApp, RELAXED_RATE_LIMITS, startTestHttpApp, TestApp, testKeyLine } from './support/test-app';
 

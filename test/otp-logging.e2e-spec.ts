@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
-import { DevMailboxMailer, maskEmail, maskText } from '../src/otp';
+import { maskEmail, maskText } from '../src/otp/logging/otp-log-redaction';
+import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
 

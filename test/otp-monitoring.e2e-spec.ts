@@ -5,7 +5,9 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app/app.module';
-import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
+import { OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
+import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
+import { OtpAlertEngine } from '../src/otp/monitoring/otp-alert.engine';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, startTestHttpApp, testKeyLine } from './support/test-app';
 

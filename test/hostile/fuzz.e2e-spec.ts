@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { OtpAuditWriter, OtpService, OtpTokenService } from '../../src/otp';
+import { OtpService, OtpTokenService } from '../../src/otp';
+import { OtpAuditWriter } from '../../src/otp/audit/otp-audit.writer';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { bootTestApp, HTTP_ADAPTERS, TestApp } from '../support/test-app';
 import { AppRoute, routesOf } from './support/app-routes';

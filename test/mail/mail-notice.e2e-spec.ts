@@ -1,4 +1,5 @@
-import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
+import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpService } from '../../src/otp';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { dumpAllTables } from '../support/table-dump';

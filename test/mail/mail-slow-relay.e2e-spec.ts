@@ -1,4 +1,5 @@
-import { OtpEvent, OtpEventBus, OtpMailDispatcher, OtpService } from '../../src/otp';
+import { OtpEvent, OtpEventBus, OtpService } from '../../src/otp';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
 import { bootTestApp, pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
