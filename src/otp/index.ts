@@ -6,6 +6,7 @@
 export { OtpModule, OTP_ENTITIES } from './otp.module';
 export { validateOtpOptions } from './otp-options.preflight';
 export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './otp-options.interface';
+export type { OtpKey } from './crypto/otp-keyring';
 export type {
   OtpRateLimit,
   OtpRateLimitOptions,
@@ -91,7 +92,7 @@ export { otpRequestId } from './audit/audit-context';
 
 // Logging with the module's central redaction (pino-http options)
 export { otpPinoHttpOptions, otpPinoHttpParams } from './logging/otp-log-redaction';
-export type { OtpLoggingOptions } from './logging/otp-log-redaction';
+export type { OtpLoggingOptions, OtpPinoHttpOptions, OtpLogDestination } from './logging/otp-log-redaction';
 
 // Monitoring: metrics registry, health checks and alert sinks a host extends
 export { OtpMetrics } from './monitoring/otp-metrics';
