@@ -1,4 +1,4 @@
-import { validateOtpOptions } from '../otp';
+import { validateOtpOptions } from 'nestjs-email-otp';
 import { otpOptionsFromEnv } from './app.config';
 import { databaseUrlProblem } from './database/database.options';
 import { httpSettingsFromEnv } from './http/http-settings';
