@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccountsStore } from '../src/app/accounts/accounts.store';
-import { OtpMailDispatcher, OtpService } from '../src/otp';
+import { OtpService } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
 import { RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
+import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
 
 type Context = { amount: number; to: string };
 

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpService } from '../src/otp';
+import { OtpAuditService, OtpEventBus, OtpService } from '../src/otp';
+import { OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
 import { failureDelayPassed } from './support/failure-delay';
 import type { TestDatabase } from './support/test-database';
 import { RELAXED_RATE_LIMITS } from './support/test-app';

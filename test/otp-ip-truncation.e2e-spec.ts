@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { OtpAuditService, OtpAuditWriter, OtpEventBus, OtpRetentionService, OtpService } from '../src/otp';
+import { OtpAuditService, OtpEventBus, OtpRetentionService, OtpService } from '../src/otp';
+import { OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
 import { dumpAllTables } from './support/table-dump';
 import { RELAXED_RATE_LIMITS } from './support/test-app';
 import { asAuditAppRole } from './support/app-role';

@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
 import { INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
-import { DevMailboxMailer, maskEmail, maskText } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
 import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
+import { maskEmail, maskText } from '../src/otp/logging/otp-log-redaction';
+import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
 
 describe('logging: structured JSON with central redaction (R37, R38)', () => {
   let db: TestDatabase;

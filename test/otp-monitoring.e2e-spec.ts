@@ -5,10 +5,12 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app/app.module';
-import { DevMailboxMailer, OtpAlertEngine, OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
+import { OtpEventBus, OtpHealthChecks, OtpMailer } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
 import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
+import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
+import { OtpAlertEngine } from '../src/otp/monitoring/otp-alert.engine';
 
 const ADMIN = `admin-${process.pid}-${Date.now()}`;
 

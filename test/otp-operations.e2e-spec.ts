@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  OtpAuditService, OtpErasureService, OtpInvalidationService, OtpInvalidError, OtpRetentionService, OtpService, planKeyRotation,
-} from '../src/otp';
+import { OtpAuditService, OtpErasureService, OtpInvalidationService, OtpInvalidError, OtpRetentionService, OtpService } from '../src/otp';
+import { planKeyRotation } from '../src/otp/ops/otp-key-rotation';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { TestApp, testKeyLine } from './support/test-app';
 import { testApp } from './support/test-app.builder';

@@ -1,9 +1,6 @@
 import request from 'supertest';
-import {
-  canonicalEmail,
-  OtpErasureService, OtpEvent, OtpEventBus, OtpMailDispatcher, OtpNewDeviceNoticeMessage, OtpRetentionService, OtpService,
-  OtpSignInNotifier,
-} from '../src/otp';
+import { canonicalEmail, OtpErasureService, OtpEvent, OtpEventBus, OtpNewDeviceNoticeMessage, OtpRetentionService, OtpService, OtpSignInNotifier } from '../src/otp';
+import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from './support/smtp-test-server';
 import { pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';

@@ -1,4 +1,4 @@
-import { OtpModuleOptions } from '../otp';
+import { OtpModuleOptions } from 'nestjs-email-otp';
 import { currentAccountEmail } from './accounts';
 import { rateLimitsFromEnv } from './rate-limit.config';
 

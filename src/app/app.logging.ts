@@ -1,7 +1,7 @@
 import { DynamicModule, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import { otpPinoHttpParams } from '../otp';
+import { otpPinoHttpParams } from 'nestjs-email-otp';
 
 /**
  * Structured JSON logs for the example app (nestjs-pino), with the OTP module's

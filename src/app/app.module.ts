@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { DestinationStream } from 'pino';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OtpModule } from '../otp';
+import { OtpModule } from 'nestjs-email-otp';
 import { AccountsModule, AccountsSettingsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
 import { loggingModule } from './app.logging';

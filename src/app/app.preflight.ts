@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { resolveOtpOptions } from '../otp/otp-options.resolver';
+import { validateOtpOptions } from 'nestjs-email-otp';
 import { otpOptionsFromEnv } from './app.config';
 import { databaseUrlProblem } from './database/database.options';
 import { httpSettingsFromEnv } from './http/http-settings';
@@ -11,8 +10,6 @@ export function listenPort(env: NodeJS.ProcessEnv): number {
   if (!(port >= 0 && port <= 65_535)) throw new Error(`PORT must be a number from 0 to 65535 (got "${raw.slice(0, 20)}")`);
   return port;
 }
-
-const quiet = { warn: () => undefined, log: () => undefined } as unknown as Logger;
 
 /**
  * Every problem of the environment that would stop the example app, found before
@@ -33,7 +30,7 @@ export function startupProblems(env: NodeJS.ProcessEnv): string[] {
     const problem = databaseUrlProblem(env);
     if (problem) throw new Error(problem);
   });
-  check(() => resolveOtpOptions(otpOptionsFromEnv(env), quiet));
+  check(() => validateOtpOptions(otpOptionsFromEnv(env)));
   return problems;
 }
 

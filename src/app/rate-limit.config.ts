@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { OtpRateLimitOptions } from '../otp';
+import { OtpRateLimitOptions } from 'nestjs-email-otp';
 
 type LimitVariable = 'RATE_LIMIT_IP_SEND' | 'RATE_LIMIT_IP_VERIFY' | 'RATE_LIMIT_RECIPIENT' | 'RATE_LIMIT_RECIPIENT_DAILY'
   | 'RATE_LIMIT_VERIFY_RECIPIENT_IP' | 'RATE_LIMIT_NETWORK_SEND' | 'RATE_LIMIT_GLOBAL_SEND' | 'RATE_LIMIT_OPERATOR'

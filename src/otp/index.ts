@@ -1,25 +1,38 @@
-// The one way into the OTP module: other modules import from here only.
+// The one way into the OTP module: what a host needs, and nothing else. Internals (dispatcher,
+// renderer, writer, metadata keys, IP helpers) stay importable by deep path for this repo's own
+// tests, bench and CLI; etc/nestjs-email-otp.api.md records this surface (`npm run api:report`).
+
+// The module, its options and the pre-flight check of those options
 export { OtpModule } from './otp.module';
 export { OTP_ENTITIES } from './persistence/otp.entities';
-export { OtpService } from './otp.service';
+export { validateOtpOptions } from './otp-options.preflight';
 export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './otp-options.interface';
+export type { OtpKey } from './crypto/otp-keyring';
 export type {
   OtpRateLimit,
   OtpRateLimitOptions,
   OtpRateLimitRedisOptions,
   OtpThrottlerName,
 } from './rate-limit/rate-limit-options';
-// The store of the throttler's counters (memory, or Redis with `rateLimits.redis`): for hosts that limit routes of their own on it.
-export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
-export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
-export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
+export type { OtpMailOptions, OtpDkimOptions } from './mail/mail-options';
+export type { OtpAuditOptions } from './audit/audit-options';
+export type { OtpMonitoringOptions, OtpWindowRule } from './monitoring/monitoring-options';
+export type { OtpRetentionOptions } from './ops/ops-options';
+export type { OtpSignInNoticeOptions } from './sign-in/sign-in-options';
+
+// Challenges
+export { OtpService } from './otp.service';
 export type {
   IssueChallengeInput,
   IssuedChallenge,
   VerifyChallengeInput,
+  VerifiedChallenge,
   OtpContext,
   OtpContextValue,
 } from './otp.types';
+export { contextHash, canonicalEmail } from './crypto/canonical';
+
+// Errors, and the JSON body every one of them becomes
 export {
   OtpError,
   OtpInvalidError,
@@ -32,6 +45,27 @@ export {
   OtpUnavailableError,
 } from './otp.errors';
 export type { OtpErrorCode } from './otp.errors';
+export { OtpExceptionFilter } from './http/otp-exception.filter';
+export type { OtpErrorBody } from './http/otp-exception.filter';
+
+// Protecting a host's routes: the proof of a code, and the HTTP hardening its routes share
+export { OtpGuard } from './tokens/otp.guard';
+export { RequireOtp, OtpProof } from './tokens/require-otp.decorator';
+export type { RequireOtpOptions } from './tokens/require-otp.decorator';
+export { OtpTokenService } from './tokens/otp-token.service';
+export { RedeemedOtpProof } from './tokens/otp-token.types';
+export type { IssuedOtpToken, OtpTokenExpectation, OtpAmr } from './tokens/otp-token.types';
+export { NoStoreInterceptor } from './http/no-store.interceptor';
+export { BodyDepthPipe } from './http/body-depth.pipe';
+export { JsonBodyGuard } from './http/json-body.guard';
+export { IsOtpEmail } from './http/otp-email.validator';
+
+// Rate limits; the store of the throttler's counters (memory, or Redis) is for hosts that limit routes of their own on it
+export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
+export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
+export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
+
+// Mail: the port a host replaces to send through its own mailer
 export { OtpMailer, OtpMailUnsupportedError } from './mail/otp-mailer.port';
 export type {
   OtpMailMessage,
@@ -40,65 +74,43 @@ export type {
   OtpNewDeviceNoticeMessage,
   OtpMailReceipt,
 } from './mail/otp-mailer.port';
-export type { OtpMailOptions, OtpDkimOptions } from './mail/mail-options';
-export { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
-export { OtpMailRenderer } from './mail/templates/otp-mail.renderer';
-export type { OtpMailTemplate, OtpMailContexts, RenderedMail } from './mail/templates/otp-mail.templates';
-export { DevMailboxMailer } from './mail/dev-mailbox.mailer';
-export { OtpExceptionFilter } from './http/otp-exception.filter';
-export type { OtpErrorBody } from './http/otp-exception.filter';
-export { NoStoreInterceptor } from './http/no-store.interceptor';
-export { BodyDepthPipe } from './http/body-depth.pipe';
-export { JsonBodyGuard } from './http/json-body.guard';
-export { parseKeyList, generateKeyLine } from './crypto/otp-keyring';
-export type { OtpKey } from './crypto/otp-keyring';
-export { contextHash, canonicalEmail } from './crypto/canonical';
-export { IsOtpEmail } from './http/otp-email.validator';
+
+// Events, sign-in notices
 export { OtpEventBus } from './events/otp-event-bus';
 export type { OtpEventListener } from './events/otp-event-bus';
 export type { OtpEvent, OtpEventName } from './events/otp-event';
-export { OtpTokenService } from './tokens/otp-token.service';
-export { OtpGuard } from './tokens/otp.guard';
-export { RequireOtp, OtpProof, REQUIRE_OTP_METADATA, OTP_PROOF_REQUEST_KEY } from './tokens/require-otp.decorator';
-export type { RequireOtpOptions, RequireOtpMetadata } from './tokens/require-otp.decorator';
-export { OTP_AMR, RedeemedOtpProof } from './tokens/otp-token.types';
-export type { IssuedOtpToken, OtpTokenExpectation, OtpAmr } from './tokens/otp-token.types';
+export { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
+export type { SignedInInput, SignInNoticeOutcome } from './sign-in/otp-sign-in-notifier';
+
+// Audit; OTP_OPERATOR_ROUTE marks the operator routes, so a host can keep them off its public listener
 export { OtpAuditService } from './audit/otp-audit.service';
 export type { AuditQuery } from './audit/otp-audit.service';
 export type { AuditRecord } from './audit/otp-audit.store';
-export { OtpAuditWriter } from './audit/otp-audit.writer';
+export type { ChainVerification } from './audit/audit-chain.verifier';
 export { Audited } from './audit/audited.decorator';
 export { OTP_OPERATOR_ROUTE } from './audit/operator-route.decorator';
-export { OtpAuditInterceptor } from './audit/audit.interceptor';
-export { currentAuditContext } from './audit/audit-context';
 export { otpRequestId } from './audit/audit-context';
-export type { AuditRequestContext } from './audit/audit-context';
-export type { OtpAuditOptions } from './audit/audit-options';
-export { verifyAuditChain } from './audit/audit-chain.verifier';
-export type { ChainVerification } from './audit/audit-chain.verifier';
-export { otpPinoHttpOptions, otpPinoHttpParams, maskEmail, maskText, OTP_LOG_REDACT_PATHS } from './logging/otp-log-redaction';
-export type { OtpLoggingOptions } from './logging/otp-log-redaction';
+
+// Logging with the module's central redaction (pino-http options)
+export { otpPinoHttpOptions, otpPinoHttpParams } from './logging/otp-log-redaction';
+export type { OtpLoggingOptions, OtpPinoHttpOptions, OtpLogDestination } from './logging/otp-log-redaction';
+
+// Monitoring: metrics registry, health checks and alert sinks a host extends
 export { OtpMetrics } from './monitoring/otp-metrics';
-export { OtpAlertEngine } from './monitoring/otp-alert.engine';
 export { OtpHealthChecks } from './monitoring/otp-health.checks';
 export type { OtpHealthCheckFn } from './monitoring/otp-health.checks';
 export { LogAlertSink, WebhookAlertSink } from './monitoring/otp-alert.sinks';
 export type { OtpAlert, OtpAlertSink, OtpAlertRule } from './monitoring/otp-alert.types';
-export type { OtpMonitoringOptions, OtpWindowRule } from './monitoring/monitoring-options';
+
+// Operations: retention, erasure, invalidation
 export { OtpRetentionService } from './ops/otp-retention.service';
 export type { PurgeReport } from './ops/otp-retention.service';
 export { OtpErasureService } from './ops/otp-erasure.service';
 export type { ErasureReport } from './ops/otp-erasure.service';
 export { OtpInvalidationService } from './ops/otp-invalidation.service';
 export type { InvalidationReport } from './ops/otp-invalidation.service';
-export { planKeyRotation } from './ops/otp-key-rotation';
-export type { RotationPlan } from './ops/otp-key-rotation';
-export type { OtpRetentionOptions } from './ops/ops-options';
-export { isLoopbackAddress, isLoopbackHost } from './net/loopback';
-export { ipNetwork } from './net/ip-network';
-export { OtpSignInNotifier } from './sign-in/otp-sign-in-notifier';
-export type { SignedInInput, SignInNoticeOutcome } from './sign-in/otp-sign-in-notifier';
-export type { OtpSignInNoticeOptions } from './sign-in/sign-in-options';
+
+// Migrations, for the host's own DataSource (or the bin)
 export { OTP_MIGRATIONS } from '../../migrations';
 export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './cli/otp-migrations.runner';
 export type { OtpMigrationsOptions } from './cli/otp-migrations.runner';

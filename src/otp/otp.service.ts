@@ -19,7 +19,7 @@ import { ResolvedOtpOptions } from './otp-options.interface';
 import { contextProblem, declaredPurpose } from './otp-options.resolver';
 import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
 import { OtpSendLimiter } from './rate-limit/otp-send-limiter';
-import { IssueChallengeInput, IssuedChallenge, OtpProof, VerifyChallengeInput } from './otp.types';
+import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChallengeInput } from './otp.types';
 import { OtpSchemaState } from './persistence/otp-schema.state';
 import { isUuid } from './crypto/uuid';
 
@@ -140,7 +140,7 @@ export class OtpService {
    * Checks a code. Wrong, expired, superseded, consumed, unknown and
    * wrong-context all throw the same `OtpInvalidError`.
    */
-  async verify(input: VerifyChallengeInput): Promise<OtpProof> {
+  async verify(input: VerifyChallengeInput): Promise<VerifiedChallenge> {
     return this.check(input);
   }
 
@@ -148,11 +148,11 @@ export class OtpService {
    * `verify`, and when the code is right the statement that consumes the challenge
    * also writes its proof token's row (one round trip; `OtpTokenService.verifyAndIssue`).
    */
-  async verifyWithToken(input: VerifyChallengeInput, token: TokenOnSuccess): Promise<OtpProof> {
+  async verifyWithToken(input: VerifyChallengeInput, token: TokenOnSuccess): Promise<VerifiedChallenge> {
     return this.check(input, token);
   }
 
-  private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<OtpProof> {
+  private async check(input: VerifyChallengeInput, token?: TokenOnSuccess): Promise<VerifiedChallenge> {
     this.schema.assertReady();
     if (!isUuid(input.challengeId) || !/^[0-9]{6,10}$/.test(input.code)) throw new OtpInvalidError();
     const hash = contextHash(input.context);

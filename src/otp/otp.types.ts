@@ -30,8 +30,8 @@ export interface VerifyChallengeInput {
   context?: OtpContext;
 }
 
-/** Proof that a code was verified; what guards turn into a token. */
-export interface OtpProof {
+/** What `OtpService.verify` answers: proof that a code was verified, which `OtpTokenService.issue` turns into a token. */
+export interface VerifiedChallenge {
   challengeId: string;
   purpose: string;
   /** SHA-256 of the canonical context bound at issue, or null. */

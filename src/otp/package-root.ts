@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 
 /**
  * The folder of the `nestjs-email-otp` package this file belongs to, found from this file's own
- * location (never the working directory): `src/otp` under ts-jest, `dist/lib/src/otp` in this repo,
- * `node_modules/nestjs-email-otp/dist/lib/src/otp` in a host.
+ * location (never the working directory): `src/otp` under ts-jest, `dist/src/otp` in this repo,
+ * `node_modules/nestjs-email-otp/dist/src/otp` in a host.
  */
 export function otpPackageRoot(from: string = __dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {

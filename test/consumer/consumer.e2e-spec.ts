@@ -28,7 +28,7 @@ const walk = (dir: string): string[] =>
 function expectedFiles(): string[] {
   const compiled = [...walk(join(repo, 'src/otp')), ...readdirSync(join(repo, 'migrations')).map((f) => join(repo, 'migrations', f))]
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
-    .map((f) => `dist/lib/${relative(repo, f).replace(/\.ts$/, '')}`)
+    .map((f) => `dist/${relative(repo, f).replace(/\.ts$/, '')}`)
     .flatMap((base) => [`${base}.js`, `${base}.d.ts`, `${base}.d.ts.map`]);
   const templates = walk(join(repo, 'templates')).map((f) => relative(repo, f));
   return [...compiled, ...templates, 'README.md', 'LICENSE', 'package.json'].sort();
@@ -50,7 +50,7 @@ describe('the package, as a host meets it', () => {
     const files = (JSON.parse(out.stdout)[0].files as { path: string }[]).map((f) => f.path).sort();
     expect(files).toEqual(expectedFiles());
     expect(files.filter((f) => /\.spec\.|(^|\/)(app|bench|test|scripts)\//.test(f))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['dist/lib/migrations/index.js', 'dist/lib/src/otp/testing/index.d.ts', 'dist/lib/src/otp/cli/bin.js']));
+    expect(files).toEqual(expect.arrayContaining(['dist/migrations/index.js', 'dist/src/otp/testing/index.d.ts', 'dist/src/otp/cli/bin.js']));
   });
 
   it('a fresh Nest 11 host installs the tarball and its peers, compiles (nodenext and commonjs), migrates with the bin and signs in on PostgreSQL and on PGlite', async () => {
@@ -68,7 +68,7 @@ describe('the package, as a host meets it', () => {
     expect(realpathSync(installed).startsWith(realpathSync(host))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
     // The installed module finds its own templates/ from any working directory (here: the temp root).
-    const resolver = join(installed, 'dist/lib/src/otp/mail/mail-options.js');
+    const resolver = join(installed, 'dist/src/otp/mail/mail-options.js');
     const templates = await sh('node', ['-e', `console.log(require(${JSON.stringify(resolver)}).resolveOtpMailOptions({}, false).templatesDir)`], { cwd: work });
     expect(templates.stdout.trim()).toBe(join(installed, 'templates'));
     expect(existsSync(join(installed, 'templates/locales'))).toBe(true);

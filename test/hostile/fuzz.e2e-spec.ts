@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { OtpAuditWriter, OtpService, OtpTokenService } from '../../src/otp';
+import { OtpService, OtpTokenService } from '../../src/otp';
 import type { TestDatabase } from '../support/test-database';
 import { HTTP_ADAPTERS } from '../support/test-app';
+import { OtpAuditWriter } from '../../src/otp/audit/otp-audit.writer';
 import { AppRoute, routesOf } from './support/app-routes';
 import { malformedRequestsFor } from './support/fuzz-cases';
 import { ipLimitsRaised, PRODUCTION_ENV } from './support/hostile-env';

@@ -1,6 +1,7 @@
-import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpMailDispatcher, OtpService } from '../../src/otp';
+import { canonicalEmail, OtpEvent, OtpEventBus, OtpInvalidError, OtpService } from '../../src/otp';
 import { pollFor, RELAXED_RATE_LIMITS } from '../support/test-app';
 import type { TestDatabase } from '../support/test-database';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { dumpAllTables } from '../support/table-dump';
 import { failureDelayPassed } from '../support/failure-delay';
 import { BootedTestApp, testApp } from '../support/test-app.builder';

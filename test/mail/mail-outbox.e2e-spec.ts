@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { OtpEvent, OtpEventBus, OtpMailDispatcher, OtpMailer, OtpService } from '../../src/otp';
+import { OtpEvent, OtpEventBus, OtpMailer, OtpService } from '../../src/otp';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { OtpMailOutboxStore } from '../../src/otp/mail/outbox/otp-mail-outbox.store';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from '../support/smtp-test-server';
 import { pollFor, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from '../support/test-app';

@@ -1,8 +1,9 @@
-import { OtpEvent, OtpEventBus, OtpMailDispatcher, OtpService } from '../../src/otp';
+import { OtpEvent, OtpEventBus, OtpService } from '../../src/otp';
 import { makeTestCert, TestCert, TestSmtpServer } from '../support/smtp-test-server';
 import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from '../support/test-app';
 import { testApp } from '../support/test-app.builder';
 import { TestResources } from '../support/test-resources';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 
 /**
  * A relay slower than the dispatcher's send timeout (half the lease: 30 s with MAIL_LEASE_SECONDS=60):

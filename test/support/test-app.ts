@@ -6,7 +6,9 @@ import { configureApp, listenApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
 import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
-import { DevMailboxMailer, OtpMailDispatcher, OtpMailer } from '../../src/otp';
+import { OtpMailer } from '../../src/otp';
+import { DevMailboxMailer } from '../../src/otp/mail/dev-mailbox.mailer';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 
 /** Fresh `kid:base64` keys, made at test time (never committed). */
 export function testKeyLine(id = 'k1'): string {

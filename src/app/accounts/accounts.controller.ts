@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from 'nestjs-email-otp';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ApiErrorBodyDto, ApiJsonBody, ApiNeeds, ApiRefused, OTP_TOKEN_SCHEME, SESSION_SCHEME } from '../http/openapi-responses';

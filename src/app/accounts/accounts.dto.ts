@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { IsOtpEmail } from '../../otp';
+import { IsOtpEmail } from 'nestjs-email-otp';
 
 /** The same email rule as the OTP routes: an address the module can canonicalise (accounts are keyed on that form). */
 class EmailField {

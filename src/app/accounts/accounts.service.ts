@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { canonicalEmail, OtpEmailInvalidError, OtpEventBus, OtpService, OtpSignInNotifier, RedeemedOtpProof } from '../../otp';
+import { canonicalEmail, OtpEmailInvalidError, OtpEventBus, OtpService, OtpSignInNotifier, RedeemedOtpProof } from 'nestjs-email-otp';
 import { CurrentPasswordRequiredError, InvalidCredentialsError, PasswordRequiredError } from '../common/app-errors';
 import { AccountRow, AccountsStore } from './accounts.store';
 import { PasswordHasher } from './password-hasher';

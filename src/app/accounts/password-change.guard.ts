@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { normalizeIp, ThrottlerStorage } from '@nestjs/throttler';
-import { OTP_THROTTLER_STORAGE, OtpThrottledError, OtpUnavailableError } from '../../otp';
+import { OTP_THROTTLER_STORAGE, OtpThrottledError, OtpUnavailableError } from 'nestjs-email-otp';
 import { SessionRequiredError } from '../common/app-errors';
 import { ACCOUNTS_SETTINGS, AccountsRateLimit, AccountsSettings } from './accounts.settings';
 import { AccountsService, CurrentAccount } from './accounts.service';

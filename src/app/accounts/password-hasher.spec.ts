@@ -1,4 +1,4 @@
-import { OtpUnavailableError } from '../../otp';
+import { OtpUnavailableError } from 'nestjs-email-otp';
 import { PasswordHasher, ScryptGate } from './password-hasher';
 import { accountsSettingsFromEnv } from './accounts.settings';
 

@@ -1,6 +1,6 @@
 import { randomBytes, scrypt, ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { OtpUnavailableError } from '../../otp';
+import { OtpUnavailableError } from 'nestjs-email-otp';
 import { ACCOUNTS_SETTINGS, AccountsSettings, PasswordHashingLimits } from './accounts.settings';
 
 /** OWASP Password Storage Cheat Sheet minimum for scrypt: N=2^17, r=8, p=1 (128 MiB). */

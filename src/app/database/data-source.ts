@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { OTP_ENTITIES } from '../../otp';
+import { OTP_ENTITIES } from 'nestjs-email-otp';
 import { dataSourceOptions } from './database.options';
 
 /** Data source of the TypeORM CLI (`npm run migration:*`); reads `DATABASE_URL`. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { isLoopbackHost, runOtpMigrations } from '../../otp';
+import { runOtpMigrations } from 'nestjs-email-otp';
+import { isLoopbackHost } from './loopback-host';
 import { EXAMPLE_APP_MIGRATIONS } from './migrations';
 
 /**

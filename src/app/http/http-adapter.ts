@@ -4,7 +4,7 @@ import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyHelmet from '@fastify/helmet';
 import helmet from 'helmet';
-import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from '../../otp';
+import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from 'nestjs-email-otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';

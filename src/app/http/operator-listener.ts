@@ -2,7 +2,7 @@ import { createServer as createHttpServer, IncomingMessage, RequestListener, Ser
 import { createServer as createHttpsServer } from 'node:https';
 import { CanActivate, ExecutionContext, INestApplication, NotFoundException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { OTP_OPERATOR_ROUTE } from '../../otp';
+import { OTP_OPERATOR_ROUTE } from 'nestjs-email-otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { OPENAPI_PATH } from './openapi';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { otpRequestId } from '../../otp';
+import { otpRequestId } from 'nestjs-email-otp';
 import { HttpSettings } from './http-settings';
 
 /**

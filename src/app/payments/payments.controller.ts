@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from '../../otp';
+import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from 'nestjs-email-otp';
 import { Account, CurrentAccount, SessionGuard } from '../accounts';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DestinationStream, LoggerOptions } from 'pino';
+import type { LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { requestIdOf } from '../audit/audit-context';
 
@@ -125,12 +125,28 @@ export interface OtpLoggingOptions {
 }
 
 /**
+ * What `otpPinoHttpOptions` returns: pino-http options (for nestjs-pino's
+ * `LoggerModule.forRoot({ pinoHttp })` or `pinoHttp(...)`), assignable to pino-http's `Options`.
+ * Declared without pino's types, so a host that does not log through pino compiles without them.
+ */
+export interface OtpPinoHttpOptions {
+  level: string;
+  customAttributeKeys: { reqId: string };
+  quietReqLogger: boolean;
+}
+
+/** Where log lines go (pino's `DestinationStream`, e.g. a stream a test reads). */
+export interface OtpLogDestination {
+  write(line: string): void;
+}
+
+/**
  * pino-http options with the module's central redaction: JSON lines in every
  * mode unless `format: 'pretty'`, ISO UTC timestamps, request ids (kept from a
  * well-formed `X-Request-Id` or generated, and echoed back), an allow-list of
  * request headers, and addresses masked in messages and fields.
  */
-export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): PinoHttpOptions {
+export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): OtpPinoHttpOptions {
   const base: LoggerOptions = {
     level: o.level ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
     redact: { paths: OTP_LOG_REDACT_PATHS, censor: censorValue },
@@ -163,11 +179,11 @@ export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): PinoHttpOptions {
     customAttributeKeys: { reqId: 'requestId' },
     // Lines logged while serving a request carry its id, not a copy of the whole request.
     quietReqLogger: true,
-  } as PinoHttpOptions;
+  } as PinoHttpOptions & OtpPinoHttpOptions;
 }
 
 /** The options with a destination stream (tests capture output this way). */
-export function otpPinoHttpParams(o: OtpLoggingOptions, destination?: DestinationStream): PinoHttpOptions | [PinoHttpOptions, DestinationStream] {
+export function otpPinoHttpParams(o: OtpLoggingOptions, destination?: OtpLogDestination): OtpPinoHttpOptions | [OtpPinoHttpOptions, OtpLogDestination] {
   const options = otpPinoHttpOptions(destination ? { ...o, format: 'json' } : o);
   return destination ? [options, destination] : options;
 }

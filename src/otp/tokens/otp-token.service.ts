@@ -6,7 +6,7 @@ import { OtpRequiredError } from '../otp.errors';
 import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
 import type { ResolvedOtpOptions } from '../otp-options.interface';
 import { OtpService } from '../otp.service';
-import type { OtpProof, VerifyChallengeInput } from '../otp.types';
+import type { VerifiedChallenge, VerifyChallengeInput } from '../otp.types';
 import { OtpTokenStore } from './otp-token.store';
 import { IssuedOtpToken, OTP_AMR, OtpTokenExpectation, RedeemedOtpProof } from './otp-token.types';
 import type { ResolvedOtpTokenOptions } from './tokens-options';
@@ -66,7 +66,7 @@ export class OtpTokenService {
   }
 
   /** Mints the token of a proof returned by `OtpService.verify`. One token per challenge. */
-  async issue(proof: OtpProof): Promise<IssuedOtpToken> {
+  async issue(proof: VerifiedChallenge): Promise<IssuedOtpToken> {
     const token = newToken();
     const { expiresAt } = await this.store.insert({
       tokenHash: tokenHash(token),
@@ -93,7 +93,7 @@ export class OtpTokenService {
     return this.issued(token, proof, new Date(proof.verifiedAt.getTime() + ttlSeconds * 1000));
   }
 
-  private issued(token: string, proof: OtpProof, expiresAt: Date): IssuedOtpToken {
+  private issued(token: string, proof: VerifiedChallenge, expiresAt: Date): IssuedOtpToken {
     this.events.emit({
       name: 'token.issued', outcome: 'success', challengeId: proof.challengeId, purpose: proof.purpose,
       recipientIndex: proof.recipientIndex, detail: { ttlSeconds: this.options.ttlSeconds },

@@ -1,4 +1,4 @@
-import type { OtpProof } from '../otp.types';
+import type { VerifiedChallenge } from '../otp.types';
 
 /**
  * Authentication method reference of every proof (RFC 8176 style): one email
@@ -24,7 +24,7 @@ export interface IssuedOtpToken {
  * RedeemedOtpProof` compiles in a host with `isolatedModules` and `emitDecoratorMetadata` (the Nest
  * starter's tsconfig) without `import type` (TS1272 for an interface).
  */
-export class RedeemedOtpProof implements OtpProof {
+export class RedeemedOtpProof implements VerifiedChallenge {
   declare challengeId: string;
   declare purpose: string;
   /** SHA-256 of the canonical context bound at issue, or null. */

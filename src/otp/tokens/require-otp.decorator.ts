@@ -2,7 +2,6 @@ import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/com
 import type { OtpContext } from '../crypto/canonical';
 import { otpHttpException } from '../otp-error.http';
 import { OtpRequiredError } from '../otp.errors';
-import type { OtpProof as VerifiedOtpProof } from '../otp.types';
 import type { RedeemedOtpProof } from './otp-token.types';
 
 /** Metadata key written by `@RequireOtp` and read by `OtpGuard`. */
@@ -52,5 +51,3 @@ export const OtpProof = createParamDecorator((_data: unknown, ctx: ExecutionCont
   if (!proof) throw otpHttpException(new OtpRequiredError('no proof on the request: OtpGuard did not run'));
   return proof;
 });
-/** The proof a verified code yields (type of the same name as the decorator). */
-export type OtpProof = VerifiedOtpProof;
