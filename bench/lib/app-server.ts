@@ -5,7 +5,8 @@
  * harness over IPC:
  *  - sends `{ type: 'ready', port, adapter, features }` once listening;
  *  - `{ cmd: 'prepare', id, n, tag }` issues n challenges through `OtpService`
- *    and answers `{ type: 'prepared', id, pairs: [challengeId, code][] }`;
+ *    and answers `{ type: 'prepared', id, pairs: [challengeId, code, email][] }`;
+ *  - `{ cmd: 'heap', id }` forces a GC (with --expose-gc) and answers `{ type: 'heap', id, heapMb, rssMb }`;
  *  - `{ cmd: 'stop' }` closes the app and exits.
  * `HTTP_ADAPTER=fastify` uses Fastify when `@nestjs/platform-fastify` is
  * installed, else Express (and says so in `adapter`).
@@ -118,16 +119,19 @@ async function detectFeatures(app: INestApplication, notes: string[]): Promise<A
   return { tables, throttlerStorage, notes };
 }
 
-async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: number, tag: string): Promise<[string, string][]> {
+/** n challenges with their codes and addresses: `[challengeId, code, email]` (the sign-in flow needs the address). */
+async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: number, tag: string): Promise<[string, string, string][]> {
   const otp = app.get(OtpService);
   const ids: string[] = [];
+  const emails = new Map<string, string>();
   capture.recording = true;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < n) {
-      const i = next++;
-      const c = await otp.issue({ email: `prep-${tag}-${i}@bench.example.com`, ip: '127.0.0.1', userAgent: 'bench' });
+      const email = `prep-${tag}-${next++}@bench.example.com`;
+      const c = await otp.issue({ email, ip: '127.0.0.1', userAgent: 'bench' });
       ids.push(c.challengeId);
+      emails.set(c.challengeId, email);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -137,7 +141,7 @@ async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: nu
     await new Promise((r) => setTimeout(r, 5));
   }
   capture.recording = false;
-  const pairs = ids.map((id) => [id, capture.codes.get(id)!] as [string, string]);
+  const pairs = ids.map((id) => [id, capture.codes.get(id)!, emails.get(id)!] as [string, string, string]);
   if (!capture.keepAll) capture.codes.clear();
   return pairs;
 }
@@ -169,6 +173,11 @@ async function main(): Promise<void> {
         .catch((err: Error) => process.send!({ type: 'issued', id: m.id, error: err.message }));
     } else if (m.cmd === 'codes') {
       process.send!({ type: 'codes', id: m.id, codes: capture.allCodes, latest: Object.fromEntries(capture.codes) });
+    } else if (m.cmd === 'heap') {
+      // The soak's per-minute sample: heap after a forced GC (the child runs with --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      const mem = process.memoryUsage();
+      process.send!({ type: 'heap', id: m.id, heapMb: mem.heapUsed / 1048576, rssMb: mem.rss / 1048576, gc: typeof (globalThis as { gc?: unknown }).gc === 'function' });
     } else if (m.cmd === 'stop') {
       app.close().finally(() => process.exit(0));
     }
