@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       report.peerAdapter = bestAdapter;
     }
     if (wants('fixed')) report.fixedRate = await fixedPart(parts, adaptersWanted);
-    if (wants('soak') && SOAK_SECONDS) report.soak = await soakPart(parts, bestAdapter, SOAK_SECONDS);
+    if (wants('soak') && SOAK_SECONDS) report.soak = await soakPart(parts, bestAdapter, SOAK_SECONDS, num(process.env.BENCH_SOAK_RATE, 300));
     else if (only.includes('soak')) report.skipped.push('soak: set BENCH_SOAK_SECONDS (at least 240) to run it');
 
     const pick = (route: 'issue' | 'verify') => {

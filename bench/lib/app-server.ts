@@ -21,6 +21,8 @@ import { DataSource } from 'typeorm';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { OtpExceptionFilter, OtpMailer, OtpService } from '../../src/otp';
+import { OtpMetrics } from '../../src/otp/monitoring/otp-metrics';
+import { OTP_THROTTLER_STORAGE } from '../../src/otp/rate-limit/otp-rate-limit.keys';
 import { BenchCaptureMailer } from './capture.mailer';
 import { BenchLimitModule } from './limit.controller';
 
@@ -146,6 +148,28 @@ async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: nu
   return pairs;
 }
 
+/**
+ * What could hold memory as requests go by, counted (the soak prints them each minute): the
+ * in-memory throttler's keys and its per-hit expiry stamps, the metrics' label sets, the capture's codes.
+ */
+async function holders(app: INestApplication, capture: BenchCaptureMailer): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { capturedCodes: capture.codes.size + capture.allCodes.length };
+  const storage = app.get<{ storage?: Map<string, unknown>; hitExpirations?: Map<string, Map<string, number[]>> }>(OTP_THROTTLER_STORAGE, { strict: false });
+  if (storage?.storage) counts.throttlerKeys = storage.storage.size;
+  if (storage?.hitExpirations) {
+    let stamps = 0;
+    for (const byName of storage.hitExpirations.values()) for (const hits of byName.values()) stamps += hits.length;
+    counts.throttlerHitStamps = stamps;
+  }
+  try {
+    const metrics = await app.get(OtpMetrics, { strict: false }).registry.getMetricsAsJSON();
+    counts.metricSeries = metrics.reduce((n, m) => n + ((m as { values?: unknown[] }).values?.length ?? 0), 0);
+  } catch {
+    // no metrics in this build
+  }
+  return counts;
+}
+
 /** Issues n challenges without waiting for their codes (the mail part counts them at the SMTP sink). */
 async function issueOnly(app: INestApplication, n: number, tag: string): Promise<void> {
   const otp = app.get(OtpService);
@@ -177,7 +201,9 @@ async function main(): Promise<void> {
       // The soak's per-minute sample: heap after a forced GC (the child runs with --expose-gc).
       (globalThis as { gc?: () => void }).gc?.();
       const mem = process.memoryUsage();
-      process.send!({ type: 'heap', id: m.id, heapMb: mem.heapUsed / 1048576, rssMb: mem.rss / 1048576, gc: typeof (globalThis as { gc?: unknown }).gc === 'function' });
+      holders(app, capture)
+        .then((counts) => process.send!({ type: 'heap', id: m.id, heapMb: mem.heapUsed / 1048576, rssMb: mem.rss / 1048576, counts }))
+        .catch((err: Error) => process.send!({ type: 'heap', id: m.id, error: err.message }));
     } else if (m.cmd === 'stop') {
       app.close().finally(() => process.exit(0));
     }

@@ -58,14 +58,14 @@ export async function fixedPart(c: PartContext, adapters: string[]): Promise<Rec
  * Fixed 300 req/s of issue plus verify for `seconds`, mail through the app's real dispatcher to a
  * local SMTP sink (verify uses the codes read there), audit on: every per-request path that could hold memory.
  */
-export async function soakPart(c: PartContext, adapter: string, seconds: number): Promise<SoakFigure> {
-  const { sink, codes } = await startCodeSink();
+export async function soakPart(c: PartContext, adapter: string, seconds: number, rate = FIXED_RATE): Promise<SoakFigure> {
+  const { sink, codes, unread } = await startCodeSink();
   const variant: AppVariant = { adapter, audit: true, throttlerStorage: 'memory', mailPort: 'real',
     extra: { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile } };
   const app = await c.bootApp(c.db, variant, ['--expose-gc']);
   try {
-    c.log(`soak: ${seconds} s at ${FIXED_RATE} req/s (issue and verify in turn) on ${adapter}, mail to a local SMTP sink`);
-    const r = await runSoak({ app, codes, seconds, rate: FIXED_RATE, connections: c.settings.connections, log: c.log });
+    c.log(`soak: ${seconds} s at ${rate} req/s (issue and verify in turn) on ${adapter}, mail to a local SMTP sink`);
+    const r = await runSoak({ app, codes, mailed: () => ({ received: sink.received.length, unread: unread() }), seconds, rate, connections: c.settings.connections, log: c.log });
     c.log(`  soak answers: ${JSON.stringify(r.statuses)}`);
     return { seconds: r.seconds, rssMbByMinute: r.rssMbByMinute, heapMbByMinute: r.heapMbByMinute, rssGrowth: r.rssGrowth };
   } finally {

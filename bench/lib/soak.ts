@@ -16,22 +16,26 @@ export interface SoakFigure {
 const { simpleParser } = require('mailparser') as { simpleParser: (raw: Buffer) => Promise<{ text?: string }> };
 
 /** The sink side of the soak: every code mailed, by recipient, read from the message as a user would. */
-export async function startCodeSink(): Promise<{ sink: SmtpSink; codes: Map<string, string> }> {
+export async function startCodeSink(): Promise<{ sink: SmtpSink; codes: Map<string, string>; unread: () => number }> {
   const codes = new Map<string, string>();
+  let unread = 0;
   const sink = await startSmtpSink({
     onMessage: (rcpt, raw) => {
       simpleParser(raw).then((m) => {
-        const code = /:\s*(\d{6})\s*$/m.exec(m.text ?? '')?.[1];
+        const code = /:\s*(\d{6,10})\s*$/m.exec(m.text ?? '')?.[1];
         if (code) codes.set(rcpt.toLowerCase(), code);
-      }).catch(() => undefined);
+        else unread++;
+      }).catch(() => unread++);
     },
   });
-  return { sink, codes };
+  return { sink, codes, unread: () => unread };
 }
 
 export interface SoakOptions {
   app: Child<AppReady>;
   codes: Map<string, string>;
+  /** Messages at the sink so far, and those without a readable code. */
+  mailed: () => { received: number; unread: number };
   seconds: number;
   rate: number;
   connections: number;
@@ -91,10 +95,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigure & { statuses: 
   const started = Date.now();
   let sampling: Promise<void> = Promise.resolve();
   const sample = async () => {
-    const h = await o.app.request<{ heapMb: number }>({ cmd: 'heap' }, 'heap');
+    const h = await o.app.request<{ heapMb: number; counts: Record<string, number> }>({ cmd: 'heap' }, 'heap');
     rss.push(rssMb(o.app.proc.pid!) ?? NaN);
     heap.push(h.heapMb);
-    o.log(`  soak minute ${rss.length}: RSS ${rss.at(-1)!.toFixed(0)} MB, heap after GC ${h.heapMb.toFixed(1)} MB, ${JSON.stringify(statuses)}, ${pending.size} codes in flight`);
+    o.log(`  soak minute ${rss.length}: RSS ${rss.at(-1)!.toFixed(0)} MB, heap after GC ${h.heapMb.toFixed(1)} MB, held ${JSON.stringify(h.counts)}, answers ${JSON.stringify(statuses)}, ${pending.size} codes in flight, mail at the sink ${JSON.stringify(o.mailed())}`);
   };
   await new Promise<void>((resolve) => {
     let nextSample = started + 60_000;
