@@ -24,7 +24,8 @@ export const LEVERS: [string, (url: string, fn: string) => boolean][] = [
   ['database (pg, TypeORM, OTP SQL)', has('/node_modules/pg', '/node_modules/typeorm/', '/otp/persistence/', '/postgres-')],
   ['OTP logic (service, tokens, crypto, mail port)', has('/otp/')],
   ['example app (accounts, config, bench routes)', has('/dist/src/app/', '/dist/bench/')],
-  ['HTTP server and framework', (url, fn) => has('/express/', '/node_modules/router/', '/fastify/', '/find-my-way/', '/@nestjs/platform-', '/avvio/', '/light-my-request/', 'node:_http', 'node:net', 'node:stream', '/on-finished/', '/finalhandler/', '/send/', '/proxy-addr/', '/qs/')(url) || fn === 'writeUtf8String' || fn === 'writev'],
+  // Not node:net/streams: a socket write (writev, mostly kernel time) counts for whoever wrote, the response or pg.
+  ['HTTP server and framework', has('/express/', '/node_modules/router/', '/fastify/', '/find-my-way/', '/@nestjs/platform-', '/avvio/', '/light-my-request/', 'node:_http', '/on-finished/', '/finalhandler/', '/send/', '/proxy-addr/', '/qs/')],
   ['garbage collector', (_u, fn) => fn === '(garbage collector)'],
 ];
 
