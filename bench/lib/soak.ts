@@ -61,6 +61,12 @@ function post(agent: Agent, port: number, path: string, body: unknown): Promise<
   });
 }
 
+/** An address whose challenge was answered and whose code has arrived. */
+function firstReady(codes: Map<string, string>, pending: Map<string, string>): string | undefined {
+  for (const email of codes.keys()) if (pending.has(email)) return email;
+  return undefined;
+}
+
 /**
  * Open-loop load at `rate` req/s for `seconds`: issue and verify in turn (a verify when a mailed
  * code is waiting at the sink, an issue otherwise), RSS and heap-after-GC sampled each minute.
@@ -75,8 +81,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigure & { statuses: 
   let launched = 0;
   let turn = 0;
   const fire = () => {
-    const ready = [...o.codes.keys()].find((email) => pending.has(email));
-    if (turn++ % 2 === 1 && ready) {
+    const ready = turn++ % 2 === 1 ? firstReady(o.codes, pending) : undefined;
+    if (ready) {
       const id = pending.get(ready)!;
       const code = o.codes.get(ready)!;
       pending.delete(ready);
