@@ -10,6 +10,7 @@ import { BenchDatabase, countChallenges, insertFinishedChallenges, openBenchData
 import { Child, startChild } from './lib/child';
 import { measureMail } from './lib/mail-bench';
 import { median } from './lib/load';
+import { fixedPart, PartContext, peerPart, soakPart } from './lib/more-parts';
 import { AppReady, BenchSettings, measureIssueVerify, RouteFigures, verifyP50 } from './lib/phases';
 import { BenchReport, printReport, writeReport } from './lib/report';
 
@@ -28,8 +29,8 @@ const SCALE_CONNECTIONS = num(process.env.BENCH_SCALE_CONNECTIONS, 4);
 const SCALE_SMALL = 10_000;
 const SCALE_BIG = num(process.env.BENCH_SCALE_BIG_ROWS, 1_000_000);
 const adaptersWanted = (process.env.BENCH_ADAPTERS ?? 'express,fastify').split(',').map((a) => a.trim()).filter(Boolean);
-/** `BENCH_ONLY=mail` (or a list such as `http,mail`) runs only those parts; unset runs them all. */
-const PARTS = ['http', 'variants', 'mail', 'scale'] as const;
+/** `BENCH_ONLY=mail` (or a list such as `http,mail`) runs only those parts; unset runs them all (soak: only with BENCH_SOAK_SECONDS). */
+const PARTS = ['http', 'variants', 'mail', 'scale', 'peer', 'fixed', 'soak'] as const;
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean);
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
 if (unknownPart) {
@@ -37,6 +38,12 @@ if (unknownPart) {
   process.exit(2);
 }
 const wants = (part: (typeof PARTS)[number]) => only.length === 0 || only.includes(part);
+/** The soak is long: off unless BENCH_SOAK_SECONDS (at least 240, so that minute 3 and a later one exist). */
+const SOAK_SECONDS = process.env.BENCH_SOAK_SECONDS ? Number(process.env.BENCH_SOAK_SECONDS) : 0;
+if (process.env.BENCH_SOAK_SECONDS && !(SOAK_SECONDS >= 240)) {
+  console.error(`BENCH_SOAK_SECONDS: "${process.env.BENCH_SOAK_SECONDS}" is not a number of seconds of at least 240`);
+  process.exit(2);
+}
 
 const children: Child<unknown>[] = [];
 const extraDbs: BenchDatabase[] = [];
@@ -44,8 +51,8 @@ const t0 = Date.now();
 /** Each progress line carries the elapsed time, so a slow part shows itself. */
 const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
-async function bootApp(db: BenchDatabase, v: AppVariant): Promise<Child<AppReady>> {
-  const app = await startChild<AppReady>('app-server', appEnv(db.url, v));
+async function bootApp(db: BenchDatabase, v: AppVariant, nodeArgs: string[] = []): Promise<Child<AppReady>> {
+  const app = await startChild<AppReady>('app-server', appEnv(db.url, v), 60_000, nodeArgs);
   children.push(app as Child<unknown>);
   for (const note of app.ready.features.notes) log(`  note: ${note}`);
   return app;
@@ -137,6 +144,16 @@ async function main(): Promise<void> {
 
     // 4. Scale: verify p50 with 10k and with 1M challenge rows.
     if (wants('scale')) report.scale = await measureScale(db, bestAdapter);
+
+    // 5-7. The peer (better-auth) on the faster adapter, latency at a fixed 300 req/s, the soak.
+    const parts: PartContext = { db, settings, log, bootApp, stopApp };
+    if (wants('peer')) {
+      report.peer = await peerPart(parts, bestAdapter);
+      report.peerAdapter = bestAdapter;
+    }
+    if (wants('fixed')) report.fixedRate = await fixedPart(parts, adaptersWanted);
+    if (wants('soak') && SOAK_SECONDS) report.soak = await soakPart(parts, bestAdapter, SOAK_SECONDS, num(process.env.BENCH_SOAK_RATE, 300));
+    else if (only.includes('soak')) report.skipped.push('soak: set BENCH_SOAK_SECONDS (at least 240) to run it');
 
     const pick = (route: 'issue' | 'verify') => {
       const adapter = best(route)!;

@@ -5,7 +5,8 @@
  * harness over IPC:
  *  - sends `{ type: 'ready', port, adapter, features }` once listening;
  *  - `{ cmd: 'prepare', id, n, tag }` issues n challenges through `OtpService`
- *    and answers `{ type: 'prepared', id, pairs: [challengeId, code][] }`;
+ *    and answers `{ type: 'prepared', id, pairs: [challengeId, code, email][] }`;
+ *  - `{ cmd: 'heap', id }` forces a GC (with --expose-gc) and answers `{ type: 'heap', id, heapMb, rssMb }`;
  *  - `{ cmd: 'stop' }` closes the app and exits.
  * `HTTP_ADAPTER=fastify` uses Fastify when `@nestjs/platform-fastify` is
  * installed, else Express (and says so in `adapter`).
@@ -20,6 +21,8 @@ import { DataSource } from 'typeorm';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { OtpExceptionFilter, OtpMailer, OtpService } from '../../src/otp';
+import { OtpMetrics } from '../../src/otp/monitoring/otp-metrics';
+import { OTP_THROTTLER_STORAGE } from '../../src/otp/rate-limit/otp-rate-limit.keys';
 import { BenchCaptureMailer } from './capture.mailer';
 import { BenchLimitModule } from './limit.controller';
 
@@ -118,16 +121,19 @@ async function detectFeatures(app: INestApplication, notes: string[]): Promise<A
   return { tables, throttlerStorage, notes };
 }
 
-async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: number, tag: string): Promise<[string, string][]> {
+/** n challenges with their codes and addresses: `[challengeId, code, email]` (the sign-in flow needs the address). */
+async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: number, tag: string): Promise<[string, string, string][]> {
   const otp = app.get(OtpService);
   const ids: string[] = [];
+  const emails = new Map<string, string>();
   capture.recording = true;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < n) {
-      const i = next++;
-      const c = await otp.issue({ email: `prep-${tag}-${i}@bench.example.com`, ip: '127.0.0.1', userAgent: 'bench' });
+      const email = `prep-${tag}-${next++}@bench.example.com`;
+      const c = await otp.issue({ email, ip: '127.0.0.1', userAgent: 'bench' });
       ids.push(c.challengeId);
+      emails.set(c.challengeId, email);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -137,9 +143,31 @@ async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: nu
     await new Promise((r) => setTimeout(r, 5));
   }
   capture.recording = false;
-  const pairs = ids.map((id) => [id, capture.codes.get(id)!] as [string, string]);
+  const pairs = ids.map((id) => [id, capture.codes.get(id)!, emails.get(id)!] as [string, string, string]);
   if (!capture.keepAll) capture.codes.clear();
   return pairs;
+}
+
+/**
+ * What could hold memory as requests go by, counted (the soak prints them each minute): the
+ * in-memory throttler's keys and its per-hit expiry stamps, the metrics' label sets, the capture's codes.
+ */
+async function holders(app: INestApplication, capture: BenchCaptureMailer): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { capturedCodes: capture.codes.size + capture.allCodes.length };
+  const storage = app.get<{ storage?: Map<string, unknown>; hitExpirations?: Map<string, Map<string, number[]>> }>(OTP_THROTTLER_STORAGE, { strict: false });
+  if (storage?.storage) counts.throttlerKeys = storage.storage.size;
+  if (storage?.hitExpirations) {
+    let stamps = 0;
+    for (const byName of storage.hitExpirations.values()) for (const hits of byName.values()) stamps += hits.length;
+    counts.throttlerHitStamps = stamps;
+  }
+  try {
+    const metrics = await app.get(OtpMetrics, { strict: false }).registry.getMetricsAsJSON();
+    counts.metricSeries = metrics.reduce((n, m) => n + ((m as { values?: unknown[] }).values?.length ?? 0), 0);
+  } catch {
+    // no metrics in this build
+  }
+  return counts;
 }
 
 /** Issues n challenges without waiting for their codes (the mail part counts them at the SMTP sink). */
@@ -169,6 +197,13 @@ async function main(): Promise<void> {
         .catch((err: Error) => process.send!({ type: 'issued', id: m.id, error: err.message }));
     } else if (m.cmd === 'codes') {
       process.send!({ type: 'codes', id: m.id, codes: capture.allCodes, latest: Object.fromEntries(capture.codes) });
+    } else if (m.cmd === 'heap') {
+      // The soak's per-minute sample: heap after a forced GC (the child runs with --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      const mem = process.memoryUsage();
+      holders(app, capture)
+        .then((counts) => process.send!({ type: 'heap', id: m.id, heapMb: mem.heapUsed / 1048576, rssMb: mem.rss / 1048576, counts }))
+        .catch((err: Error) => process.send!({ type: 'heap', id: m.id, error: err.message }));
     } else if (m.cmd === 'stop') {
       app.close().finally(() => process.exit(0));
     }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { OTP_MIGRATIONS } from '../../migrations';
+import { ALL_MIGRATIONS } from '../../src/app/database/migrations';
+import { BenchKeys, newBenchKeys, registerDatabaseKeys } from './bench-env';
 
 /** The benchmark's database: a fresh `otp_bench_*` one, or `DATABASE_URL` when its name says it may be used. */
 export interface BenchDatabase {
@@ -20,8 +21,11 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-/** `fresh`: always create a new `otp_bench_*` database (the scale part's second one). */
-export async function openBenchDatabase(opts: { fresh?: boolean } = {}): Promise<BenchDatabase> {
+/**
+ * `fresh`: always create a new `otp_bench_*` database (the scale part's second one);
+ * `bare`: without our tables and keys (the peer's own database).
+ */
+export async function openBenchDatabase(opts: { fresh?: boolean; bare?: boolean } = {}): Promise<BenchDatabase> {
   let url = opts.fresh ? undefined : process.env.DATABASE_URL;
   let created = false;
   let name: string;
@@ -38,13 +42,12 @@ export async function openBenchDatabase(opts: { fresh?: boolean } = {}): Promise
     url = withDatabase(adminUrl, name);
     created = true;
   }
-  const ds = new DataSource({ type: 'postgres', url, migrations: OTP_MIGRATIONS });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
-  await ds.destroy();
+  // The example app's tables too: the peer comparison signs in through POST /accounts/sessions.
+  if (!opts.bare) await migrate(url);
   const pool = new Pool({ connectionString: url, max: 2 });
   // An idle connection killed from outside (another session's pg_terminate_backend) must not end the run.
   pool.on('error', () => undefined);
+  if (!opts.bare) registerDatabaseKeys(url, await databaseKeys(pool));
   return {
     url,
     name,
@@ -58,6 +61,28 @@ export async function openBenchDatabase(opts: { fresh?: boolean } = {}): Promise
       await admin.end();
     },
   };
+}
+
+async function migrate(url: string): Promise<void> {
+  const ds = new DataSource({ type: 'postgres', url, migrations: ALL_MIGRATIONS });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  await ds.destroy();
+}
+
+/**
+ * The keys of this database's app: made once and kept in the database, so a second run on the
+ * same `DATABASE_URL` boots with the same OTP_INDEX_KEY (the app refuses a different one on a
+ * database that has challenges: its index-key fingerprint). Throwaway keys of a bench database.
+ */
+async function databaseKeys(pool: Pool): Promise<BenchKeys> {
+  await pool.query(`CREATE TABLE IF NOT EXISTS bench_run_keys (name text PRIMARY KEY, value text NOT NULL)`);
+  const fresh = newBenchKeys();
+  for (const [name, value] of Object.entries(fresh)) {
+    await pool.query(`INSERT INTO bench_run_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [name, value]);
+  }
+  const { rows } = await pool.query(`SELECT name, value FROM bench_run_keys`);
+  return Object.fromEntries(rows.map((r: { name: string; value: string }) => [r.name, r.value])) as unknown as BenchKeys;
 }
 
 /** Inserts n live challenges with no OTP meaning (for the limit/ceiling verify routes); returns their ids. */

@@ -29,8 +29,18 @@ export interface AppVariant {
   extra?: NodeJS.ProcessEnv;
 }
 
+export interface BenchKeys {
+  OTP_KEYS: string;
+  OTP_ENCRYPTION_KEYS: string;
+  OTP_INDEX_KEY: string;
+}
+
 const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
-const runKeys = { OTP_KEYS: key('k1'), OTP_ENCRYPTION_KEYS: key('e1'), OTP_INDEX_KEY: randomBytes(32).toString('base64') };
+export const newBenchKeys = (): BenchKeys => ({ OTP_KEYS: key('k1'), OTP_ENCRYPTION_KEYS: key('e1'), OTP_INDEX_KEY: randomBytes(32).toString('base64') });
+const runKeys = newBenchKeys();
+/** Keys kept per database (bench-db.ts stores them in the database itself); other URLs get this run's keys. */
+const keysByDatabase = new Map<string, BenchKeys>();
+export const registerDatabaseKeys = (databaseUrl: string, keys: BenchKeys): void => void keysByDatabase.set(databaseUrl, keys);
 
 /** Variables set by the benchmark (documented in the README's Performance section). */
 export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
@@ -41,7 +51,7 @@ export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
-    ...runKeys,
+    ...(keysByDatabase.get(databaseUrl) ?? runKeys),
     HTTP_ADAPTER: v.adapter,
     OTP_AUDIT: v.audit ? 'on' : 'off',
     // Throttler storage: Redis when REDIS_URL is set, process memory otherwise.

@@ -32,6 +32,10 @@ export interface LoadOptions {
   amount?: number;
   /** Builds the next request; called once per request. */
   next: () => { path: string; body: string };
+  /** Extra request headers (the peer's proxy and origin headers). */
+  headers?: Record<string, string>;
+  /** Fixed offered load over all connections, requests/s (autocannon `overallRate`); unset: as fast as answered. */
+  overallRate?: number;
 }
 
 /** Runs autocannon on 127.0.0.1 with JSON POSTs built by `next`. */
@@ -42,11 +46,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     pipelining: 1,
     duration: o.seconds,
     amount: o.amount,
+    ...(o.overallRate ? { overallRate: o.overallRate } : {}),
     timeout: 10,
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...o.headers },
         setupRequest: (req: Record<string, unknown>) => {
           const { path, body } = o.next();
           return { ...req, path, body };

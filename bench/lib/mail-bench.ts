@@ -31,7 +31,8 @@ export function mailModulesAvailable(): string | null {
   return null;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** `onMessage`: also hand each message (envelope recipient, raw bytes) to the caller (the soak reads codes from them). */
+export async function startSmtpSink(opts: { onMessage?: (rcpt: string, raw: Buffer) => void } = {}): Promise<SmtpSink> {
   const { SMTPServer } = require('smtp-server');
   const dir = mkdtempSync(join(tmpdir(), 'otp-bench-smtp-'));
   const keyFile = join(dir, 'key.pem');
@@ -45,10 +46,12 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     authOptional: true,
     logger: false,
     size: 1024 * 1024,
-    onData(stream: NodeJS.ReadableStream, _session: unknown, callback: (err?: Error) => void) {
-      stream.on('data', () => undefined);
+    onData(stream: NodeJS.ReadableStream, session: { envelope: { rcptTo: { address: string }[] } }, callback: (err?: Error) => void) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => opts.onMessage && chunks.push(c));
       stream.on('end', () => {
         received.push(Date.now());
+        opts.onMessage?.(session.envelope.rcptTo[0]?.address ?? '', Buffer.concat(chunks));
         callback();
       });
     },

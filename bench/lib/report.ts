@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FixedRateFigure } from './fixed';
+import type { PeerFigure } from './peer';
 import { BenchSettings, RouteFigures } from './phases';
+import type { SoakFigure } from './soak';
 
 export interface HeadlineFigure {
   rps: number;
@@ -30,6 +33,13 @@ export interface BenchReport {
   };
   scale?: { p50MsAt10k: number; p50MsAt1M: number; ratio: number; rowsSmall: number; rowsBig: number; connections: number; runs: { small: number[]; big: number[] } };
   rssMb?: number;
+  /** Ours against better-auth's email-otp on the faster adapter (`peerAdapter`); absent without the `peer` part. */
+  peer?: { issue: PeerFigure; signIn: PeerFigure };
+  peerAdapter?: string;
+  /** Latency at a fixed offered load, per adapter (the `fixed` part). */
+  fixedRate?: Record<string, { issue: FixedRateFigure; verify: FixedRateFigure }>;
+  /** Memory over BENCH_SOAK_SECONDS at a fixed load (the `soak` part). */
+  soak?: SoakFigure;
   adapters: Record<string, { issue: RouteFigures; verify: RouteFigures; peakRssMb: number }>;
   variants: Record<string, { issueRps: number; verifyRps: number; issueP99Ms: number; verifyP99Ms: number; throttlerStorage: string | null }>;
   raisedLimits: Record<string, string>;
@@ -44,6 +54,9 @@ const f0 = (n: number | null | undefined) => (n === null || n === undefined || N
 const f1 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
 const f2 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(2));
 
+/** Last minute's heap after GC / minute 3's, minus 1. */
+const heapGrowth = (s: SoakFigure) => s.heapMbByMinute[s.heapMbByMinute.length - 1] / s.heapMbByMinute[2] - 1;
+
 function targetsOf(r: BenchReport): NonNullable<BenchReport['targets']> {
   const t = (name: string, value: number | null, target: string, ok: (v: number) => boolean) =>
     ({ name, value, target, met: value === null || Number.isNaN(value) ? null : ok(value) });
@@ -56,6 +69,12 @@ function targetsOf(r: BenchReport): NonNullable<BenchReport['targets']> {
     t('verify p99 ms', r.verify?.p99Ms ?? null, '< 20', (v) => v < 20),
     t('mail / nodemailer', r.mail.ratio, '>= 0.80', (v) => v >= 0.8),
     t('verify p50 1M / 10k', r.scale?.ratio ?? null, '<= 1.10', (v) => v <= 1.1),
+    t('issue CPU / peer', r.peer?.issue.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
+    t('sign-in CPU / peer', r.peer?.signIn.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
+    ...Object.entries(r.fixedRate ?? {}).flatMap(([adapter, f]) => (['issue', 'verify'] as const).map((route) =>
+      t(`${route} p99 @${f[route].rate}/s ${adapter}`, f[route].p99Ms, '< 15', (v) => v < 15))),
+    t('soak RSS growth', r.soak?.rssGrowth ?? null, '<= 0.10', (v) => Math.abs(v) <= 0.1),
+    t('soak heap growth', r.soak ? heapGrowth(r.soak) : null, '<= 0.10', (v) => Math.abs(v) <= 0.1),
   ];
 }
 
@@ -76,6 +95,13 @@ export function printReport(r: BenchReport): void {
   }
   lines.push(`| mail (outbox -> SMTP sink) | ${f0(r.mail.rps)} msg/s | | | nodemailer ${f0(r.mail.limitRps)} msg/s | ${f2(r.mail.ratio)} | | | ${r.mail.cpuUsPerMessage ? `µs/msg ${f0(r.mail.cpuUsPerMessage.outbox)} (+ database ${f0(r.mail.cpuUsPerMessage.outboxDatabase)}) / ${f0(r.mail.cpuUsPerMessage.nodemailer)} / -` : ''} |`);
   if (r.scale) lines.push(`| scale: verify p50 (${r.scale.connections} conn.) | ${r.scale.rowsSmall} rows ${f2(r.scale.p50MsAt10k)} ms | ${r.scale.rowsBig} rows ${f2(r.scale.p50MsAt1M)} ms | | | ratio ${f2(r.scale.ratio)} | | | |`);
+  for (const [route, f] of Object.entries(r.peer ?? {})) {
+    lines.push(`| peer ${route} (${r.peerAdapter}): ours / better-auth | ${f0(f.rps)} / ${f0(f.peerRps)} | ${f1(f.p50Ms)} / ${f1(f.peerP50Ms)} | ${f1(f.p99Ms)} / ${f1(f.peerP99Ms)} | | rps ratio ${f2(f.rpsRatio)} | | | ${f0(f.cpuUsPerRequest)} / ${f0(f.peerCpuUsPerRequest)} (ratio ${f2(f.cpuRatio)}) |`);
+  }
+  for (const [adapter, f] of Object.entries(r.fixedRate ?? {})) {
+    lines.push(`| fixed ${f.issue.rate} req/s (${adapter}): issue / verify | | ${f1(f.issue.p50Ms)} / ${f1(f.verify.p50Ms)} | ${f1(f.issue.p99Ms)} / ${f1(f.verify.p99Ms)} | | | | | |`);
+  }
+  if (r.soak) lines.push(`| soak ${r.soak.seconds} s: RSS MB by minute | ${r.soak.rssMbByMinute.map(f0).join(' ')} | heap MB ${r.soak.heapMbByMinute.map(f0).join(' ')} | | | growth ${f2(r.soak.rssGrowth)} | | | |`);
   if (r.rssMb !== undefined) lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
   lines.push('');
   lines.push('targets:');
