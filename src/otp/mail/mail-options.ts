@@ -17,7 +17,7 @@ export interface OtpDkimOptions {
   privateKeyFile?: string;
 }
 
-/** Mail delivery: transport, sender, templates and the outbox dispatcher. */
+/** Mail delivery: transport, sender and templates here; the outbox dispatcher's fields in `OtpMailOutboxOptions`. */
 export interface OtpMailOptions extends OtpMailOutboxOptions {
   /**
    * SMTP relay (`SMTP_URL`). `smtp://user:pass@host:587` requires STARTTLS (the send
