@@ -163,6 +163,15 @@ export class OtpAuditStore {
     return rows.map(toRecord);
   }
 
+  /** The newest rows of an event, newest first (at most `limit`, capped at 1000): the operator console's feeds. */
+  async recent(event: string, limit: number): Promise<AuditRecord[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT $2`,
+      [event, Math.min(Math.max(limit, 1), 1000)],
+    );
+    return rows.map(toRecord);
+  }
+
   /** The newest row of an event, if any. */
   async latest(event: string): Promise<AuditRecord | undefined> {
     const rows: Record<string, unknown>[] = await this.db.query(

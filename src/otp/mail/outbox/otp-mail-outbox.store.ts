@@ -34,6 +34,19 @@ export interface NewNoticeRow {
   deadlineSeconds: number;
 }
 
+/** The state of one outbox row for operators: never the address (nor its index) and never the payload. */
+export interface OutboxStatusRow {
+  id: string;
+  kind: OutboxRow['kind'];
+  purpose: string;
+  status: 'pending' | 'delivered' | 'abandoned';
+  attempts: number;
+  /** The error class of the last failed attempt (`mail-error.classifier`), or why the row was abandoned. */
+  lastError: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
 function toRow(r: Record<string, unknown>): OutboxRow {
   return {
     id: r.id as string,
@@ -174,6 +187,25 @@ export class OtpMailOutboxStore {
       [id, errorClass],
     );
     return rows.length > 0;
+  }
+
+  /** The newest `limit` rows (capped at 200), newest first, without address, index or payload. */
+  async recentStatuses(limit: number): Promise<OutboxStatusRow[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT id, kind, purpose, status, attempts, last_error, created_at, finished_at
+       FROM otp_mail_outbox ORDER BY created_at DESC, id LIMIT $1`,
+      [Math.min(Math.max(limit, 1), 200)],
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      kind: r.kind as OutboxRow['kind'],
+      purpose: r.purpose as string,
+      status: r.status as OutboxStatusRow['status'],
+      attempts: Number(r.attempts),
+      lastError: (r.last_error as string | null) ?? null,
+      createdAt: new Date(r.created_at as string),
+      finishedAt: r.finished_at ? new Date(r.finished_at as string) : null,
+    }));
   }
 
   /** Whether a challenge was consumed, superseded or deleted (its code mail is moot). */
