@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import request from 'supertest';
 import { operatorServerOf } from '../src/app/app.factory';
 import { CONSOLE_CSP, ConsoleSessionStore } from '../src/app/pages/console';
@@ -240,6 +241,25 @@ describe('operator console (issue 13)', () => {
         const all = JSON.stringify(await audit.list({ limit: 1000 }));
         expect(all).not.toContain(guess);
         expect(all).not.toContain(token);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('R37: neither the operator token, the session id nor the CSRF token reach the logs (debug level), right or wrong', async () => {
+      const token = strongToken();
+      const lines: string[] = [];
+      const sink = new Writable({ write(chunk, _enc, done) { lines.push(chunk.toString()); done(); } });
+      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, OTP_ADMIN_TOKEN: token, LOG_LEVEL: 'debug' }, { logDestination: sink });
+      try {
+        const guess = strongToken();
+        await server(t).post('/admin/session').send({ token: guess }).expect(401);
+        const { cookie, csrf } = await signIn(t, token);
+        await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({}).expect(200);
+        await server(t).post('/admin/session/delete').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({}).expect(200);
+        const log = lines.join('');
+        expect(log).toContain('/admin/session');
+        for (const secret of [token, guess, cookie.split('=')[1], csrf]) expect(log).not.toContain(secret);
       } finally {
         await t.close();
       }

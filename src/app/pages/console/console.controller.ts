@@ -1,12 +1,14 @@
 import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Post, Req, Res, UnauthorizedException, UsePipes } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiErrorBodyDto } from '../../http/openapi-responses';
 import { BodyDepthPipe, OtpEventBus } from '../../../otp';
 import { appValidationPipe } from '../../common/app-validation.pipe';
 import { consoleAssets } from './console-assets';
 import { consoleCookie, consoleSessionId } from './console-cookie';
 import { ConsoleSessionStore, constantTimeEqual } from './console-session.store';
 import { ConsoleSignInDto } from './console.dto';
+import { ApiConsole } from './console.openapi';
 import { ConsoleRequest, ConsoleRoute } from './console.guards';
 import { consolePage, signInPage } from './console.page';
 import { CONSOLE_SETTINGS, ConsoleSettings } from './console.settings';
@@ -15,7 +17,6 @@ import { consoleLanguage } from './console.strings';
 type PageRequest = ConsoleRequest & { ip?: string };
 
 /** `/admin`: the console page (or its sign-in form) and the session routes. */
-@ApiExcludeController()
 @Controller('admin')
 @UsePipes(new BodyDepthPipe(), appValidationPipe)
 export class ConsoleController {
@@ -28,6 +29,7 @@ export class ConsoleController {
 
   @Get()
   @ConsoleRoute({ session: false })
+  @ApiConsole('The console page, or its sign-in form without a session (HTML, en/pt/de/fr by Accept-Language)', { session: false, html: true })
   @Header('Content-Type', 'text/html; charset=utf-8')
   page(@Req() req: PageRequest): string {
     const lang = consoleLanguage(req.headers['accept-language']);
@@ -39,6 +41,8 @@ export class ConsoleController {
   @Post('session')
   @HttpCode(200)
   @ConsoleRoute({ session: false })
+  @ApiConsole('Sign in with the operator token: sets the session cookie', { session: false, body: true })
+  @ApiUnauthorizedResponse({ description: 'Wrong or missing token (audited as `operator.auth_failed`)', type: ApiErrorBodyDto })
   signIn(@Body() body: ConsoleSignInDto, @Req() req: PageRequest, @Res({ passthrough: true }) res: unknown): { expiresAt: string } {
     const given = body.token ?? '';
     if (given.length === 0 || !constantTimeEqual(given, this.settings.adminToken!)) {
@@ -60,6 +64,7 @@ export class ConsoleController {
   @Post('session/delete')
   @HttpCode(200)
   @ConsoleRoute({ session: true })
+  @ApiConsole('Sign out (revokes the session)', { session: true, body: false })
   signOutByPost(@Req() req: PageRequest, @Res({ passthrough: true }) res: unknown): { signedOut: true } {
     return this.signOut(req, res);
   }
@@ -67,6 +72,7 @@ export class ConsoleController {
   @Delete('session')
   @HttpCode(200)
   @ConsoleRoute({ session: true })
+  @ApiConsole('Sign out (revokes the session)', { session: true, body: false })
   signOut(@Req() req: PageRequest, @Res({ passthrough: true }) res: unknown): { signedOut: true } {
     this.sessions.revoke(req.consoleSessionId);
     this.setCookie(res, consoleCookie('', 0, this.settings.secureCookie));
@@ -79,11 +85,11 @@ export class ConsoleController {
 }
 
 /** The console's stylesheet and script (same-origin files: the CSP allows no inline script or style). */
-@ApiExcludeController()
 @Controller('admin/assets')
 export class ConsoleAssetsController {
   @Get('console.css')
   @ConsoleRoute({ session: false, throttled: false })
+  @ApiConsole('The console stylesheet', { session: false, html: true, throttled: false })
   @Header('Content-Type', 'text/css; charset=utf-8')
   css(): string {
     return consoleAssets().css.body;
@@ -91,6 +97,7 @@ export class ConsoleAssetsController {
 
   @Get('console.js')
   @ConsoleRoute({ session: false, throttled: false })
+  @ApiConsole('The console script', { session: false, html: true, throttled: false })
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   js(): string {
     return consoleAssets().js.body;
