@@ -1,4 +1,4 @@
-import { applyDecorators, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { applyDecorators, BadRequestException, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OTP_OPERATOR_ROUTE, OtpRateLimited, OtpThrottlerGuard } from '../../../otp';
 import { consoleSessionId } from './console-cookie';
@@ -28,6 +28,18 @@ export class ConsoleHeadersGuard implements CanActivate {
     http.setHeader(res, 'Cache-Control', 'no-store');
     http.setHeader(res, 'Pragma', 'no-cache');
     http.setHeader(res, 'X-Frame-Options', 'DENY');
+    return true;
+  }
+}
+
+/** Console routes take no query string: nothing the console handles (token, address, filters) belongs in a URL. */
+@Injectable()
+export class ConsoleNoQueryGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<{ url?: string; originalUrl?: string }>();
+    if ((req.originalUrl ?? req.url ?? '').includes('?')) {
+      throw new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body, never in the URL.' });
+    }
     return true;
   }
 }
@@ -76,6 +88,7 @@ export class ConsoleSessionGuard implements CanActivate {
 export function ConsoleRoute(opts: { session: boolean; throttled?: boolean }): ClassDecorator & MethodDecorator {
   const guards = [
     ConsoleHeadersGuard,
+    ConsoleNoQueryGuard,
     ...(opts.throttled === false ? [] : [OtpThrottlerGuard]),
     ConsoleEnabledGuard,
     ...(opts.session ? [ConsoleSessionGuard] : []),

@@ -59,7 +59,7 @@ function auditSection(t: ConsoleStrings): string {
   return `<section aria-labelledby="audit-title">
 <h2 id="audit-title">${escapeHtml(t.auditTitle)}</h2>
 <p id="chain" role="status" aria-live="polite">${escapeHtml(t.chain)}: ${escapeHtml(t.loading)}</p>
-<form id="audit-form" class="card" novalidate>
+<form id="audit-form" class="card" method="post" action="/admin/console/audit" novalidate>
 <p class="hint" id="audit-hint">${escapeHtml(t.auditHint)}</p>
 <div class="grid">
 ${field('email', t.email, 'type="email" autocomplete="off" maxlength="254" aria-describedby="audit-hint"')}
