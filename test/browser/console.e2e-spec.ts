@@ -92,14 +92,14 @@ describe('operator console in a browser (issue 13)', () => {
         expect(await page.locator('html').getAttribute('lang')).toBe('de');
         // Skip link, then the token field, by Tab.
         await page.keyboard.press('Tab');
-        expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip');
+        expect(await page.locator(':focus').getAttribute('class')).toBe('skip');
         await page.keyboard.press('Tab');
-        expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+        expect(await page.locator(':focus').getAttribute('id')).toBe('token');
         await page.keyboard.type(token);
         await page.keyboard.press('Enter');
         await page.getByRole('heading', { name: 'Audit-Protokoll' }).waitFor();
         await page.locator('#chain-verdict', { hasText: 'ok' }).waitFor();
-        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const background = await page.locator('body').evaluate((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor);
         expect(background).toBe('rgb(20, 23, 27)');
         expect(await seriousAxeViolations(page)).toEqual([]);
       });
