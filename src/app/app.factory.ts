@@ -39,7 +39,7 @@ export async function listenApp(app: INestApplication, port: number, host: strin
   await app.listen(port, host);
   const http = SETTINGS.get(app);
   const operator = http && (await listenOperator(app, http))?.address();
-  if (operator && typeof operator === 'object') new Logger('Main').log(`operator routes (/metrics, /admin/otp/audit/*) on ${operator.address}:${operator.port} only`);
+  if (operator && typeof operator === 'object') new Logger('Main').log(`operator routes (/metrics, /admin/otp/audit/*, the /admin console) on ${operator.address}:${operator.port} only`);
 }
 
 /** Whether Swagger UI and the OpenAPI document are served (`OPENAPI`; off in production by default). */

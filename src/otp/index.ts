@@ -109,6 +109,9 @@ export { OtpErasureService } from './ops/otp-erasure.service';
 export type { ErasureReport } from './ops/otp-erasure.service';
 export { OtpInvalidationService } from './ops/otp-invalidation.service';
 export type { InvalidationReport } from './ops/otp-invalidation.service';
+export { OtpOperatorView } from './ops/otp-operator-view.service';
+export type { OtpAlertFeedItem, OtpKeyState } from './ops/otp-operator-view.service';
+export type { OutboxStatusRow } from './mail/outbox/otp-mail-outbox.store';
 
 // Migrations, for the host's own DataSource (or the bin)
 export { OTP_MIGRATIONS } from '../../migrations';

@@ -9,6 +9,7 @@ import { OtpCipher } from './crypto/otp-cipher';
 import { OtpKeyring } from './crypto/otp-keyring';
 import { OtpErasureService } from './ops/otp-erasure.service';
 import { OtpInvalidationService } from './ops/otp-invalidation.service';
+import { OtpOperatorView } from './ops/otp-operator-view.service';
 import { OTP_OPS_PROVIDERS } from './ops/otp-ops.providers';
 import { OtpRetentionService } from './ops/otp-retention.service';
 import { OtpAlertEngine } from './monitoring/otp-alert.engine';
@@ -110,7 +111,7 @@ const providers: Provider[] = [
   providers,
   exports: [OtpService, OtpMailer, OtpEventBus, OtpTokenService, OtpGuard, OtpAuditService, OtpAuditWriter, OtpMetrics,
     OtpAlertEngine, OtpHealthChecks, OtpRetentionService, OtpErasureService, OtpInvalidationService,
-    OtpMailDispatcher, OtpThrottlerGuard, OtpSignInNotifier,
+    OtpMailDispatcher, OtpThrottlerGuard, OtpSignInNotifier, OtpOperatorView,
     // `@UseGuards(OtpThrottlerGuard)` in a host module builds the guard there: its dependencies
     // must be visible, and the host's instance then counts in the same store as the module's.
     // Not OTP_RESOLVED_OPTIONS: it holds the keys; the guard reads only the rate-limit settings.

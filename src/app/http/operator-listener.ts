@@ -12,7 +12,7 @@ const OPERATOR_SERVERS = new WeakMap<INestApplication, Server>();
 
 /**
  * With `OPERATOR_PORT` set, the operator routes (`@OtpOperatorRoute()`: /metrics,
- * /admin/otp/audit/*) answer only on the operator listener and every other route
+ * /admin/otp/audit/*, and the console's routes under /admin, which carry the same metadata) answer only on the operator listener and every other route
  * only on the public one; the wrong listener gets the ordinary 404. It decides
  * after routing, on the matched handler, so no spelling of a path (case, trailing
  * slash, encoding) reaches an operator route from the public port. It runs before

@@ -162,6 +162,13 @@ export class OtpAuditStore {
     return rows.map(toRecord);
   }
 
+  /** The newest rows of an event, newest first (at most `limit`, capped at 1000): the operator console's feeds. */
+  async recent(event: string, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.sql.rows('audit_recent', `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT $2`,
+      [event, Math.min(Math.max(limit, 1), 1000)], 'unprepared');
+    return rows.map(toRecord);
+  }
+
   /** The newest row of an event, if any. */
   async latest(event: string): Promise<AuditRecord | undefined> {
     const rows = await this.sql.rows('audit_latest', `SELECT ${COLUMNS} FROM otp_audit_log WHERE event = $1 ORDER BY seq DESC LIMIT 1`,

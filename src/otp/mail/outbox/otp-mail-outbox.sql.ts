@@ -97,3 +97,7 @@ export const QUEUE_BUDGET_NOTICE = `WITH gate AS (
    )
    ${outboxInsert({ id: '$1', challengeId: '$2', kind: `'budget-notice'`, purpose: '$3', recipientIndex: '$4',
     payloadCiphertext: '$5', deadlineAt: 'now() + make_interval(secs => $6)' }, 'gate')}`;
+
+/** The operator console's delivery view: status columns only, never the address, its index or the payload. */
+export const RECENT_STATUSES = `SELECT id, kind, purpose, status, attempts, last_error, created_at, finished_at
+  FROM otp_mail_outbox ORDER BY created_at DESC, id LIMIT $1`;

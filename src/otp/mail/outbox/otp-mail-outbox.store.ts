@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { challengeEnded } from '../../persistence/otp-challenge.sql';
 import { OtpSql } from '../../persistence/otp-sql';
 import {
-  ABANDON_PENDING_OLDER_THAN, claimDueSql, MARK_ABANDONED, MARK_DELIVERED, QUEUE_BUDGET_NOTICE, SCHEDULE_RETRY,
+  ABANDON_PENDING_OLDER_THAN, claimDueSql, MARK_ABANDONED, MARK_DELIVERED, QUEUE_BUDGET_NOTICE, RECENT_STATUSES, SCHEDULE_RETRY,
 } from './otp-mail-outbox.sql';
 
 /** A row handed to a dispatcher: either claimed for sending or abandoned on the way. */
@@ -35,6 +35,19 @@ export interface NewNoticeRow {
   recipientIndex: string;
   payloadCiphertext: string;
   deadlineSeconds: number;
+}
+
+/** The state of one outbox row for operators: never the address (nor its index) and never the payload. */
+export interface OutboxStatusRow {
+  id: string;
+  kind: OutboxRow['kind'];
+  purpose: string;
+  status: 'pending' | 'delivered' | 'abandoned';
+  attempts: number;
+  /** The error class of the last failed attempt (`mail-error.classifier`), or why the row was abandoned. */
+  lastError: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
 }
 
 function toRow(r: Record<string, unknown>): OutboxRow {
@@ -119,7 +132,22 @@ export class OtpMailOutboxStore {
     return (await this.sql.count('outbox_abandon', MARK_ABANDONED, [id, errorClass], 'unprepared')) > 0;
   }
 
-  /** Whether the code mail of a challenge is moot: the challenge was consumed, superseded or deleted. */
+  /** The newest `limit` rows (capped at 200), newest first, without address, index or payload. */
+  async recentStatuses(limit: number): Promise<OutboxStatusRow[]> {
+    const rows = await this.sql.rows('outbox_recent_statuses', RECENT_STATUSES, [Math.min(Math.max(limit, 1), 200)], 'unprepared');
+    return rows.map((r) => ({
+      id: r.id as string,
+      kind: r.kind as OutboxRow['kind'],
+      purpose: r.purpose as string,
+      status: r.status as OutboxStatusRow['status'],
+      attempts: Number(r.attempts),
+      lastError: (r.last_error as string | null) ?? null,
+      createdAt: new Date(r.created_at as string),
+      finishedAt: r.finished_at ? new Date(r.finished_at as string) : null,
+    }));
+  }
+
+  /** Whether a challenge was consumed, superseded or deleted (its code mail is moot). */
   async challengeEnded(challengeId: string): Promise<boolean> {
     const [row] = await this.sql.rows<{ ended: boolean }>('outbox_code_moot', CODE_MAIL_MOOT, [challengeId], 'unprepared');
     return row?.ended === true;

@@ -1,0 +1,30 @@
+import { consoleCookie, consoleSessionId } from './console-cookie';
+import { escapeHtml } from './console.page';
+import { consoleLanguage } from './console.strings';
+
+describe('console request parsing', () => {
+  it('reads the session id only from exactly one well-formed otp_console cookie', () => {
+    expect(consoleSessionId('a=1; otp_console=abc_DEF-123; b=2')).toBe('abc_DEF-123');
+    for (const header of [undefined, 42, '', 'otp_console=', 'otp_console=a b', 'otp_console=a;otp_console=a', 'xotp_console=abc', `otp_console=${'a'.repeat(129)}`, 'otp_console="abc"']) {
+      expect([header, consoleSessionId(header)]).toEqual([header, undefined]);
+    }
+  });
+
+  it('builds the cookie with its attributes, Secure only when asked', () => {
+    expect(consoleCookie('id1', 1800, false)).toBe('otp_console=id1; Path=/admin; Max-Age=1800; HttpOnly; SameSite=Strict');
+    expect(consoleCookie('', 0, true)).toBe('otp_console=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+  });
+
+  it('picks the best supported language of Accept-Language by quality, then order; English otherwise', () => {
+    expect(consoleLanguage('de-CH')).toBe('de');
+    expect(consoleLanguage('es, fr;q=0.4, pt;q=0.8')).toBe('pt');
+    expect(consoleLanguage('fr;q=0, de;q=0.1')).toBe('de');
+    expect(consoleLanguage('*')).toBe('en');
+    expect(consoleLanguage(undefined)).toBe('en');
+    expect(consoleLanguage('x'.repeat(10_000))).toBe('en');
+  });
+
+  it('escapes every HTML-significant character', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  });
+});

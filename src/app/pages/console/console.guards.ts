@@ -1,0 +1,99 @@
+import { applyDecorators, BadRequestException, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { OTP_OPERATOR_ROUTE, OtpRateLimited, OtpThrottlerGuard } from 'nestjs-email-otp';
+import { consoleSessionId } from './console-cookie';
+import { ConsoleSession, ConsoleSessionStore, constantTimeEqual } from './console-session.store';
+import { CONSOLE_SETTINGS, ConsoleSettings } from './console.settings';
+
+/** The console's CSP: same-origin files only, nothing inline, never framed. */
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+type ConsoleRequest = { method?: string; headers: Record<string, unknown>; consoleSession?: ConsoleSession; consoleSessionId?: string };
+
+const notFound = () => new NotFoundException({ error: 'not_found', message: 'Not found.' });
+
+/**
+ * First guard of every console route: its headers are set before anything can refuse the
+ * request, so refusals carry them too (the strict CSP, `no-store`, never framed).
+ */
+@Injectable()
+export class ConsoleHeadersGuard implements CanActivate {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const http = this.adapterHost.httpAdapter;
+    const res = context.switchToHttp().getResponse();
+    http.setHeader(res, 'Content-Security-Policy', CONSOLE_CSP);
+    http.setHeader(res, 'Cache-Control', 'no-store');
+    http.setHeader(res, 'Pragma', 'no-cache');
+    http.setHeader(res, 'X-Frame-Options', 'DENY');
+    return true;
+  }
+}
+
+/** Console routes take no query string: nothing the console handles (token, address, filters) belongs in a URL. */
+@Injectable()
+export class ConsoleNoQueryGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<{ url?: string; originalUrl?: string }>();
+    if ((req.originalUrl ?? req.url ?? '').includes('?')) {
+      throw new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body, never in the URL.' });
+    }
+    return true;
+  }
+}
+
+/** Without `OTP_ADMIN_TOKEN` the console does not exist: 404, like the other operator routes. */
+@Injectable()
+export class ConsoleEnabledGuard implements CanActivate {
+  constructor(@Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings) {}
+
+  canActivate(): boolean {
+    if (!this.settings.adminToken) throw notFound();
+    return true;
+  }
+}
+
+/**
+ * A live session (401 without one) and, on every method but GET and HEAD, its CSRF token in
+ * `X-CSRF-Token`, compared in constant time (403 when missing or wrong, before the handler runs).
+ */
+@Injectable()
+export class ConsoleSessionGuard implements CanActivate {
+  constructor(private readonly sessions: ConsoleSessionStore) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<ConsoleRequest>();
+    const id = consoleSessionId(req.headers.cookie);
+    const session = this.sessions.get(id);
+    if (!session) throw new UnauthorizedException({ error: 'unauthorized', message: 'Sign in to the operator console first.' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const given = req.headers['x-csrf-token'];
+      if (typeof given !== 'string' || !constantTimeEqual(given, session.csrfToken)) {
+        throw new ForbiddenException({ error: 'forbidden', message: 'The request lacks this session’s CSRF token.' });
+      }
+    }
+    req.consoleSession = session;
+    req.consoleSessionId = id;
+    return true;
+  }
+}
+
+/**
+ * A console route: an operator route (with `OPERATOR_PORT`, served on the operator listener
+ * only), its headers first, then (unless `throttled: false`) the `operator` throttler, counted
+ * before any authentication, then the enabled check and, with `session`, the session guard.
+ */
+export function ConsoleRoute(opts: { session: boolean; throttled?: boolean }): ClassDecorator & MethodDecorator {
+  const guards = [
+    ConsoleHeadersGuard,
+    ConsoleNoQueryGuard,
+    ...(opts.throttled === false ? [] : [OtpThrottlerGuard]),
+    ConsoleEnabledGuard,
+    ...(opts.session ? [ConsoleSessionGuard] : []),
+  ];
+  return applyDecorators(SetMetadata(OTP_OPERATOR_ROUTE, true), OtpRateLimited('operator'), UseGuards(...guards));
+}
+
+export type { ConsoleRequest };
