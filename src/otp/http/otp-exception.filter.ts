@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../otp-error.http';
-import { OtpError } from '../otp.errors';
+import { OtpError, OtpUnavailableError } from '../otp.errors';
+import { isDatabaseUnavailable } from '../persistence/database-unavailable';
 
 /** A 415 from the body parser or a host's exception: the same answer as `JsonBodyGuard`'s. */
 const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_media_type')).body;
@@ -90,6 +91,11 @@ export class OtpExceptionFilter implements ExceptionFilter {
           message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE.message : 'The request body is not valid JSON.',
         },
       };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // An outage is not a bug: the client is told to come back, and the log names the class only.
+      this.logger.error('database unavailable: answered 503 otp_unavailable');
+      return otpErrorToHttp(new OtpUnavailableError());
     }
     this.logger.error(`unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`);
     return { status: 500, body: { error: 'internal_error', message: 'Internal error.' } };

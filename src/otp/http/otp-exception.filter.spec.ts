@@ -1,0 +1,52 @@
+import { ArgumentsHost } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { QueryFailedError } from 'typeorm';
+import { OtpExceptionFilter } from './otp-exception.filter';
+
+/** Runs the filter on one exception and returns what it answered. */
+function answerTo(exception: unknown): { status: number; body: unknown; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  let status = 0;
+  let body: unknown;
+  const httpAdapter = {
+    setHeader: (_res: unknown, name: string, value: string) => (headers[name] = value),
+    reply: (_res: unknown, b: unknown, s: number) => ((body = b), (status = s)),
+  };
+  const host = { switchToHttp: () => ({ getResponse: () => ({}), getRequest: () => ({}) }) } as unknown as ArgumentsHost;
+  const filter = new OtpExceptionFilter({ httpAdapter } as unknown as HttpAdapterHost);
+  (filter as unknown as { logger: { error(): void } }).logger = { error: () => undefined };
+  filter.catch(exception, host);
+  return { status, body, headers };
+}
+
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'FATAL' });
+
+describe('OtpExceptionFilter: a database that cannot answer is 503 otp_unavailable, never a 500', () => {
+  const unavailable = {
+    'too many connections (53300)': pgError('53300', 'sorry, too many clients already'),
+    'administrator shutdown (57P01)': pgError('57P01', 'terminating connection due to administrator command'),
+    'crash shutdown (57P02)': pgError('57P02', 'terminating connection because of crash of another server process'),
+    'cannot connect now (57P03)': pgError('57P03', 'the database system is starting up'),
+    'connection failure (08006)': pgError('08006', 'connection failure'),
+    'refused socket': Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    'reset socket': Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    'pg: connection terminated': new Error('Connection terminated unexpectedly'),
+    'pg-pool: connect timeout': new Error('timeout exceeded when trying to connect'),
+    'TypeORM wrapping a refused query': new QueryFailedError('SELECT 1', [], pgError('53300', 'sorry, too many clients already')),
+  };
+  it.each(Object.entries(unavailable))('%s', (_name, exception) => {
+    const { status, body, headers } = answerTo(exception);
+    expect(status).toBe(503);
+    expect(body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+    expect(headers['Retry-After']).toMatch(/^\d+$/);
+    expect(JSON.stringify(body)).not.toMatch(/clients|terminat|ECONN|postgres|5432/i);
+  });
+
+  it('keeps a bare 500 for a query the database refused for another reason (a bug, not an outage)', () => {
+    expect(answerTo(new QueryFailedError('SELECT x', [], pgError('42703', 'column "x" does not exist')))).toMatchObject({
+      status: 500,
+      body: { error: 'internal_error', message: 'Internal error.' },
+    });
+    expect(answerTo(new TypeError('cannot read properties of undefined')).status).toBe(500);
+  });
+});
