@@ -7,6 +7,7 @@ import { AccountsModule, AccountsSettingsModule } from './accounts';
 import { otpOptionsFromEnv } from './app.config';
 import { loggingModule } from './app.logging';
 import { appDataSourceFactory, typeOrmModuleOptions } from './database/database.options';
+import { PagesModule } from './pages/pages.module';
 import { PaymentsModule } from './payments/payments.module';
 
 /**
@@ -27,6 +28,7 @@ export class AppModule {
         AccountsSettingsModule.forEnv(env),
         AccountsModule,
         PaymentsModule,
+        PagesModule.forEnv(env),
       ],
     };
   }
