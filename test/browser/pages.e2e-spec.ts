@@ -23,8 +23,12 @@ describe.each(HTTP_ADAPTERS)('the pages in a real browser (%s)', (adapter) => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    // A 2 s resend cooldown: the countdown runs out during the test instead of after a minute.
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, OTP_RESEND_COOLDOWN_SECONDS: '2' }, { listen: true });
+    // A 2 s resend cooldown: the countdown runs out during the test instead of after a minute. Two mails
+    // a minute per address: enough for every test here, and the third one is the 429 the wait test needs.
+    t = await bootTestApp(
+      { DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '2/60', OTP_RESEND_COOLDOWN_SECONDS: '2' },
+      { listen: true },
+    );
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
     browser = await launchBrowser();
   });
@@ -144,6 +148,28 @@ describe.each(HTTP_ADAPTERS)('the pages in a real browser (%s)', (adapter) => {
       await pasteCode(page, code);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${base}/account`);
+    });
+  });
+
+  it('a wait (429) is shown with the seconds its Retry-After names, and the page stays on the address step', async () => {
+    const page = await browser.newPage();
+    const email = address('wait');
+    await withScreenshotOnFailure(page, `wait-${adapter}`, async () => {
+      await askCode(page, email);
+      await page.getByRole('button', { name: 'Use another address' }).click();
+      await page.locator('#email').fill(email);
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      await page.locator('#code').waitFor({ state: 'visible' });
+      await page.getByRole('button', { name: 'Use another address' }).click();
+      await page.locator('#email').fill(email);
+      const [answer] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${base}/auth/otp/challenges`),
+        page.getByRole('button', { name: 'Email me a code' }).click(),
+      ]);
+      const seconds = Number(answer.headers()['retry-after']);
+      expect([answer.status(), seconds > 0]).toEqual([429, true]);
+      await page.getByText(`Too many attempts. Wait ${seconds} seconds, then try again.`).waitFor();
+      expect(await page.locator('#step-code').isHidden()).toBe(true);
     });
   });
 
