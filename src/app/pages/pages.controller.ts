@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Headers, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PAGE_HEADERS } from './page-headers';
 import { PageAsset } from './page-assets';
 import { renderPage, SafeHtml } from './page-html';
@@ -24,7 +24,7 @@ export const PAGES_SETTINGS = Symbol('PAGES_SETTINGS');
  * routes (`/auth/otp/...`, `/accounts/...`, `/payments/transfers/...`).
  */
 @Controller()
-@ApiExcludeController()
+@ApiTags('pages')
 export class PagesController {
   constructor(
     @Inject(PAGES_SETTINGS) private readonly settings: PagesSettings,
@@ -50,6 +50,8 @@ export class PagesController {
   }
 
   @Get('assets/:name')
+  @ApiProduces('text/css', 'text/javascript')
+  @ApiOkResponse({ description: 'The pages\' stylesheet (`pages.css`) or a script (`common.js`, `sign-in.js`, `account.js`, `transfer.js`); 404 for any other name' })
   asset(@Param('name') name: string, @Res({ passthrough: true }) res: unknown): string {
     const asset = this.settings.assets.get(name);
     if (!asset) throw new NotFoundException();
@@ -70,6 +72,8 @@ export class PagesController {
 /** The page headers (`PAGE_HEADERS`) on a route, set after helmet's so they replace its CSP; `Vary` for the language. */
 function PageResponse(): MethodDecorator {
   return (target, key, descriptor) => {
+    ApiProduces('text/html')(target, key, descriptor);
+    ApiOkResponse({ description: 'An HTML page (no-store, its own CSP) in the language of `Accept-Language` (en, pt, de, fr)' })(target, key, descriptor);
     for (const [name, value] of Object.entries({ ...PAGE_HEADERS, Vary: 'Accept-Language' })) Header(name, value)(target, key, descriptor);
   };
 }
