@@ -10,7 +10,7 @@ export interface TransferDetailsDisplay {
   toLabel: string;
 }
 
-const SIGN_IN_MESSAGES = ['invalidEmail', 'codeSent', 'resent', 'wrongCode', 'codeFormat', 'expired', 'tooMany', 'failed', 'resendIn', 'passwordRequired', 'signedOut'] as const;
+const SIGN_IN_MESSAGES = ['invalidEmail', 'codeSent', 'resent', 'wrongCode', 'codeFormat', 'expired', 'tooMany', 'failed', 'resendIn', 'passwordRequired', 'passwordWrong', 'signedOut'] as const;
 const ACCOUNT_MESSAGES = ['passwordSaved', 'passwordTooShort', 'currentPasswordWrong', 'currentPasswordRequired', 'tooMany', 'failed', 'hasPassword', 'noPassword'] as const;
 const TRANSFER_MESSAGES = ['invalidTransfer', 'codeSent', 'wrongCode', 'codeFormat', 'expired', 'replayed', 'transferDone', 'tooMany', 'failed'] as const;
 

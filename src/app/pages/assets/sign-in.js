@@ -82,7 +82,13 @@
       $('password').focus();
       return;
     }
-    P.say(r.status === 401 && needsPassword ? P.msg('wrongCode') : P.problem(r), 'error');
+    if (r.status === 401 && needsPassword) {
+      // The password was wrong and the code is spent with it: a fresh code for the next try.
+      if (await ask(challenge.email)) P.say(P.msg('passwordWrong'), 'error');
+      $('password').select();
+      return;
+    }
+    P.say(P.problem(r), 'error');
   }
 
   $('code-form').addEventListener('submit', async (event) => {
