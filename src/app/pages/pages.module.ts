@@ -30,14 +30,17 @@ function serviceNameOf(from: string, appUrl: string | undefined): string {
 @Module({})
 export class PagesModule {
   static forEnv(env: NodeJS.ProcessEnv): DynamicModule {
-    const sender = env.MAIL_FROM || DEV_FROM;
-    const settings: PagesSettings = {
-      serviceName: serviceNameOf(sender, env.APP_URL || undefined),
-      sender,
-      strings: loadPageStrings(),
-      assets: loadPageAssets(),
-      transfer: transferDisplay(env),
+    // Built at init, as OtpModule's options are: a bad setting fails the start the same way.
+    const settings = (): PagesSettings => {
+      const sender = env.MAIL_FROM || DEV_FROM;
+      return Object.freeze({
+        serviceName: serviceNameOf(sender, env.APP_URL || undefined),
+        sender,
+        strings: loadPageStrings(),
+        assets: loadPageAssets(),
+        transfer: transferDisplay(env),
+      });
     };
-    return { module: PagesModule, controllers: [PagesController], providers: [{ provide: PAGES_SETTINGS, useValue: Object.freeze(settings) }] };
+    return { module: PagesModule, controllers: [PagesController], providers: [{ provide: PAGES_SETTINGS, useFactory: settings }] };
   }
 }
