@@ -1,7 +1,8 @@
-import { Controller, Get, Header, Headers, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, NotFoundException, Param, Res, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PAGE_HEADERS } from './page-headers';
+import { PageQueryGuard } from './page-query.guard';
 import { PageAsset } from './page-assets';
 import { renderPage, SafeHtml } from './page-html';
 import { negotiateLanguage, PageLanguage, PageStrings } from './page-strings';
@@ -25,6 +26,7 @@ export const PAGES_SETTINGS = Symbol('PAGES_SETTINGS');
  */
 @Controller()
 @ApiTags('pages')
+@UseGuards(PageQueryGuard)
 export class PagesController {
   constructor(
     @Inject(PAGES_SETTINGS) private readonly settings: PagesSettings,
