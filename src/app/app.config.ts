@@ -27,6 +27,8 @@ export function otpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpModu
         },
       },
     },
+    // A short cooldown lets the resend countdown be tried (and tested) without waiting a minute.
+    resend: env.OTP_RESEND_COOLDOWN_SECONDS ? { cooldownSeconds: Number(env.OTP_RESEND_COOLDOWN_SECONDS) } : undefined,
     rateLimits: rateLimitsFromEnv(env),
     mail: mailOptionsFromEnv(env),
     preparedStatements: env.DATABASE_PREPARED_STATEMENTS !== 'false',

@@ -8,6 +8,7 @@ import { otpOptionsFromEnv } from './app.config';
 import { loggingModule } from './app.logging';
 import { appDataSourceFactory, typeOrmModuleOptions } from './database/database.options';
 import { ConsoleModule } from './pages/console';
+import { PagesModule } from './pages/pages.module';
 import { PaymentsModule } from './payments/payments.module';
 
 /**
@@ -29,6 +30,7 @@ export class AppModule {
         AccountsModule,
         PaymentsModule,
         ConsoleModule.forEnv(env),
+        PagesModule.forEnv(env),
       ],
     };
   }

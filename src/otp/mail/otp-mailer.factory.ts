@@ -70,7 +70,7 @@ export const otpMailerProvider: Provider = {
         },
       });
     }
-    if (!o.mail.smtp) return new DevMailboxMailer();
+    if (!o.mail.smtp) return new DevMailboxMailer(mail);
     if (o.mail.smtp.plain) new Logger('OtpModule').warn('SMTP without TLS (development option): never use it for real mail');
     const transport = smtpTransportOptions(o.mail);
     return new SmtpOtpMailer(mail, own, {
