@@ -120,6 +120,9 @@ describe('resolveOtpOptions refuses each feature\'s invalid option itself, with 
     ['monitoring (health cache)', { ...development, monitoring: { smtpCheckCacheSeconds: -1 } }, /monitoring\.smtpCheckCacheSeconds must be an integer/],
     ['sign-in notices', { ...development, signInNotices: { intervalSeconds: 5 } }, /signInNotices\.intervalSeconds must be an integer from 60 to 86400/],
     ['migrations table', { ...development, migrationsTableName: 'public.otp' }, /migrationsTableName must be a lower-case SQL identifier/],
+    ['retention (zero)', { ...development, retention: { auditSeconds: 0 } }, /retention\.auditSeconds must be a positive number of seconds/],
+    ['retention (negative)', { ...development, retention: { ipTruncateSeconds: -60 } }, /retention\.ipTruncateSeconds must be a positive number of seconds/],
+    ['retention (not a number)', { ...development, retention: { challengeSeconds: Number.NaN } }, /retention\.challengeSeconds must be a positive number of seconds/],
   ];
 
   it.each(cases)('%s', (_feature, options, message) => {

@@ -1,3 +1,5 @@
+import { OtpConfigError } from '../otp.errors';
+
 /** Retention settings (`OtpModuleOptions.retention`); periods count from when a row ended. */
 export interface OtpRetentionOptions {
   /**
@@ -47,15 +49,26 @@ export interface ResolvedRetentionOptions {
   ipTruncateSeconds: number;
 }
 
-/** Applies the retention defaults (a missing, zero, negative or non-finite period takes its default). */
+/**
+ * Applies the retention defaults. A period that is set must be a positive, finite number of
+ * seconds: zero or a negative period would purge rows the moment they end (or never), so it is
+ * refused at start-up rather than silently replaced.
+ */
 export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRetentionOptions {
-  const pos = (v: number | undefined, d: number) => (v !== undefined && Number.isFinite(v) && v > 0 ? v : d);
+  const period = (name: keyof OtpRetentionOptions, fallback: number): number => {
+    const v = o[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new OtpConfigError(`retention.${name} must be a positive number of seconds (got ${String(v)})`);
+    }
+    return v;
+  };
   return {
     enabled: o.enabled ?? true,
-    intervalMs: pos(o.intervalSeconds, 3600) * 1000,
-    challengeSeconds: pos(o.challengeSeconds, 86_400),
-    spentRowSeconds: pos(o.spentRowSeconds, 7 * 86_400),
-    auditSeconds: pos(o.auditSeconds, 400 * 86_400),
-    ipTruncateSeconds: pos(o.ipTruncateSeconds, 30 * 86_400),
+    intervalMs: period('intervalSeconds', 3600) * 1000,
+    challengeSeconds: period('challengeSeconds', 86_400),
+    spentRowSeconds: period('spentRowSeconds', 7 * 86_400),
+    auditSeconds: period('auditSeconds', 400 * 86_400),
+    ipTruncateSeconds: period('ipTruncateSeconds', 30 * 86_400),
   };
 }
