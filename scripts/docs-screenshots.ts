@@ -36,6 +36,8 @@ export interface DocsContext {
   /** An address that signed in once (issued and verified through the JSON API) before any picture. */
   demoAddress: string;
   lang: Lang;
+  /** Runs `ask` (which makes the app mail a code to `email`) and resolves with that new code, read from the mailbox. */
+  nextCode(email: string, ask: () => Promise<void>): Promise<string>;
 }
 
 /** One page to picture: loaded at `path`, then brought into the state worth showing by `prepare`. */
@@ -44,6 +46,42 @@ export interface DocsPage {
   name: string;
   path: string;
   prepare?(page: Page, ctx: DocsContext): Promise<void>;
+  /** The languages to picture it in (a page whose own labels are English only needs one). @default LANGUAGES */
+  languages?: readonly Lang[];
+}
+
+/** The sign-in page's second step: a code was asked for the demo address, the code field is waiting. */
+async function askCode(page: Page, ctx: DocsContext): Promise<void> {
+  await page.locator('#email').fill(ctx.demoAddress);
+  await page.locator('#email').press('Enter');
+  await page.locator('#code').waitFor({ state: 'visible' });
+}
+
+/** Signs the demo address in as a person does on `/` (the code read from the mailbox); ends on the account page. */
+async function signInInPage(page: Page, ctx: DocsContext): Promise<void> {
+  const code = await ctx.nextCode(ctx.demoAddress, () => askCode(page, ctx));
+  await page.locator('#code').fill(code);
+  await page.locator('#code').press('Enter');
+  await page.waitForURL(`${ctx.base}/account`);
+  await page.locator('#me-email', { hasText: ctx.demoAddress }).waitFor();
+  await page.locator('#me-expires').filter({ hasText: /\S/ }).waitFor();
+}
+
+/** The approval step of `/transfer`: a code was asked for 125.50 to alice, the bound details shown next to its field. */
+async function transferAwaitingCode(page: Page, ctx: DocsContext): Promise<void> {
+  await page.goto(`${ctx.base}/`);
+  await signInInPage(page, ctx);
+  await page.goto(`${ctx.base}/transfer`);
+  await page.locator('#amount').fill('125.50');
+  await page.locator('#payee').fill('alice');
+  await ctx.nextCode(ctx.demoAddress, () => page.locator('#payee').press('Enter'));
+  await page.locator('#details dd').first().waitFor();
+  await page.locator('#code').blur();
+}
+
+/** The mailbox page once the mails of the pictures before it are in. */
+async function mailboxWithMails(page: Page): Promise<void> {
+  await page.locator('article').first().waitFor();
 }
 
 /** The console, signed in, after a search for the demo sign-in, once the chain status is in. */
@@ -53,7 +91,7 @@ async function consoleSignedIn(page: Page, ctx: DocsContext): Promise<void> {
   await page.locator('#audit-form').waitFor();
   await page.locator('#email').fill(ctx.demoAddress);
   await page.locator('#email').press('Enter');
-  await page.locator('#audit-table tbody tr', { hasText: 'verify.succeeded' }).waitFor();
+  await page.locator('#audit-table tbody tr', { hasText: 'verify.succeeded' }).first().waitFor(); // the pages before it signed in too
   await page.locator('#chain-verdict').waitFor();
   await page.locator('#deliveries-table tbody tr').first().waitFor();
   await page.locator('#keys dd').first().waitFor();
@@ -61,7 +99,15 @@ async function consoleSignedIn(page: Page, ctx: DocsContext): Promise<void> {
 }
 
 /** Every page of the docs' pictures (the example app's pages add themselves here). */
-export const PAGES: DocsPage[] = [{ name: 'console', path: '/admin', prepare: consoleSignedIn }];
+export const PAGES: DocsPage[] = [
+  { name: 'sign-in', path: '/' },
+  { name: 'sign-in-code', path: '/', prepare: async (page, ctx) => { await askCode(page, ctx); await page.locator('#code').blur(); } },
+  { name: 'account', path: '/', prepare: signInInPage },
+  { name: 'transfer', path: '/transfer', prepare: transferAwaitingCode },
+  { name: 'console', path: '/admin', prepare: consoleSignedIn },
+  // Its own labels are English (a developer tool); the mails it opens are pictured below in every language.
+  { name: 'mailbox', path: '/dev/mailbox', prepare: mailboxWithMails, languages: ['en'] },
+];
 
 /** One sample of every mail template, as the example app would send it. */
 function sampleMails(lang: Lang): { name: string; html: string }[] {
@@ -87,19 +133,31 @@ function sampleMails(lang: Lang): { name: string; html: string }[] {
   ];
 }
 
+/** Runs `ask`, then waits (15 s at most) for the code it made the app mail to `email`. */
+async function nextCode(app: INestApplication, email: string, ask: () => Promise<void>): Promise<string> {
+  const mailbox = app.get(OtpMailer) as DevMailboxMailer;
+  const before = new Set(mailbox.list());
+  const fresh = () => mailbox.list().find((m) => m.to === email && !before.has(m));
+  await ask();
+  const until = Date.now() + 15_000;
+  while (!fresh() && Date.now() < until) {
+    await app.get(OtpMailDispatcher).whenIdle();
+    await new Promise((tick) => setTimeout(tick, 25)); // the outbox sends on its own timer: poll, never spin
+  }
+  const mail = fresh();
+  if (!mail) throw new Error(`no code was mailed to ${email}`);
+  await app.get(OtpMailDispatcher).whenIdle();
+  return mail.code;
+}
+
 async function signInOnce(app: INestApplication, base: string, email: string): Promise<void> {
   const post = (path: string, body: object) =>
     fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const issued = (await (await post('/auth/otp/challenges', { email })).json()) as { challengeId: string };
-  const mailbox = app.get(OtpMailer) as DevMailboxMailer;
-  const until = Date.now() + 15_000;
-  let mail = mailbox.list().find((m) => m.challengeId === issued.challengeId);
-  while (!mail && Date.now() < until) {
-    await app.get(OtpMailDispatcher).whenIdle();
-    mail = mailbox.list().find((m) => m.challengeId === issued.challengeId);
-  }
-  if (!mail) throw new Error('the demo sign-in was never mailed');
-  const verified = await post(`/auth/otp/challenges/${issued.challengeId}/verify`, { code: mail.code });
+  let challengeId = '';
+  const code = await nextCode(app, email, async () => {
+    challengeId = ((await (await post('/auth/otp/challenges', { email })).json()) as { challengeId: string }).challengeId;
+  });
+  const verified = await post(`/auth/otp/challenges/${challengeId}/verify`, { code });
   if (verified.status !== 200) throw new Error(`the demo sign-in was refused (${verified.status})`);
   await app.get(OtpMailDispatcher).whenIdle();
 }
@@ -111,7 +169,7 @@ async function picture(page: Page, file: string, fullPage: boolean): Promise<voi
 
 async function picturePages(browser: TestBrowser, ctx: Omit<DocsContext, 'lang'>): Promise<void> {
   for (const lang of LANGUAGES) {
-    for (const p of PAGES) {
+    for (const p of PAGES.filter((page) => (page.languages ?? LANGUAGES).includes(lang))) {
       const page = await browser.newPage({ locale: lang });
       await page.goto(`${ctx.base}${p.path}`);
       await p.prepare?.(page, { ...ctx, lang });
@@ -137,8 +195,16 @@ async function main(): Promise<void> {
     OTP_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     OTP_ENCRYPTION_KEYS: `e1:${randomBytes(32).toString('base64')}`,
     OTP_ADMIN_TOKEN: adminToken,
-    // Four languages of console pictures outrun the operator throttler's default 30 a minute.
+    // Four languages of pictures outrun the default limits: the operator throttler's 30 a minute,
+    // and the per-address and per-IP limits of the sign-ins and transfers made for them.
     RATE_LIMIT_OPERATOR: '1000/60',
+    RATE_LIMIT_IP_SEND: '1000/60',
+    RATE_LIMIT_IP_VERIFY: '1000/60',
+    RATE_LIMIT_RECIPIENT: '1000/60',
+    RATE_LIMIT_RECIPIENT_DAILY: '1000/86400',
+    RATE_LIMIT_VERIFY_RECIPIENT_IP: '1000/600',
+    RATE_LIMIT_NETWORK_SEND: '1000/60',
+    RATE_LIMIT_GLOBAL_SEND: '1000/60',
     LOG_LEVEL: 'warn',
     PATH: process.env.PATH,
   };
@@ -151,7 +217,7 @@ async function main(): Promise<void> {
     await signInOnce(app, base, demoAddress);
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });
-    await picturePages(browser, { base, adminToken, demoAddress });
+    await picturePages(browser, { base, adminToken, demoAddress, nextCode: (email, ask) => nextCode(app, email, ask) });
     await pictureMails(browser);
   } finally {
     await browser.close();

@@ -6,7 +6,8 @@ import { operatorServerOf } from '../src/app/app.factory';
 import { CONSOLE_CSP, ConsoleSessionStore } from '../src/app/pages/console';
 import { OtpAuditService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
+import { testApp } from './support/test-app.builder';
 
 const strongToken = () => randomBytes(32).toString('base64url');
 const server = (t: TestApp) => request(t.app.getHttpServer());
@@ -33,8 +34,8 @@ describe('operator console (issue 13)', () => {
   });
 
   describe.each(HTTP_ADAPTERS)('on %s', (adapter) => {
-    const boot = (env: NodeJS.ProcessEnv = {}, opts: { listen?: boolean } = {}) =>
-      bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, ...env }, opts);
+    const app = (env: NodeJS.ProcessEnv = {}) => testApp().database(db).adapter(adapter).env({ ...RELAXED_RATE_LIMITS, ...env });
+    const boot = (env: NodeJS.ProcessEnv = {}) => app(env).boot();
 
     it('without OTP_ADMIN_TOKEN the console does not exist: 404 on every console route', async () => {
       const t = await boot();
@@ -257,7 +258,7 @@ describe('operator console (issue 13)', () => {
       const token = strongToken();
       const lines: string[] = [];
       const sink = new Writable({ write(chunk, _enc, done) { lines.push(chunk.toString()); done(); } });
-      const t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, OTP_ADMIN_TOKEN: token, LOG_LEVEL: 'debug' }, { logDestination: sink });
+      const t = await app({ OTP_ADMIN_TOKEN: token, LOG_LEVEL: 'debug' }).logTo(sink).boot();
       try {
         const guess = strongToken();
         await server(t).post('/admin/session').send({ token: guess }).expect(401);
@@ -285,7 +286,7 @@ describe('operator console (issue 13)', () => {
 
     it('with OPERATOR_PORT the console is served on the operator listener only: 404 on the public port', async () => {
       const token = strongToken();
-      const t = await boot({ OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0' }, { listen: true });
+      const t = await app({ OTP_ADMIN_TOKEN: token, OPERATOR_PORT: '0' }).listen().boot();
       try {
         const pub = () => request(`http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`);
         const op = () => request(`http://127.0.0.1:${(operatorServerOf(t.app)!.address() as AddressInfo).port}`);

@@ -3,7 +3,8 @@ import { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from '../support/test-app';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 import { launchBrowser, seriousAxeViolations, TestBrowser, withScreenshotOnFailure } from '../support/browser';
 
 /** Errors the page logged (a CSP refusal shows up here), collected for the whole test; the browser's own favicon probe aside. */
@@ -30,12 +31,12 @@ describe('operator console in a browser (issue 13)', () => {
   });
 
   describe.each(HTTP_ADAPTERS)('on %s', (adapter) => {
-    let t: TestApp;
+    let t: BootedTestApp;
     let base: string;
     const token = randomBytes(32).toString('base64url');
 
     beforeAll(async () => {
-      t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }, { listen: true });
+      t = await testApp().database(db).adapter(adapter).env({ OTP_ADMIN_TOKEN: token, ...RELAXED_RATE_LIMITS }).listen().boot();
       base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     });
     afterAll(async () => {

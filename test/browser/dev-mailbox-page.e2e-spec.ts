@@ -1,24 +1,21 @@
 import request from 'supertest';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from '../support/test-app';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 describe.each(HTTP_ADAPTERS)('the development mailbox page (%s)', (adapter) => {
-  let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let challengeId: string;
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().adapter(adapter).env(RELAXED_RATE_LIMITS).boot();
     challengeId = (await http().post('/auth/otp/challenges').send({ email: 'page-reader@example.com', locale: 'pt-BR' }).expect(202)).body.challengeId;
     await t.codeFor(challengeId);
   });
   afterAll(async () => {
-    await t?.close();
-    await db?.drop();
+    await t?.close(); // and drops its database
   });
 
   it('answers a browser (Accept: text/html) with a page listing each mail, its address and code', async () => {
@@ -75,7 +72,7 @@ describe.each(HTTP_ADAPTERS)('the development mailbox page (%s)', (adapter) => {
       const res = await http().get(path).set('Accept', 'text/html').set('X-Forwarded-For', '203.0.113.9');
       expect([path, res.status]).toEqual([path, 404]);
     }
-    const prod = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' });
+    const prod = await testApp().database(t.db).adapter(adapter).env({ NODE_ENV: 'production', TLS_TERMINATED_BY_PROXY: 'true' }).boot();
     try {
       for (const path of ['/dev/mailbox', `/dev/mailbox/${mail.id}/en/html`]) {
         const res = await request(prod.app.getHttpServer()).get(path).set('Accept', 'text/html');

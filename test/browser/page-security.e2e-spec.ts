@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
+import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from '../support/test-app';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 const APP_PAGE_DIRECTIVES = [
   "default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
@@ -10,19 +10,16 @@ const INLINE_SCRIPT = /<script\b(?![^>]*\bsrc=)[^>]*>/i;
 const directives = (csp: string | undefined) => (csp ?? '').split(';').map((d) => d.trim()).filter(Boolean);
 
 describe.each(HTTP_ADAPTERS)('page headers and markup (%s)', (adapter) => {
-  let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await bootTestApp({ DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS });
+    t = await testApp().withDatabase().adapter(adapter).env(RELAXED_RATE_LIMITS).boot();
     const issued = await http().post('/auth/otp/challenges').send({ email: 'headers@example.com', locale: 'de' }).expect(202);
     await t.codeFor(issued.body.challengeId);
   });
   afterAll(async () => {
-    await t?.close();
-    await db?.drop();
+    await t?.close(); // and drops its database
   });
 
   /** Every HTML or mail-part response a browser can open, with the policy it must carry. */

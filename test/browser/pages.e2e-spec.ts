@@ -1,8 +1,8 @@
 import { Page } from 'playwright-core';
 import request from 'supertest';
 import { launchBrowser, seriousAxeViolations, TestBrowser, withScreenshotOnFailure } from '../support/browser';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
-import { bootTestApp, HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS, TestApp } from '../support/test-app';
+import { HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS } from '../support/test-app';
+import { BootedTestApp, testApp } from '../support/test-app.builder';
 
 jest.setTimeout(180_000);
 
@@ -16,26 +16,25 @@ type PageGlobals = {
 
 
 describe.each(HTTP_ADAPTERS)('the pages in a real browser (%s)', (adapter) => {
-  let db: TestDatabase;
-  let t: TestApp;
+  let t: BootedTestApp;
   let browser: TestBrowser;
   let base: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     // A 2 s resend cooldown: the countdown runs out during the test instead of after a minute. Three mails
     // a minute per address: enough for every test here, and the fourth one is the 429 the wait test needs.
-    t = await bootTestApp(
-      { DATABASE_URL: db.url, HTTP_ADAPTER: adapter, ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '3/60', OTP_RESEND_COOLDOWN_SECONDS: '2' },
-      { listen: true },
-    );
+    t = await testApp()
+      .withDatabase()
+      .adapter(adapter)
+      .env({ ...RELAXED_RATE_LIMITS, RATE_LIMIT_RECIPIENT: '3/60', OTP_RESEND_COOLDOWN_SECONDS: '2' })
+      .listen()
+      .boot();
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
     browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
-    await t?.close();
-    await db?.drop();
+    await t?.close(); // and drops its database
   });
 
   const address = (name: string) => `${name}-${adapter}@example.com`;
