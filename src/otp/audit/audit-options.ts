@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { OtpConfigError } from '../otp.errors';
-import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './operator-token';
+import { OtpConfigError } from '../core/otp.errors';
+import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from '../operator/operator-token';
 
 /** Audit trail settings (`OtpModuleOptions.audit`). */
 export interface OtpAuditOptions {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, NotFoundException, Req, UseFilters, UseInterceptors } from '@nestjs/common';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { ResolvedOtpOptions } from '../otp-options.interface';
-import { NoStoreInterceptor } from '../http/no-store.interceptor';
-import { OtpExceptionFilter } from '../http/otp-exception.filter';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { NoStoreInterceptor } from '../http-kit/no-store.interceptor';
+import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailer } from './otp-mailer.port';
 import { ClientRequestLike, isLocalClient } from '../net/local-client';

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../otp-error.http';
-import { OtpError } from '../otp.errors';
+import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../core/otp-error.http';
+import { OtpError } from '../core/otp.errors';
 
 /** A 415 from the body parser or a host's exception: the same answer as `JsonBodyGuard`'s. */
 const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_media_type')).body;

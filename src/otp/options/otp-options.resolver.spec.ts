@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { OtpConfigError } from './otp.errors';
-import { OtpModuleOptions } from './otp-options.interface';
+import { OtpConfigError } from '../core/otp.errors';
+import { OtpModuleOptions } from '../core/otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 
 const secret = () => randomBytes(32).toString('base64');

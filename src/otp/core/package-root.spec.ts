@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveOtpMailOptions } from './mail/mail-options';
+import { resolveOtpMailOptions } from '../mail/mail-options';
 import { otpPackageRoot } from './package-root';
 
 describe('templates resolve from the package itself, never the working directory', () => {
