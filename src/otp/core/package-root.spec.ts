@@ -5,7 +5,7 @@ import { resolveOtpMailOptions } from '../mail/mail-options';
 import { otpPackageRoot } from './package-root';
 
 describe('templates resolve from the package itself, never the working directory', () => {
-  const repo = resolve(__dirname, '../..');
+  const repo = resolve(__dirname, '../../..');
   const cwd = process.cwd();
   let elsewhere: string;
   beforeAll(() => {
