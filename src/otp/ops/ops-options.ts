@@ -1,3 +1,5 @@
+import { DEFAULT_AUDIT_RETENTION_SECONDS, DEFAULT_IP_TRUNCATE_SECONDS } from '../audit/audit-options';
+
 /** Retention settings (`OtpModuleOptions.retention`); periods count from when a row ended. */
 export interface OtpRetentionOptions {
   /**
@@ -55,7 +57,7 @@ export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRe
     intervalMs: pos(o.intervalSeconds, 3600) * 1000,
     challengeSeconds: pos(o.challengeSeconds, 86_400),
     spentRowSeconds: pos(o.spentRowSeconds, 7 * 86_400),
-    auditSeconds: pos(o.auditSeconds, 400 * 86_400),
-    ipTruncateSeconds: pos(o.ipTruncateSeconds, 30 * 86_400),
+    auditSeconds: pos(o.auditSeconds, DEFAULT_AUDIT_RETENTION_SECONDS),
+    ipTruncateSeconds: pos(o.ipTruncateSeconds, DEFAULT_IP_TRUNCATE_SECONDS),
   };
 }
