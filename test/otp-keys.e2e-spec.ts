@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { otpOptionsFromEnv } from '../src/app/app.config';
-import { resolveOtpOptions } from '../src/otp/otp-options.resolver';
+import { resolveOtpOptions } from '../src/otp/options/otp-options.resolver';
 import { OtpConfigError, OtpInvalidError, OtpService } from '../src/otp';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { testKeyLine } from './support/test-app';

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Audited, NoStoreInterceptor } from '../../src/otp';
 import { OtpAuditInterceptor } from '../../src/otp/audit/audit.interceptor';
-import { otpValidationPipe } from '../../src/otp/http/otp.controller';
+import { otpValidationPipe } from '../../src/otp/http-kit/otp-validation.pipe';
 import { IssueChallengeDto } from '../../src/otp/http/otp.dto';
 import { LIMIT_CIPHERTEXT, LIMIT_DIGEST, LIMIT_ISSUE_SQL, LIMIT_VERIFY_SQL, rowsOf, UUID } from './limit-sql';
 

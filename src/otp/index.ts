@@ -5,8 +5,8 @@
 // The module, its options and the pre-flight check of those options
 export { OtpModule } from './otp.module';
 export { OTP_ENTITIES } from './persistence/otp.entities';
-export { validateOtpOptions } from './otp-options.preflight';
-export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './otp-options.interface';
+export { validateOtpOptions } from './options/otp-options.preflight';
+export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './core/otp-options.interface';
 export type { OtpKey } from './crypto/otp-keyring';
 export type {
   OtpRateLimit,
@@ -21,7 +21,7 @@ export type { OtpRetentionOptions } from './ops/ops-options';
 export type { OtpSignInNoticeOptions } from './sign-in/sign-in-options';
 
 // Challenges
-export { OtpService } from './otp.service';
+export { OtpService } from './challenges/otp.service';
 export type {
   IssueChallengeInput,
   IssuedChallenge,
@@ -29,7 +29,7 @@ export type {
   VerifiedChallenge,
   OtpContext,
   OtpContextValue,
-} from './otp.types';
+} from './core/otp.types';
 export { contextHash, canonicalEmail } from './crypto/canonical';
 
 // Errors, and the JSON body every one of them becomes
@@ -43,10 +43,10 @@ export {
   OtpConfigError,
   OtpRequiredError,
   OtpUnavailableError,
-} from './otp.errors';
-export type { OtpErrorCode } from './otp.errors';
-export { OtpExceptionFilter } from './http/otp-exception.filter';
-export type { OtpErrorBody } from './http/otp-exception.filter';
+} from './core/otp.errors';
+export type { OtpErrorCode } from './core/otp.errors';
+export { OtpExceptionFilter } from './http-kit/otp-exception.filter';
+export type { OtpErrorBody } from './http-kit/otp-exception.filter';
 
 // Protecting a host's routes: the proof of a code, and the HTTP hardening its routes share
 export { OtpGuard } from './tokens/otp.guard';
@@ -55,10 +55,10 @@ export type { RequireOtpOptions } from './tokens/require-otp.decorator';
 export { OtpTokenService } from './tokens/otp-token.service';
 export { RedeemedOtpProof } from './tokens/otp-token.types';
 export type { IssuedOtpToken, OtpTokenExpectation, OtpAmr } from './tokens/otp-token.types';
-export { NoStoreInterceptor } from './http/no-store.interceptor';
-export { BodyDepthPipe } from './http/body-depth.pipe';
-export { JsonBodyGuard } from './http/json-body.guard';
-export { IsOtpEmail } from './http/otp-email.validator';
+export { NoStoreInterceptor } from './http-kit/no-store.interceptor';
+export { BodyDepthPipe } from './http-kit/body-depth.pipe';
+export { JsonBodyGuard } from './http-kit/json-body.guard';
+export { IsOtpEmail } from './http-kit/otp-email.validator';
 
 // Rate limits; the store of the throttler's counters (memory, or Redis) is for hosts that limit routes of their own on it
 export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
@@ -88,8 +88,8 @@ export type { AuditQuery } from './audit/otp-audit.service';
 export type { AuditRecord } from './audit/otp-audit.store';
 export type { ChainVerification } from './audit/audit-chain.verifier';
 export { Audited } from './audit/audited.decorator';
-export { OTP_OPERATOR_ROUTE } from './audit/operator-route.decorator';
-export { otpRequestId } from './audit/audit-context';
+export { OTP_OPERATOR_ROUTE } from './operator/operator-route.decorator';
+export { otpRequestId } from './request-context/audit-context';
 
 // Logging with the module's central redaction (pino-http options)
 export { otpPinoHttpOptions, otpPinoHttpParams } from './logging/otp-log-redaction';
@@ -115,5 +115,5 @@ export type { OutboxStatusRow } from './mail/outbox/otp-mail-outbox.store';
 
 // Migrations, for the host's own DataSource (or the bin)
 export { OTP_MIGRATIONS } from '../../migrations';
-export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './cli/otp-migrations.runner';
-export type { OtpMigrationsOptions } from './cli/otp-migrations.runner';
+export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './persistence/otp-migrations.runner';
+export type { OtpMigrationsOptions } from './persistence/otp-migrations.runner';

@@ -1,7 +1,7 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, Provider, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OtpAuditContextMiddleware } from './audit/audit-context.middleware';
+import { OtpAuditContextMiddleware } from './request-context/audit-context.middleware';
 import { OTP_AUDIT_CONTROLLERS, OTP_AUDIT_PROVIDERS } from './audit/otp-audit.providers';
 import { OtpAuditService } from './audit/otp-audit.service';
 import { OtpAuditWriter } from './audit/otp-audit.writer';
@@ -32,10 +32,10 @@ import {
   OTP_RESOLVED_OPTIONS,
   OtpRateLimitSettings,
   OtpConfigurableModule,
-} from './otp.module-definition';
-import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
-import { resolveOtpOptions } from './otp-options.resolver';
-import { OtpService } from './otp.service';
+} from './core/otp.module-definition';
+import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './core/otp-options.interface';
+import { resolveOtpOptions } from './options/otp-options.resolver';
+import { OtpService } from './challenges/otp.service';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from './persistence/otp-failure-budget.store';
 import { OTP_ENTITIES } from './persistence/otp.entities';

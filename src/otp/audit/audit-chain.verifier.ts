@@ -1,4 +1,4 @@
-import { resolveRetentionOptions } from '../ops/ops-options';
+import { DEFAULT_AUDIT_RETENTION_SECONDS, DEFAULT_IP_TRUNCATE_SECONDS } from './audit-options';
 import { AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
 
 /** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */
@@ -80,7 +80,7 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
   // and every row after an anchor was written after the anchor was recorded: so a real purge past
   // an anchor means that anchor was recorded before the retention period. A purge anchor (and
   // head) moved past recent anchors after deleting the rows is caught here.
-  const retentionMs = (options.auditRetentionSeconds ?? resolveRetentionOptions().auditSeconds) * 1000;
+  const retentionMs = (options.auditRetentionSeconds ?? DEFAULT_AUDIT_RETENTION_SECONDS) * 1000;
   const retentionStart = Date.now() - retentionMs + CLOCK_SKEW_MS;
   const below = [...external.values()].filter((a) => BigInt(a.seq) < BigInt(result.anchorSeq)).sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
   for (const a of below) {
@@ -91,7 +91,7 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
     }
   }
 
-  const windowMs = (options.ipTruncateSeconds ?? resolveRetentionOptions().ipTruncateSeconds) * 1000;
+  const windowMs = (options.ipTruncateSeconds ?? DEFAULT_IP_TRUNCATE_SECONDS) * 1000;
   const erasures = new ErasureMatcher();
   let expectedSeq = BigInt(anchor.seq as string) + 1n;
   let prev = String(anchor.hash);

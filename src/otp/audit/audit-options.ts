@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { OtpConfigError } from '../otp.errors';
-import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from './operator-token';
+import { OtpConfigError } from '../core/otp.errors';
+import { OPERATOR_TOKEN_HINT, operatorTokenProblem } from '../operator/operator-token';
+
+/** Default of `retention.auditSeconds`: how long audit rows are kept. */
+export const DEFAULT_AUDIT_RETENTION_SECONDS = 400 * 86_400;
+
+/** Default of `retention.ipTruncateSeconds`: how long a client IP is kept whole in audit rows. */
+export const DEFAULT_IP_TRUNCATE_SECONDS = 30 * 86_400;
 
 /** Audit trail settings (`OtpModuleOptions.audit`). */
 export interface OtpAuditOptions {

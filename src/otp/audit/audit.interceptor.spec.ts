@@ -3,7 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { lastValueFrom, throwError } from 'rxjs';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OtpExceptionFilter } from '../http/otp-exception.filter';
+import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import {
   OtpConfigError,
   OtpContextInvalidError,
@@ -14,8 +14,8 @@ import {
   OtpRequiredError,
   OtpThrottledError,
   OtpUnavailableError,
-} from '../otp.errors';
-import { otpHttpException } from '../otp-error.http';
+} from '../core/otp.errors';
+import { otpHttpException } from '../core/otp-error.http';
 import { OtpAuditInterceptor } from './audit.interceptor';
 import { Audited } from './audited.decorator';
 

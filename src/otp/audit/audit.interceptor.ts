@@ -3,21 +3,9 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { Observable, tap } from 'rxjs';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { otpErrorOf, otpErrorToHttp } from '../otp-error.http';
-import { AuditRequestContext, currentAuditContext, requestIdOf, runWithAuditContext } from './audit-context';
+import { otpErrorOf, otpErrorToHttp } from '../core/otp-error.http';
+import { auditContextOf, currentAuditContext, HttpRequestLike, runWithAuditContext } from '../request-context/audit-context';
 import { AUDITED_ACTION } from './audited.decorator';
-
-interface HttpRequestLike {
-  id?: unknown;
-  ip?: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/** The request context of an HTTP request (adapter-neutral: Express and Fastify requests). */
-export function auditContextOf(req: HttpRequestLike): AuditRequestContext {
-  const ua = req.headers['user-agent'];
-  return { requestId: requestIdOf(req), ip: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 256) : undefined };
-}
 
 /** The status the client gets for `err` (as `OtpExceptionFilter` answers it) and the code to record. */
 function outcomeOf(err: unknown): { status: number; error: string } {

@@ -2,11 +2,11 @@ import { Body, Controller, Get, Header, HttpCode, Post, UseGuards, UseIntercepto
 import { Type } from 'class-transformer';
 import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { BodyDepthPipe } from '../http/body-depth.pipe';
-import { JsonBodyGuard } from '../http/json-body.guard';
-import { NoStoreInterceptor } from '../http/no-store.interceptor';
-import { otpValidationPipe } from '../http/otp.controller';
-import { OtpOperatorRoute } from './operator-route.decorator';
+import { BodyDepthPipe } from '../http-kit/body-depth.pipe';
+import { JsonBodyGuard } from '../http-kit/json-body.guard';
+import { NoStoreInterceptor } from '../http-kit/no-store.interceptor';
+import { otpValidationPipe } from '../http-kit/otp-validation.pipe';
+import { OtpOperatorRoute } from '../operator/operator-route.decorator';
 import { OtpAuditService } from './otp-audit.service';
 
 /** Filters of an audit query, sent in the body: an address must never travel in a URL. */

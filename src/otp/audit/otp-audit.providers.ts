@@ -1,5 +1,5 @@
 import { Provider, Type } from '@nestjs/common';
-import { OtpAdminGuard } from './otp-admin.guard';
+import { OtpAdminGuard } from '../operator/otp-admin.guard';
 import { OtpAuditAdminController } from './otp-audit-admin.controller';
 import { OtpAuditService } from './otp-audit.service';
 import { OtpAuditStore } from './otp-audit.store';

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
-import { OtpService } from '../otp.service';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OtpService } from '../challenges/otp.service';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
 import { OtpAuditWriter } from './otp-audit.writer';

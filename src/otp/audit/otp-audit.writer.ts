@@ -1,11 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
-import { currentAuditContext } from './audit-context';
+import { currentAuditContext } from '../request-context/audit-context';
 import type { ResolvedAuditOptions } from './audit-options';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 import { owaspNameOf } from './owasp-vocabulary';

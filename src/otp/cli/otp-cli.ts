@@ -8,7 +8,7 @@ import { planKeyRotation } from '../ops/otp-key-rotation';
 import { OtpRetentionService } from '../ops/otp-retention.service';
 import { argValue, readAnchors, withAuditDatabase } from './audit-db';
 import { withOtpContext } from './otp-cli.context';
-import { OTP_MIGRATIONS_TABLE, revertOtpMigration, runOtpMigrations, showOtpMigrations } from './otp-migrations.runner';
+import { OTP_MIGRATIONS_TABLE, revertOtpMigration, runOtpMigrations, showOtpMigrations } from '../persistence/otp-migrations.runner';
 
 /** A command: resolves to its exit code, or throws (exit 2, the message on stderr). */
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;

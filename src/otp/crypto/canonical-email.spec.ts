@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import { OtpEmailInvalidError } from '../otp.errors';
+import { OtpEmailInvalidError } from '../core/otp.errors';
 import { canonicalEmail, tryCanonicalEmail } from './canonical';
 
 /** Every spelling on the right reaches the mailbox on the left, so it must canonicalise to it. */

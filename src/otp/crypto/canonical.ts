@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { domainToASCII } from 'node:url';
-import { OtpEmailInvalidError } from '../otp.errors';
+import { OtpEmailInvalidError } from '../core/otp.errors';
+import type { OtpContext, OtpContextValue } from '../core/otp.types';
 
 // RFC 5322 atext, plus the non-ASCII characters RFC 6532 (SMTPUTF8) adds, minus every
 // control, format, separator, unassigned and private-use character.
@@ -84,9 +85,7 @@ export function canonicalEmail(email: string): string {
   return canonical;
 }
 
-export type OtpContextValue = string | number | boolean | null;
-/** A flat set of facts a code is bound to, such as `{ amount, payee }`. */
-export type OtpContext = Record<string, OtpContextValue>;
+export type { OtpContext, OtpContextValue } from '../core/otp.types';
 
 /** At most this many fields in a context. */
 export const MAX_CONTEXT_KEYS = 16;

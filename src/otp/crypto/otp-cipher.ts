@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import type { OtpKey } from './otp-keyring';
 
 const AES_KEY_BYTES = 32;

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 
 /** One HMAC key with the id stored beside every digest made with it. */
 export interface OtpKey {

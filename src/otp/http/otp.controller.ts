@@ -13,25 +13,25 @@ import {
   UseGuards,
   UseInterceptors,
   UsePipes,
-  ValidationPipe,
   BadRequestException,
   PipeTransform,
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator';
 import { OtpAuditInterceptor } from '../audit/audit.interceptor';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { OtpContextInvalidError, OtpPurposeUnknownError } from '../otp.errors';
-import { ResolvedOtpOptions } from '../otp-options.interface';
-import { publicPurpose } from '../otp-options.resolver';
-import { OtpService } from '../otp.service';
-import { IssuedChallenge } from '../otp.types';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OtpContextInvalidError, OtpPurposeUnknownError } from '../core/otp.errors';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { publicPurpose } from '../challenges/otp-purposes';
+import { OtpService } from '../challenges/otp.service';
+import { IssuedChallenge } from '../core/otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
-import { BodyDepthPipe } from './body-depth.pipe';
+import { BodyDepthPipe } from '../http-kit/body-depth.pipe';
+import { otpValidationPipe } from '../http-kit/otp-validation.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
-import { OtpExceptionFilter } from './otp-exception.filter';
-import { JsonBodyGuard } from './json-body.guard';
-import { RejectQueryGuard } from './reject-query.guard';
+import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
+import { JsonBodyGuard } from '../http-kit/json-body.guard';
+import { RejectQueryGuard } from '../http-kit/reject-query.guard';
 import { ApiOtpErrors, OtpErrorBodyDto, OtpProofResponseDto } from './otp-openapi';
 import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
 import { OtpThrottlerGuard } from '../rate-limit/otp-throttler.guard';
@@ -58,14 +58,6 @@ class EmptyBodyPipe implements PipeTransform<unknown, undefined> {
     return undefined;
   }
 }
-
-export const otpValidationPipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  forbidUnknownValues: true,
-  transform: true,
-  validationError: { target: false, value: false },
-});
 
 function toResponse(c: IssuedChallenge): ChallengeResponseDto {
   return { challengeId: c.challengeId, expiresAt: c.expiresAt.toISOString(), resendAvailableAt: c.resendAvailableAt.toISOString() };

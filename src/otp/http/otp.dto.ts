@@ -10,7 +10,7 @@ import {
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { isOtpContext, MAX_CONTEXT_KEYS, MAX_CONTEXT_STRING, type OtpContext } from '../crypto/canonical';
-import { IsOtpEmail } from './otp-email.validator';
+import { IsOtpEmail } from '../http-kit/otp-email.validator';
 
 const CONTEXT_DOC = { type: 'object', additionalProperties: true, description: 'Flat object of at most 16 scalar values the code approves, e.g. { amount, to }' } as const;
 

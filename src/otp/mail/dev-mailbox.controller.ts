@@ -1,9 +1,9 @@
 import { Controller, Get, Headers, Inject, NotFoundException, Param, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { ResolvedOtpOptions } from '../otp-options.interface';
-import { NoStoreInterceptor } from '../http/no-store.interceptor';
-import { OtpExceptionFilter } from '../http/otp-exception.filter';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { NoStoreInterceptor } from '../http-kit/no-store.interceptor';
+import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { MAIL_PART_CSP, MAILBOX_PAGE_CSP, prefersHtml, renderMailboxPage } from './dev-mailbox.page';
 import { OtpMailer } from './otp-mailer.port';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import { classifyMailError } from './outbox/mail-error.classifier';
 import { OtpMailDispatcher } from './outbox/otp-mail.dispatcher';
 import { resolveOtpMailOptions } from './mail-options';

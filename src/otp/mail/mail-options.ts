@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import { OtpMailOutboxOptions, resolveOtpMailOutboxOptions, ResolvedOtpMailOutboxOptions } from './outbox/outbox-options';
 import { defaultTemplatesDir } from './templates/default-templates-dir';
 

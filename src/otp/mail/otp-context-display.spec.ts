@@ -1,6 +1,6 @@
-import { OtpConfigError } from '../otp.errors';
-import { resolveOtpOptions } from '../otp-options.resolver';
-import { OtpPurposeOptions } from '../otp-options.interface';
+import { OtpConfigError } from '../core/otp.errors';
+import { resolveOtpOptions } from '../options/otp-options.resolver';
+import { OtpPurposeOptions } from '../core/otp-options.interface';
 
 const boot = (transfer: OtpPurposeOptions) =>
   resolveOtpOptions({ keys: [], encryptionKeys: [], production: false, purposes: { transfer } }, { warn: () => undefined } as never);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OtpContextDisplay } from '../otp-options.interface';
+import type { OtpContextDisplay } from '../core/otp-options.interface';
 import { displayedDetails } from './otp-context-display';
 import { ResolvedOtpMailOptions } from './mail-options';
 import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';

@@ -1,9 +1,9 @@
 import { Logger, Provider } from '@nestjs/common';
 import { MAILER_OPTIONS, MailerEventService, MailerOptions, MailerService } from '@nestjs-modules/mailer';
 import { createTransport } from 'nodemailer';
-import { OtpConfigError } from '../otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpConfigError } from '../core/otp.errors';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { OtpMailComposer } from './otp-mail.composer';
 import { OtpMailer } from './otp-mailer.port';

@@ -1,4 +1,4 @@
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import type { OtpAlert, OtpAlertSink } from './otp-alert.types';
 
 /** One windowed threshold: the rule fires when `threshold` is reached within `windowSeconds`. */

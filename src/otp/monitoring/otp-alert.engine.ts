@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpAlertRules } from './otp-alert.rules';
 import { LogAlertSink, WebhookAlertSink } from './otp-alert.sinks';
 import { OtpAlert, OtpAlertSink } from './otp-alert.types';

@@ -4,8 +4,8 @@ import { OtpMailer } from '../mail/otp-mailer.port';
 import { SmtpOtpMailer } from '../mail/smtp/smtp-otp.mailer';
 import { OTP_THROTTLER_STORAGE } from '../rate-limit/otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from '../rate-limit/redis-throttler-storage';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { cachedHealthCheck, OtpHealthChecks } from './otp-health.checks';
 
 /**

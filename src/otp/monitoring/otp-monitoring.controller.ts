@@ -1,5 +1,5 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { OtpOperatorRoute } from '../audit/operator-route.decorator';
+import { OtpOperatorRoute } from '../operator/operator-route.decorator';
 import { HttpAdapterHost } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { OtpHealthChecks } from './otp-health.checks';

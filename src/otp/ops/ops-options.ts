@@ -1,4 +1,5 @@
-import { OtpConfigError } from '../otp.errors';
+import { DEFAULT_AUDIT_RETENTION_SECONDS, DEFAULT_IP_TRUNCATE_SECONDS } from '../audit/audit-options';
+import { OtpConfigError } from '../core/otp.errors';
 
 /** Retention settings (`OtpModuleOptions.retention`); periods count from when a row ended. */
 export interface OtpRetentionOptions {
@@ -68,7 +69,7 @@ export function resolveRetentionOptions(o: OtpRetentionOptions = {}): ResolvedRe
     intervalMs: period('intervalSeconds', 3600) * 1000,
     challengeSeconds: period('challengeSeconds', 86_400),
     spentRowSeconds: period('spentRowSeconds', 7 * 86_400),
-    auditSeconds: period('auditSeconds', 400 * 86_400),
-    ipTruncateSeconds: period('ipTruncateSeconds', 30 * 86_400),
+    auditSeconds: period('auditSeconds', DEFAULT_AUDIT_RETENTION_SECONDS),
+    ipTruncateSeconds: period('ipTruncateSeconds', DEFAULT_IP_TRUNCATE_SECONDS),
   };
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpAuditWriter } from '../audit/otp-audit.writer';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OtpService } from '../otp.service';
+import { OtpService } from '../challenges/otp.service';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OTP_TABLES } from '../persistence/otp-tables';
 import { OtpOpsStore } from './otp-ops.store';

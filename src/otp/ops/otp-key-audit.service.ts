@@ -3,8 +3,8 @@ import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpAuditWriter } from '../audit/otp-audit.writer';
 import { OtpKeyring } from '../crypto/otp-keyring';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /**

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OtpKeyring } from '../crypto/otp-keyring';
-import { OtpConfigError } from '../otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpConfigError } from '../core/otp.errors';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpKeyFingerprintStore } from '../persistence/otp-key-fingerprint.store';
 import { OtpSchemaState, pendingOtpMigrations } from '../persistence/otp-schema.state';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { OtpThrottledError } from '../otp.errors';
+import { OtpThrottledError } from '../core/otp.errors';
 import type { NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
 import {
   ATTEMPT, ATTEMPT_MINTING, DELIVERY, ISSUE, PURGE_ENDED, RESEND, SUBJECT, SUPERSEDE_ALL_LIVE, WIPE_OLD_DELIVERIES,

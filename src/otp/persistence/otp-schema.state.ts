@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { OTP_MIGRATIONS } from '../../../migrations';
-import { OtpUnavailableError } from '../otp.errors';
+import { OtpUnavailableError } from '../core/otp.errors';
 
 /**
  * Whether the database holds every migration of the module, as found at start.

@@ -1,7 +1,7 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
 import { OtpSendLimiter } from './otp-send-limiter';

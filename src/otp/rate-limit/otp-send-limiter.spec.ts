@@ -1,8 +1,8 @@
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
-import { ResolvedOtpOptions } from '../otp-options.interface';
+import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { resolveRateLimits } from './rate-limit-options';
 import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
 

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { ipNetwork } from '../net/ip-network';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import { OtpThrottledError, OtpUnavailableError } from '../otp.errors';
-import { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpRateLimit, OtpThrottlerName } from './rate-limit-options';
 import { OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 

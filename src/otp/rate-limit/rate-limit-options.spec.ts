@@ -1,5 +1,5 @@
 import { rateLimitsFromEnv } from '../../app/rate-limit.config';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import { DEFAULT_RATE_LIMITS, resolveRateLimits } from './rate-limit-options';
 
 describe('rate-limit options', () => {

@@ -1,6 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { isLoopbackHost } from '../net/loopback';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 
 /** One limit: at most `limit` requests per `ttlSeconds`, then 429 until the window ends. */
 export interface OtpRateLimit {

@@ -1,4 +1,4 @@
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 
 describe('the Redis storage is an optional peer', () => {
   afterEach(() => {
@@ -13,7 +13,7 @@ describe('the Redis storage is an optional peer', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { RedisOtpThrottlerStorage } = require('./redis-throttler-storage') as typeof import('./redis-throttler-storage');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { OtpConfigError: Err } = require('../otp.errors') as { OtpConfigError: typeof OtpConfigError };
+    const { OtpConfigError: Err } = require('../core/otp.errors') as { OtpConfigError: typeof OtpConfigError };
     const start = () => RedisOtpThrottlerStorage.connect({ url: 'redis://127.0.0.1:6379' });
     expect(start).toThrow(Err);
     expect(start).toThrow('rateLimits.redis needs the optional peers: npm install @nest-lab/throttler-storage-redis ioredis (ioredis is missing)');

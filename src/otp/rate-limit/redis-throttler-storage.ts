@@ -5,7 +5,7 @@ import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-r
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 import { OtpRateLimitRedisOptions } from './rate-limit-options';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { currentAuditContext } from '../audit/audit-context';
+import { currentAuditContext } from '../request-context/audit-context';
 import { canonicalEmail } from '../crypto/canonical';
 import { OtpCipher } from '../crypto/otp-cipher';
 import { OtpKeyring } from '../crypto/otp-keyring';
@@ -10,8 +10,8 @@ import { NewDeviceNoticePayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
 import { safeLocale } from '../mail/safe-locale';
 import { ipNetwork } from '../net/ip-network';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpKnownDeviceStore } from './otp-known-device.store';
 import type { ResolvedSignInNoticeOptions } from './sign-in-options';

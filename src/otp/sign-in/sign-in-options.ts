@@ -1,4 +1,4 @@
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 
 /** New-device sign-in notices (`OtpModuleOptions.signInNotices`), used by `OtpSignInNotifier`. */
 export interface OtpSignInNoticeOptions {

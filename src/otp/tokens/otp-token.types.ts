@@ -1,4 +1,4 @@
-import type { VerifiedChallenge } from '../otp.types';
+import type { VerifiedChallenge } from '../core/otp.types';
 
 /**
  * Authentication method reference of every proof (RFC 8176 style): one email

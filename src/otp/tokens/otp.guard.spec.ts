@@ -1,9 +1,9 @@
 import { ExecutionContext, HttpException, Logger, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ArgumentsHost } from '@nestjs/common';
-import { OtpExceptionFilter } from '../http/otp-exception.filter';
+import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { contextHash } from '../crypto/canonical';
-import { OtpRequiredError } from '../otp.errors';
+import { OtpRequiredError } from '../core/otp.errors';
 import { OtpGuard } from './otp.guard';
 import type { OtpTokenService } from './otp-token.service';
 import type { OtpTokenExpectation } from './otp-token.types';

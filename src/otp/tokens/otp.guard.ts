@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { contextHash, isOtpContext, OtpContext } from '../crypto/canonical';
-import { bodyProblem } from '../http/body-shape';
-import { otpHttpException } from '../otp-error.http';
-import { OtpRequestContextInvalidError, OtpRequiredError, OtpUnavailableError } from '../otp.errors';
+import { bodyProblem } from '../http-kit/body-shape';
+import { otpHttpException } from '../core/otp-error.http';
+import { OtpRequestContextInvalidError, OtpRequiredError, OtpUnavailableError } from '../core/otp.errors';
 import { OtpTokenService } from './otp-token.service';
 import { OTP_PROOF_REQUEST_KEY, REQUIRE_OTP_METADATA, RequireOtpMetadata } from './require-otp.decorator';
 

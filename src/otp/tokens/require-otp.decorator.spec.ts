@@ -1,7 +1,7 @@
 import { ExecutionContext, HttpException } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { OtpRequiredError } from '../otp.errors';
-import { otpErrorToHttp } from '../otp-error.http';
+import { OtpRequiredError } from '../core/otp.errors';
+import { otpErrorToHttp } from '../core/otp-error.http';
 import { OTP_PROOF_REQUEST_KEY, OtpProof } from './require-otp.decorator';
 
 /** The factory Nest runs for `@OtpProof()` (read back from the route-argument metadata). */

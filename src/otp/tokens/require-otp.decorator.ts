@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { OtpContext } from '../crypto/canonical';
-import { otpHttpException } from '../otp-error.http';
-import { OtpRequiredError } from '../otp.errors';
+import { otpHttpException } from '../core/otp-error.http';
+import { OtpRequiredError } from '../core/otp.errors';
 import type { RedeemedOtpProof } from './otp-token.types';
 
 /** Metadata key written by `@RequireOtp` and read by `OtpGuard`. */

@@ -1,4 +1,4 @@
-import { OtpConfigError } from '../otp.errors';
+import { OtpConfigError } from '../core/otp.errors';
 
 /** How `OtpGuard` finds the signed-in user's address on a request (`OtpModuleOptions.currentUserEmail`). */
 export type OtpCurrentUserEmail = (request: any) => string | null | undefined | Promise<string | null | undefined>;

@@ -3,8 +3,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { OtpCipher } from '../../crypto/otp-cipher';
 import { OtpEventBus } from '../../events/otp-event-bus';
 import { OtpEvent } from '../../events/otp-event';
-import { OTP_RESOLVED_OPTIONS } from '../../otp.module-definition';
-import { ResolvedOtpOptions } from '../../otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../../core/otp-options.interface';
 import { ChallengeDeliveryDetails, NoticeMailPayload } from './otp-mail-outbox.payload';
 import { OtpChallengeStore } from '../../persistence/otp-challenge.store';
 import { OtpMailOutboxStore } from './otp-mail-outbox.store';

@@ -1,4 +1,4 @@
-import { OtpConfigError } from '../../otp.errors';
+import { OtpConfigError } from '../../core/otp.errors';
 
 /** How the mail outbox delivers (`OtpModuleOptions.mail`: these fields sit beside the transport's). */
 export interface OtpMailOutboxOptions {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { otpPackageRoot } from '../../package-root';
+import { otpPackageRoot } from '../../core/package-root';
 
 /**
  * The package's own `templates/`, found from the module's own files (the package root

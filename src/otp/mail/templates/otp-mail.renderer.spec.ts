@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { OtpConfigError } from '../../otp.errors';
+import { OtpConfigError } from '../../core/otp.errors';
 import { resolveContextDisplay } from '../otp-context-display';
 import { OtpMailComposer } from '../otp-mail.composer';
 import { resolveOtpMailOptions } from '../mail-options';

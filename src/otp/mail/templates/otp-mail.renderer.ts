@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import Handlebars from 'handlebars';
-import { OtpConfigError } from '../../otp.errors';
+import { OtpConfigError } from '../../core/otp.errors';
 import {
   OTP_MAIL_TEMPLATES,
   OtpMailContexts,

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { OtpConfigError } from '../../otp.errors';
+import { OtpConfigError } from '../../core/otp.errors';
 import { OTP_MAIL_TEMPLATES } from './otp-mail.templates';
 
 /** Strings of one locale file: group -> key -> handlebars source. */

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { otpHttpException } from '../otp-error.http';
-import { OtpError } from '../otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../otp.module-definition';
-import type { ResolvedOtpOptions } from '../otp-options.interface';
+import { otpHttpException } from '../core/otp-error.http';
+import { OtpError } from '../core/otp.errors';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 

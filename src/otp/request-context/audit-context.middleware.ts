@@ -1,6 +1,5 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
-import { auditContextOf } from './audit.interceptor';
-import { runWithAuditContext } from './audit-context';
+import { auditContextOf, runWithAuditContext } from './audit-context';
 
 /**
  * Opens the audit context as early as possible (before guards such as the

@@ -1,6 +1,6 @@
-import type { OtpContext } from './crypto/canonical';
-
-export type { OtpContext, OtpContextValue } from './crypto/canonical';
+export type OtpContextValue = string | number | boolean | null;
+/** A flat set of facts a code is bound to, such as `{ amount, payee }`. */
+export type OtpContext = Record<string, OtpContextValue>;
 
 /** What a caller asks of `OtpService.issue`. */
 export interface IssueChallengeInput {

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { otpHttpException } from '../otp-error.http';
-import { OtpError } from '../otp.errors';
+import { otpHttpException } from '../core/otp-error.http';
+import { OtpError } from '../core/otp.errors';
 
 /** `application/json`, optionally with a UTF-8 charset: nothing else (no `+json` types, no other parameters). */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(;[ \t]*charset[ \t]*=[ \t]*("utf-8"|utf-8)[ \t]*)?$/i;

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { resolveAuditOptions } from './audit/audit-options';
-import { otpMigrationsTable } from './cli/otp-migrations.runner';
-import { OtpKey, parseKeyList, parseSecret } from './crypto/otp-keyring';
-import { resolveOtpMailOptions } from './mail/mail-options';
-import { resolveContextDisplay } from './mail/otp-context-display';
-import { resolveMonitoringOptions } from './monitoring/monitoring-options';
-import { resolveRetentionOptions } from './ops/ops-options';
-import { OtpConfigError } from './otp.errors';
-import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
-import { deepFrozen } from './otp-options.freeze';
-import { resolveRateLimits } from './rate-limit/rate-limit-options';
-import { resolveSignInNoticeOptions } from './sign-in/sign-in-options';
-import { resolveOtpTokenOptions } from './tokens/tokens-options';
+import { resolveAuditOptions } from '../audit/audit-options';
+import { otpMigrationsTable } from '../persistence/otp-migrations.runner';
+import { OtpKey, parseKeyList, parseSecret } from '../crypto/otp-keyring';
+import { resolveOtpMailOptions } from '../mail/mail-options';
+import { resolveContextDisplay } from '../mail/otp-context-display';
+import { resolveMonitoringOptions } from '../monitoring/monitoring-options';
+import { resolveRetentionOptions } from '../ops/ops-options';
+import { OtpConfigError } from '../core/otp.errors';
+import { OtpModuleOptions, ResolvedOtpOptions } from '../core/otp-options.interface';
+import { deepFrozen } from '../core/otp-options.freeze';
+import { resolveRateLimits } from '../rate-limit/rate-limit-options';
+import { resolveSignInNoticeOptions } from '../sign-in/sign-in-options';
+import { resolveOtpTokenOptions } from '../tokens/tokens-options';
 
 export const MAX_TTL_SECONDS = 86_400;
 export const SHORT_TTL_SECONDS = 600;
@@ -180,39 +180,6 @@ function assertOneRolePerSecret(keys: OtpKey[], indexKey: Buffer | undefined, en
       throw new OtpConfigError(`${clash[0]} and OTP_ENCRYPTION_KEYS key "${e.id}" are the same secret: give the HMAC and the encryption keys their own (npm run otp:keys -- new)`);
     }
   }
-}
-
-/** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */
-export function declaredPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
-  return Object.hasOwn(options.purposes, name) ? options.purposes[name] : undefined;
-}
-
-/** A purpose anyone may start on the public issue route; undefined for host purposes, as for undeclared ones. */
-export function publicPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
-  const rules = declaredPurpose(options, name);
-  return rules?.issue === 'public' ? rules : undefined;
-}
-
-const SAFE_CONTEXT_TEXT = /^[\p{L}\p{N} .,'_-]{0,64}$/u;
-
-/**
- * Why a context does not fit a purpose, or undefined when it does: declared
- * fields only (when declared), their types, and text safe to print in a mail.
- */
-export function contextProblem(rules: ResolvedOtpOptions['purposes'][string], context: Record<string, unknown>): string | undefined {
-  const declared = Object.keys(rules.contextFields);
-  for (const [key, value] of Object.entries(context)) {
-    if (declared.length > 0) {
-      const type = Object.hasOwn(rules.contextFields, key) ? rules.contextFields[key] : undefined;
-      if (!type) return `field "${key}" is not part of this purpose's context`;
-      if (typeof value !== type) return `field "${key}" must be a ${type}`;
-    }
-    if (typeof value === 'string' && !SAFE_CONTEXT_TEXT.test(value)) {
-      return `field "${key}" must be at most 64 letters, digits, spaces or .,'_-`;
-    }
-  }
-  for (const key of declared) if (!Object.hasOwn(context, key)) return `field "${key}" is required`;
-  return undefined;
 }
 
 /** Escalating delays between verifications of one address (R10); `false` turns them off. */

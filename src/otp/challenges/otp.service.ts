@@ -1,27 +1,27 @@
-import { safeLocale } from './mail/safe-locale';
+import { safeLocale } from '../mail/safe-locale';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { canonicalEmail, contextHash } from './crypto/canonical';
-import { OtpCipher } from './crypto/otp-cipher';
-import { generateCode } from './crypto/otp-code';
-import { OtpKeyring } from './crypto/otp-keyring';
-import { OtpEventBus } from './events/otp-event-bus';
-import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from './mail/outbox/otp-mail-outbox.payload';
-import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
-import { OTP_RESOLVED_OPTIONS } from './otp.module-definition';
+import { canonicalEmail, contextHash } from '../crypto/canonical';
+import { OtpCipher } from '../crypto/otp-cipher';
+import { generateCode } from '../crypto/otp-code';
+import { OtpKeyring } from '../crypto/otp-keyring';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
+import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
 import {
   OtpContextInvalidError,
   OtpInvalidError,
   OtpPurposeUnknownError,
   OtpThrottledError,
-} from './otp.errors';
-import { ResolvedOtpOptions } from './otp-options.interface';
-import { contextProblem, declaredPurpose } from './otp-options.resolver';
-import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from './persistence/otp-challenge.store';
-import { OtpSendLimiter } from './rate-limit/otp-send-limiter';
-import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChallengeInput } from './otp.types';
-import { OtpSchemaState } from './persistence/otp-schema.state';
-import { isUuid } from './crypto/uuid';
+} from '../core/otp.errors';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { contextProblem, declaredPurpose } from './otp-purposes';
+import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from '../persistence/otp-challenge.store';
+import { OtpSendLimiter } from '../rate-limit/otp-send-limiter';
+import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChallengeInput } from '../core/otp.types';
+import { OtpSchemaState } from '../persistence/otp-schema.state';
+import { isUuid } from '../crypto/uuid';
 
 /** What the encrypted delivery blob of a challenge holds. */
 type DeliveryDetails = ChallengeDeliveryDetails;

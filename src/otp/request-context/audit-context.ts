@@ -43,3 +43,15 @@ export function requestIdOf(req: RequestLike): string {
   if (typeof req.id === 'number') return String(req.id);
   return otpRequestId(req);
 }
+
+export interface HttpRequestLike {
+  id?: unknown;
+  ip?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** The request context of an HTTP request (adapter-neutral: Express and Fastify requests). */
+export function auditContextOf(req: HttpRequestLike): AuditRequestContext {
+  const ua = req.headers['user-agent'];
+  return { requestId: requestIdOf(req), ip: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 256) : undefined };
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { resolveOtpOptions } from '../otp-options.resolver';
+import { resolveOtpOptions } from '../options/otp-options.resolver';
 import { operatorTokenProblem } from './operator-token';
 
 const keys = () => `k1:${randomBytes(32).toString('base64')}`;

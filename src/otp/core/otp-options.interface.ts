@@ -1,11 +1,11 @@
-import type { OtpAuditOptions, ResolvedAuditOptions } from './audit/audit-options';
-import type { OtpKey } from './crypto/otp-keyring';
-import type { OtpMailOptions, ResolvedOtpMailOptions } from './mail/mail-options';
-import type { OtpMonitoringOptions, ResolvedMonitoringOptions } from './monitoring/monitoring-options';
-import type { OtpRetentionOptions, ResolvedRetentionOptions } from './ops/ops-options';
-import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from './rate-limit/rate-limit-options';
-import type { OtpSignInNoticeOptions, ResolvedSignInNoticeOptions } from './sign-in/sign-in-options';
-import type { OtpCurrentUserEmail, OtpTokenOptions, ResolvedOtpTokenOptions } from './tokens/tokens-options';
+import type { OtpAuditOptions, ResolvedAuditOptions } from '../audit/audit-options';
+import type { OtpKey } from '../crypto/otp-keyring';
+import type { OtpMailOptions, ResolvedOtpMailOptions } from '../mail/mail-options';
+import type { OtpMonitoringOptions, ResolvedMonitoringOptions } from '../monitoring/monitoring-options';
+import type { OtpRetentionOptions, ResolvedRetentionOptions } from '../ops/ops-options';
+import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from '../rate-limit/rate-limit-options';
+import type { OtpSignInNoticeOptions, ResolvedSignInNoticeOptions } from '../sign-in/sign-in-options';
+import type { OtpCurrentUserEmail, OtpTokenOptions, ResolvedOtpTokenOptions } from '../tokens/tokens-options';
 
 /** Caption of a context field in a mail: one text, or one per language (`{ en: 'Amount', de: 'Betrag' }`). */
 export type OtpDisplayLabel = string | Record<string, string>;

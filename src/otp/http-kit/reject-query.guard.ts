@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { otpHttpException } from '../otp-error.http';
-import { OtpError } from '../otp.errors';
+import { otpHttpException } from '../core/otp-error.http';
+import { OtpError } from '../core/otp.errors';
 
 /**
  * OTP routes take no query string: a code there would be written to access

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { OtpConfigError } from './otp.errors';
-import { OtpModuleOptions } from './otp-options.interface';
+import { basename, join } from 'node:path';
+import { OtpConfigError } from '../core/otp.errors';
+import { OtpModuleOptions } from '../core/otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 
 const secret = () => randomBytes(32).toString('base64');
@@ -144,19 +144,19 @@ describe('resolveOtpOptions refuses each feature\'s invalid option itself, with 
 });
 
 describe('no provider reads the raw module options but the resolver', () => {
-  const root = __dirname;
+  const root = join(__dirname, '..');
   const sources = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : []);
   // Block comments and whole-line comments only: a `//` inside code may be a URL.
   const code = (file: string) => readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const files = sources(root).map((file) => [relative(root, file), code(file)] as const);
+  const files = sources(root).map((file) => [basename(file), code(file)] as const);
 
   it('only the module definition and the resolver provider in otp.module.ts name the raw options token', () => {
     expect(files.length).toBeGreaterThan(50);
     const naming = files.filter(([, text]) => /\b(OTP_MODULE_OPTIONS|MODULE_OPTIONS_TOKEN)\b/.test(text)).map(([file]) => file);
     expect(naming.sort()).toEqual(['otp.module-definition.ts', 'otp.module.ts']);
     const moduleText = files.find(([file]) => file === 'otp.module.ts')![1];
-    const uses = moduleText.replace(/import \{[^}]*\} from '\.\/otp\.module-definition';/, '').match(/\bOTP_MODULE_OPTIONS\b/g) ?? [];
+    const uses = moduleText.replace(/import \{[^}]*\} from '\.\/core\/otp\.module-definition';/, '').match(/\bOTP_MODULE_OPTIONS\b/g) ?? [];
     expect(uses).toHaveLength(1);
     expect(moduleText).toMatch(/provide: OTP_RESOLVED_OPTIONS,\s*useFactory: \(options: OtpModuleOptions\) => resolveOtpOptions\(options\),\s*inject: \[OTP_MODULE_OPTIONS\]/);
   });

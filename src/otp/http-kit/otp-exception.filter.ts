@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../otp-error.http';
-import { OtpError, OtpUnavailableError } from '../otp.errors';
-import { isDatabaseUnavailable } from '../persistence/database-unavailable';
+import { isDatabaseUnavailable } from '../core/database-unavailable';
+import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../core/otp-error.http';
+import { OtpError, OtpUnavailableError } from '../core/otp.errors';
 
 /** A 415 from the body parser or a host's exception: the same answer as `JsonBodyGuard`'s. */
 const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_media_type')).body;

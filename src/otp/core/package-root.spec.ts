@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveOtpMailOptions } from './mail/mail-options';
+import { resolveOtpMailOptions } from '../mail/mail-options';
 import { otpPackageRoot } from './package-root';
 
 describe('templates resolve from the package itself, never the working directory', () => {
-  const repo = resolve(__dirname, '../..');
+  const repo = resolve(__dirname, '../../..');
   const cwd = process.cwd();
   let elsewhere: string;
   beforeAll(() => {
