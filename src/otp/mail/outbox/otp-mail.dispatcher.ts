@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { OtpCipher } from '../../crypto/otp-cipher';
+import { openJson } from '../../crypto/sealed-json';
 import { OtpEventBus } from '../../events/otp-event-bus';
 import { OTP_RESOLVED_OPTIONS } from '../../otp.module-definition';
 import { ResolvedOtpOptions } from '../../otp-options.interface';
@@ -211,7 +212,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private async deliver(row: OutboxRow, claimedAt: number, leaseEndsAt: number, sent: () => void): Promise<void> {
     let payload: OutboxPayload;
     try {
-      payload = JSON.parse(this.cipher.decrypt(row.payloadCiphertext ?? '', row.id)) as OutboxPayload;
+      payload = openJson<OutboxPayload>(this.cipher, row.payloadCiphertext ?? '', row.id);
     } catch {
       sent();
       // Sealed under a key this instance lacks (a rotation rolling out) or tampered with:

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpCipher } from '../../crypto/otp-cipher';
+import { openJson, sealJson } from '../../crypto/sealed-json';
 import { OtpEventBus } from '../../events/otp-event-bus';
 import { OtpEvent } from '../../events/otp-event';
 import { OTP_RESOLVED_OPTIONS } from '../../otp.module-definition';
@@ -54,7 +55,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
     if (!event.challengeId || !event.recipientIndex) return false;
     const challenge = await this.challenges.delivery(event.challengeId);
     if (!challenge?.deliveryCiphertext) return false;
-    const details = JSON.parse(this.cipher.decrypt(challenge.deliveryCiphertext, event.challengeId)) as ChallengeDeliveryDetails;
+    const details = openJson<ChallengeDeliveryDetails>(this.cipher, challenge.deliveryCiphertext, event.challengeId);
     const id = randomUUID();
     const payload: NoticeMailPayload = {
       kind: 'budget-notice',
@@ -71,7 +72,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
         challengeId: event.challengeId,
         purpose: challenge.purpose,
         recipientIndex: event.recipientIndex,
-        payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id),
+        payloadCiphertext: sealJson(this.cipher, payload, id),
         deadlineSeconds: NOTICE_DEADLINE_SECONDS,
       },
       this.options.mail.noticeIntervalSeconds,
