@@ -43,20 +43,27 @@ export interface AuditFilter {
 
 const COLUMNS = `seq, at, event, owasp, outcome, challenge_id, purpose, recipient_index, ip, user_agent, request_id, detail, hash`;
 
-function toRecord(r: Record<string, unknown>): AuditRecord {
+/** The event fields of a stored `otp_audit_log` row (its columns), as the chain and the query API read them. */
+export function auditEventOf(r: Record<string, unknown>): Omit<ChainedContent, 'subjectCommitment' | 'version' | 'linkCommitment'> {
   return {
-    seq: String(r.seq),
     at: r.at as Date,
     event: r.event as string,
     owasp: (r.owasp as string) ?? null,
     outcome: r.outcome as string,
     challengeId: (r.challenge_id as string) ?? null,
     purpose: (r.purpose as string) ?? null,
+    requestId: (r.request_id as string) ?? null,
+    detail: (r.detail as AuditDetail) ?? null,
+  };
+}
+
+function toRecord(r: Record<string, unknown>): AuditRecord {
+  return {
+    seq: String(r.seq),
+    ...auditEventOf(r),
     recipientIndex: (r.recipient_index as string) ?? null,
     ip: (r.ip as string) ?? null,
     userAgent: (r.user_agent as string) ?? null,
-    requestId: (r.request_id as string) ?? null,
-    detail: (r.detail as AuditDetail) ?? null,
     hash: r.hash as string,
   };
 }
