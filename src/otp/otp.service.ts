@@ -1,4 +1,3 @@
-import { safeLocale } from './mail/safe-locale';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalEmail, contextHash } from './crypto/canonical';
@@ -7,6 +6,7 @@ import { generateCode } from './crypto/otp-code';
 import { OtpKeyring } from './crypto/otp-keyring';
 import { sealJson, tryOpenJson } from './crypto/sealed-json';
 import { OtpEventBus } from './events/otp-event-bus';
+import { safeLocale } from './i18n/safe-locale';
 import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from './mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 import { OTP_RESOLVED_OPTIONS } from './otp.module-definition';
