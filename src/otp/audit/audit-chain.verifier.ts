@@ -1,6 +1,5 @@
 import { resolveRetentionOptions } from '../ops/ops-options';
-import { AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
-import { auditEventOf } from './otp-audit.store';
+import { auditEventOf, AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
 
 /** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */
 export type AuditQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;

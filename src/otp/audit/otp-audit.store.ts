@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
-import { AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
+import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
@@ -42,20 +42,6 @@ export interface AuditFilter {
 }
 
 const COLUMNS = `seq, at, event, owasp, outcome, challenge_id, purpose, recipient_index, ip, user_agent, request_id, detail, hash`;
-
-/** The event fields of a stored `otp_audit_log` row (its columns), as the chain and the query API read them. */
-export function auditEventOf(r: Record<string, unknown>): Omit<ChainedContent, 'subjectCommitment' | 'version' | 'linkCommitment'> {
-  return {
-    at: r.at as Date,
-    event: r.event as string,
-    owasp: (r.owasp as string) ?? null,
-    outcome: r.outcome as string,
-    challengeId: (r.challenge_id as string) ?? null,
-    purpose: (r.purpose as string) ?? null,
-    requestId: (r.request_id as string) ?? null,
-    detail: (r.detail as AuditDetail) ?? null,
-  };
-}
 
 function toRecord(r: Record<string, unknown>): AuditRecord {
   return {
