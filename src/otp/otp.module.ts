@@ -22,7 +22,7 @@ import { DevMailboxController } from './mail/dev-mailbox.controller';
 import { OTP_MAILER_PROVIDERS } from './mail/otp-mailer.factory';
 import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
 import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
-import { OtpSecurityNotices } from './mail/outbox/otp-security-notices';
+import { OtpBudgetNotices } from './failure-budget/otp-budget-notices';
 import { OtpMailer } from './mail/otp-mailer.port';
 import {
   OTP_ASYNC_OPTIONS_TYPE,
@@ -88,7 +88,7 @@ const providers: Provider[] = [
   OtpFailureBudgetStore,
   OtpMailOutboxStore,
   OtpMailDispatcher,
-  OtpSecurityNotices,
+  OtpBudgetNotices,
   OtpService,
   OtpTokenStore,
   OtpTokenService,

@@ -31,6 +31,20 @@ export interface ChainedContent {
   linkCommitment?: string | null;
 }
 
+/** The event fields of a stored `otp_audit_log` row (its columns), as the chain and the query API read them. */
+export function auditEventOf(r: Record<string, unknown>): Omit<ChainedContent, 'subjectCommitment' | 'version' | 'linkCommitment'> {
+  return {
+    at: r.at as Date,
+    event: r.event as string,
+    owasp: (r.owasp as string) ?? null,
+    outcome: r.outcome as string,
+    challengeId: (r.challenge_id as string) ?? null,
+    purpose: (r.purpose as string) ?? null,
+    requestId: (r.request_id as string) ?? null,
+    detail: (r.detail as AuditDetail) ?? null,
+  };
+}
+
 /** Personal fields: kept outside the hashed content so erasure can drop them (GDPR Art 17). */
 export interface PersonalFields {
   recipientIndex: string | null;

@@ -1,5 +1,5 @@
 import { DEFAULT_AUDIT_RETENTION_SECONDS, DEFAULT_IP_TRUNCATE_SECONDS } from './audit-options';
-import { AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
+import { auditEventOf, AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
 
 /** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */
 export type AuditQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -109,14 +109,7 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
       if (seq !== expectedSeq) return broken(expectedSeq, `row missing (next present is ${seq})`);
       if (r.prev_hash !== prev) return broken(seq, 'prev_hash does not match the previous row');
       const body = canonicalBody({
-        at: r.at as Date,
-        event: r.event as string,
-        owasp: (r.owasp as string) ?? null,
-        outcome: r.outcome as string,
-        challengeId: (r.challenge_id as string) ?? null,
-        purpose: (r.purpose as string) ?? null,
-        requestId: (r.request_id as string) ?? null,
-        detail: (r.detail as AuditDetail) ?? null,
+        ...auditEventOf(r),
         subjectCommitment: (r.subject_commitment as string) ?? null,
         version: Number(r.body_version) === 2 ? 2 : 1,
         linkCommitment: (r.link_commitment as string) ?? null,

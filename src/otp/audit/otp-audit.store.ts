@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
-import { AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
+import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
@@ -46,17 +46,10 @@ const COLUMNS = `seq, at, event, owasp, outcome, challenge_id, purpose, recipien
 function toRecord(r: Record<string, unknown>): AuditRecord {
   return {
     seq: String(r.seq),
-    at: r.at as Date,
-    event: r.event as string,
-    owasp: (r.owasp as string) ?? null,
-    outcome: r.outcome as string,
-    challengeId: (r.challenge_id as string) ?? null,
-    purpose: (r.purpose as string) ?? null,
+    ...auditEventOf(r),
     recipientIndex: (r.recipient_index as string) ?? null,
     ip: (r.ip as string) ?? null,
     userAgent: (r.user_agent as string) ?? null,
-    requestId: (r.request_id as string) ?? null,
-    detail: (r.detail as AuditDetail) ?? null,
     hash: r.hash as string,
   };
 }

@@ -1,11 +1,12 @@
-import { safeLocale } from '../mail/safe-locale';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalEmail, contextHash } from '../crypto/canonical';
 import { OtpCipher } from '../crypto/otp-cipher';
 import { generateCode } from '../crypto/otp-code';
 import { OtpKeyring } from '../crypto/otp-keyring';
+import { sealJson, tryOpenJson } from '../crypto/sealed-json';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { safeLocale } from '../i18n/safe-locale';
 import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
@@ -84,7 +85,7 @@ export class OtpService {
       purpose,
       contextHash: contextHash(input.context),
       codeDigest: this.keyring.codeDigest(challengeId, purpose, code),
-      deliveryCiphertext: this.cipher.encrypt(JSON.stringify(details), challengeId),
+      deliveryCiphertext: sealJson(this.cipher, details, challengeId),
       maxAttempts: this.options.maxAttempts,
       ttlSeconds: rules.ttlSeconds,
       cooldownSeconds: this.options.resend.cooldownSeconds,
@@ -209,11 +210,7 @@ export class OtpService {
 
   /** The challenge's delivery details, or undefined when sealed under a key this instance no longer has. */
   private openDelivery(ciphertext: string, challengeId: string): DeliveryDetails | undefined {
-    try {
-      return JSON.parse(this.cipher.decrypt(ciphertext, challengeId)) as DeliveryDetails;
-    } catch {
-      return undefined;
-    }
+    return tryOpenJson<DeliveryDetails>(this.cipher, ciphertext, challengeId);
   }
 
   /** The outbox row of a code mail: its payload sealed under the encryption key, bound to the row id. */
@@ -223,6 +220,6 @@ export class OtpService {
       kind: 'code', to: d.to, code, purpose, locale: d.locale, context: d.context, ip: d.ip, userAgent: d.userAgent,
       requestedAt: d.requestedAt,
     };
-    return { id, payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id) };
+    return { id, payloadCiphertext: sealJson(this.cipher, payload, id) };
   }
 }

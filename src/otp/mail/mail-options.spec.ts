@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { OtpConfigError } from '../core/otp.errors';
 import { classifyMailError } from './outbox/mail-error.classifier';
-import { OtpMailDispatcher } from './outbox/otp-mail.dispatcher';
 import { resolveOtpMailOptions } from './mail-options';
 import { smtpTransportOptions } from './smtp/smtp-transport.options';
 
@@ -92,19 +91,5 @@ describe('delivery failures and retries', () => {
     expect(classifyMailError(Object.assign(new Error('x'), { code: 'EENVELOPE', responseCode: 451 }))).toEqual({ errorClass: 'deferred', permanent: false });
     expect(classifyMailError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNECTION' }))).toEqual({ errorClass: 'connection', permanent: false });
     expect(classifyMailError(Object.assign(new Error('self-signed certificate'), { code: 'ESOCKET' })).errorClass).toBe('tls');
-  });
-
-  it('backs off exponentially with jitter in [0.5, 1.5) of the step, capped', () => {
-    const d = new OtpMailDispatcher({ mail: { retry: { baseMs: 1000, maxMs: 60_000 } } } as never, null as never, null as never, null as never, null as never, null as never, null as never);
-    for (let i = 0; i < 200; i++) {
-      const first = d.backoffMs(1);
-      expect(first).toBeGreaterThanOrEqual(500);
-      expect(first).toBeLessThan(1500);
-      const fourth = d.backoffMs(4);
-      expect(fourth).toBeGreaterThanOrEqual(4000);
-      expect(fourth).toBeLessThan(12_000);
-      expect(d.backoffMs(30)).toBeLessThan(90_000);
-    }
-    expect(new Set(Array.from({ length: 50 }, () => d.backoffMs(3))).size).toBeGreaterThan(10);
   });
 });

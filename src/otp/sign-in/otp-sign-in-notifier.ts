@@ -4,12 +4,13 @@ import { currentAuditContext } from '../request-context/audit-context';
 import { canonicalEmail } from '../crypto/canonical';
 import { OtpCipher } from '../crypto/otp-cipher';
 import { OtpKeyring } from '../crypto/otp-keyring';
+import { sealJson } from '../crypto/sealed-json';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { summariseUserAgent } from '../mail/otp-mail.composer';
 import { NewDeviceNoticePayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
-import { safeLocale } from '../mail/safe-locale';
+import { safeLocale } from '../i18n/safe-locale';
 import { ipNetwork } from '../net/ip-network';
+import { summariseUserAgent } from '../net/user-agent-summary';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
 import type { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
@@ -92,7 +93,7 @@ export class OtpSignInNotifier {
     const out = await this.store.recordSignIn({
       recipientIndex,
       deviceDigest: this.keyring.deviceDigest(recipientIndex, [browser ?? '', network ?? '']),
-      notice: { id, payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id), deadlineSeconds: this.options.deadlineSeconds },
+      notice: { id, payloadCiphertext: sealJson(this.cipher, payload, id), deadlineSeconds: this.options.deadlineSeconds },
       rememberSeconds: this.options.rememberDeviceSeconds,
       intervalSeconds: this.options.intervalSeconds,
     });

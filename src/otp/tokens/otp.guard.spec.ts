@@ -71,25 +71,26 @@ describe('OtpGuard', () => {
     expect(req[OTP_PROOF_REQUEST_KEY]).toMatchObject({ purpose: 'transfer', amr: ['otp_email'] });
   });
 
+  /** The guard refuses the route's context with 400 otp_context_invalid, and spends no token. */
+  const expectContextRefused = async (context: RequireOtpOptions['context']) => {
+    const { service, calls } = fakeTokens();
+    const ctx = contextFor('transfer', { context }, { headers: { 'x-otp-token': TOKEN }, body: {} });
+    const res = await outcome(new OtpGuard(reflector, service).canActivate(ctx));
+    expect(res).toMatchObject({ status: 400, body: { error: 'otp_context_invalid' } });
+    expect(calls).toHaveLength(0);
+  };
+
   it.each([
     ['throws', () => { throw new TypeError('boom'); }],
     ['returns undefined values', () => ({ amount: undefined })],
     ['returns a nested object', () => ({ amount: { $gt: 0 } })],
     ['returns nothing', () => undefined],
   ])('a context function that %s gives 400 otp_context_invalid, not 500, and the token is not spent', async (_name, fn) => {
-    const { service, calls } = fakeTokens();
-    const ctx = contextFor('transfer', { context: fn as unknown as RequireOtpOptions['context'] }, { headers: { 'x-otp-token': TOKEN }, body: {} });
-    const res = await outcome(new OtpGuard(reflector, service).canActivate(ctx));
-    expect(res).toMatchObject({ status: 400, body: { error: 'otp_context_invalid' } });
-    expect(calls).toHaveLength(0);
+    await expectContextRefused(fn as unknown as RequireOtpOptions['context']);
   });
 
   it('refuses a context text with a control character, as the challenge body does (one rule: isOtpContext)', async () => {
-    const { service, calls } = fakeTokens();
-    const ctx = contextFor('transfer', { context: () => ({ to: 'line\r\nbreak' }) }, { headers: { 'x-otp-token': TOKEN }, body: {} });
-    const res = await outcome(new OtpGuard(reflector, service).canActivate(ctx));
-    expect(res).toMatchObject({ status: 400, body: { error: 'otp_context_invalid' } });
-    expect(calls).toHaveLength(0);
+    await expectContextRefused(() => ({ to: 'line\r\nbreak' }));
   });
 
   it('binds to the current user when the module knows how to find one, and refuses when it finds none', async () => {

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { OtpCipher } from '../../crypto/otp-cipher';
-import { OtpEventBus } from '../../events/otp-event-bus';
-import { OtpEvent } from '../../events/otp-event';
-import { OTP_RESOLVED_OPTIONS } from '../../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../../core/otp-options.interface';
-import { ChallengeDeliveryDetails, NoticeMailPayload } from './otp-mail-outbox.payload';
-import { OtpChallengeStore } from '../../persistence/otp-challenge.store';
-import { OtpMailOutboxStore } from './otp-mail-outbox.store';
-import { OtpMailDispatcher } from './otp-mail.dispatcher';
+import { OtpCipher } from '../crypto/otp-cipher';
+import { openJson, sealJson } from '../crypto/sealed-json';
+import { OtpEventBus } from '../events/otp-event-bus';
+import { OtpEvent } from '../events/otp-event';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { ChallengeDeliveryDetails, NoticeMailPayload } from '../mail/outbox/otp-mail-outbox.payload';
+import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
+import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
 
 /** How long a notice may wait for the relay before it is pointless. */
 const NOTICE_DEADLINE_SECONDS = 86_400;
@@ -21,8 +22,8 @@ const NOTICE_DEADLINE_SECONDS = 86_400;
  * `mail.noticeIntervalSeconds`, a gate kept in the database.
  */
 @Injectable()
-export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('OtpSecurityNotices');
+export class OtpBudgetNotices implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('OtpBudgetNotices');
   private unsubscribe?: () => void;
   private readonly pending = new Set<Promise<void>>();
 
@@ -54,7 +55,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
     if (!event.challengeId || !event.recipientIndex) return false;
     const challenge = await this.challenges.delivery(event.challengeId);
     if (!challenge?.deliveryCiphertext) return false;
-    const details = JSON.parse(this.cipher.decrypt(challenge.deliveryCiphertext, event.challengeId)) as ChallengeDeliveryDetails;
+    const details = openJson<ChallengeDeliveryDetails>(this.cipher, challenge.deliveryCiphertext, event.challengeId);
     const id = randomUUID();
     const payload: NoticeMailPayload = {
       kind: 'budget-notice',
@@ -71,7 +72,7 @@ export class OtpSecurityNotices implements OnModuleInit, OnModuleDestroy {
         challengeId: event.challengeId,
         purpose: challenge.purpose,
         recipientIndex: event.recipientIndex,
-        payloadCiphertext: this.cipher.encrypt(JSON.stringify(payload), id),
+        payloadCiphertext: sealJson(this.cipher, payload, id),
         deadlineSeconds: NOTICE_DEADLINE_SECONDS,
       },
       this.options.mail.noticeIntervalSeconds,

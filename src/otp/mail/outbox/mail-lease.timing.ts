@@ -1,0 +1,52 @@
+import type { OutboxRow } from './otp-mail-outbox.store';
+
+/** A record is not tried this close to the end of its row's lease (clocks, statement time). */
+export const LEASE_MARGIN_MS = 5_000;
+/** Less lease than this left when a connection is free: the row is released rather than sent. */
+const MIN_SEND_MS = 10_000;
+/** A code row that waited longer than this for a connection has its challenge looked up again. */
+const RECHECK_AFTER_MS = 1_000;
+
+export type StaleReason = 'deadline' | 'lease_short' | 'challenge_ended';
+
+export class OtpMailTimeoutError extends Error {
+  override name = 'OtpMailTimeoutError';
+}
+
+/** Half the lease: a send that takes longer is waited for, but never retried, until the lease ends. */
+export function sendTimeoutMs(leaseSeconds: number): number {
+  return (leaseSeconds * 1000) / 2;
+}
+
+/** `work`, or an `OtpMailTimeoutError` after `ms`. */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OtpMailTimeoutError('mail port did not answer in time')), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Why a claimed row must not go to the relay now that a connection is free: its deadline
+ * passed, too little of its lease is left for a send, or (after a wait in the queue) its
+ * challenge ended. Undefined when it may go.
+ */
+export async function staleAtHandOver(
+  row: OutboxRow,
+  claimedAt: number,
+  leaseEndsAt: number,
+  challengeEnded: (challengeId: string) => Promise<boolean>,
+): Promise<StaleReason | undefined> {
+  const now = Date.now();
+  if (row.deadlineAt.getTime() <= now) return 'deadline';
+  if (leaseEndsAt - now < MIN_SEND_MS) return 'lease_short';
+  if (row.kind === 'code' && row.challengeId && now - claimedAt > RECHECK_AFTER_MS) {
+    try {
+      if (await challengeEnded(row.challengeId)) return 'challenge_ended';
+    } catch {
+      // The database is away: the claim-time check stands.
+    }
+  }
+  return undefined;
+}
