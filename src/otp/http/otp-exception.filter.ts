@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { QueryFailedError } from 'typeorm';
 import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../otp-error.http';
 import { OtpError, OtpUnavailableError } from '../otp.errors';
 import { isDatabaseUnavailable } from '../persistence/database-unavailable';
@@ -13,6 +14,16 @@ interface Described {
   status: number;
   body: OtpErrorBody;
   headers?: Record<string, string>;
+}
+
+/**
+ * The SQLSTATE of a query the database refused for a value it cannot take (class 22, data
+ * exception: a date out of range, a malformed number), which only a client's input causes.
+ */
+function dataExceptionCode(exception: unknown): string | undefined {
+  if (!(exception instanceof QueryFailedError)) return undefined;
+  const code = String((exception.driverError as { code?: unknown } | undefined)?.code ?? '');
+  return /^22[0-9A-Z]{3}$/.test(code) ? code : undefined;
 }
 
 function httpErrorName(status: number): string {
@@ -47,6 +58,8 @@ export class OtpExceptionFilter implements ExceptionFilter {
     const http = this.adapterHost.httpAdapter;
     const response = ctx.getResponse();
     http.setHeader(response, 'Cache-Control', 'no-store');
+    // A route's own type (`@Header('Content-Type', ...)`, set before its pipes run) must not label the error body.
+    http.setHeader(response, 'Content-Type', 'application/json; charset=utf-8');
     for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
     http.reply(response, body, status);
   }
@@ -96,6 +109,12 @@ export class OtpExceptionFilter implements ExceptionFilter {
       // An outage is not a bug: the client is told to come back, and the log names the class only.
       this.logger.error('database unavailable: answered 503 otp_unavailable');
       return otpErrorToHttp(new OtpUnavailableError());
+    }
+    const sqlState = dataExceptionCode(exception);
+    if (sqlState) {
+      // Its message quotes the value refused (the client's input): the log names the class and code only.
+      this.logger.error(`data exception: ${(exception as Error).name} ${sqlState}`);
+      return { status: 400, body: { error: 'bad_request', message: 'The request is not valid.' } };
     }
     this.logger.error(`unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`);
     return { status: 500, body: { error: 'internal_error', message: 'Internal error.' } };
