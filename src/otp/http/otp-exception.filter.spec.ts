@@ -1,4 +1,4 @@
-import { ArgumentsHost } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, ForbiddenException, HttpException, NotFoundException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { QueryFailedError } from 'typeorm';
 import { OtpExceptionFilter } from './otp-exception.filter';
@@ -68,5 +68,21 @@ describe('OtpExceptionFilter: a value the database cannot take (SQLSTATE class 2
 
   it('another SQLSTATE class stays a 500 (a constraint or a bug is not the client\'s input)', () => {
     expect(answerTo(new QueryFailedError('INSERT', [], pgError('23505', 'duplicate key value violates unique constraint'))).status).toBe(500);
+  });
+});
+
+describe('OtpExceptionFilter: a 4xx not in the module shape gets a fixed message (theirs may quote the request)', () => {
+  it.each([
+    ['the router\'s undecodable parameter', new BadRequestException("Failed to decode param '%E0%A4%A'"), 400, { error: 'bad_request', message: 'The request is not valid.' }],
+    ['an unknown route', new NotFoundException('Cannot GET /private/jane@example.com'), 404, { error: 'not_found', message: 'Not found.' }],
+    ['a host\'s plain exception', new ForbiddenException({ message: 'user jane@example.com may not', statusCode: 403 }), 403, { error: 'forbidden', message: 'Forbidden.' }],
+    ['another status', new HttpException('teapot for /x', 418), 418, { error: 'request_error', message: 'The request was refused.' }],
+  ])('%s', (_name, exception, status, body) => {
+    expect(answerTo(exception)).toMatchObject({ status, body });
+  });
+
+  it('keeps validation details and bodies already in the module shape', () => {
+    expect(answerTo(new BadRequestException(['email must be an email'])).body).toEqual({ error: 'validation_failed', message: 'The request is not valid.', details: ['email must be an email'] });
+    expect(answerTo(new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body.' })).body).toEqual({ error: 'query_not_allowed', message: 'Send parameters in the JSON body.' });
   });
 });

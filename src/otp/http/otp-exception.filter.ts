@@ -41,6 +41,23 @@ function httpErrorName(status: number): string {
 }
 
 /**
+ * The message of a 4xx whose body is not in our shape (the router's, a pipe's, a host's):
+ * fixed, since theirs may quote the request (`Failed to decode param '%E0%A4%A'`, `Cannot GET /path`).
+ */
+function fixedMessage(status: number): string {
+  const messages: Record<number, string> = {
+    400: 'The request is not valid.',
+    401: 'Authentication is required.',
+    403: 'Forbidden.',
+    404: 'Not found.',
+    405: 'Method not allowed.',
+    414: 'The request URI is too long.',
+    429: 'Too many requests. Try again later.',
+  };
+  return messages[status] ?? 'The request was refused.';
+}
+
+/**
  * Answers every error in the `{ error, message }` shape: an `OtpError` (thrown as
  * is or wrapped by a guard) as `otpErrorToHttp` maps it, other HTTP exceptions
  * by status. Never echoes internals: anything unexpected becomes a bare 500 and
@@ -92,7 +109,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
       }
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
       if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: UNSUPPORTED_MEDIA_TYPE };
-      return { status, body: { error: httpErrorName(status), message: typeof message === 'string' ? message : exception.message } };
+      return { status, body: { error: httpErrorName(status), message: fixedMessage(status) } };
     }
     // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
     const parserStatus = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
