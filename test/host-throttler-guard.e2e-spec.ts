@@ -1,14 +1,12 @@
-import { Controller, HttpCode, INestApplication, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import request from 'supertest';
-import { createHttpAdapter, nestApplicationOptions } from '../src/app/http/http-adapter';
-import { httpSettingsFromEnv } from '../src/app/http/http-settings';
 import { OtpModule, OtpRateLimited, OtpThrottlerGuard } from '../src/otp';
 import { OtpSchemaState } from '../src/otp/persistence/otp-schema.state';
 import { HTTP_ADAPTERS, testKeyLine } from './support/test-app';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 /** A host's own routes, limited by the module's guard as docs/rate-limits.md shows. */
 @Controller('host')
@@ -49,35 +47,26 @@ class SwitchableStorage implements ThrottlerStorage {
  * throws must already be the answer docs/rate-limits.md promises, whatever filter the host has.
  */
 describe.each(HTTP_ADAPTERS)('OtpThrottlerGuard on a host route, in an app without OtpExceptionFilter (%s)', (adapter) => {
-  let db: TestDatabase;
-  let app: INestApplication;
+  let t: BootedTestApp;
   const storage = new SwitchableStorage();
-  const http = () => request(app.getHttpServer());
+  const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
+    t = await testApp().withDatabase().adapter(adapter).bare().module((env) => Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        TypeOrmModule.forRoot({ type: 'postgres', url: env.DATABASE_URL, autoLoadEntities: true }),
         OtpModule.forRoot({
           keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false,
           rateLimits: { ipSend: { limit: 1, ttlSeconds: 60 }, storage },
         }),
       ],
       controllers: [HostLimitedController],
-    }).setLogger(false as never).compile();
-    const settings = httpSettingsFromEnv({ HTTP_ADAPTER: adapter });
-    app = moduleRef.createNestApplication(createHttpAdapter(settings), nestApplicationOptions(settings, { logger: false }));
-    await app.init();
-    if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
+    }).setLogger(false as never).compile()).boot();
   });
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
   afterEach(() => {
     storage.failing = false;
-    app.get(OtpSchemaState).markOutOfDate([]);
+    t.app.get(OtpSchemaState).markOutOfDate([]);
   });
 
   it('R11: a host route over its limit gets 429 otp_throttled with Retry-After, not a 500', async () => {
@@ -102,7 +91,7 @@ describe.each(HTTP_ADAPTERS)('OtpThrottlerGuard on a host route, in an app witho
   it('a verify-scoped host route while the schema is out of date is 503 otp_unavailable with Retry-After, not a 500', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
     await http().post(`/host/codes/${id}/check`).expect(200);
-    app.get(OtpSchemaState).markOutOfDate(['SomePendingMigration']);
+    t.app.get(OtpSchemaState).markOutOfDate(['SomePendingMigration']);
     const res = await http().post(`/host/codes/${id}/check`);
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
