@@ -141,11 +141,13 @@ export async function bootTestApp(
 
 /**
  * A suite's own testing module (extra controllers, other imports) served as `main.ts` serves the
- * app, on the adapter `HTTP_ADAPTER` names (the jest project's), initialised.
+ * app, on the adapter `HTTP_ADAPTER` names (the jest project's), initialised. `bare`: without the
+ * example app's settings (no global `OtpExceptionFilter`, helmet or request ids), as a host app of its own.
  */
-export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
+export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}, opts: { bare?: boolean } = {}): Promise<INestApplication> {
   const http = httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER, ...env });
-  const app = await configureApp(moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false })), http);
+  const created = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
+  const app = opts.bare ? created : await configureApp(created, http);
   await app.init();
   if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;

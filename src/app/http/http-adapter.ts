@@ -29,6 +29,7 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
       onConstructorPoisoning: 'error',
       // The request id follows the module's rule (a well-formed X-Request-Id or a fresh UUID), not Fastify's `req-1`.
       genReqId: otpRequestId,
+      frameworkErrors: withoutUrlEcho,
       ...(http.tls ? { https: tlsServerOptions(http.tls) } : {}),
     });
   }
@@ -48,6 +49,19 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
  */
 function withoutBodyEcho(err: { type?: unknown } | undefined, _req: unknown, _res: unknown, next: (err?: unknown) => void): void {
   next(err?.type === 'entity.parse.failed' ? new BadRequestException({ error: 'bad_request', message: 'The request body is not valid JSON.' }) : err);
+}
+
+/**
+ * Fastify's router answers a URL it cannot decode (`%E0%A4%A`) or a too-long parameter itself,
+ * before any Nest filter, quoting the path: answered in the error shape with a fixed message.
+ */
+function withoutUrlEcho(error: { statusCode?: number }, _req: unknown, fastifyReply: unknown): void {
+  const reply = fastifyReply as { code(s: number): unknown; header(n: string, v: string): unknown; send(b: object): unknown };
+  const refused = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500;
+  reply.code(refused ? 400 : 500);
+  reply.header('Cache-Control', 'no-store');
+  reply.header('Content-Type', 'application/json; charset=utf-8');
+  reply.send(refused ? { error: 'bad_request', message: 'The request is not valid.' } : { error: 'internal_error', message: 'Internal error.' });
 }
 
 /** Options for `NestFactory.create` / `createNestApplication` (Express takes its TLS options here). */

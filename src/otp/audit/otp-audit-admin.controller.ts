@@ -1,13 +1,13 @@
 import { Body, Controller, Get, Header, HttpCode, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsDate, IsEmail, IsInt, IsIP, IsOptional, IsString, IsUUID, Matches, Max, MaxDate, MaxLength, Min, MinDate } from 'class-validator';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { BodyDepthPipe } from '../http-kit/body-depth.pipe';
 import { JsonBodyGuard } from '../http-kit/json-body.guard';
 import { NoStoreInterceptor } from '../http-kit/no-store.interceptor';
 import { otpValidationPipe } from '../http-kit/otp-validation.pipe';
 import { OtpOperatorRoute } from '../operator/operator-route.decorator';
-import { OtpAuditService } from './otp-audit.service';
+import { AUDIT_QUERY_EARLIEST, AUDIT_QUERY_LATEST, OtpAuditService } from './otp-audit.service';
 
 /** Filters of an audit query, sent in the body: an address must never travel in a URL. */
 export class AuditQueryDto {
@@ -26,10 +26,10 @@ export class AuditQueryDto {
   @IsOptional() @IsString() @Matches(/^[a-z][a-z0-9_.-]{0,63}$/)
   event?: string;
 
-  @IsOptional() @Type(() => Date) @IsDate()
+  @IsOptional() @Type(() => Date) @IsDate() @MinDate(AUDIT_QUERY_EARLIEST) @MaxDate(AUDIT_QUERY_LATEST)
   from?: Date;
 
-  @IsOptional() @Type(() => Date) @IsDate()
+  @IsOptional() @Type(() => Date) @IsDate() @MinDate(AUDIT_QUERY_EARLIEST) @MaxDate(AUDIT_QUERY_LATEST)
   to?: Date;
 
   @IsOptional() @IsString() @Matches(/^[0-9]{1,19}$/)

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
@@ -15,6 +15,23 @@ export interface AuditQuery extends Omit<AuditFilter, 'recipientIndex'> {
   recipientIndex?: string;
 }
 
+/** The earliest date an audit search takes. */
+export const AUDIT_QUERY_EARLIEST = new Date('1970-01-01T00:00:00.000Z');
+/** The latest date an audit search takes: JavaScript holds dates PostgreSQL cannot (years past 294276 or before 4713 BC). */
+export const AUDIT_QUERY_LATEST = new Date('9999-12-31T23:59:59.999Z');
+
+/** Refuses a `from`/`to` outside years 1970..9999 (or not a date) as bad input, before any query. */
+function assertSearchableDates(q: AuditQuery): void {
+  for (const field of ['from', 'to'] as const) {
+    const at: unknown = q[field];
+    if (at === undefined || at === null) continue;
+    const ms = at instanceof Date ? at.getTime() : Number.NaN;
+    if (!(ms >= AUDIT_QUERY_EARLIEST.getTime() && ms <= AUDIT_QUERY_LATEST.getTime())) {
+      throw new BadRequestException({ error: 'validation_failed', message: 'The request is not valid.', details: [`${field} must be a date from 1970 to 9999`] });
+    }
+  }
+}
+
 /** Read side of the audit trail for operators and auditors. */
 @Injectable()
 export class OtpAuditService {
@@ -27,8 +44,12 @@ export class OtpAuditService {
     private readonly schema: OtpSchemaState,
   ) {}
 
-  /** Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`). */
+  /**
+   * Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`).
+   * A `from` or `to` outside years 1970..9999 is a 400 `validation_failed` (`BadRequestException`).
+   */
   async list(q: AuditQuery): Promise<AuditRecord[]> {
+    assertSearchableDates(q);
     this.schema.assertReady();
     await this.writer.flush();
     const { email, ...rest } = q;

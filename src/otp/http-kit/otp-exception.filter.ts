@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { isDatabaseUnavailable } from '../core/database-unavailable';
+import { QueryFailedError } from 'typeorm';
 import { OtpErrorBody, otpErrorOf, otpErrorToHttp } from '../core/otp-error.http';
 import { OtpError, OtpUnavailableError } from '../core/otp.errors';
+import { isDatabaseUnavailable } from '../core/database-unavailable';
 
 /** A 415 from the body parser or a host's exception: the same answer as `JsonBodyGuard`'s. */
 const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_media_type')).body;
@@ -13,6 +14,16 @@ interface Described {
   status: number;
   body: OtpErrorBody;
   headers?: Record<string, string>;
+}
+
+/**
+ * The SQLSTATE of a query the database refused for a value it cannot take (class 22, data
+ * exception: a date out of range, a malformed number), which only a client's input causes.
+ */
+function dataExceptionCode(exception: unknown): string | undefined {
+  if (!(exception instanceof QueryFailedError)) return undefined;
+  const code = String((exception.driverError as { code?: unknown } | undefined)?.code ?? '');
+  return /^22[0-9A-Z]{3}$/.test(code) ? code : undefined;
 }
 
 function httpErrorName(status: number): string {
@@ -27,6 +38,23 @@ function httpErrorName(status: number): string {
     429: 'too_many_requests',
   };
   return names[status] ?? (status >= 500 ? 'internal_error' : 'request_error');
+}
+
+/**
+ * The message of a 4xx whose body is not in our shape (the router's, a pipe's, a host's):
+ * fixed, since theirs may quote the request (`Failed to decode param '%E0%A4%A'`, `Cannot GET /path`).
+ */
+function fixedMessage(status: number): string {
+  const messages: Record<number, string> = {
+    400: 'The request is not valid.',
+    401: 'Authentication is required.',
+    403: 'Forbidden.',
+    404: 'Not found.',
+    405: 'Method not allowed.',
+    414: 'The request URI is too long.',
+    429: 'Too many requests. Try again later.',
+  };
+  return messages[status] ?? 'The request was refused.';
 }
 
 /**
@@ -47,6 +75,8 @@ export class OtpExceptionFilter implements ExceptionFilter {
     const http = this.adapterHost.httpAdapter;
     const response = ctx.getResponse();
     http.setHeader(response, 'Cache-Control', 'no-store');
+    // A route's own type (`@Header('Content-Type', ...)`, set before its pipes run) must not label the error body.
+    http.setHeader(response, 'Content-Type', 'application/json; charset=utf-8');
     for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
     http.reply(response, body, status);
   }
@@ -79,7 +109,7 @@ export class OtpExceptionFilter implements ExceptionFilter {
       }
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
       if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: UNSUPPORTED_MEDIA_TYPE };
-      return { status, body: { error: httpErrorName(status), message: typeof message === 'string' ? message : exception.message } };
+      return { status, body: { error: httpErrorName(status), message: fixedMessage(status) } };
     }
     // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
     const parserStatus = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
@@ -96,6 +126,12 @@ export class OtpExceptionFilter implements ExceptionFilter {
       // An outage is not a bug: the client is told to come back, and the log names the class only.
       this.logger.error('database unavailable: answered 503 otp_unavailable');
       return otpErrorToHttp(new OtpUnavailableError());
+    }
+    const sqlState = dataExceptionCode(exception);
+    if (sqlState) {
+      // Its message quotes the value refused (the client's input): the log names the class and code only.
+      this.logger.error(`data exception: ${(exception as Error).name} ${sqlState}`);
+      return { status: 400, body: { error: 'bad_request', message: 'The request is not valid.' } };
     }
     this.logger.error(`unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`);
     return { status: 500, body: { error: 'internal_error', message: 'Internal error.' } };

@@ -7,7 +7,7 @@ import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
 import { MAIL_PART_CSP, MAILBOX_PAGE_CSP, prefersHtml, renderMailboxPage } from './dev-mailbox.page';
 import { OtpMailer } from './otp-mailer.port';
-import { ClientRequestLike, isLocalClient } from '../net/local-client';
+import { ClientRequestLike, isAddressedLocally, isLocalClient } from '../net/local-client';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LANG = /^[a-z]{2,3}(-[a-z0-9]{2,8}){0,3}$/;
@@ -19,7 +19,9 @@ const LANG = /^[a-z]{2,3}(-[a-z0-9]{2,8}){0,3}$/;
  * delivery is configured, and to any client that is not on this machine (the client
  * address as the trusted-proxy settings resolve it; a request with forwarding headers
  * only when that setting resolves it to loopback): a staging host started without
- * NODE_ENV=production must not hand out codes.
+ * NODE_ENV=production must not hand out codes. Also 404 unless `Host` is `localhost`,
+ * a loopback address or the `APP_URL` host (any port), so a web page on a rebound
+ * name cannot read the codes through the developer's browser.
  */
 @Controller('dev/mailbox')
 @UseFilters(OtpExceptionFilter)
@@ -66,7 +68,13 @@ export class DevMailboxController {
 
   private mailbox(req: ClientRequestLike): DevMailboxMailer {
     if (this.options.production || !(this.mailer instanceof DevMailboxMailer) || !isLocalClient(req)) throw new NotFoundException();
+    if (!isAddressedLocally(req, [this.appHost])) throw new NotFoundException();
     return this.mailer;
+  }
+
+  /** The `APP_URL` host name, lower case and without IPv6 brackets. */
+  private get appHost(): string {
+    return this.options.mail.appUrl.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   }
 
   private send(res: unknown, type: string, csp: string, body: string): string {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { isLoopbackAddress } from './loopback';
+import { isLoopbackAddress, isLoopbackHost } from './loopback';
 
 /** The parts of an Express or Fastify request this check reads. */
 export interface ClientRequestLike {
@@ -46,4 +46,19 @@ export function isLocalClient(req: ClientRequestLike): boolean {
   if (!FORWARDING_HEADERS.some((h) => req.headers?.[h] !== undefined)) return true;
   if (trustedHops(req) < 1) return false;
   return forwardedAddresses(req).every((a) => isIP(a) !== 0 && isLoopbackAddress(a));
+}
+
+/** A `Host` header: a name or IPv4 address, or a bracketed IPv6 address, and perhaps a port. */
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
+
+/**
+ * Whether the request is addressed to this machine (`localhost` or a loopback address)
+ * or to one of `names` (lower case), on any port. Against DNS rebinding: a page on a
+ * name its owner re-points at 127.0.0.1 reaches us from loopback, but its `Host` is still that name.
+ */
+export function isAddressedLocally(req: ClientRequestLike, names: readonly string[] = []): boolean {
+  const value = req.headers?.host;
+  const name = typeof value === 'string' ? HOST_HEADER.exec(value)?.[1].toLowerCase() : undefined;
+  if (name === undefined) return false;
+  return isLoopbackHost(name) || names.includes(name.replace(/^\[|\]$/g, ''));
 }

@@ -1,9 +1,10 @@
-import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp.module-definition';
-import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
+import { OtpError, OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
+import { otpErrorToHttp, otpHttpException } from '../core/otp-error.http';
 import { ResolvedOtpOptions } from '../core/otp-options.interface';
 import { OtpThrottlerName } from './rate-limit-options';
 import { OTP_RATE_LIMIT_SCOPE, OtpRateLimitScope } from './otp-rate-limit.decorator';
@@ -60,7 +61,8 @@ export function otpThrottlerOptions(o: ResolvedOtpOptions): ThrottlerModuleOptio
  * by `OtpSendLimiter`, so host routes calling `OtpService` meet them too. A limit
  * hit is `OtpThrottledError` (429 with `Retry-After`); a store that cannot answer
  * is `OtpUnavailableError` (503): the module fails closed rather than send or
- * verify without limits.
+ * verify without limits. Both are thrown as Nest HTTP exceptions with their headers
+ * already set, so a host route answers them right under any exception filter.
  */
 @Injectable()
 export class OtpThrottlerGuard extends ThrottlerGuard {
@@ -100,15 +102,15 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     const scope = this.reflector.getAllAndOverride<OtpRateLimitScope | undefined>(OTP_RATE_LIMIT_SCOPE, [context.getHandler(), context.getClass()]);
     if (!scope || !APPLIES_TO[name]?.includes(scope)) return true;
     const { req, res } = this.getRequestResponse(context);
-    const tracker = await this.trackerFor(name, req as HttpRequest);
-    if (tracker === undefined) return true;
-
     let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
     try {
+      const tracker = await this.trackerFor(name, req as HttpRequest);
+      if (tracker === undefined) return true;
       record = await this.storageService.increment(this.generateKey(context, tracker, name), ttl, limit, blockDuration, name);
     } catch (err) {
-      this.log.error(`rate-limit store failed (${(err as Error).name}); refusing the request`);
-      throw new OtpUnavailableError();
+      if (err instanceof OtpError) throw this.refusal(res, err); // the schema is not ready: 503
+      this.log.error(`rate-limit check failed (${(err as Error)?.name ?? 'unknown error'}); refusing the request`);
+      throw this.refusal(res, new OtpUnavailableError());
     }
     if (SHOWS_HEADERS.has(name)) {
       this.setResponseHeader(res, 'X-RateLimit-Limit', limit);
@@ -117,9 +119,18 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     }
     if (record.isBlocked) {
       this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: (req as HttpRequest).ip, detail: { throttler: name, scope } });
-      throw new OtpThrottledError(record.timeToBlockExpire);
+      throw this.refusal(res, new OtpThrottledError(record.timeToBlockExpire));
     }
     return true;
+  }
+
+  /**
+   * What the guard throws for `err`: the Nest exception of its status and body, with its headers
+   * (`Retry-After`) set here, as the base class does, for a host app without `OtpExceptionFilter`.
+   */
+  private refusal(res: Record<string, unknown>, err: OtpError): HttpException {
+    for (const [header, value] of Object.entries(otpErrorToHttp(err).headers)) this.setResponseHeader(res, header, value);
+    return otpHttpException(err);
   }
 
   private async trackerFor(name: GuardThrottlerName, req: HttpRequest): Promise<string | undefined> {

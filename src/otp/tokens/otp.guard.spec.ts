@@ -140,7 +140,7 @@ describe('OtpGuard', () => {
     new OtpExceptionFilter({ httpAdapter } as unknown as HttpAdapterHost).catch(thrown, host);
     jest.restoreAllMocks();
     expect(answer).toEqual({ status: 503, body: { error: 'otp_unavailable', message: 'The service is temporarily unavailable. Try again shortly.' } });
-    expect(headers).toEqual({ 'Cache-Control': 'no-store', 'Retry-After': '5' });
+    expect(headers).toEqual({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '5' });
   });
 
   it('class-level metadata applies, and a method-level @RequireOtp overrides it', async () => {
