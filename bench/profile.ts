@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   try {
     const route = process.env.PROFILE_ROUTE ?? 'verify';
     if (route === 'mail') return await profileMail(db.url, seconds, dir);
-    const env = appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' });
+    // PROFILE_LOG_LEVEL=warn: the same app without its per-request log line (a diagnostic: what the request log costs).
+    const extra = process.env.PROFILE_LOG_LEVEL ? { LOG_LEVEL: process.env.PROFILE_LOG_LEVEL } : {};
+    const env = appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory', extra });
     const app = await startChild<AppReady>('app-server', env, 60_000, route === 'pipeline' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
     if (route === 'pipeline') {
       await comparePipeline(app, env, db.pool, seconds);
