@@ -3,15 +3,18 @@
  * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
  * prints where its CPU time goes, by package and by function (self time).
  * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
- * `PROFILE_ROUTE=issue|verify|decompose` (decompose: limit, + validation, + an interceptor, + the audit interceptor, OTP);
+ * `PROFILE_ROUTE=issue|verify|limit|decompose` (limit: the bare limit routes in the app, what its global pipeline costs;
+ * decompose: limit, + validation, + an interceptor, + the audit interceptor, OTP);
+ * `PROFILE_ROUTE=pipeline` compares, unprofiled, the app's limit routes with a bare NestJS app's (same adapter and SQL);
  * `PROFILE_ROUTE=mail` profiles an instance draining a mail backlog to a local SMTP sink.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
 import { cpuMs, startChild } from './lib/child';
 import { leversOf } from './lib/levers';
+import { comparePipeline } from './lib/pipeline';
 import { median, runLoad } from './lib/load';
 import { sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
 import { AppReady, prepare } from './lib/phases';
@@ -40,11 +43,19 @@ function summarise(file: string): void {
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const dir = join(__dirname, '../../bench/results');
+  mkdirSync(dir, { recursive: true });
   const db = await openBenchDatabase();
   try {
     const route = process.env.PROFILE_ROUTE ?? 'verify';
     if (route === 'mail') return await profileMail(db.url, seconds, dir);
-    const app = await startChild<AppReady>('app-server', appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' }), 60_000, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    // PROFILE_LOG_LEVEL=warn: the same app without its per-request log line (a diagnostic: what the request log costs).
+    const extra = process.env.PROFILE_LOG_LEVEL ? { LOG_LEVEL: process.env.PROFILE_LOG_LEVEL } : {};
+    const env = appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory', extra });
+    const app = await startChild<AppReady>('app-server', env, 60_000, route === 'pipeline' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    if (route === 'pipeline') {
+      await comparePipeline(app, env, db.pool, seconds);
+      return await app.stop();
+    }
     const url = `http://127.0.0.1:${app.ready.port}`;
     let i = 0;
     if (route === 'decompose') {
@@ -79,6 +90,10 @@ async function main(): Promise<void> {
     if (route === 'issue') {
       const r = await timed(() => runLoad({ url, connections: 32, seconds, next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `prof-${i++}@bench.example.com` }) }) }));
       console.log(`issue: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, app CPU ${window.cpuUsPerRequest.toFixed(0)} µs/req (profiled)`);
+    } else if (route === 'limit') {
+      await runLoad({ url, connections: 32, seconds: Math.max(2, seconds / 2), next: () => ({ path: '/bench/limit/challenges', body: JSON.stringify({ email: `warm-${i++}@bench.example.com` }) }) });
+      const r = await timed(() => runLoad({ url, connections: 32, seconds, next: () => ({ path: '/bench/limit/challenges', body: JSON.stringify({ email: `prof-${i++}@bench.example.com` }) }) }));
+      console.log(`limit issue: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, app CPU ${window.cpuUsPerRequest.toFixed(0)} µs/req (profiled)`);
     } else {
       const pairs = await prepare(app, 2500 * seconds);
       const r = await timed(() => runLoad({ url, connections: 32, seconds, next: () => { const [id, code] = pairs[i++ % pairs.length]; return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) }; } }));

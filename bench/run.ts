@@ -92,9 +92,13 @@ async function main(): Promise<void> {
         await stopApp(app);
         continue;
       }
-      log(`${adapter}: measuring issue and verify (OTP, limit, ceiling)`);
-      const m = await measureIssueVerify({ app, ceilingPort: ceiling.ready.port, ceilingPid: ceiling.proc.pid, pool: db.pool, s: settings, withLimits: true, label: adapter });
+      log(`${adapter}: measuring issue and verify (OTP, limit, ceiling, bare NestJS app)`);
+      const bare = await startChild<{ port: number }>('bare-nest-server', { PATH: process.env.PATH, DATABASE_URL: db.url, DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10', HTTP_ADAPTER: adapter });
+      children.push(bare as Child<unknown>);
+      const m = await measureIssueVerify({ app, ceilingPort: ceiling.ready.port, ceilingPid: ceiling.proc.pid, bare: { port: bare.ready.port, pid: bare.proc.pid! }, pool: db.pool, s: settings, withLimits: true, label: adapter });
       report.adapters[adapter] = { issue: m.issue, verify: m.verify, peakRssMb: m.peakRssMb };
+      await bare.stop();
+      children.splice(children.indexOf(bare as Child<unknown>), 1);
       await stopApp(app);
     }
     const best = (route: 'issue' | 'verify') =>
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
         rps: f.otp.rps, p50Ms: f.otp.p50Ms, p99Ms: f.otp.p99Ms,
         limitRps: f.limit!.rps, ratio: f.otp.rps / f.limit!.rps,
         ceilingRps: f.ceiling!.rps, ceilingRatio: f.otp.rps / f.ceiling!.rps, adapter,
-        cpuUsPerRequest: { otp: f.otp.cpuUsPerRequest, limit: f.limit!.cpuUsPerRequest, ceiling: f.ceiling!.cpuUsPerRequest },
+        cpuUsPerRequest: { otp: f.otp.cpuUsPerRequest, limit: f.limit!.cpuUsPerRequest, ceiling: f.ceiling!.cpuUsPerRequest, bare: f.bare?.cpuUsPerRequest },
       };
     };
     if (Object.keys(report.adapters).length) {

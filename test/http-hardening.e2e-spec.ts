@@ -1,8 +1,11 @@
+import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import helmet from 'helmet';
 import { AddressInfo } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import request from 'supertest';
 import { httpSettingsFromEnv, parseTrustProxy } from '../src/app/http/http-settings';
+import { HELMET_OPTIONS, securityHeaders } from '../src/app/http/security-headers';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS } from './support/test-app';
 import { generateTestCertificate, TestCertificate } from './support/test-services';
@@ -70,6 +73,31 @@ describe('HTTP hardening', () => {
         expect(await handshake(port, cert.cert, 'TLSv1.1')).toMatch(/^error: /);
       } finally {
         await t.close();
+      }
+    });
+
+    it('every header helmet sets (its own middleware on a plain server) is on success, refusal and 404 answers, with the same value', async () => {
+      const plain = createServer((req, res) => helmet(HELMET_OPTIONS)(req, res, () => res.end()));
+      await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+      const t = await testApp().database(db).adapter(adapter).boot();
+      try {
+        const reference = (await request(plain).get('/')).headers;
+        const expected = Object.fromEntries(securityHeaders().map(([name]) => [name.toLowerCase(), reference[name.toLowerCase()]]));
+        expect(Object.keys(expected).length).toBeGreaterThanOrEqual(10);
+        expect(Object.values(expected)).not.toContain(undefined);
+        const answers = [
+          await request(t.app.getHttpServer()).post('/auth/otp/challenges').send({ email: `helmet.${Date.now()}@example.com` }).expect(202),
+          await request(t.app.getHttpServer()).post('/auth/otp/challenges').set('content-type', 'application/json').send('{"email": nope').expect(400),
+          await request(t.app.getHttpServer()).post('/auth/otp/challenges').set('content-type', 'text/plain').send('x').expect(415),
+          await request(t.app.getHttpServer()).get('/no/such/route').expect(404),
+        ];
+        for (const res of answers) {
+          expect(Object.fromEntries(Object.keys(expected).map((h) => [h, res.headers[h]]))).toEqual(expected);
+          expect(res.headers['x-powered-by']).toBeUndefined();
+        }
+      } finally {
+        await t.close();
+        await new Promise((r) => plain.close(r));
       }
     });
 

@@ -15,7 +15,7 @@ import { LIMIT_CIPHERTEXT, LIMIT_DIGEST, LIMIT_ISSUE_SQL, LIMIT_VERIFY_SQL, rows
  * only by the benchmark harness, never by the app.
  */
 @Controller('bench/limit')
-export class BenchLimitController {
+export class BenchBareLimitController {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   @Post('challenges')
@@ -26,6 +26,19 @@ export class BenchLimitController {
     return { challengeId: id, expiresAt: row.expires_at, resendAvailableAt: row.resend_available_at };
   }
 
+  @Post('challenges/:id/verify')
+  @HttpCode(200)
+  async verify(@Param('id') id: string): Promise<Record<string, unknown>> {
+    if (!UUID.test(id)) throw new HttpException({ error: 'bad_request', message: 'bad id' }, 400);
+    const [row] = rowsOf(await this.db.query(LIMIT_VERIFY_SQL, [id]));
+    if (!row) throw new HttpException({ error: 'otp_invalid', message: 'invalid' }, 401);
+    return { challengeId: row.id, purpose: row.purpose, verifiedAt: row.consumed_at };
+  }
+}
+
+/** The limit routes plus the diagnostics routes (the example app's bench instance). */
+@Controller('bench/limit')
+export class BenchLimitController extends BenchBareLimitController {
   /** Diagnostics (`npm run bench:profile` with PROFILE_ROUTE=decompose): the limit plus one piece of the OTP pipeline. */
   @Post('challenges/validated')
   @HttpCode(202)
@@ -48,15 +61,6 @@ export class BenchLimitController {
   @Audited('bench.limit')
   issueAudited(@Body() body: { email?: unknown }): Promise<Record<string, unknown>> {
     return this.issue(body);
-  }
-
-  @Post('challenges/:id/verify')
-  @HttpCode(200)
-  async verify(@Param('id') id: string): Promise<Record<string, unknown>> {
-    if (!UUID.test(id)) throw new HttpException({ error: 'bad_request', message: 'bad id' }, 400);
-    const [row] = rowsOf(await this.db.query(LIMIT_VERIFY_SQL, [id]));
-    if (!row) throw new HttpException({ error: 'otp_invalid', message: 'invalid' }, 401);
-    return { challengeId: row.id, purpose: row.purpose, verifiedAt: row.consumed_at };
   }
 }
 

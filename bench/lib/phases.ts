@@ -32,6 +32,8 @@ export interface RouteFigures {
   otp: Figure;
   limit?: Figure;
   ceiling?: Figure;
+  /** The limit routes in a bare NestJS app (same adapter, pool and SQL): limit / bare is the app's global pipeline. */
+  bare?: Figure;
 }
 
 let tagSeq = 0;
@@ -78,6 +80,8 @@ export interface IssueVerifyOptions {
   app: Child<AppReady>;
   ceilingPort?: number;
   ceilingPid?: number;
+  /** The bare NestJS app (`bare-nest-server.ts`) on the same adapter, measured with the limit routes. */
+  bare?: { port: number; pid: number };
   pool: Pool;
   s: BenchSettings;
   /** Also measure the limit and ceiling routes, interleaved with the OTP runs. */
@@ -90,7 +94,8 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
   const { app, s } = o;
   const base = (port: number) => `http://127.0.0.1:${port}`;
   const appUrl = base(app.ready.port);
-  const pidOf = (url: string) => (url === appUrl ? app.proc.pid! : o.ceilingPid!);
+  const bareUrl = o.bare ? base(o.bare.port) : undefined;
+  const pidOf = (url: string) => (url === appUrl ? app.proc.pid! : url === bareUrl ? o.bare!.pid : o.ceilingPid!);
   const load = async (url: string, next: () => { path: string; body: string }, seconds = s.seconds, amount?: number) => {
     const cpu0 = cpuMs(pidOf(url));
     const r = await runLoad({ url, connections: s.connections, seconds, amount, next });
@@ -104,18 +109,20 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
     warnIfNot2xx(label, result);
     return result;
   };
-  const limitTargets = o.withLimits ? [appUrl, ...(o.ceilingPort ? [base(o.ceilingPort)] : [])] : [];
+  // Index 0 the limit, then the ceiling and the bare Nest app when given.
+  const limitTargets = o.withLimits ? [appUrl, ...(o.ceilingPort ? [base(o.ceilingPort)] : []), ...(bareUrl ? [bareUrl] : [])] : [];
+  const kind = (k: number) => (k === 0 ? 'limit' : limitTargets[k] === bareUrl ? 'bare' : 'ceiling');
 
   // Issue.
   await load(appUrl, issueRequests('/auth/otp/challenges', tag('w')), s.warmupSeconds);
   for (const url of limitTargets) await load(url, issueRequests('/bench/limit/challenges', tag('w')), s.warmupSeconds);
-  const issue = { otp: [] as LoadResult[], limit: [] as LoadResult[], ceiling: [] as LoadResult[] };
+  const issue = { otp: [] as LoadResult[], limit: [] as LoadResult[], ceiling: [] as LoadResult[], bare: [] as LoadResult[] };
   for (let r = 0; r < s.runs; r++) {
     issue.otp.push(await otpRun(`${o.label} issue`, () => load(appUrl, issueRequests('/auth/otp/challenges', tag('i')))));
     for (const [k, url] of limitTargets.entries()) {
       const res = await load(url, issueRequests('/bench/limit/challenges', tag('l')));
-      warnIfNot2xx(`${o.label} issue ${k ? 'ceiling' : 'limit'}`, res);
-      (k ? issue.ceiling : issue.limit).push(res);
+      warnIfNot2xx(`${o.label} issue ${kind(k)}`, res);
+      issue[kind(k)].push(res);
     }
   }
 
@@ -132,7 +139,7 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
     const lw = await load(url, verifyRequests('/bench/limit/challenges', ids.map((id) => [id, '000000']), 'limit warm-up'), s.warmupSeconds);
     limitEstimates.push(lw.rps);
   }
-  const verify = { otp: [] as LoadResult[], limit: [] as LoadResult[], ceiling: [] as LoadResult[] };
+  const verify = { otp: [] as LoadResult[], limit: [] as LoadResult[], ceiling: [] as LoadResult[], bare: [] as LoadResult[] };
   for (let r = 0; r < s.runs; r++) {
     const pairs = await prepare(app, sized(estimate, s.seconds));
     const res = await otpRun(`${o.label} verify`, () => load(appUrl, verifyRequests('/auth/otp/challenges', pairs, `${o.label} verify`), s.seconds, pairs.length));
@@ -140,16 +147,17 @@ export async function measureIssueVerify(o: IssueVerifyOptions): Promise<{ issue
     estimate = Math.max(estimate, res.rps);
     for (const [k, url] of limitTargets.entries()) {
       const ids = await insertBareLiveChallenges(o.pool, sized(limitEstimates[k], s.seconds));
-      const lr = await load(url, verifyRequests('/bench/limit/challenges', ids.map((id) => [id, '000000']), `${o.label} verify ${k ? 'ceiling' : 'limit'}`), s.seconds, ids.length);
-      warnIfNot2xx(`${o.label} verify ${k ? 'ceiling' : 'limit'}`, lr);
+      const lr = await load(url, verifyRequests('/bench/limit/challenges', ids.map((id) => [id, '000000']), `${o.label} verify ${kind(k)}`), s.seconds, ids.length);
+      warnIfNot2xx(`${o.label} verify ${kind(k)}`, lr);
       limitEstimates[k] = Math.max(limitEstimates[k], lr.rps);
-      (k ? verify.ceiling : verify.limit).push(lr);
+      verify[kind(k)].push(lr);
     }
   }
   const figures = (x: typeof issue): RouteFigures => ({
     otp: figureOf(x.otp),
     limit: x.limit.length ? figureOf(x.limit) : undefined,
     ceiling: x.ceiling.length ? figureOf(x.ceiling) : undefined,
+    bare: x.bare.length ? figureOf(x.bare) : undefined,
   });
   return { issue: figures(issue), verify: figures(verify), peakRssMb: peak };
 }

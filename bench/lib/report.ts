@@ -15,7 +15,7 @@ export interface HeadlineFigure {
   ceilingRatio: number;
   adapter: string;
   /** CPU of the serving process per request (µs): where the time goes on a busy machine. */
-  cpuUsPerRequest: { otp: number; limit: number; ceiling: number };
+  cpuUsPerRequest: { otp: number; limit: number; ceiling: number; bare?: number };
 }
 
 export interface BenchReport {
@@ -69,6 +69,8 @@ function targetsOf(r: BenchReport): NonNullable<BenchReport['targets']> {
     t('verify p99 ms', r.verify?.p99Ms ?? null, '< 20', (v) => v < 20),
     t('mail / nodemailer', r.mail.ratio, '>= 0.80', (v) => v >= 0.8),
     t('verify p50 1M / 10k', r.scale?.ratio ?? null, '<= 1.10', (v) => v <= 1.1),
+    ...Object.entries(r.adapters).flatMap(([adapter, a]) => (['issue', 'verify'] as const).map((route) =>
+      t(`${route} limit/bare CPU ${adapter}`, a[route].bare ? a[route].limit!.cpuUsPerRequest / a[route].bare!.cpuUsPerRequest : null, '<= 1.50', (v) => v <= 1.5))),
     t('issue CPU / peer', r.peer?.issue.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
     t('sign-in CPU / peer', r.peer?.signIn.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
     ...Object.entries(r.fixedRate ?? {}).flatMap(([adapter, f]) => (['issue', 'verify'] as const).map((route) =>
@@ -82,12 +84,12 @@ export function printReport(r: BenchReport): void {
   r.targets = targetsOf(r);
   const lines: string[] = [];
   lines.push('');
-  lines.push(`| route (adapter) | OTP req/s | p50 ms | p99 ms | limit req/s | OTP/limit | ceiling req/s | OTP/ceiling | server CPU µs/req OTP / limit / ceiling |`);
+  lines.push(`| route (adapter) | OTP req/s | p50 ms | p99 ms | limit req/s | OTP/limit | ceiling req/s | OTP/ceiling | server CPU µs/req OTP / limit / ceiling / bare Nest |`);
   lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
   for (const [adapter, a] of Object.entries(r.adapters)) {
     for (const route of ['issue', 'verify'] as const) {
       const f = a[route];
-      lines.push(`| ${route} (${adapter}) | ${f0(f.otp.rps)} | ${f1(f.otp.p50Ms)} | ${f1(f.otp.p99Ms)} | ${f0(f.limit?.rps)} | ${f2(f.limit ? f.otp.rps / f.limit.rps : null)} | ${f0(f.ceiling?.rps)} | ${f2(f.ceiling ? f.otp.rps / f.ceiling.rps : null)} | ${f0(f.otp.cpuUsPerRequest)} / ${f0(f.limit?.cpuUsPerRequest)} / ${f0(f.ceiling?.cpuUsPerRequest)} |`);
+      lines.push(`| ${route} (${adapter}) | ${f0(f.otp.rps)} | ${f1(f.otp.p50Ms)} | ${f1(f.otp.p99Ms)} | ${f0(f.limit?.rps)} | ${f2(f.limit ? f.otp.rps / f.limit.rps : null)} | ${f0(f.ceiling?.rps)} | ${f2(f.ceiling ? f.otp.rps / f.ceiling.rps : null)} | ${f0(f.otp.cpuUsPerRequest)} / ${f0(f.limit?.cpuUsPerRequest)} / ${f0(f.ceiling?.cpuUsPerRequest)} / ${f0(f.bare?.cpuUsPerRequest)} |`);
     }
   }
   for (const [name, v] of Object.entries(r.variants)) {

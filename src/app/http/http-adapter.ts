@@ -1,23 +1,16 @@
 import { BadRequestException, INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { AbstractHttpAdapter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import fastifyHelmet from '@fastify/helmet';
-import helmet from 'helmet';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from 'nestjs-email-otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
 import { assignRequestIds } from './request-id';
+import { securityHeaders } from './security-headers';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
-
-/** Security headers on both adapters: HSTS for a year with subdomains, CSP, nosniff, frameguard. */
-const HELMET_OPTIONS = {
-  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-  referrerPolicy: { policy: 'no-referrer' as const },
-};
 
 /** The Nest HTTP adapter chosen by `HTTP_ADAPTER`, with the body limit, proxy trust and TLS settings. */
 export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
@@ -75,18 +68,15 @@ export function nestApplicationOptions(http: HttpSettings, extra: NestApplicatio
 
 /** Applies the HTTP settings every instance of the example app shares (also used by tests). */
 export async function configureHttp(app: INestApplication, http: HttpSettings): Promise<INestApplication> {
-  assignRequestIds(app, http);
-  if (http.adapter === 'fastify') {
-    const fastify = app as NestFastifyApplication;
-    await fastify.register(fastifyHelmet as never, HELMET_OPTIONS);
-  } else {
+  // Request id and helmet's security headers (computed once) in the first hook, before body parsing.
+  assignRequestIds(app, http, securityHeaders());
+  if (http.adapter === 'express') {
     const express = app as NestExpressApplication;
     express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: true });
     express.use(withoutBodyEcho);
     express.disable('x-powered-by');
     express.set('etag', false);
     express.set('trust proxy', http.trustProxy);
-    express.use(helmet(HELMET_OPTIONS));
   }
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
