@@ -9,6 +9,7 @@ import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
 import { assignRequestIds } from './request-id';
+import { CONSOLE_HEADERS, isConsoleUrl } from '../pages/console/console-headers';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -65,14 +66,24 @@ export async function configureHttp(app: INestApplication, http: HttpSettings): 
   if (http.adapter === 'fastify') {
     const fastify = app as NestFastifyApplication;
     await fastify.register(fastifyHelmet as never, HELMET_OPTIONS);
+    // The console's headers replace helmet's on every answer under /admin, before any guard can refuse.
+    fastify.getHttpAdapter().getInstance().addHook('onRequest', (req, reply, done) => {
+      if (isConsoleUrl(req.url)) reply.headers(CONSOLE_HEADERS);
+      done();
+    });
   } else {
     const express = app as NestExpressApplication;
-    express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: true });
-    express.use(withoutBodyEcho);
     express.disable('x-powered-by');
     express.set('etag', false);
     express.set('trust proxy', http.trustProxy);
+    // Headers first, so a body the parser refuses is answered with them too.
     express.use(helmet(HELMET_OPTIONS));
+    express.use((req: { originalUrl?: string }, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+      if (isConsoleUrl(req.originalUrl)) for (const [name, value] of Object.entries(CONSOLE_HEADERS)) res.setHeader(name, value);
+      next();
+    });
+    express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: true });
+    express.use(withoutBodyEcho);
   }
   // Body-parser errors and unknown routes get the same error shape as everything else.
   app.useGlobalFilters(new OtpExceptionFilter(app.get(HttpAdapterHost)));
