@@ -1,4 +1,4 @@
-import { consoleCookie, consoleSessionId } from './console-cookie';
+import { consoleCookie, consoleSessionId, consoleSessionIds } from './console-cookie';
 import { escapeHtml } from './console.page';
 import { consoleLanguage } from './console.strings';
 
@@ -12,7 +12,13 @@ describe('console request parsing', () => {
 
   it('builds the cookie with its attributes, Secure only when asked', () => {
     expect(consoleCookie('id1', 1800, false)).toBe('otp_console=id1; Path=/admin; Max-Age=1800; HttpOnly; SameSite=Strict');
-    expect(consoleCookie('', 0, true)).toBe('otp_console=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+    expect(consoleCookie('', 0, true)).toBe('__Host-otp_console=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+  });
+
+  it('lists every well-formed value of the cookie (duplicates included), under __Host-otp_console when Secure', () => {
+    expect(consoleSessionIds('otp_console=planted; a=1; otp_console=real_1; otp_console=%%')).toEqual(['planted', 'real_1']);
+    expect(consoleSessionIds('otp_console=dev; __Host-otp_console=prod', true)).toEqual(['prod']);
+    expect(consoleSessionIds(Array.from({ length: 40 }, (_, i) => `otp_console=v${i}`).join('; '))).toHaveLength(16);
   });
 
   it('picks the best supported language of Accept-Language by quality, then order; English otherwise', () => {

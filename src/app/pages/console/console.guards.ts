@@ -1,21 +1,20 @@
 import { applyDecorators, BadRequestException, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OTP_OPERATOR_ROUTE, OtpRateLimited, OtpThrottlerGuard } from 'nestjs-email-otp';
-import { consoleSessionId } from './console-cookie';
+import { consoleSessionIds } from './console-cookie';
+import { CONSOLE_HEADERS } from './console-headers';
 import { ConsoleSession, ConsoleSessionStore, constantTimeEqual } from './console-session.store';
 import { CONSOLE_SETTINGS, ConsoleSettings } from './console.settings';
 
-/** The console's CSP: same-origin files only, nothing inline, never framed. */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+export { CONSOLE_CSP } from './console-headers';
 
 type ConsoleRequest = { method?: string; headers: Record<string, unknown>; consoleSession?: ConsoleSession; consoleSessionId?: string };
 
 const notFound = () => new NotFoundException({ error: 'not_found', message: 'Not found.' });
 
 /**
- * First guard of every console route: its headers are set before anything can refuse the
- * request, so refusals carry them too (the strict CSP, `no-store`, never framed).
+ * First guard of every console route: its headers again, for an app that was not set up by
+ * `configureHttp` (which sets them on every answer under `/admin`, before any global guard).
  */
 @Injectable()
 export class ConsoleHeadersGuard implements CanActivate {
@@ -24,10 +23,7 @@ export class ConsoleHeadersGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const http = this.adapterHost.httpAdapter;
     const res = context.switchToHttp().getResponse();
-    http.setHeader(res, 'Content-Security-Policy', CONSOLE_CSP);
-    http.setHeader(res, 'Cache-Control', 'no-store');
-    http.setHeader(res, 'Pragma', 'no-cache');
-    http.setHeader(res, 'X-Frame-Options', 'DENY');
+    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) http.setHeader(res, name, value);
     return true;
   }
 }
@@ -61,12 +57,14 @@ export class ConsoleEnabledGuard implements CanActivate {
  */
 @Injectable()
 export class ConsoleSessionGuard implements CanActivate {
-  constructor(private readonly sessions: ConsoleSessionStore) {}
+  constructor(
+    private readonly sessions: ConsoleSessionStore,
+    @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<ConsoleRequest>();
-    const id = consoleSessionId(req.headers.cookie);
-    const session = this.sessions.get(id);
+    const { id, session } = this.sessions.live(consoleSessionIds(req.headers.cookie, this.settings.secureCookie)) ?? {};
     if (!session) throw new UnauthorizedException({ error: 'unauthorized', message: 'Sign in to the operator console first.' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const given = req.headers['x-csrf-token'];
