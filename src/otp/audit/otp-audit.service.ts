@@ -27,7 +27,7 @@ export class OtpAuditService {
     private readonly schema: OtpSchemaState,
   ) {}
 
-  /** Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`). */
+  /** Events matching the query, oldest first or with `order: 'desc'` newest first (at most `limit`, capped at 1000; page with `afterSeq`). */
   async list(q: AuditQuery): Promise<AuditRecord[]> {
     this.schema.assertReady();
     await this.writer.flush();
@@ -41,7 +41,7 @@ export class OtpAuditService {
     let count = 0;
     const cap = q.limit ?? Number.MAX_SAFE_INTEGER;
     while (count < cap) {
-      const page = await this.list({ ...q, afterSeq, limit: Math.min(1000, cap - count) });
+      const page = await this.list({ ...q, order: 'asc', afterSeq, limit: Math.min(1000, cap - count) });
       for (const r of page) await write(JSON.stringify({ ...r, at: r.at.toISOString() }) + '\n');
       count += page.length;
       if (page.length < 1000) break;
