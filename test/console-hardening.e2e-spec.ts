@@ -72,6 +72,17 @@ describe('operator console hardening (review rfix2)', () => {
       expect(api.headers['content-security-policy']).not.toBe(CONSOLE_CSP);
     });
 
+    it('a query string gets one refusal everywhere: the console, the pages and the OTP routes answer the same 400 body', async () => {
+      const bodies = [
+        (await http().get('/admin?x=1').expect(400)).body,
+        (await http().get('/admin/console/keys?x=1').expect(400)).body,
+        (await http().get('/?x=1').expect(400)).body,
+        (await http().post('/auth/otp/challenges?x=1').send({ email: 'q@example.com' }).expect(400)).body,
+      ];
+      expect(bodies[0]).toEqual({ error: 'query_not_allowed', message: expect.any(String) });
+      expect(bodies).toEqual(bodies.map(() => bodies[0]));
+    });
+
     it('a malformed sign-in body is 400 and audited as operator.auth_failed with reason malformed', async () => {
       const agent = `malformed-${adapter}-${Date.now()}`;
       const bodies: unknown[] = [{ token: 1 }, { token: 'x', a: 1 }, [token], { token: 'x'.repeat(1025) }];

@@ -1,6 +1,7 @@
-import { applyDecorators, BadRequestException, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { applyDecorators, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OTP_OPERATOR_ROUTE, OtpRateLimited, OtpThrottlerGuard } from 'nestjs-email-otp';
+import { PageQueryGuard } from '../page-query.guard';
 import { consoleSessionIds } from './console-cookie';
 import { CONSOLE_HEADERS } from './console-headers';
 import { ConsoleSession, ConsoleSessionStore, constantTimeEqual } from './console-session.store';
@@ -24,18 +25,6 @@ export class ConsoleHeadersGuard implements CanActivate {
     const http = this.adapterHost.httpAdapter;
     const res = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(CONSOLE_HEADERS)) http.setHeader(res, name, value);
-    return true;
-  }
-}
-
-/** Console routes take no query string: nothing the console handles (token, address, filters) belongs in a URL. */
-@Injectable()
-export class ConsoleNoQueryGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<{ url?: string; originalUrl?: string }>();
-    if ((req.originalUrl ?? req.url ?? '').includes('?')) {
-      throw new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body, never in the URL.' });
-    }
     return true;
   }
 }
@@ -86,7 +75,7 @@ export class ConsoleSessionGuard implements CanActivate {
 export function ConsoleRoute(opts: { session: boolean; throttled?: boolean }): ClassDecorator & MethodDecorator {
   const guards = [
     ConsoleHeadersGuard,
-    ConsoleNoQueryGuard,
+    PageQueryGuard,
     ...(opts.throttled === false ? [] : [OtpThrottlerGuard]),
     ConsoleEnabledGuard,
     ...(opts.session ? [ConsoleSessionGuard] : []),
