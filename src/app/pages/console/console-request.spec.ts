@@ -1,5 +1,5 @@
 import { consoleCookie, consoleSessionId, consoleSessionIds } from './console-cookie';
-import { escapeHtml } from './console.page';
+import { consolePage } from './console.page';
 import { consoleLanguage } from './console.strings';
 
 describe('console request parsing', () => {
@@ -30,7 +30,9 @@ describe('console request parsing', () => {
     expect(consoleLanguage('x'.repeat(10_000))).toBe('en');
   });
 
-  it('escapes every HTML-significant character', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  it('escapes what it interpolates (the html tag of page-html.ts): a hostile CSRF token stays an attribute value', () => {
+    const page = consolePage('en', `"><img src=x onerror='1'>&`);
+    expect(page).toContain('<meta name="csrf-token" content="&#34;&#62;&#60;img src=x onerror=&#39;1&#39;&#62;&#38;">');
+    expect(page).not.toContain('<img');
   });
 });
