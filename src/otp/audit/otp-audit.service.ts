@@ -45,8 +45,9 @@ export class OtpAuditService {
   ) {}
 
   /**
-   * Events matching the query, oldest first (at most `limit`, capped at 1000; page with `afterSeq`).
-   * A `from` or `to` outside years 1970..9999 is a 400 `validation_failed` (`BadRequestException`).
+   * Events matching the query, oldest first or with `order: 'desc'` newest first (at most `limit`,
+   * capped at 1000; page with `afterSeq`). A `from` or `to` outside years 1970..9999 is a 400
+   * `validation_failed` (`BadRequestException`).
    */
   async list(q: AuditQuery): Promise<AuditRecord[]> {
     assertSearchableDates(q);
@@ -62,7 +63,7 @@ export class OtpAuditService {
     let count = 0;
     const cap = q.limit ?? Number.MAX_SAFE_INTEGER;
     while (count < cap) {
-      const page = await this.list({ ...q, afterSeq, limit: Math.min(1000, cap - count) });
+      const page = await this.list({ ...q, order: 'asc', afterSeq, limit: Math.min(1000, cap - count) });
       for (const r of page) await write(JSON.stringify({ ...r, at: r.at.toISOString() }) + '\n');
       count += page.length;
       if (page.length < 1000) break;

@@ -39,6 +39,8 @@ export interface AuditFilter {
   /** Rows with a larger seq only (paging). */
   afterSeq?: string;
   limit?: number;
+  /** `desc`: the newest matches (the last `limit` rows), newest first. @default 'asc' */
+  order?: 'asc' | 'desc';
 }
 
 const COLUMNS = `seq, at, event, owasp, outcome, challenge_id, purpose, recipient_index, ip, user_agent, request_id, detail, hash`;
@@ -132,7 +134,7 @@ export class OtpAuditStore {
     );
   }
 
-  /** Rows matching the filter, oldest first, at most `limit` (capped at 1000). */
+  /** Rows matching the filter, oldest first (newest first with `order: 'desc'`), at most `limit` (capped at 1000). */
   async find(f: AuditFilter): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -150,7 +152,7 @@ export class OtpAuditStore {
     params.push(Math.min(Math.max(f.limit ?? 100, 1), 1000));
     const rows = await this.sql.rows('audit_find',
       `SELECT ${COLUMNS} FROM otp_audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY seq LIMIT $${params.length}`,
+       ORDER BY seq ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
       params, 'unprepared');
     return rows.map(toRecord);
   }

@@ -23,10 +23,10 @@ export class ConsoleDataController {
 
   @Post('audit')
   @HttpCode(200)
-  @ApiConsole('Search the audit trail (the address is blind-indexed on the server, never echoed)', { session: true, body: true })
+  @ApiConsole('Search the audit trail, newest first (the address is blind-indexed on the server, never echoed)', { session: true, body: true })
   async search(@Body() q: ConsoleAuditQueryDto): Promise<{ events: unknown[] }> {
     this.bus.emit({ name: 'audit.queried', outcome: 'success', detail: { action: 'console.query', filters: Object.keys(q).sort().join(',') } });
-    const events = await this.audit.list({ ...q, limit: q.limit ?? 100 });
+    const events = await this.audit.list({ ...q, limit: q.limit ?? 100, order: 'desc' });
     return {
       events: events.map((e) => ({ seq: e.seq, at: e.at.toISOString(), event: e.event, outcome: e.outcome, challengeId: e.challengeId, purpose: e.purpose, ip: e.ip })),
     };

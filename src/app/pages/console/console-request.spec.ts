@@ -1,5 +1,5 @@
-import { consoleCookie, consoleSessionId } from './console-cookie';
-import { escapeHtml } from './console.page';
+import { consoleCookie, consoleSessionId, consoleSessionIds } from './console-cookie';
+import { consolePage } from './console.page';
 import { consoleLanguage } from './console.strings';
 
 describe('console request parsing', () => {
@@ -12,7 +12,13 @@ describe('console request parsing', () => {
 
   it('builds the cookie with its attributes, Secure only when asked', () => {
     expect(consoleCookie('id1', 1800, false)).toBe('otp_console=id1; Path=/admin; Max-Age=1800; HttpOnly; SameSite=Strict');
-    expect(consoleCookie('', 0, true)).toBe('otp_console=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+    expect(consoleCookie('', 0, true)).toBe('__Host-otp_console=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
+  });
+
+  it('lists every well-formed value of the cookie (duplicates included), under __Host-otp_console when Secure', () => {
+    expect(consoleSessionIds('otp_console=planted; a=1; otp_console=real_1; otp_console=%%')).toEqual(['planted', 'real_1']);
+    expect(consoleSessionIds('otp_console=dev; __Host-otp_console=prod', true)).toEqual(['prod']);
+    expect(consoleSessionIds(Array.from({ length: 40 }, (_, i) => `otp_console=v${i}`).join('; '))).toHaveLength(16);
   });
 
   it('picks the best supported language of Accept-Language by quality, then order; English otherwise', () => {
@@ -24,7 +30,9 @@ describe('console request parsing', () => {
     expect(consoleLanguage('x'.repeat(10_000))).toBe('en');
   });
 
-  it('escapes every HTML-significant character', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  it('escapes what it interpolates (the html tag of page-html.ts): a hostile CSRF token stays an attribute value', () => {
+    const page = consolePage('en', `"><img src=x onerror='1'>&`);
+    expect(page).toContain('<meta name="csrf-token" content="&#34;&#62;&#60;img src=x onerror=&#39;1&#39;&#62;&#38;">');
+    expect(page).not.toContain('<img');
   });
 });

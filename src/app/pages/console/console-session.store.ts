@@ -53,6 +53,15 @@ export class ConsoleSessionStore {
     return session;
   }
 
+  /** The first of `ids` that names a live session (a planted cookie beside it is skipped). */
+  live(ids: readonly string[]): { id: string; session: ConsoleSession } | undefined {
+    for (const id of ids) {
+      const session = this.get(id);
+      if (session) return { id, session };
+    }
+    return undefined;
+  }
+
   revoke(id: string | undefined): void {
     if (id) this.sessions.delete(this.key(id));
   }

@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Post, Req, Res, UnauthorizedException, UsePipes } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Delete, Get, Header, HttpCode, Inject, Post, Req, Res, UnauthorizedException, UsePipes } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ApiErrorBodyDto } from '../../http/openapi-responses';
 import { BodyDepthPipe, OtpEventBus } from 'nestjs-email-otp';
 import { appValidationPipe } from '../../common/app-validation.pipe';
 import { consoleAssets } from './console-assets';
-import { consoleCookie, consoleSessionId } from './console-cookie';
+import { consoleCookie, consoleSessionIds } from './console-cookie';
 import { ConsoleSessionStore, constantTimeEqual } from './console-session.store';
 import { ConsoleSignInDto } from './console.dto';
 import { ApiConsole } from './console.openapi';
@@ -15,6 +15,15 @@ import { CONSOLE_SETTINGS, ConsoleSettings } from './console.settings';
 import { consoleLanguage } from './console.strings';
 
 type PageRequest = ConsoleRequest & { ip?: string };
+
+/** The token of a sign-in body (`''` when absent), or undefined when the body is not `{ token?: string }`. */
+function signInToken(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { token, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return undefined;
+  if (token === undefined) return '';
+  return typeof token === 'string' && token.length <= 1024 ? token : undefined;
+}
 
 /** `/admin`: the console page (or its sign-in form) and the session routes. */
 @Controller('admin')
@@ -33,7 +42,7 @@ export class ConsoleController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   page(@Req() req: PageRequest): string {
     const lang = consoleLanguage(req.headers['accept-language']);
-    const session = this.sessions.get(consoleSessionId(req.headers.cookie));
+    const session = this.sessions.live(this.sessionIds(req))?.session;
     return session ? consolePage(lang, session.csrfToken) : signInPage(lang);
   }
 
@@ -43,18 +52,20 @@ export class ConsoleController {
   @ConsoleRoute({ session: false })
   @ApiConsole('Sign in with the operator token: sets the session cookie', { session: false, body: true })
   @ApiUnauthorizedResponse({ description: 'Wrong or missing token (audited as `operator.auth_failed`)', type: ApiErrorBodyDto })
-  signIn(@Body() body: ConsoleSignInDto, @Req() req: PageRequest, @Res({ passthrough: true }) res: unknown): { expiresAt: string } {
-    const given = body.token ?? '';
+  @ApiBody({ type: ConsoleSignInDto })
+  @ApiBadRequestResponse({ description: 'A malformed body (audited as `operator.auth_failed`, reason `malformed`)', type: ApiErrorBodyDto })
+  // The body is checked here, not by the validation pipe: a malformed sign-in is a failed one and is audited.
+  signIn(@Body() body: unknown, @Req() req: PageRequest, @Res({ passthrough: true }) res: unknown): { expiresAt: string } {
+    const given = signInToken(body);
+    if (given === undefined) {
+      this.authFailed(req, 'malformed');
+      throw new BadRequestException({ error: 'validation_failed', message: 'The body takes only "token", a string of at most 1024 characters.' });
+    }
     if (given.length === 0 || !constantTimeEqual(given, this.settings.adminToken!)) {
-      this.bus.emit({
-        name: 'operator.auth_failed',
-        outcome: 'failure',
-        ip: req.ip,
-        detail: { reason: given.length === 0 ? 'missing' : 'mismatch', route: 'ConsoleController.signIn' },
-      });
+      this.authFailed(req, given.length === 0 ? 'missing' : 'mismatch');
       throw new UnauthorizedException({ error: 'unauthorized', message: 'A valid operator token is required.' });
     }
-    this.sessions.revoke(consoleSessionId(req.headers.cookie));
+    for (const old of this.sessionIds(req)) this.sessions.revoke(old);
     const { id, session } = this.sessions.create();
     this.setCookie(res, consoleCookie(id, this.settings.sessionSeconds, this.settings.secureCookie));
     return { expiresAt: new Date(session.expiresAt).toISOString() };
@@ -77,6 +88,14 @@ export class ConsoleController {
     this.sessions.revoke(req.consoleSessionId);
     this.setCookie(res, consoleCookie('', 0, this.settings.secureCookie));
     return { signedOut: true };
+  }
+
+  private authFailed(req: PageRequest, reason: 'malformed' | 'missing' | 'mismatch'): void {
+    this.bus.emit({ name: 'operator.auth_failed', outcome: 'failure', ip: req.ip, detail: { reason, route: 'ConsoleController.signIn' } });
+  }
+
+  private sessionIds(req: PageRequest): string[] {
+    return consoleSessionIds(req.headers.cookie, this.settings.secureCookie);
   }
 
   private setCookie(res: unknown, value: string): void {

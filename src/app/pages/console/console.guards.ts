@@ -1,21 +1,21 @@
-import { applyDecorators, BadRequestException, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { applyDecorators, CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, NotFoundException, SetMetadata, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OTP_OPERATOR_ROUTE, OtpRateLimited, OtpThrottlerGuard } from 'nestjs-email-otp';
-import { consoleSessionId } from './console-cookie';
+import { PageQueryGuard } from '../page-query.guard';
+import { consoleSessionIds } from './console-cookie';
+import { CONSOLE_HEADERS } from './console-headers';
 import { ConsoleSession, ConsoleSessionStore, constantTimeEqual } from './console-session.store';
 import { CONSOLE_SETTINGS, ConsoleSettings } from './console.settings';
 
-/** The console's CSP: same-origin files only, nothing inline, never framed. */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+export { CONSOLE_CSP } from './console-headers';
 
 type ConsoleRequest = { method?: string; headers: Record<string, unknown>; consoleSession?: ConsoleSession; consoleSessionId?: string };
 
 const notFound = () => new NotFoundException({ error: 'not_found', message: 'Not found.' });
 
 /**
- * First guard of every console route: its headers are set before anything can refuse the
- * request, so refusals carry them too (the strict CSP, `no-store`, never framed).
+ * First guard of every console route: its headers again, for an app that was not set up by
+ * `configureHttp` (which sets them on every answer under `/admin`, before any global guard).
  */
 @Injectable()
 export class ConsoleHeadersGuard implements CanActivate {
@@ -24,22 +24,7 @@ export class ConsoleHeadersGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const http = this.adapterHost.httpAdapter;
     const res = context.switchToHttp().getResponse();
-    http.setHeader(res, 'Content-Security-Policy', CONSOLE_CSP);
-    http.setHeader(res, 'Cache-Control', 'no-store');
-    http.setHeader(res, 'Pragma', 'no-cache');
-    http.setHeader(res, 'X-Frame-Options', 'DENY');
-    return true;
-  }
-}
-
-/** Console routes take no query string: nothing the console handles (token, address, filters) belongs in a URL. */
-@Injectable()
-export class ConsoleNoQueryGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<{ url?: string; originalUrl?: string }>();
-    if ((req.originalUrl ?? req.url ?? '').includes('?')) {
-      throw new BadRequestException({ error: 'query_not_allowed', message: 'Send parameters in the JSON body, never in the URL.' });
-    }
+    for (const [name, value] of Object.entries(CONSOLE_HEADERS)) http.setHeader(res, name, value);
     return true;
   }
 }
@@ -61,12 +46,14 @@ export class ConsoleEnabledGuard implements CanActivate {
  */
 @Injectable()
 export class ConsoleSessionGuard implements CanActivate {
-  constructor(private readonly sessions: ConsoleSessionStore) {}
+  constructor(
+    private readonly sessions: ConsoleSessionStore,
+    @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<ConsoleRequest>();
-    const id = consoleSessionId(req.headers.cookie);
-    const session = this.sessions.get(id);
+    const { id, session } = this.sessions.live(consoleSessionIds(req.headers.cookie, this.settings.secureCookie)) ?? {};
     if (!session) throw new UnauthorizedException({ error: 'unauthorized', message: 'Sign in to the operator console first.' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const given = req.headers['x-csrf-token'];
@@ -88,7 +75,7 @@ export class ConsoleSessionGuard implements CanActivate {
 export function ConsoleRoute(opts: { session: boolean; throttled?: boolean }): ClassDecorator & MethodDecorator {
   const guards = [
     ConsoleHeadersGuard,
-    ConsoleNoQueryGuard,
+    PageQueryGuard,
     ...(opts.throttled === false ? [] : [OtpThrottlerGuard]),
     ConsoleEnabledGuard,
     ...(opts.session ? [ConsoleSessionGuard] : []),

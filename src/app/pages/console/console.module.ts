@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConsoleAssetsController, ConsoleController } from './console.controller';
 import { ConsoleDataController } from './console-data.controller';
-import { ConsoleEnabledGuard, ConsoleHeadersGuard, ConsoleNoQueryGuard, ConsoleSessionGuard } from './console.guards';
+import { ConsoleEnabledGuard, ConsoleHeadersGuard, ConsoleSessionGuard } from './console.guards';
+import { PageQueryGuard } from '../page-query.guard';
 import { ConsoleSessionStore } from './console-session.store';
 import { CONSOLE_SETTINGS, consoleSettingsFromEnv } from './console.settings';
 
@@ -19,7 +20,7 @@ export class ConsoleModule {
         { provide: CONSOLE_SETTINGS, useValue: consoleSettingsFromEnv(env) },
         ConsoleSessionStore,
         ConsoleHeadersGuard,
-        ConsoleNoQueryGuard,
+        PageQueryGuard,
         ConsoleEnabledGuard,
         ConsoleSessionGuard,
       ],

@@ -19,7 +19,7 @@ export function ApiConsole(summary: string, opts: { session: boolean; body?: boo
     ...(opts.body ? [ApiJsonBody()] : []),
     ...(opts.session
       ? [
-          ApiUnauthorizedResponse({ description: 'No live console session (cookie `otp_console`)', type: ApiErrorBodyDto }),
+          ApiUnauthorizedResponse({ description: 'No live console session (cookie `otp_console`, `__Host-otp_console` in production)', type: ApiErrorBodyDto }),
           ...(opts.body !== undefined ? [ApiForbiddenResponse({ description: 'Missing or wrong `X-CSRF-Token`', type: ApiErrorBodyDto })] : []),
         ]
       : []),

@@ -1,44 +1,42 @@
+import { html, SafeHtml } from '../page-html';
 import { CONSOLE_STRINGS, ConsoleLanguage, ConsoleStrings } from './console.strings';
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
 /** A JSON data block (never executed, so the CSP allows it): `<` is escaped so it cannot close the element. */
 const dataBlock = (id: string, value: unknown) =>
-  `<script type="application/json" id="${id}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`;
+  new SafeHtml(`<script type="application/json" id="${id}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`);
 
-function shell(lang: ConsoleLanguage, title: string, body: string, meta = ''): string {
+function shell(lang: ConsoleLanguage, title: string, body: SafeHtml, meta: SafeHtml = html``): string {
   const t = CONSOLE_STRINGS[lang];
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="color-scheme" content="light dark">
-${meta}<title>${escapeHtml(title)}</title>
+${meta}<title>${title}</title>
 <link rel="stylesheet" href="/admin/assets/console.css">
 <script src="/admin/assets/console.js" defer></script>
 </head>
 <body>
-<a class="skip" href="#main">${escapeHtml(t.skip)}</a>
+<a class="skip" href="#main">${t.skip}</a>
 ${body}
 ${dataBlock('console-strings', t)}
 </body>
 </html>
-`;
+`.value;
 }
 
 /** The sign-in form: the token is sent once, in a JSON body, by the page's script. */
 export function signInPage(lang: ConsoleLanguage): string {
   const t = CONSOLE_STRINGS[lang];
-  return shell(lang, t.signInTitle, `<header><h1>${escapeHtml(t.title)}</h1></header>
+  return shell(lang, t.signInTitle, html`<header><h1>${t.title}</h1></header>
 <main id="main">
 <form id="sign-in" class="card" method="post" action="/admin/session" novalidate>
-<h2>${escapeHtml(t.signInTitle)}</h2>
-<label for="token">${escapeHtml(t.tokenLabel)}</label>
+<h2>${t.signInTitle}</h2>
+<label for="token">${t.tokenLabel}</label>
 <input id="token" name="token" type="password" autocomplete="off" required aria-describedby="sign-in-status">
-<button type="submit">${escapeHtml(t.signIn)}</button>
+<button type="submit">${t.signIn}</button>
 <p id="sign-in-status" role="alert"></p>
 </form>
 </main>`);
@@ -48,32 +46,31 @@ export function signInPage(lang: ConsoleLanguage): string {
 const CONSOLE_EVENTS = ['challenge.issued', 'challenge.resent', 'verify.succeeded', 'verify.failed', 'challenge.exhausted', 'budget.spent',
   'mail.delivered', 'mail.retried', 'mail.abandoned', 'sign_in.recorded', 'operator.auth_failed', 'alert.raised', 'key.rotated', 'audit.queried'];
 
-const field = (id: string, label: string, attrs: string) =>
-  `<div class="field"><label for="${id}">${escapeHtml(label)}</label><input id="${id}" name="${id}" ${attrs}></div>`;
+const field = (id: string, label: string, attrs: SafeHtml) =>
+  html`<div class="field"><label for="${id}">${label}</label><input id="${id}" name="${id}" ${attrs}></div>`;
 
 const table = (id: string, caption: string, columns: string[]) =>
-  `<div class="scroll" tabindex="0" role="region" aria-labelledby="${id}-caption"><table id="${id}"><caption id="${id}-caption">${escapeHtml(caption)}</caption>
-<thead><tr>${columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody></tbody></table></div>`;
+  html`<div class="scroll" tabindex="0" role="region" aria-labelledby="${id}-caption"><table id="${id}"><caption id="${id}-caption">${caption}</caption>
+<thead><tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead><tbody></tbody></table></div>`;
 
-function auditSection(t: ConsoleStrings): string {
-  return `<section aria-labelledby="audit-title">
-<h2 id="audit-title">${escapeHtml(t.auditTitle)}</h2>
-<p id="chain" role="status" aria-live="polite">${escapeHtml(t.chain)}: ${escapeHtml(t.loading)}</p>
+function auditSection(t: ConsoleStrings): SafeHtml {
+  return html`<section aria-labelledby="audit-title">
+<h2 id="audit-title">${t.auditTitle}</h2>
+<p id="chain" role="status" aria-live="polite">${t.chain}: ${t.loading}</p>
 <form id="audit-form" class="card" method="post" action="/admin/console/audit" novalidate>
-<p class="hint" id="audit-hint">${escapeHtml(t.auditHint)}</p>
+<p class="hint" id="audit-hint">${t.auditHint}</p>
 <div class="grid">
-${field('email', t.email, 'type="email" autocomplete="off" maxlength="254" aria-describedby="audit-hint"')}
-${field('ip', t.ip, 'type="text" autocomplete="off" maxlength="45" inputmode="decimal"')}
-${field('challengeId', t.challengeId, 'type="text" autocomplete="off" maxlength="36"')}
-${field('event', t.event, 'type="text" autocomplete="off" maxlength="64" list="events"')}
-${field('from', t.from, 'type="datetime-local"')}
-${field('to', t.to, 'type="datetime-local"')}
+${field('email', t.email, html`type="email" autocomplete="off" maxlength="254" aria-describedby="audit-hint"`)}
+${field('ip', t.ip, html`type="text" autocomplete="off" maxlength="45" inputmode="decimal"`)}
+${field('challengeId', t.challengeId, html`type="text" autocomplete="off" maxlength="36"`)}
+${field('event', t.event, html`type="text" autocomplete="off" maxlength="64" list="events"`)}
+${field('from', t.from, html`type="datetime-local"`)}
+${field('to', t.to, html`type="datetime-local"`)}
 </div>
-<button type="submit">${escapeHtml(t.search)}</button>
+<button type="submit">${t.search}</button>
 <p id="audit-status" role="status" aria-live="polite"></p>
 </form>
-<datalist id="events">${CONSOLE_EVENTS
-    .map((e) => `<option value="${e}"></option>`).join('')}</datalist>
+<datalist id="events">${CONSOLE_EVENTS.map((e) => html`<option value="${e}"></option>`)}</datalist>
 ${table('audit-table', t.auditTitle, ['#', t.time, t.event, t.outcome, t.challengeId, t.purpose, t.ip])}
 </section>`;
 }
@@ -81,22 +78,22 @@ ${table('audit-table', t.auditTitle, ['#', t.time, t.event, t.outcome, t.challen
 /** The console: read-only views filled by the page's script from the console's JSON routes. */
 export function consolePage(lang: ConsoleLanguage, csrfToken: string): string {
   const t = CONSOLE_STRINGS[lang];
-  return shell(lang, t.title, `<header><h1>${escapeHtml(t.title)}</h1>
-<button id="sign-out" type="button">${escapeHtml(t.signOut)}</button></header>
+  return shell(lang, t.title, html`<header><h1>${t.title}</h1>
+<button id="sign-out" type="button">${t.signOut}</button></header>
 <main id="main">
 <p id="console-status" role="alert"></p>
 ${auditSection(t)}
 <section aria-labelledby="deliveries-title">
-<h2 id="deliveries-title">${escapeHtml(t.deliveriesTitle)}</h2>
+<h2 id="deliveries-title">${t.deliveriesTitle}</h2>
 ${table('deliveries-table', t.deliveriesTitle, [t.time, t.kind, t.purpose, t.status, t.attempts, t.lastError, t.finished])}
 </section>
 <section aria-labelledby="alerts-title">
-<h2 id="alerts-title">${escapeHtml(t.alertsTitle)}</h2>
+<h2 id="alerts-title">${t.alertsTitle}</h2>
 ${table('alerts-table', t.alertsTitle, [t.time, t.rule, t.count, t.threshold])}
 </section>
 <section aria-labelledby="keys-title">
-<h2 id="keys-title">${escapeHtml(t.keysTitle)}</h2>
+<h2 id="keys-title">${t.keysTitle}</h2>
 <dl id="keys" class="card"></dl>
 </section>
-</main>`, `<meta name="csrf-token" content="${escapeHtml(csrfToken)}">\n`);
+</main>`, html`<meta name="csrf-token" content="${csrfToken}">\n`);
 }

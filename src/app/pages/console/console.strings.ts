@@ -1,6 +1,8 @@
-/** The console's languages: the mail languages. */
-export const CONSOLE_LANGUAGES = ['en', 'pt', 'de', 'fr'] as const;
-export type ConsoleLanguage = (typeof CONSOLE_LANGUAGES)[number];
+import { negotiateLanguage, PAGE_LANGUAGES, PageLanguage } from '../page-strings';
+
+/** The console's languages: the pages' (the mail languages). */
+export const CONSOLE_LANGUAGES = PAGE_LANGUAGES;
+export type ConsoleLanguage = PageLanguage;
 
 const en = {
   title: 'Operator console',
@@ -213,18 +215,7 @@ const fr: ConsoleStrings = {
 
 export const CONSOLE_STRINGS: Record<ConsoleLanguage, ConsoleStrings> = { en, pt, de, fr };
 
-/** The first supported language of an `Accept-Language` header, by quality (then order); English otherwise. */
+/** The console's language for an `Accept-Language` header: the pages' negotiation (`negotiateLanguage`), English otherwise. */
 export function consoleLanguage(header: unknown): ConsoleLanguage {
-  if (typeof header !== 'string') return 'en';
-  const ranked = header
-    .slice(0, 512)
-    .split(',')
-    .map((part, i) => {
-      const [tag, ...params] = part.trim().split(';');
-      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)?.[1]).find(Boolean);
-      return { lang: tag.trim().toLowerCase().split('-')[0], q: q === undefined ? 1 : Number(q), i };
-    })
-    .filter((r) => r.q > 0)
-    .sort((a, b) => b.q - a.q || a.i - b.i);
-  return (ranked.find((r) => (CONSOLE_LANGUAGES as readonly string[]).includes(r.lang))?.lang as ConsoleLanguage) ?? 'en';
+  return typeof header === 'string' ? negotiateLanguage(header.slice(0, 512)) : 'en';
 }

@@ -124,7 +124,7 @@
       });
       ['from', 'to'].forEach(function (name) {
         var value = form.elements[name].value;
-        if (value) query[name] = new Date(value + 'Z').toISOString();
+        if (value) query[name] = new Date(value).toISOString(); // datetime-local is the operator's local time
       });
       show(auditStatus, strings.loading);
       send('POST', '/admin/console/audit', query, csrf).then(function (res) {
