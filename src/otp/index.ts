@@ -114,6 +114,8 @@ export type { OtpAlertFeedItem, OtpKeyState } from './ops/otp-operator-view.serv
 export type { OutboxStatusRow } from './mail/outbox/otp-mail-outbox.store';
 
 // Migrations, for the host's own DataSource (or the bin)
+// The locales an Accept-Language header asks for, best first: for host pages in the mail languages.
+export { requestedLocales } from './i18n/accept-language';
 export { OTP_MIGRATIONS } from '../../migrations';
 export { OTP_MIGRATIONS_TABLE, runOtpMigrations, revertOtpMigration, showOtpMigrations } from './persistence/otp-migrations.runner';
 export type { OtpMigrationsOptions } from './persistence/otp-migrations.runner';

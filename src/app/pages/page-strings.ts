@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { requestedLocales } from 'nestjs-email-otp';
 
 /** Languages the pages speak: the mail languages (`templates/locales`). */
 export const PAGE_LANGUAGES = ['en', 'pt', 'de', 'fr'] as const;
@@ -37,18 +38,8 @@ export function negotiateLanguage(header: string | string[] | undefined): PageLa
 
 /** Every page language the header asks for, best first, without repeats (empty when none matches). */
 export function acceptedLanguages(header: string | string[] | undefined): PageLanguage[] {
-  const text = Array.isArray(header) ? header.join(',') : header ?? '';
-  const ranked = text
-    .split(',')
-    .slice(0, 32)
-    .map((part, index) => {
-      const [tag, ...params] = part.trim().split(';');
-      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)).find(Boolean);
-      return { lang: tag.trim().toLowerCase().split('-')[0], q: q ? Number(q[1]) : 1, index };
-    })
-    .filter((e) => e.q > 0 && (PAGE_LANGUAGES as readonly string[]).includes(e.lang))
-    .sort((a, b) => b.q - a.q || a.index - b.index);
-  return [...new Set(ranked.map((e) => e.lang as PageLanguage))];
+  const langs = requestedLocales(header).map((tag) => tag.toLowerCase().split('-')[0]);
+  return [...new Set(langs.filter((l): l is PageLanguage => (PAGE_LANGUAGES as readonly string[]).includes(l)))];
 }
 
 /** `{{name}}` placeholders filled with the given values (text; the renderer escapes the result). */

@@ -1,5 +1,8 @@
 import type { DevMailboxEntry, DevMailboxMailer } from './dev-mailbox.mailer';
 import type { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';
+import { requestedLocales } from '../i18n/accept-language';
+
+export { requestedLocales };
 
 /** The mailbox page: no script, no style, nothing from elsewhere, never framed. */
 export const MAILBOX_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
@@ -25,21 +28,6 @@ export function prefersHtml(accept: string | string[] | undefined): boolean {
   return html !== undefined && (json === undefined || html.q > json.q || (html.q === json.q && html.index < json.index));
 }
 
-/** Locale tags an `Accept-Language` header asks for, best first (at most 8; `*` left out). */
-export function requestedLocales(header: string | string[] | undefined): string[] {
-  return (Array.isArray(header) ? header.join(',') : header ?? '')
-    .split(',')
-    .slice(0, 32)
-    .map((part, index) => {
-      const [tag, ...params] = part.trim().split(';');
-      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)).find(Boolean);
-      return { tag: tag.trim(), q: q ? Number(q[1]) : 1, index };
-    })
-    .filter((e) => e.q > 0 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/.test(e.tag))
-    .sort((a, b) => b.q - a.q || a.index - b.index)
-    .slice(0, 8)
-    .map((e) => e.tag);
-}
 
 /** The languages a mail is shown in: its own first, then each one asked that the templates have. */
 function languagesOf(mailbox: DevMailboxMailer, id: string, asked: string[]): string[] {

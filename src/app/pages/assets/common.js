@@ -61,6 +61,15 @@
     });
   }
 
+  /** The code typed in a field, or null after saying it is too short and focusing the field. */
+  function codeOf(input) {
+    const digits = digitsOf(input.value);
+    if (digits.length >= 6) return digits;
+    say(msg('codeFormat'), 'error');
+    input.focus();
+    return null;
+  }
+
   /** The message for a refused call that is not about the code itself. */
   function problem(r) {
     if (r.status === 429) return msg('tooMany', { seconds: r.retryAfter || 60 });
@@ -71,5 +80,5 @@
     document.getElementById(id).hidden = !visible;
   }
 
-  window.OtpPages = { msg, say, api, session, digitsOf, codeInput, problem, show };
+  window.OtpPages = { msg, say, api, session, digitsOf, codeInput, codeOf, problem, show };
 })();

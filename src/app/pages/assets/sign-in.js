@@ -93,12 +93,8 @@
 
   $('code-form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    const digits = P.digitsOf(code.value);
-    if (digits.length < 6) {
-      P.say(P.msg('codeFormat'), 'error');
-      code.focus();
-      return;
-    }
+    const digits = P.codeOf(code);
+    if (!digits) return;
     const r = await P.api('POST', '/auth/otp/challenges/' + encodeURIComponent(challenge.id) + '/verify', { code: digits });
     if (r.status === 200) return signIn(r.body.token);
     if (r.status === 401 || r.status === 400) {

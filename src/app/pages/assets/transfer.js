@@ -54,11 +54,8 @@
 
   $('approve-form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    const digits = P.digitsOf(code.value);
-    if (digits.length < 6) {
-      P.say(P.msg('codeFormat'), 'error');
-      return code.focus();
-    }
+    const digits = P.codeOf(code);
+    if (!digits) return;
     const context = { amount: pending.amount, to: pending.to };
     const r = await P.api('POST', '/auth/otp/challenges/' + encodeURIComponent(pending.id) + '/verify', { code: digits, context });
     if (r.status === 200) return create(r.body.token);
