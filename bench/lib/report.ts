@@ -60,23 +60,25 @@ const heapGrowth = (s: SoakFigure) => s.heapMbByMinute[s.heapMbByMinute.length -
 function targetsOf(r: BenchReport): NonNullable<BenchReport['targets']> {
   const t = (name: string, value: number | null, target: string, ok: (v: number) => boolean) =>
     ({ name, value, target, met: value === null || Number.isNaN(value) ? null : ok(value) });
+  // Issue 12's targets. Requests/s on 2 shared cores move with the neighbours, so the req/s ratios
+  // (OTP/limit, OTP/ceiling, peer rpsRatio) and p99 at saturation are printed above, not targeted.
+  const cpuCap: Record<string, number> = { fastify: 500, express: 650 };
+  const perRoute = (fn: (adapter: string, route: 'issue' | 'verify', a: BenchReport['adapters'][string]) => ReturnType<typeof t>) =>
+    Object.entries(r.adapters).flatMap(([adapter, a]) => (['issue', 'verify'] as const).map((route) => fn(adapter, route, a)));
   return [
-    t('issue / limit', r.issue?.ratio ?? null, '>= 0.80', (v) => v >= 0.8),
-    t('verify / limit', r.verify?.ratio ?? null, '>= 0.80', (v) => v >= 0.8),
-    t('issue / ceiling', r.issue?.ceilingRatio ?? null, '>= 0.55', (v) => v >= 0.55),
-    t('verify / ceiling', r.verify?.ceilingRatio ?? null, '>= 0.60', (v) => v >= 0.6),
-    t('issue p99 ms', r.issue?.p99Ms ?? null, '< 20', (v) => v < 20),
-    t('verify p99 ms', r.verify?.p99Ms ?? null, '< 20', (v) => v < 20),
-    t('mail / nodemailer', r.mail.ratio, '>= 0.80', (v) => v >= 0.8),
-    t('verify p50 1M / 10k', r.scale?.ratio ?? null, '<= 1.10', (v) => v <= 1.1),
-    ...Object.entries(r.adapters).flatMap(([adapter, a]) => (['issue', 'verify'] as const).map((route) =>
-      t(`${route} limit/bare CPU ${adapter}`, a[route].bare ? a[route].limit!.cpuUsPerRequest / a[route].bare!.cpuUsPerRequest : null, '<= 1.50', (v) => v <= 1.5))),
+    ...perRoute((adapter, route, a) => t(`${route} CPU µs ${adapter}`, a[route].otp.cpuUsPerRequest, `<= ${cpuCap[adapter] ?? 500}`, (v) => v <= (cpuCap[adapter] ?? 500))),
+    ...perRoute((adapter, route, a) =>
+      t(`${route} OTP/limit CPU ${adapter}`, a[route].limit ? a[route].otp.cpuUsPerRequest / a[route].limit!.cpuUsPerRequest : null, '<= 1.50', (v) => v <= 1.5)),
+    ...perRoute((adapter, route, a) =>
+      t(`${route} limit/bare CPU ${adapter}`, a[route].bare ? a[route].limit!.cpuUsPerRequest / a[route].bare!.cpuUsPerRequest : null, '<= 1.50', (v) => v <= 1.5)),
     t('issue CPU / peer', r.peer?.issue.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
     t('sign-in CPU / peer', r.peer?.signIn.cpuRatio ?? null, '<= 0.34', (v) => v <= 0.34),
     ...Object.entries(r.fixedRate ?? {}).flatMap(([adapter, f]) => (['issue', 'verify'] as const).map((route) =>
       t(`${route} p99 @${f[route].rate}/s ${adapter}`, f[route].p99Ms, '< 15', (v) => v < 15))),
     t('soak RSS growth', r.soak?.rssGrowth ?? null, '<= 0.10', (v) => Math.abs(v) <= 0.1),
     t('soak heap growth', r.soak ? heapGrowth(r.soak) : null, '<= 0.10', (v) => Math.abs(v) <= 0.1),
+    t('mail / nodemailer', r.mail.ratio, '>= 0.90', (v) => v >= 0.9),
+    t('verify p50 1M / 10k', r.scale?.ratio ?? null, '<= 1.10', (v) => v <= 1.1),
   ];
 }
 
@@ -107,7 +109,7 @@ export function printReport(r: BenchReport): void {
   if (r.rssMb !== undefined) lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
   lines.push('');
   lines.push('targets:');
-  for (const t of r.targets) lines.push(`  ${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.name.padEnd(22)} ${t.target.padEnd(8)} measured ${f2(t.value)}`);
+  for (const t of r.targets) lines.push(`  ${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.name.padEnd(30)} ${t.target.padEnd(8)} measured ${f2(t.value)}`);
   if (r.skipped.length) {
     lines.push('skipped:');
     for (const s of r.skipped) lines.push(`  - ${s}`);
