@@ -42,11 +42,8 @@ export interface PageFrame {
   body: SafeHtml;
 }
 
-/** The shell of every page: one stylesheet, same-origin scripts, a skip link, a labelled navigation. */
-export function renderPage(p: PageFrame): string {
-  const scripts = p.script
-    ? html`<script src="/assets/common.js" defer></script><script src="/assets/${p.script}" defer></script>`
-    : html``;
+/** The start of every page of the app and of the console, up to its skip link: one stylesheet, same-origin scripts only. */
+export function documentStart(p: { lang: string; title: string; stylesheet: string; scripts: string[]; skip: string; meta?: SafeHtml }): SafeHtml {
   return html`<!doctype html>
 <html lang="${p.lang}">
 <head>
@@ -54,13 +51,19 @@ export function renderPage(p: PageFrame): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
-<title>${p.title} · ${p.serviceName}</title>
-<link rel="stylesheet" href="/assets/pages.css">
-${scripts}
+${p.meta}<title>${p.title}</title>
+<link rel="stylesheet" href="${p.stylesheet}">
+${p.scripts.map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>
-<a class="skip" href="#main">${p.t.skip}</a>
-<header class="top">
+<a class="skip" href="#main">${p.skip}</a>
+`;
+}
+
+/** The shell of every page: one stylesheet, same-origin scripts, a skip link, a labelled navigation. */
+export function renderPage(p: PageFrame): string {
+  const scripts = p.script ? ['/assets/common.js', `/assets/${p.script}`] : [];
+  return html`${documentStart({ lang: p.lang, title: `${p.title} · ${p.serviceName}`, stylesheet: '/assets/pages.css', scripts, skip: p.t.skip })}<header class="top">
 <p class="brand">${p.serviceName}</p>
 <nav aria-label="${p.t.navLabel}"><ul>
 <li><a href="/">${p.t.navSignIn}</a></li>

@@ -31,12 +31,6 @@ export function consoleSessionIds(header: unknown, secure = false): string[] {
     .slice(0, 16);
 }
 
-/** The session id from a `Cookie` header when it carries exactly one well-formed value, else undefined. */
-export function consoleSessionId(header: unknown, secure = false): string | undefined {
-  const ids = consoleSessionIds(header, secure);
-  return ids.length === 1 ? ids[0] : undefined;
-}
-
 /** `Set-Cookie` for a session (`maxAgeSeconds` 0 clears it). */
 export function consoleCookie(id: string, maxAgeSeconds: number, secure: boolean): string {
   return [`${consoleCookieName(secure)}=${id}`, `Path=${secure ? '/' : '/admin'}`, `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])]

@@ -1,4 +1,4 @@
-import { html, SafeHtml } from '../page-html';
+import { documentStart, html, SafeHtml } from '../page-html';
 import { CONSOLE_STRINGS, ConsoleLanguage, ConsoleStrings } from './console.strings';
 
 /** A JSON data block (never executed, so the CSP allows it): `<` is escaped so it cannot close the element. */
@@ -7,20 +7,8 @@ const dataBlock = (id: string, value: unknown) =>
 
 function shell(lang: ConsoleLanguage, title: string, body: SafeHtml, meta: SafeHtml = html``): string {
   const t = CONSOLE_STRINGS[lang];
-  return html`<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="light dark">
-${meta}<title>${title}</title>
-<link rel="stylesheet" href="/admin/assets/console.css">
-<script src="/admin/assets/console.js" defer></script>
-</head>
-<body>
-<a class="skip" href="#main">${t.skip}</a>
-${body}
+  const scripts = ['/admin/assets/console.js'];
+  return html`${documentStart({ lang, title, stylesheet: '/admin/assets/console.css', scripts, skip: t.skip, meta })}${body}
 ${dataBlock('console-strings', t)}
 </body>
 </html>
