@@ -5,7 +5,7 @@
  * bench/results/latest.json. A benchmark, not a test: see README "Performance".
  */
 import { join } from 'node:path';
-import { appEnv, AppVariant, RAISED_LIMITS } from './lib/bench-env';
+import { appEnv, AppVariant, BENCH_AUDIT, RAISED_LIMITS } from './lib/bench-env';
 import { BenchDatabase, countChallenges, insertFinishedChallenges, openBenchDatabase, truncateOtpTables } from './lib/bench-db';
 import { Child, startChild } from './lib/child';
 import { measureMail } from './lib/mail-bench';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     // 1. Each adapter: issue and verify, OTP vs limit vs ceiling.
     let features: AppReady['features'] | undefined;
     for (const adapter of wants('http') ? adaptersWanted : []) {
-      const app = await bootApp(db, { adapter, audit: false, throttlerStorage: 'memory' });
+      const app = await bootApp(db, { adapter, audit: BENCH_AUDIT, throttlerStorage: 'memory' });
       features = app.ready.features;
       if (app.ready.adapter !== adapter) {
         report.skipped.push(`${adapter}: not available in this build (the app ran on ${app.ready.adapter})`);
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     const variantList: [string, AppVariant][] = [];
     if (hasAudit) variantList.push(['audit on', { adapter: bestAdapter, audit: true, throttlerStorage: 'memory' }], ['audit off', { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }]);
     else report.skipped.push('audit on/off: no audit table in this build');
-    if (throttled) variantList.push(['throttler memory', { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }], ['throttler redis', { adapter: bestAdapter, audit: false, throttlerStorage: 'redis' }]);
+    if (throttled) variantList.push(['throttler memory', { adapter: bestAdapter, audit: BENCH_AUDIT, throttlerStorage: 'memory' }], ['throttler redis', { adapter: bestAdapter, audit: BENCH_AUDIT, throttlerStorage: 'redis' }]);
     else report.skipped.push('throttler memory/redis: no throttler in this build');
     // 'audit off' and 'throttler memory' are one configuration: measure each configuration once.
     const measured = new Map<string, BenchReport['variants'][string]>();
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       report.mail = await measureMail({
         pool: db.pool, runs: settings.runs, seconds: settings.seconds, hasOutbox: features!.tables.some((t) => /outbox/.test(t)), log, skipped: report.skipped,
         // One instance without a dispatcher writes the backlog, then an instance with one drains it.
-        bootApp: (extra) => bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory', mailPort: 'real', extra }),
+        bootApp: (extra) => bootApp(db, { adapter: bestAdapter, audit: BENCH_AUDIT, throttlerStorage: 'memory', mailPort: 'real', extra }),
         stopApp,
       });
     }
@@ -195,8 +195,8 @@ async function measureScale(db: BenchDatabase, bestAdapter: string): Promise<Ben
   const bigDb = await openBenchDatabase({ fresh: true });
   extraDbs.push(bigDb);
   const scaleApps = [
-    { db, rows: SCALE_SMALL, app: await bootApp(db, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
-    { db: bigDb, rows: SCALE_BIG, app: await bootApp(bigDb, { adapter: bestAdapter, audit: false, throttlerStorage: 'memory' }), p50: [] as number[] },
+    { db, rows: SCALE_SMALL, app: await bootApp(db, { adapter: bestAdapter, audit: BENCH_AUDIT, throttlerStorage: 'memory' }), p50: [] as number[] },
+    { db: bigDb, rows: SCALE_BIG, app: await bootApp(bigDb, { adapter: bestAdapter, audit: BENCH_AUDIT, throttlerStorage: 'memory' }), p50: [] as number[] },
   ];
   const t0 = Date.now();
   for (const s of scaleApps) {

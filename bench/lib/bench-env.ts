@@ -19,6 +19,12 @@ export const RAISED_LIMITS: Record<string, { value: string; why: string }> = {
 export const BENCH_MAIL_FROM = '"Example sign-in" <otp@bench.example.com>';
 export const BENCH_APP_URL = 'https://app.bench.example.com';
 
+/**
+ * Whether the app writes its audit trail in every part but the `audit off` variant: on, as in production
+ * (the module's default), unless `BENCH_AUDIT=off` (to compare with runs before 2026-12-01, which had it off).
+ */
+export const BENCH_AUDIT = process.env.BENCH_AUDIT !== 'off';
+
 export type ThrottlerStorageKind = 'memory' | 'redis';
 
 export interface AppVariant {

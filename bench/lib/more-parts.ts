@@ -2,7 +2,7 @@
  * The parts of `npm run bench` added for issue 12: the peer (better-auth), latency at a fixed
  * offered load, and the memory soak. run.ts owns the apps' life cycle and passes it in.
  */
-import { AppVariant } from './bench-env';
+import { AppVariant, BENCH_AUDIT } from './bench-env';
 import { BenchDatabase, openBenchDatabase } from './bench-db';
 import { Child, startChild } from './child';
 import { FIXED_RATE, FixedRateFigure, measureFixedRate } from './fixed';
@@ -18,7 +18,7 @@ export interface PartContext {
   stopApp(app: Child<AppReady>): Promise<void>;
 }
 
-const plain = (adapter: string): AppVariant => ({ adapter, audit: false, throttlerStorage: 'memory' });
+const plain = (adapter: string): AppVariant => ({ adapter, audit: BENCH_AUDIT, throttlerStorage: 'memory' });
 
 /** Ours on `adapter` against the peer on its own database, rounds interleaved. */
 export async function peerPart(c: PartContext, adapter: string): Promise<{ issue: PeerFigure; signIn: PeerFigure }> {
