@@ -5,7 +5,7 @@ import { AppModule } from '../src/app/app.module';
 import { OtpRateLimited, OtpService, OtpThrottlerGuard } from '../src/otp';
 import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp, testKeyLine } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
-import { OTP_RESOLVED_OPTIONS } from '../src/otp/core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../src/otp/core/otp-options.tokens';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 import { TestResources } from './support/test-resources';
 

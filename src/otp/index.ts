@@ -6,7 +6,8 @@
 export { OtpModule } from './otp.module';
 export { OTP_ENTITIES } from './persistence/otp.entities';
 export { validateOtpOptions } from './options/otp-options.preflight';
-export type { OtpModuleOptions, OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel, OtpModuleExtras } from './core/otp-options.interface';
+export type { OtpModuleOptions, OtpModuleExtras } from './options/otp-options.interface';
+export type { OtpPurposeOptions, OtpContextDisplay, OtpDisplayLabel } from './core/purpose-options';
 export type { OtpKey } from './crypto/otp-keyring';
 export type {
   OtpRateLimit,

@@ -24,16 +24,9 @@ import { OtpMailOutboxStore } from './mail/outbox/otp-mail-outbox.store';
 import { OtpMailDispatcher } from './mail/outbox/otp-mail.dispatcher';
 import { OtpBudgetNotices } from './failure-budget/otp-budget-notices';
 import { OtpMailer } from './mail/otp-mailer.port';
-import {
-  OTP_ASYNC_OPTIONS_TYPE,
-  OTP_MODULE_OPTIONS,
-  OTP_OPTIONS_TYPE,
-  OTP_RATE_LIMIT_SETTINGS,
-  OTP_RESOLVED_OPTIONS,
-  OtpRateLimitSettings,
-  OtpConfigurableModule,
-} from './core/otp.module-definition';
-import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './core/otp-options.interface';
+import { OTP_RATE_LIMIT_SETTINGS, OTP_RESOLVED_OPTIONS, OtpRateLimitSettings } from './core/otp-options.tokens';
+import { OTP_ASYNC_OPTIONS_TYPE, OTP_MODULE_OPTIONS, OTP_OPTIONS_TYPE, OtpConfigurableModule } from './options/otp.module-definition';
+import { OtpModuleExtras, OtpModuleOptions, ResolvedOtpOptions } from './options/otp-options.interface';
 import { resolveOtpOptions } from './options/otp-options.resolver';
 import { OtpService } from './challenges/otp.service';
 import { OtpChallengeStore } from './persistence/otp-challenge.store';

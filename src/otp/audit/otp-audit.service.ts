@@ -1,8 +1,7 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpService } from '../challenges/otp.service';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
@@ -40,7 +39,7 @@ export class OtpAuditService {
     private readonly writer: OtpAuditWriter,
     private readonly otp: OtpService,
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'retention'>,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { retention: { ipTruncateSeconds: number; auditSeconds: number } },
     private readonly schema: OtpSchemaState,
   ) {}
 

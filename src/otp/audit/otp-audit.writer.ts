@@ -1,8 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from '../request-context/audit-context';
@@ -64,7 +63,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   constructor(
     private readonly store: OtpAuditStore,
     private readonly bus: OtpEventBus,
-    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'audit'>,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: { audit: ResolvedAuditOptions },
   ) {
     this.options = resolved.audit;
   }

@@ -1,12 +1,12 @@
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import type { ResolvedOtpPurpose, ResolvedPurposeOptions } from '../core/purpose-options';
 
 /** The rules of a declared purpose; undefined for anything else ('constructor' and '__proto__' included). */
-export function declaredPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
+export function declaredPurpose(options: ResolvedPurposeOptions, name: string): ResolvedOtpPurpose | undefined {
   return Object.hasOwn(options.purposes, name) ? options.purposes[name] : undefined;
 }
 
 /** A purpose anyone may start on the public issue route; undefined for host purposes, as for undeclared ones. */
-export function publicPurpose(options: ResolvedOtpOptions, name: string): ResolvedOtpOptions['purposes'][string] | undefined {
+export function publicPurpose(options: ResolvedPurposeOptions, name: string): ResolvedOtpPurpose | undefined {
   const rules = declaredPurpose(options, name);
   return rules?.issue === 'public' ? rules : undefined;
 }
@@ -17,7 +17,7 @@ const SAFE_CONTEXT_TEXT = /^[\p{L}\p{N} .,'_-]{0,64}$/u;
  * Why a context does not fit a purpose, or undefined when it does: declared
  * fields only (when declared), their types, and text safe to print in a mail.
  */
-export function contextProblem(rules: ResolvedOtpOptions['purposes'][string], context: Record<string, unknown>): string | undefined {
+export function contextProblem(rules: ResolvedOtpPurpose, context: Record<string, unknown>): string | undefined {
   const declared = Object.keys(rules.contextFields);
   for (const [key, value] of Object.entries(context)) {
     if (declared.length > 0) {

@@ -7,18 +7,18 @@ import { OtpKeyring } from '../crypto/otp-keyring';
 import { sealJson, tryOpenJson } from '../crypto/sealed-json';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { safeLocale } from '../i18n/safe-locale';
-import { ChallengeDeliveryDetails, CodeMailPayload, NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
+import { ChallengeDeliveryDetails, CodeMailPayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import {
   OtpContextInvalidError,
   OtpInvalidError,
   OtpPurposeUnknownError,
   OtpThrottledError,
 } from '../core/otp.errors';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import type { ResolvedChallengeOptions } from './challenge-options';
 import { contextProblem, declaredPurpose } from './otp-purposes';
-import { OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from '../persistence/otp-challenge.store';
+import { NewOutboxMail, OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from '../persistence/otp-challenge.store';
 import { OtpSendLimiter } from '../rate-limit/otp-send-limiter';
 import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChallengeInput } from '../core/otp.types';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
@@ -36,7 +36,7 @@ export class OtpService {
   private readonly purposeNames: string[];
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedChallengeOptions,
     private readonly keyring: OtpKeyring,
     private readonly cipher: OtpCipher,
     private readonly store: OtpChallengeStore,

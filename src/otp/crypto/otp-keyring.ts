@@ -7,6 +7,15 @@ export interface OtpKey {
   secret: Buffer;
 }
 
+/** The keys after resolution at boot: the code (HMAC), encryption and index keys, and whether they are ephemeral. */
+export interface ResolvedOtpKeys {
+  keys: OtpKey[];
+  encryptionKeys: OtpKey[];
+  indexKey?: Buffer;
+  /** A list was absent and an ephemeral key generated in its place (never in production). */
+  ephemeralKeys: boolean;
+}
+
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 export const MIN_KEY_BYTES = 32;
 

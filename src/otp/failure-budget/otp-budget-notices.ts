@@ -4,8 +4,8 @@ import { OtpCipher } from '../crypto/otp-cipher';
 import { openJson, sealJson } from '../crypto/sealed-json';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpEvent } from '../events/otp-event';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
+import type { ResolvedOtpMailOptions } from '../mail/mail-options';
 import { ChallengeDeliveryDetails, NoticeMailPayload } from '../mail/outbox/otp-mail-outbox.payload';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
@@ -28,7 +28,7 @@ export class OtpBudgetNotices implements OnModuleInit, OnModuleDestroy {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { failureBudget: { windowSeconds: number }; mail: Pick<ResolvedOtpMailOptions, 'noticeIntervalSeconds'> },
     private readonly events: OtpEventBus,
     private readonly store: OtpMailOutboxStore,
     private readonly cipher: OtpCipher,

@@ -19,9 +19,9 @@ import {
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator';
 import { OtpAuditInterceptor } from '../audit/audit.interceptor';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpContextInvalidError, OtpPurposeUnknownError } from '../core/otp.errors';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import type { ResolvedPurposeOptions } from '../core/purpose-options';
 import { publicPurpose } from '../challenges/otp-purposes';
 import { OtpService } from '../challenges/otp.service';
 import { IssuedChallenge } from '../core/otp.types';
@@ -81,7 +81,7 @@ export class OtpController {
   constructor(
     private readonly otp: OtpService,
     private readonly tokens: OtpTokenService,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedPurposeOptions,
   ) {}
 
   @Post('challenges')

@@ -1,10 +1,10 @@
 import { Controller, Get, Headers, Inject, NotFoundException, Param, Req, Res, UseFilters, UseInterceptors } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { NoStoreInterceptor } from '../http-kit/no-store.interceptor';
 import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
+import type { ResolvedOtpMailOptions } from './mail-options';
 import { MAIL_PART_CSP, MAILBOX_PAGE_CSP, prefersHtml, renderMailboxPage } from './dev-mailbox.page';
 import { OtpMailer } from './otp-mailer.port';
 import { ClientRequestLike, isAddressedLocally, isLocalClient } from '../net/local-client';
@@ -28,7 +28,7 @@ const LANG = /^[a-z]{2,3}(-[a-z0-9]{2,8}){0,3}$/;
 @UseInterceptors(NoStoreInterceptor)
 export class DevMailboxController {
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { production: boolean; mail: Pick<ResolvedOtpMailOptions, 'appUrl'> },
     private readonly mailer: OtpMailer,
     private readonly adapterHost: HttpAdapterHost,
   ) {}

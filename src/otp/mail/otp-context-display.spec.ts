@@ -1,6 +1,6 @@
 import { OtpConfigError } from '../core/otp.errors';
 import { resolveOtpOptions } from '../options/otp-options.resolver';
-import { OtpPurposeOptions } from '../core/otp-options.interface';
+import { OtpPurposeOptions } from '../core/purpose-options';
 
 const boot = (transfer: OtpPurposeOptions) =>
   resolveOtpOptions({ keys: [], encryptionKeys: [], production: false, purposes: { transfer } }, { warn: () => undefined } as never);

@@ -1,7 +1,7 @@
 import { types } from 'node:util';
 import { CONTEXT_FIELD_NAME, type OtpContext } from '../crypto/canonical';
 import { OtpConfigError } from '../core/otp.errors';
-import type { OtpContextDisplay, OtpDisplayLabel } from '../core/otp-options.interface';
+import type { OtpContextDisplay, OtpDisplayLabel } from '../core/purpose-options';
 
 const LANGUAGE = /^[a-z]{2,3}$/;
 // A caption is printed in a genuine mail: text only, no links, addresses or numbers to call.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { summariseUserAgent } from '../net/user-agent-summary';
-import type { OtpContextDisplay } from '../core/otp-options.interface';
+import type { OtpContextDisplay } from '../core/purpose-options';
 import { displayedDetails } from './otp-context-display';
 import { ResolvedOtpMailOptions } from './mail-options';
 import { OtpMailMessage, OtpNoticeMessage } from './otp-mailer.port';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { MailerService } from '@nestjs-modules/mailer';
 import { createTransport } from 'nodemailer';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpConfigError } from '../core/otp.errors';
 import { resolveOtpOptions } from '../options/otp-options.resolver';
-import { OtpModuleOptions } from '../core/otp-options.interface';
+import { OtpModuleOptions } from '../options/otp-options.interface';
 import { OtpMailer } from './otp-mailer.port';
 import { OTP_MAILER_PROVIDERS } from './otp-mailer.factory';
 

@@ -2,9 +2,10 @@ import { Logger, Provider } from '@nestjs/common';
 import { MAILER_OPTIONS, MailerEventService, MailerOptions, MailerService } from '@nestjs-modules/mailer';
 import { createTransport } from 'nodemailer';
 import { OtpConfigError } from '../core/otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
+import type { ResolvedPurposeOptions } from '../core/purpose-options';
 import { DevMailboxMailer } from './dev-mailbox.mailer';
+import type { ResolvedOtpMailOptions } from './mail-options';
 import { OtpMailComposer } from './otp-mail.composer';
 import { OtpMailer } from './otp-mailer.port';
 import { OtpOwnedMailerService, SmtpOtpMailer } from './smtp/smtp-otp.mailer';
@@ -20,13 +21,13 @@ export const OTP_MAILER_SERVICE = Symbol('OTP_MAILER_SERVICE');
  * codes included, to the temp folder), no template adapter, no start-up verify
  * (`/health` probes the relay).
  */
-export function otpMailerServiceOptions(o: ResolvedOtpOptions): MailerOptions {
+export function otpMailerServiceOptions(o: { mail: ResolvedOtpMailOptions }): MailerOptions {
   const base = { preview: false, verifyTransporters: false } as const;
   return o.mail.smtp ? { ...base, transport: smtpTransportOptions(o.mail) } : { ...base, transports: {} };
 }
 
 /** Templates compiled and checked now, whatever the transport: a broken template or overlay fails the boot. */
-function composer(o: ResolvedOtpOptions): OtpMailComposer {
+function composer(o: ResolvedPurposeOptions & { mail: ResolvedOtpMailOptions }): OtpMailComposer {
   const displays = Object.fromEntries(Object.entries(o.purposes).map(([name, p]) => [name, p.display]));
   const renderer = new OtpMailRenderer(o.mail.templatesDir, o.mail.defaultLocale, o.mail.templatesOverlay);
   return new OtpMailComposer(renderer, o.mail, displays);
@@ -59,7 +60,7 @@ export function hostMailerConcurrency(host: MailerService, smtpConnections: numb
  */
 export const otpMailerProvider: Provider = {
   provide: OtpMailer,
-  useFactory: (o: ResolvedOtpOptions, own: OtpOwnedMailerService, host: MailerService | undefined): OtpMailer => {
+  useFactory: (o: ResolvedPurposeOptions & { mail: ResolvedOtpMailOptions }, own: OtpOwnedMailerService, host: MailerService | undefined): OtpMailer => {
     const mail = composer(o);
     if (o.mail.useHostMailer) {
       if (!host) throw new OtpConfigError('mail.useHostMailer needs a MailerService in the host: register MailerModule.forRoot(...) (global) in the app');

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpAlertRules } from './otp-alert.rules';
 import { LogAlertSink, WebhookAlertSink } from './otp-alert.sinks';
 import { OtpAlert, OtpAlertSink } from './otp-alert.types';
@@ -25,7 +24,7 @@ export class OtpAlertEngine implements OnModuleInit, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'monitoring'>,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: { monitoring: ResolvedMonitoringOptions },
     private readonly bus: OtpEventBus,
     private readonly metrics: OtpMetrics,
     private readonly outbox: OtpOutboxProbe,

@@ -4,8 +4,8 @@ import { OtpMailer } from '../mail/otp-mailer.port';
 import { SmtpOtpMailer } from '../mail/smtp/smtp-otp.mailer';
 import { OTP_THROTTLER_STORAGE } from '../rate-limit/otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from '../rate-limit/redis-throttler-storage';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
+import type { ResolvedMonitoringOptions } from './monitoring-options';
 import { cachedHealthCheck, OtpHealthChecks } from './otp-health.checks';
 
 /**
@@ -20,7 +20,7 @@ export class OtpDependencyChecks implements OnModuleInit {
     private readonly checks: OtpHealthChecks,
     private readonly mailer: OtpMailer,
     @Inject(OTP_THROTTLER_STORAGE) private readonly throttlerStorage: ThrottlerStorage,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'monitoring'>,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { monitoring: ResolvedMonitoringOptions },
   ) {}
 
   onModuleInit(): void {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
+import type { ResolvedMonitoringOptions } from './monitoring-options';
 
 export interface OutboxState {
   backlog: number;
@@ -21,7 +21,7 @@ export class OtpOutboxProbe {
   private readonly table: string;
   private sql: string | null = null;
 
-  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(OTP_RESOLVED_OPTIONS) options: Pick<ResolvedOtpOptions, 'monitoring'>) {
+  constructor(@InjectDataSource() private readonly db: DataSource, @Inject(OTP_RESOLVED_OPTIONS) options: { monitoring: ResolvedMonitoringOptions }) {
     this.table = options.monitoring.outboxTable;
   }
 

@@ -3,8 +3,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { OtpEventBus } from '../events/otp-event-bus';
 import { otpHttpException } from '../core/otp-error.http';
 import { OtpError } from '../core/otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -19,7 +18,7 @@ export class OtpAdminGuard implements CanActivate {
   private readonly expected?: Buffer;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) options: Pick<ResolvedOtpOptions, 'audit'>,
+    @Inject(OTP_RESOLVED_OPTIONS) options: { audit: { adminToken?: string } },
     private readonly events: OtpEventBus,
   ) {
     const token = options.audit.adminToken;

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpAuditWriter } from '../audit/otp-audit.writer';
-import { OtpKeyring } from '../crypto/otp-keyring';
+import { OtpKeyring, ResolvedOtpKeys } from '../crypto/otp-keyring';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 
 /**
@@ -20,7 +19,7 @@ export class OtpKeyAuditService implements OnApplicationBootstrap {
     private readonly audit: OtpAuditStore,
     private readonly writer: OtpAuditWriter,
     private readonly bus: OtpEventBus,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpKeys, 'ephemeralKeys'>,
     private readonly schema: OtpSchemaState,
   ) {}
 

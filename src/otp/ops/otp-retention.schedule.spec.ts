@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { resolveSignInNoticeOptions } from '../sign-in/sign-in-options';
 import { resolveRetentionOptions } from './ops-options';
 import { OtpAuditStore } from '../audit/otp-audit.store';

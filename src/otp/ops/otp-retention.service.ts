@@ -3,9 +3,10 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { OtpAuditStore } from '../audit/otp-audit.store';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpMailOutboxStore } from '../mail/outbox/otp-mail-outbox.store';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpKnownDeviceStore } from '../sign-in/otp-known-device.store';
+import type { ResolvedSignInNoticeOptions } from '../sign-in/sign-in-options';
+import type { ResolvedFailureBudget } from '../challenges/challenge-options';
 import { OtpChallengeStore } from '../persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from '../persistence/otp-failure-budget.store';
 import { OTP_TABLES } from '../persistence/otp-tables';
@@ -55,7 +56,11 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     private readonly outbox: OtpMailOutboxStore,
     private readonly devices: OtpKnownDeviceStore,
     private readonly bus: OtpEventBus,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly otp: {
+      retention: ResolvedRetentionOptions;
+      signInNotices: Pick<ResolvedSignInNoticeOptions, 'rememberDeviceSeconds'>;
+      failureBudget: Pick<ResolvedFailureBudget, 'windowSeconds'>;
+    },
     @Optional() @Inject(SCHEDULER_REGISTRY) private readonly scheduler?: SchedulerRegistry,
   ) {
     this.options = otp.retention;

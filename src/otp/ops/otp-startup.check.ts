@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OtpKeyring } from '../crypto/otp-keyring';
+import { OtpKeyring, ResolvedOtpKeys } from '../crypto/otp-keyring';
 import { OtpConfigError } from '../core/otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpKeyFingerprintStore } from '../persistence/otp-key-fingerprint.store';
 import { OtpSchemaState, pendingOtpMigrations } from '../persistence/otp-schema.state';
 
@@ -22,7 +21,7 @@ export class OtpStartupCheck implements OnModuleInit {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpKeys, 'keys' | 'indexKey' | 'ephemeralKeys'> & { migrationsTableName: string; production: boolean },
     private readonly keyring: OtpKeyring,
     private readonly fingerprints: OtpKeyFingerprintStore,
     private readonly schema: OtpSchemaState,

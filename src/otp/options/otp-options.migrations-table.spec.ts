@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { OtpModuleOptions } from '../core/otp-options.interface';
+import { OtpModuleOptions } from './otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 
 const keys = { keys: `k1:${randomBytes(32).toString('base64')}`, encryptionKeys: `e1:${randomBytes(32).toString('base64')}` };

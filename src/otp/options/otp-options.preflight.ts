@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import { OtpModuleOptions } from '../core/otp-options.interface';
+import { OtpModuleOptions } from './otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 
 const silent = { log: () => undefined, warn: () => undefined } as unknown as Logger;

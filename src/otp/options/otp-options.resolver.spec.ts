@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { OtpConfigError } from '../core/otp.errors';
-import { OtpModuleOptions } from '../core/otp-options.interface';
+import { OtpModuleOptions } from './otp-options.interface';
 import { resolveOtpOptions } from './otp-options.resolver';
 
 const secret = () => randomBytes(32).toString('base64');
@@ -156,7 +156,7 @@ describe('no provider reads the raw module options but the resolver', () => {
     const naming = files.filter(([, text]) => /\b(OTP_MODULE_OPTIONS|MODULE_OPTIONS_TOKEN)\b/.test(text)).map(([file]) => file);
     expect(naming.sort()).toEqual(['otp.module-definition.ts', 'otp.module.ts']);
     const moduleText = files.find(([file]) => file === 'otp.module.ts')![1];
-    const uses = moduleText.replace(/import \{[^}]*\} from '\.\/core\/otp\.module-definition';/, '').match(/\bOTP_MODULE_OPTIONS\b/g) ?? [];
+    const uses = moduleText.replace(/import \{[^}]*\} from '\.\/options\/otp\.module-definition';/, '').match(/\bOTP_MODULE_OPTIONS\b/g) ?? [];
     expect(uses).toHaveLength(1);
     expect(moduleText).toMatch(/provide: OTP_RESOLVED_OPTIONS,\s*useFactory: \(options: OtpModuleOptions\) => resolveOtpOptions\(options\),\s*inject: \[OTP_MODULE_OPTIONS\]/);
   });

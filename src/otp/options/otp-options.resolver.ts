@@ -8,11 +8,11 @@ import { resolveContextDisplay } from '../mail/otp-context-display';
 import { resolveMonitoringOptions } from '../monitoring/monitoring-options';
 import { resolveRetentionOptions } from '../ops/ops-options';
 import { OtpConfigError } from '../core/otp.errors';
-import { OtpModuleOptions, ResolvedOtpOptions } from '../core/otp-options.interface';
-import { deepFrozen } from '../core/otp-options.freeze';
 import { resolveRateLimits } from '../rate-limit/rate-limit-options';
 import { resolveSignInNoticeOptions } from '../sign-in/sign-in-options';
 import { resolveOtpTokenOptions } from '../tokens/tokens-options';
+import { deepFrozen } from './otp-options.freeze';
+import { OtpModuleOptions, ResolvedOtpOptions } from './otp-options.interface';
 
 export const MAX_TTL_SECONDS = 86_400;
 export const SHORT_TTL_SECONDS = 600;

@@ -1,12 +1,11 @@
-import { outboxInsert } from '../mail/outbox/otp-mail-outbox.sql';
-import { mintTokenOfConsumed } from '../tokens/otp-token.sql';
 import { BudgetParams, budgetJoin, budgetState, passBudget } from './otp-failure-budget.sql';
+import { mintTokenOfConsumed, outboxInsert } from './otp-shared-inserts.sql';
 
 /**
  * Statements on `otp_challenges`, owned by `OtpChallengeStore`. The issue and resend
  * statements write the code's mail with the challenge (the outbox's `outboxInsert`), the
  * verify statement charges the failure budget and mints the proof token in the same
- * statement (fragments of their tables' owners). Other stores compose `challengeEnded`.
+ * statement (`otp-shared-inserts.sql.ts`). Other stores compose `challengeEnded`.
  */
 
 /** Challenge `c` can still be answered. */

@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { OtpThrottledError } from '../core/otp.errors';
-import type { NewOutboxMail } from '../mail/outbox/otp-mail-outbox.payload';
 import {
   ATTEMPT, ATTEMPT_MINTING, DELIVERY, ISSUE, PURGE_ENDED, RESEND, SUBJECT, SUPERSEDE_ALL_LIVE, WIPE_OLD_DELIVERIES,
 } from './otp-challenge.sql';
 import { OtpFailureBudgetStore } from './otp-failure-budget.store';
 import { OtpSql } from './otp-sql';
+
+/** A code's mail, written to the outbox by the statement that issues or resends the code: id and sealed payload. */
+export interface NewOutboxMail {
+  id: string;
+  payloadCiphertext: string;
+}
 
 export interface NewChallengeRow {
   id: string;

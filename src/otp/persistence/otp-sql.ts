@@ -3,8 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 
 const guarded = new WeakSet<Pool>();
 const heard = new WeakSet<PoolClient>();
@@ -67,7 +66,7 @@ export type OtpSqlMode = 'prepared' | 'unprepared';
 export class OtpSql implements OtpSqlRunner {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: Pick<ResolvedOtpOptions, 'preparedStatements'>,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { preparedStatements: boolean },
   ) {}
 
   /**

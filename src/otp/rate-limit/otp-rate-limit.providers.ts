@@ -1,10 +1,10 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
 import { OtpSendLimiter } from './otp-send-limiter';
+import type { ResolvedOtpRateLimits } from './rate-limit-options';
 import { OtpThrottlerGuard, otpThrottlerOptions } from './otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from './redis-throttler-storage';
 
@@ -17,7 +17,7 @@ export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
   },
   {
     provide: OTP_THROTTLER_STORAGE,
-    useFactory: (o: ResolvedOtpOptions) => {
+    useFactory: (o: { rateLimits: ResolvedOtpRateLimits; production: boolean }) => {
       if (o.rateLimits.storage) return o.rateLimits.storage;
       if (o.rateLimits.redis) return RedisOtpThrottlerStorage.connect(o.rateLimits.redis);
       if (o.production) {

@@ -2,7 +2,7 @@ import { ThrottlerStorageService } from '@nestjs/throttler';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { ResolvedOtpOptions } from '../options/otp-options.interface';
 import { resolveRateLimits } from './rate-limit-options';
 import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
 

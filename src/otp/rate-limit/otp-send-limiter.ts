@@ -2,10 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { ipNetwork } from '../net/ip-network';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
-import { OtpRateLimit, OtpThrottlerName } from './rate-limit-options';
+import { OtpRateLimit, OtpThrottlerName, ResolvedOtpRateLimits } from './rate-limit-options';
 import { OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 
 /** One mail about to be sent: whose mailbox, for what, asked from where. */
@@ -43,7 +42,7 @@ export class OtpSendLimiter {
   private readonly keyPrefix: string;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) options: { rateLimits: ResolvedOtpRateLimits },
     @Inject(OTP_THROTTLER_STORAGE) private readonly storage: ThrottlerStorage,
     private readonly events: OtpEventBus,
   ) {

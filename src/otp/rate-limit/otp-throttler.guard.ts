@@ -2,11 +2,10 @@ import { ExecutionContext, HttpException, Inject, Injectable, Logger } from '@ne
 import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
 import { OtpEventBus } from '../events/otp-event-bus';
-import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp.module-definition';
+import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp-options.tokens';
 import { OtpError, OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
 import { otpErrorToHttp, otpHttpException } from '../core/otp-error.http';
-import { ResolvedOtpOptions } from '../core/otp-options.interface';
-import { OtpThrottlerName } from './rate-limit-options';
+import { OtpThrottlerName, ResolvedOtpRateLimits } from './rate-limit-options';
 import { OTP_RATE_LIMIT_SCOPE, OtpRateLimitScope } from './otp-rate-limit.decorator';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
@@ -43,7 +42,7 @@ interface HttpRequest {
 }
 
 /** `@nestjs/throttler` options for the OTP routes, built from the module's resolved options. */
-export function otpThrottlerOptions(o: ResolvedOtpOptions): ThrottlerModuleOptions {
+export function otpThrottlerOptions(o: { rateLimits: ResolvedOtpRateLimits }): ThrottlerModuleOptions {
   return {
     ipv6SubnetPrefix: o.rateLimits.ipv6SubnetPrefix,
     throttlers: GUARD_THROTTLERS.map((name) => ({

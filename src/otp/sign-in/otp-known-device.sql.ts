@@ -1,4 +1,5 @@
-import { noticeGatePass, outboxInsert } from '../mail/outbox/otp-mail-outbox.sql';
+import { noticeGatePass } from '../mail/outbox/otp-mail-outbox.sql';
+import { outboxInsert } from '../persistence/otp-shared-inserts.sql';
 
 /**
  * Statements on `otp_sign_in_devices`, owned by `OtpKnownDeviceStore`. A new device's

@@ -11,8 +11,7 @@ import { OtpMailDispatcher } from '../mail/outbox/otp-mail.dispatcher';
 import { safeLocale } from '../i18n/safe-locale';
 import { ipNetwork } from '../net/ip-network';
 import { summariseUserAgent } from '../net/user-agent-summary';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpKnownDeviceStore } from './otp-known-device.store';
 import type { ResolvedSignInNoticeOptions } from './sign-in-options';
@@ -55,7 +54,7 @@ export class OtpSignInNotifier {
   readonly options: ResolvedSignInNoticeOptions;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'signInNotices'>,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: { signInNotices: ResolvedSignInNoticeOptions },
     private readonly keyring: OtpKeyring,
     private readonly cipher: OtpCipher,
     private readonly store: OtpKnownDeviceStore,

@@ -3,8 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { tryCanonicalEmail } from '../crypto/canonical';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../core/otp.errors';
-import { OTP_RESOLVED_OPTIONS } from '../core/otp.module-definition';
-import type { ResolvedOtpOptions } from '../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpService } from '../challenges/otp.service';
 import type { VerifiedChallenge, VerifyChallengeInput } from '../core/otp.types';
 import { OtpTokenStore } from './otp-token.store';
@@ -46,7 +45,7 @@ export class OtpTokenService {
   private readonly options: ResolvedOtpTokenOptions;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) resolved: Pick<ResolvedOtpOptions, 'tokens'>,
+    @Inject(OTP_RESOLVED_OPTIONS) resolved: { tokens: ResolvedOtpTokenOptions },
     private readonly store: OtpTokenStore,
     private readonly otp: OtpService,
     private readonly events: OtpEventBus,

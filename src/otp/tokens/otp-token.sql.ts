@@ -1,6 +1,7 @@
 /**
  * Statements on `otp_tokens`, owned by `OtpTokenStore`. The verify statement mints its
- * token by composing `mintTokenOfConsumed`, so a right code and its proof are one write.
+ * token by composing `mintTokenOfConsumed` (persistence/otp-shared-inserts.sql.ts), so a
+ * right code and its proof are one write.
  */
 
 export const INSERT_TOKEN = `INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
@@ -22,15 +23,3 @@ export const REDEEM_TOKEN = `WITH hit AS (
    FROM (SELECT 1) AS one
    LEFT JOIN hit h ON true
    LEFT JOIN otp_tokens p ON p.token_hash = $1`;
-
-/**
- * `INSERT ... SELECT`: the token of the challenge row `consumed` (columns purpose,
- * context_hash, recipient_index, consumed_at) when it was consumed, none otherwise. It
- * expires `ttl` seconds after `consumed_at`. Arguments are SQL placeholders.
- */
-export function mintTokenOfConsumed(p: { hash: string; challengeId: string; amr: string; ttl: string }, consumed: string): string {
-  return `INSERT INTO otp_tokens (token_hash, challenge_id, purpose, context_hash, recipient_index, amr, verified_at, expires_at)
-         SELECT ${p.hash}, ${p.challengeId}, a.purpose, a.context_hash, a.recipient_index, ${p.amr}::text[], a.consumed_at,
-           a.consumed_at + make_interval(secs => ${p.ttl})
-         FROM ${consumed} a WHERE a.consumed_at IS NOT NULL`;
-}

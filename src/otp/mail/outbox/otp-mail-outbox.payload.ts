@@ -50,9 +50,3 @@ export interface NewDeviceNoticePayload {
 }
 
 export type OutboxPayload = CodeMailPayload | NoticeMailPayload | NewDeviceNoticePayload;
-
-/** A new outbox row written beside its challenge: id and sealed payload. */
-export interface NewOutboxMail {
-  id: string;
-  payloadCiphertext: string;
-}

@@ -1,26 +1,12 @@
+import { outboxInsert } from '../../persistence/otp-shared-inserts.sql';
+
 /**
  * Statements on `otp_mail_outbox` and `otp_mail_notice_gates`, both owned by
  * `OtpMailOutboxStore`. Other stores write outbox rows in their own statements
  * (a code's mail with its challenge, a new-device notice with its device) by
- * composing `outboxInsert` and `noticeGatePass`, never by writing their own SQL.
+ * composing `outboxInsert` (persistence/otp-shared-inserts.sql.ts, below every
+ * store that composes it) and `noticeGatePass`, never by writing their own SQL.
  */
-
-/** SQL expressions (placeholders, columns or literals) for the columns of a new outbox row. */
-export interface OutboxInsertValues {
-  id: string;
-  challengeId: string;
-  kind: string;
-  purpose: string;
-  recipientIndex: string;
-  payloadCiphertext: string;
-  deadlineAt: string;
-}
-
-/** `INSERT ... SELECT <values> FROM <from>`: one outbox row for each row of `from`. */
-export function outboxInsert(v: OutboxInsertValues, from: string): string {
-  return `INSERT INTO otp_mail_outbox (id, challenge_id, kind, purpose, recipient_index, payload_ciphertext, deadline_at)
-         SELECT ${v.id}, ${v.challengeId}, ${v.kind}, ${v.purpose}, ${v.recipientIndex}, ${v.payloadCiphertext}, ${v.deadlineAt} FROM ${from}`;
-}
 
 /**
  * Passes the per-address notice gate of `kind` (one row per address and kind) unless a

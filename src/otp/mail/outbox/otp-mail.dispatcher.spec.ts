@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { OtpCipher } from '../../crypto/otp-cipher';
 import type { OtpEventBus } from '../../events/otp-event-bus';
-import type { ResolvedOtpOptions } from '../../core/otp-options.interface';
+import type { ResolvedOtpOptions } from '../../options/otp-options.interface';
 import { resolveOtpMailOptions } from '../mail-options';
 import type { OtpMailer } from '../otp-mailer.port';
 import type { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';

@@ -6,8 +6,8 @@ import { DataSource } from 'typeorm';
 import { OtpCipher } from '../../crypto/otp-cipher';
 import { tryOpenJson } from '../../crypto/sealed-json';
 import { OtpEventBus } from '../../events/otp-event-bus';
-import { OTP_RESOLVED_OPTIONS } from '../../core/otp.module-definition';
-import { ResolvedOtpOptions } from '../../core/otp-options.interface';
+import { OTP_RESOLVED_OPTIONS } from '../../core/otp-options.tokens';
+import type { ResolvedOtpMailOptions } from '../mail-options';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';
 import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
 import { LEASE_MARGIN_MS, OtpMailTimeoutError, sendTimeoutMs, staleAtHandOver, withTimeout } from './mail-lease.timing';
@@ -57,7 +57,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly wakeup: OutboxWakeup;
 
   constructor(
-    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedOtpOptions,
+    @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { mail: ResolvedOtpMailOptions },
     private readonly store: OtpMailOutboxStore,
     private readonly mailer: OtpMailer,
     private readonly cipher: OtpCipher,

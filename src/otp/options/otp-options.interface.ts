@@ -1,70 +1,13 @@
 import type { OtpAuditOptions, ResolvedAuditOptions } from '../audit/audit-options';
-import type { OtpKey } from '../crypto/otp-keyring';
+import type { ResolvedChallengeOptions } from '../challenges/challenge-options';
+import type { OtpPurposeOptions } from '../core/purpose-options';
+import type { OtpKey, ResolvedOtpKeys } from '../crypto/otp-keyring';
 import type { OtpMailOptions, ResolvedOtpMailOptions } from '../mail/mail-options';
 import type { OtpMonitoringOptions, ResolvedMonitoringOptions } from '../monitoring/monitoring-options';
 import type { OtpRetentionOptions, ResolvedRetentionOptions } from '../ops/ops-options';
 import type { OtpRateLimitOptions, ResolvedOtpRateLimits } from '../rate-limit/rate-limit-options';
 import type { OtpSignInNoticeOptions, ResolvedSignInNoticeOptions } from '../sign-in/sign-in-options';
 import type { OtpCurrentUserEmail, OtpTokenOptions, ResolvedOtpTokenOptions } from '../tokens/tokens-options';
-
-/** Caption of a context field in a mail: one text, or one per language (`{ en: 'Amount', de: 'Betrag' }`). */
-export type OtpDisplayLabel = string | Record<string, string>;
-
-/** How a mail shows one context field (see `OtpPurposeOptions.display`). */
-export type OtpContextDisplay =
-  | { type: 'amount'; /** ISO 4217 code, e.g. `EUR`. */ currency: string; label?: OtpDisplayLabel }
-  | { type: 'identifier'; /** Anchored (`^...$`), without the `g` or `y` flag. */ pattern: RegExp; label?: OtpDisplayLabel };
-
-/** How one purpose (a bucket of challenges such as `login`) behaves. */
-export interface OtpPurposeOptions {
-  /**
-   * How long a challenge of this purpose stays valid, judged on the database clock.
-   * Capped at 86 400 (24 h).
-   * @default 600
-   */
-  ttlSeconds?: number;
-  /**
-   * Whether a challenge of this purpose must be bound to a context (for example
-   * `{ amount, payee }` of a transfer). A code then only verifies with the same context.
-   * @default false
-   */
-  requiresContext?: boolean;
-  /**
-   * The only fields a context of this purpose may carry, with their types; any other
-   * field, or a value of another type, is refused (400). The context is printed in a
-   * genuine mail, so string values are also limited to 64 letters, digits, spaces and
-   * `.,'_-` (no `/`, `:` or `@`: no links or addresses an attacker could plant).
-   * @default any flat context, string values limited as above
-   */
-  contextFields?: Record<string, 'string' | 'number' | 'boolean'>;
-  /**
-   * Who may start a challenge of this purpose. `'public'`: anyone, on the module's
-   * issue route. `'host'`: only the host, with `OtpService.issue` from its own
-   * (authenticated) route; the public route answers 400 `otp_purpose_unknown`, as
-   * for an undeclared purpose. A context-bound mail ("approve this transfer") is
-   * genuine mail from you: letting anyone choose its recipient and its words makes
-   * it a phishing tool, so `'public'` with `requiresContext` is an explicit loosening.
-   * @default 'host' when `requiresContext`, else 'public'
-   */
-  issue?: 'public' | 'host';
-  /**
-   * The context fields a mail of this purpose shows, each rendered by its type:
-   * `{ type: 'amount', currency: 'EUR' }` (a number, formatted in the reader's
-   * language with that ISO 4217 currency) or `{ type: 'identifier', pattern: /^...$/ }`
-   * (a string, shown only when the whole value matches the anchored pattern).
-   * `label` is the row's caption, one text or one per language (`{ en, de }`,
-   * falling back to `en`, then to the field name). Any other field is never shown.
-   * Checked at start-up.
-   * @default {} (no context field is shown)
-   */
-  display?: Record<string, OtpContextDisplay>;
-  /**
-   * Allow `ttlSeconds` above 600 (up to 86 400). Codes should live at most ten minutes
-   * (NIST SP 800-63B, checklist R6); a longer life is an explicit, named loosening.
-   * @default false
-   */
-  allowLongTtl?: boolean;
-}
 
 /** Options of `OtpModule.forRoot` / `forRootAsync`. Defaults are the secure ones. */
 export interface OtpModuleOptions {
@@ -198,22 +141,13 @@ export interface OtpModuleOptions {
   migrationsTableName?: string;
 }
 
-/** Options after every feature's defaults and checks, resolved once at start-up and deeply frozen (`OTP_RESOLVED_OPTIONS`). */
-export interface ResolvedOtpOptions {
-  keys: OtpKey[];
-  encryptionKeys: OtpKey[];
-  indexKey?: Buffer;
-  ephemeralKeys: boolean;
+/**
+ * Options after every feature's defaults and checks, resolved once at start-up and deeply
+ * frozen (`OTP_RESOLVED_OPTIONS`): composed of each feature's resolved types. A provider
+ * injects only the slice it reads, typed with its own feature's types.
+ */
+export interface ResolvedOtpOptions extends ResolvedOtpKeys, ResolvedChallengeOptions {
   migrationsTableName: string;
-  purposes: Record<string, Required<OtpPurposeOptions>>;
-  codeLength: number;
-  maxAttempts: number;
-  failureBudget: {
-    maxFailures: number;
-    windowSeconds: number;
-    delay: { afterFailures: number; baseSeconds: number; maxSeconds: number } | null;
-  };
-  resend: { cooldownSeconds: number; maxResends: number; maxLiveCodes: number };
   production: boolean;
   rateLimits: ResolvedOtpRateLimits;
   mail: ResolvedOtpMailOptions;
