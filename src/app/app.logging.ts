@@ -1,17 +1,49 @@
-import { DynamicModule, RequestMethod } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
-import { otpPinoHttpParams } from 'nestjs-email-otp';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import pino, { DestinationStream, Logger as Pino, LoggerOptions } from 'pino';
+import { OtpAccessLog, otpAccessLog, otpLoggerOptions } from 'nestjs-email-otp';
+
+/** The app's pino logger (one for every request: lines logged while serving one carry its `requestId`). */
+export const APP_PINO = Symbol('APP_PINO');
+/** Starts a request's access line (`otpAccessLog`); the HTTP helpers call it in their first hook. */
+export const APP_ACCESS_LOG = Symbol('APP_ACCESS_LOG');
 
 /**
- * Structured JSON logs for the example app (nestjs-pino), with the OTP module's
- * central redaction. `LOG_LEVEL` (default `info`), `LOG_FORMAT=pretty` for
- * human-readable output in development only.
+ * nestjs-pino's `PinoLogger` bound to the app's own logger. Its default reads a per-request
+ * child logger from its own AsyncLocalStorage, which its middleware opens for every request;
+ * the request id comes from the OTP module's request context instead (`otpLoggerOptions`'s
+ * mixin), so the request pays for one context and no child logger.
+ */
+class AppPinoLogger extends PinoLogger {
+  constructor(private readonly root: Pino) {
+    super({ pinoHttp: { logger: root } });
+  }
+
+  override get logger(): Pino {
+    return this.root;
+  }
+}
+
+@Global()
+@Module({})
+class AppLoggingModule {}
+
+/**
+ * Structured JSON logs for the example app (pino, through nestjs-pino's Nest logger), with the
+ * OTP module's central redaction. `LOG_LEVEL` (default `info`), `LOG_FORMAT=pretty` for
+ * human-readable output in development only. The access line of each request is written by
+ * the HTTP helpers' first hook (`APP_ACCESS_LOG`), not by a Nest middleware.
  */
 export function loggingModule(env: NodeJS.ProcessEnv, destination?: DestinationStream): DynamicModule {
-  return LoggerModule.forRoot({
-    pinoHttp: otpPinoHttpParams({ level: env.LOG_LEVEL, format: env.LOG_FORMAT }, destination),
-    // Health probes and scrapes would drown everything else.
-    exclude: [{ path: 'health', method: RequestMethod.GET }, { path: 'metrics', method: RequestMethod.GET }],
-  });
+  // A destination (tests) takes JSON: pino refuses a transport next to a stream.
+  const options = otpLoggerOptions({ level: env.LOG_LEVEL, format: destination ? 'json' : env.LOG_FORMAT }) as LoggerOptions;
+  return {
+    module: AppLoggingModule,
+    providers: [
+      { provide: APP_PINO, useFactory: () => (destination ? pino(options, destination) : pino(options)) },
+      { provide: Logger, useFactory: (root: Pino) => new Logger(new AppPinoLogger(root), {}), inject: [APP_PINO] },
+      { provide: APP_ACCESS_LOG, useFactory: (root: Pino): OtpAccessLog => otpAccessLog(root), inject: [APP_PINO] },
+    ],
+    exports: [APP_PINO, Logger, APP_ACCESS_LOG],
+  };
 }
