@@ -142,9 +142,12 @@ export interface OtpLogDestination {
   write(line: string): void;
 }
 
-/** pino options every logger of the module's shape shares: level, redaction, ISO UTC times, masking hooks. */
-export function otpBaseLoggerOptions(o: OtpLoggingOptions = {}): LoggerOptions {
-  return {
+/**
+ * pino options every logger of the module's shape shares: level, redaction, ISO UTC times,
+ * masking hooks, serializers (typed without pino's types, which a host may not have).
+ */
+export function otpBaseLoggerOptions(o: OtpLoggingOptions = {}): { level: string } {
+  const options: LoggerOptions & { level: string } = {
     level: o.level ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
     redact: { paths: OTP_LOG_REDACT_PATHS, censor: censorValue },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
@@ -166,6 +169,7 @@ export function otpBaseLoggerOptions(o: OtpLoggingOptions = {}): LoggerOptions {
     },
     ...(o.format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
   };
+  return options;
 }
 
 /**
