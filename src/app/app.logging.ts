@@ -8,22 +8,6 @@ export const APP_PINO = Symbol('APP_PINO');
 /** Starts a request's access line (`otpAccessLog`); the HTTP helpers call it in their first hook. */
 export const APP_ACCESS_LOG = Symbol('APP_ACCESS_LOG');
 
-/**
- * nestjs-pino's `PinoLogger` bound to the app's own logger. Its default reads a per-request
- * child logger from its own AsyncLocalStorage, which its middleware opens for every request;
- * the request id comes from the OTP module's request context instead (`otpLoggerOptions`'s
- * mixin), so the request pays for one context and no child logger.
- */
-class AppPinoLogger extends PinoLogger {
-  constructor(private readonly root: Pino) {
-    super({ pinoHttp: { logger: root } });
-  }
-
-  override get logger(): Pino {
-    return this.root;
-  }
-}
-
 @Global()
 @Module({})
 class AppLoggingModule {}
@@ -41,7 +25,11 @@ export function loggingModule(env: NodeJS.ProcessEnv, destination?: DestinationS
     module: AppLoggingModule,
     providers: [
       { provide: APP_PINO, useFactory: () => (destination ? pino(options, destination) : pino(options)) },
-      { provide: Logger, useFactory: (root: Pino) => new Logger(new AppPinoLogger(root), {}), inject: [APP_PINO] },
+      // nestjs-pino's Nest logger without its middleware: its PinoLogger would read a per-request child from its
+      // own AsyncLocalStorage, which only that middleware opens; without it, it logs through the logger it was
+      // given (the first one in the process, as before for lines logged outside a request), and the mixin of
+      // otpLoggerOptions adds the request id from the OTP module's request context: one context per request.
+      { provide: Logger, useFactory: (root: Pino) => new Logger(new PinoLogger({ pinoHttp: { logger: root } }), {}), inject: [APP_PINO] },
       { provide: APP_ACCESS_LOG, useFactory: (root: Pino): OtpAccessLog => otpAccessLog(root), inject: [APP_PINO] },
     ],
     exports: [APP_PINO, Logger, APP_ACCESS_LOG],
