@@ -16,7 +16,7 @@ export interface OtpLoggerOptions {
  * pino options with the module's central redaction (as `otpPinoHttpOptions`), for one
  * logger shared by every request: instead of a child logger per request, every line logged
  * while the module's request context is open (the `OtpModule` middleware opens it for every
- * route) carries that request's `requestId`. Pair it with `otpLogRequest` for the access line.
+ * route) carries that request's `requestId`. Pair it with `otpAccessLog` for the access line.
  */
 export function otpLoggerOptions(o: OtpLoggingOptions = {}): OtpLoggerOptions {
   return {
