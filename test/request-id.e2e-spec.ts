@@ -1,9 +1,24 @@
 import { Writable } from 'node:stream';
+import { Controller, Get, HttpCode, Logger } from '@nestjs/common';
 import request from 'supertest';
 import { OtpAuditService } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
+
+/** A handler that logs through Nest's `Logger` after awaiting, as any host code would. */
+@Controller('rid-probe')
+class LoggingProbeController {
+  private readonly log = new Logger('RidProbe');
+
+  @Get()
+  @HttpCode(200)
+  async probe(): Promise<{ ok: true }> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.log.log('probe handler ran');
+    return { ok: true };
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -27,7 +42,7 @@ describe.each(HTTP_ADAPTERS)('request ids on %s', (adapter) => {
         done();
       },
     });
-    t = await testApp().withDatabase().adapter(adapter).env({ LOG_LEVEL: 'info', ...RELAXED_RATE_LIMITS }).logTo(sink).boot();
+    t = await testApp().withDatabase().adapter(adapter).env({ LOG_LEVEL: 'info', ...RELAXED_RATE_LIMITS }).controllers(LoggingProbeController).logTo(sink).boot();
     db = t.db;
     audit = t.app.get(OtpAuditService);
   });
@@ -77,6 +92,18 @@ describe.each(HTTP_ADAPTERS)('request ids on %s', (adapter) => {
       expect(r.logged.requestId).toBe(r.echoed);
     }
     expect(a.echoed).not.toBe(b.echoed);
+  });
+
+  it('R39: a line logged by a handler through Nest\'s Logger carries the request id, as the access line does', async () => {
+    for (const given of ['rid-probe-1', undefined]) {
+      let req = request(t.app.getHttpServer()).get('/rid-probe');
+      if (given !== undefined) req = req.set('X-Request-Id', given);
+      const echoed = (await req.expect(200)).headers['x-request-id'] as string;
+      if (given !== undefined) expect(echoed).toBe(given);
+      const line = await pollFor(() => chunks.join('').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.msg === 'probe handler ran' && l.requestId === echoed));
+      expect(line.context).toBe('RidProbe');
+      expect((await loggedRequest(echoed)).res.statusCode).toBe(200);
+    }
   });
 
   // Not asserted: Express never logs a body-parser refusal (its parser runs before pino-http); Fastify does.

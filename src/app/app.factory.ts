@@ -1,6 +1,8 @@
 import { DynamicModule, INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import { OtpAccessLog } from 'nestjs-email-otp';
+import { APP_ACCESS_LOG } from './app.logging';
 import { configureHttp, createHttpAdapter, nestApplicationOptions } from './http/http-adapter';
 import { HttpSettings, httpSettingsFromEnv } from './http/http-settings';
 import { listenOperator } from './http/operator-listener';
@@ -16,16 +18,17 @@ const SETTINGS = new WeakMap<INestApplication, HttpSettings>();
  * and every Nest log line through pino (JSON, redacted) when the logging module is present.
  */
 export async function configureApp(app: INestApplication, http: HttpSettings = httpSettingsFromEnv({})): Promise<INestApplication> {
-  await configureHttp(app, http);
+  await configureHttp(app, http, find<OtpAccessLog>(app, APP_ACCESS_LOG));
   SETTINGS.set(app, http);
-  const pino = findPinoLogger(app);
+  const pino = find<PinoLogger>(app, PinoLogger);
   if (pino) app.useLogger(pino);
   return app;
 }
 
-function findPinoLogger(app: INestApplication): PinoLogger | undefined {
+/** A provider of the logging module, if the app has it. */
+function find<T>(app: INestApplication, token: symbol | (abstract new (...args: never[]) => unknown)): T | undefined {
   try {
-    return app.get(PinoLogger, { strict: false });
+    return app.get<T>(token as never, { strict: false });
   } catch {
     return undefined;
   }

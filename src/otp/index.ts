@@ -92,9 +92,11 @@ export { Audited } from './audit/audited.decorator';
 export { OTP_OPERATOR_ROUTE } from './operator/operator-route.decorator';
 export { otpRequestId } from './request-context/audit-context';
 
-// Logging with the module's central redaction (pino-http options)
+// Logging with the module's central redaction (pino-http options; or one pino logger and the access line)
 export { otpPinoHttpOptions, otpPinoHttpParams } from './logging/otp-log-redaction';
 export type { OtpLoggingOptions, OtpPinoHttpOptions, OtpLogDestination } from './logging/otp-log-redaction';
+export { otpAccessLog, otpLoggerOptions } from './logging/otp-request-log';
+export type { OtpAccessLog, OtpAccessLogger, OtpLoggedRequest, OtpLoggedResponse, OtpLoggerOptions } from './logging/otp-request-log';
 
 // Monitoring: metrics registry, health checks and alert sinks a host extends
 export { OtpMetrics } from './monitoring/otp-metrics';

@@ -2,7 +2,7 @@ import { BadRequestException, INestApplication, NestApplicationOptions } from '@
 import { AbstractHttpAdapter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { JsonBodyGuard, OtpExceptionFilter, otpRequestId } from 'nestjs-email-otp';
+import { JsonBodyGuard, OtpAccessLog, OtpExceptionFilter, otpRequestId } from 'nestjs-email-otp';
 import { HttpSettings, tlsServerOptions } from './http-settings';
 import { setupOpenApi } from './openapi';
 import { OperatorListenerGuard } from './operator-listener';
@@ -67,10 +67,10 @@ export function nestApplicationOptions(http: HttpSettings, extra: NestApplicatio
   };
 }
 
-/** Applies the HTTP settings every instance of the example app shares (also used by tests). */
-export async function configureHttp(app: INestApplication, http: HttpSettings): Promise<INestApplication> {
-  // Request id and helmet's security headers (computed once) in the first hook, before body parsing.
-  assignRequestIds(app, http, securityHeaders());
+/** Applies the HTTP settings every instance of the example app shares (also used by tests); `accessLog` writes each request's access line. */
+export async function configureHttp(app: INestApplication, http: HttpSettings, accessLog?: OtpAccessLog): Promise<INestApplication> {
+  // Request id, helmet's security headers (computed once) and the access line in the first hook, before body parsing.
+  assignRequestIds(app, http, securityHeaders(), accessLog);
   // The console's headers replace helmet's on every answer under /admin, before any guard can refuse.
   if (http.adapter === 'fastify') {
     (app as NestFastifyApplication).getHttpAdapter().getInstance().addHook('onRequest', (req, reply, done) => {

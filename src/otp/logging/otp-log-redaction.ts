@@ -84,7 +84,7 @@ function censorValue(value: unknown, path: string[]): string {
 /** Request headers worth logging; every other header (credentials included) is left out. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'x-request-id', 'x-forwarded-for', 'host'];
 
-interface SerializedReq {
+export interface SerializedReq {
   id?: unknown;
   method?: string;
   url?: string;
@@ -106,7 +106,9 @@ export function serializeRequest(req: SerializedReq): Record<string, unknown> {
 }
 
 function serializeError(err: { type?: string; message?: string; stack?: string; [k: string]: unknown }): Record<string, unknown> {
-  return { type: err?.type, message: maskText(String(err?.message ?? '')), stack: maskText(String(err?.stack ?? '')) };
+  // pino-http hands over pino-std-serializers' copy (with `type`); a plain pino logger the error itself.
+  const type = err?.type ?? (err instanceof Error ? err.constructor.name : undefined);
+  return { type, message: maskText(String(err?.message ?? '')), stack: maskText(String(err?.stack ?? '')) };
 }
 
 /** Settings of `otpPinoHttpOptions`. */
@@ -141,13 +143,11 @@ export interface OtpLogDestination {
 }
 
 /**
- * pino-http options with the module's central redaction: JSON lines in every
- * mode unless `format: 'pretty'`, ISO UTC timestamps, request ids (kept from a
- * well-formed `X-Request-Id` or generated, and echoed back), an allow-list of
- * request headers, and addresses masked in messages and fields.
+ * pino options every logger of the module's shape shares: level, redaction, ISO UTC times,
+ * masking hooks, serializers (typed without pino's types, which a host may not have).
  */
-export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): OtpPinoHttpOptions {
-  const base: LoggerOptions = {
+export function otpBaseLoggerOptions(o: OtpLoggingOptions = {}): { level: string } {
+  const options: LoggerOptions & { level: string } = {
     level: o.level ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
     redact: { paths: OTP_LOG_REDACT_PATHS, censor: censorValue },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
@@ -162,19 +162,29 @@ export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): OtpPinoHttpOption
         method.apply(this, masked as Parameters<typeof method>);
       },
     },
-    ...(o.format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
-  };
-  return {
-    ...base,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const id = requestIdOf(req as unknown as { id?: unknown; headers: Record<string, string | string[] | undefined> });
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
     serializers: {
       req: serializeRequest,
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       err: serializeError,
+    },
+    ...(o.format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
+  };
+  return options;
+}
+
+/**
+ * pino-http options with the module's central redaction: JSON lines in every
+ * mode unless `format: 'pretty'`, ISO UTC timestamps, request ids (kept from a
+ * well-formed `X-Request-Id` or generated, and echoed back), an allow-list of
+ * request headers, and addresses masked in messages and fields.
+ */
+export function otpPinoHttpOptions(o: OtpLoggingOptions = {}): OtpPinoHttpOptions {
+  return {
+    ...otpBaseLoggerOptions(o),
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const id = requestIdOf(req as unknown as { id?: unknown; headers: Record<string, string | string[] | undefined> });
+      res.setHeader('X-Request-Id', id);
+      return id;
     },
     customAttributeKeys: { reqId: 'requestId' },
     // Lines logged while serving a request carry its id, not a copy of the whole request.

@@ -1,0 +1,94 @@
+import type { LoggerOptions } from 'pino';
+import { currentAuditContext } from '../request-context/audit-context';
+import { otpBaseLoggerOptions, OtpLoggingOptions } from './otp-log-redaction';
+
+/**
+ * What `otpLoggerOptions` returns: options for `pino(...)` itself (no pino-http).
+ * Declared without pino's types, so a host that does not log through pino compiles without them.
+ */
+export interface OtpLoggerOptions {
+  level: string;
+  /** Adds `requestId` to every line logged while a request is served (the module's request context). */
+  mixin(): object;
+}
+
+/**
+ * pino options with the module's central redaction (as `otpPinoHttpOptions`), for one
+ * logger shared by every request: instead of a child logger per request, every line logged
+ * while the module's request context is open (the `OtpModule` middleware opens it for every
+ * route) carries that request's `requestId`. Pair it with `otpAccessLog` for the access line.
+ */
+export function otpLoggerOptions(o: OtpLoggingOptions = {}): OtpLoggerOptions {
+  return {
+    ...otpBaseLoggerOptions(o),
+    mixin: () => {
+      const requestId = currentAuditContext()?.requestId;
+      // pino merges the line's own fields into this object: a new one each time.
+      return requestId === undefined ? {} : { requestId };
+    },
+  } as LoggerOptions & OtpLoggerOptions;
+}
+
+/** The logger the access line is written to: a pino logger (`child` with options, pino 7 and later). */
+export interface OtpAccessLogger {
+  info(fields: object, message: string): void;
+  child?(bindings: object, options: { redact: string[] }): OtpAccessLogger;
+}
+
+/** Starts the access line of one request (`otpAccessLog`): written when its response ends. */
+export type OtpAccessLog = (req: OtpLoggedRequest, res: OtpLoggedResponse, requestId: string) => void;
+
+/** The request as it arrived (Node's `IncomingMessage`, Fastify's `request.raw`). */
+export interface OtpLoggedRequest {
+  method?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string } | null;
+}
+
+/** The response (Node's `ServerResponse`, Fastify's `reply.raw`). */
+export interface OtpLoggedResponse {
+  statusCode: number;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * What the `req` serializer (`serializeRequest`) reads. A class, not a plain object, so the
+ * masking hook leaves the raw headers alone: the serializer keeps (and masks) the allow-list only.
+ */
+class RequestSeen {
+  constructor(
+    readonly id: string,
+    readonly method: string | undefined,
+    readonly url: string | undefined,
+    readonly headers: Record<string, string | string[] | undefined>,
+    readonly remoteAddress: string | undefined,
+  ) {}
+}
+
+/**
+ * The access line of every request it is given, written once its response has ended (or its
+ * connection closed): one line, `msg` "request completed" ("request errored" with an `err`
+ * from status 500 on), with `requestId`, `req` (id, method, path without query string, remote
+ * address, an allow-list of headers, addresses masked: `serializeRequest`), `res.statusCode`
+ * and `responseTime` in ms: the fields pino-http writes with `otpPinoHttpOptions`, built once
+ * at the end instead of two child loggers at the start. `logger` is a pino logger made with
+ * `otpLoggerOptions`.
+ *
+ * Every field of the line is the module's own serialization (the allow-list of headers holds
+ * no credential; values masked; the error's message and stack masked), so the line is written
+ * through a child without the redaction paths, which could match nothing in it (R37: a test
+ * compares it with the redacted logger's output), and the paths' cost is not paid per request.
+ */
+export function otpAccessLog(logger: OtpAccessLogger): OtpAccessLog {
+  const access = logger.child?.({}, { redact: [] }) ?? logger;
+  return (req, res, requestId) => {
+    const start = Date.now();
+    const { method, url, headers } = req;
+    res.once('close', () => {
+      const logged = { requestId, req: new RequestSeen(requestId, method, url, headers, req.socket?.remoteAddress), res, responseTime: Date.now() - start };
+      if (res.statusCode < 500) return access.info(logged, 'request completed');
+      access.info({ ...logged, err: new Error(`failed with status code ${res.statusCode}`) }, 'request errored');
+    });
+  };
+}
