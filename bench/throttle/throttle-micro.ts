@@ -79,7 +79,10 @@ async function requests(storage: ThrottlerStorage, n: number): Promise<{ issueUs
 async function heapPerKey(n: number): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
-  for (const [label, make] of [['@nestjs/throttler ThrottlerStorageService', async () => new ThrottlerStorageService() as ThrottlerStorage], ['module default', memoryStore]] as const) {
+  const stores = [['@nestjs/throttler ThrottlerStorageService', async () => new ThrottlerStorageService() as ThrottlerStorage], ['module default', memoryStore]] as const;
+  // One store per process (THROTTLE_HEAP_STORE=0|1) for an RSS figure of its own.
+  const only = process.env.THROTTLE_HEAP_STORE;
+  for (const [label, make] of only === undefined ? stores : [stores[Number(only)]]) {
     const store = await make();
     gc();
     const before = process.memoryUsage();
@@ -87,7 +90,7 @@ async function heapPerKey(n: number): Promise<void> {
     gc();
     const after = process.memoryUsage();
     const heap = (after.heapUsed - before.heapUsed) / n;
-    const external = (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / n;
+    const external = (after.external - before.external) / n; // includes arrayBuffers (the slab)
     console.log(`${label}: ${n} keys, heap ${heap.toFixed(0)} B/key, external ${external.toFixed(0)} B/key, rss +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MB`);
     (store as { onApplicationShutdown?: () => void; onModuleDestroy?: () => void }).onApplicationShutdown?.();
     (store as { onModuleDestroy?: () => void }).onModuleDestroy?.();
