@@ -1,4 +1,4 @@
-import { ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
@@ -7,16 +7,19 @@ import { resolveRateLimits } from './rate-limit-options';
 import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
 import { OtpMemoryThrottlerStorage } from './memory-throttler-storage';
 
+/** A limiter on `storage` whose events land in `events`. */
+function limiterOn(storage: ThrottlerStorage, events: OtpEvent[], limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
+  const bus = new OtpEventBus();
+  bus.subscribe((e) => void events.push(e));
+  return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
+}
+const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+
 describe('OtpSendLimiter on a host storage with only increment (@nestjs/throttler\'s in-memory store: one key at a time)', () => {
   let storage: ThrottlerStorageService;
   let events: OtpEvent[];
 
-  function limiter(limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
-    const bus = new OtpEventBus();
-    bus.subscribe((e) => void events.push(e));
-    return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
-  }
-  const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+  const limiter = (limits: Parameters<typeof resolveRateLimits>[0]) => limiterOn(storage, events, limits);
   const hits = (name: string) => [...storage.storage.entries()].filter(([k]) => k.includes(`:${name}:`)).reduce((n, [, r]) => n + (r.totalHits.get(name) ?? 0), 0);
 
   beforeEach(() => {
@@ -66,13 +69,7 @@ describe('OtpSendLimiter on a host storage with only increment (@nestjs/throttle
 describe('OtpSendLimiter on the module\'s in-memory store (one pass per send)', () => {
   let storage: OtpMemoryThrottlerStorage;
   let events: OtpEvent[];
-
-  function limiter(limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
-    const bus = new OtpEventBus();
-    bus.subscribe((e) => void events.push(e));
-    return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
-  }
-  const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+  const limiter = (limits: Parameters<typeof resolveRateLimits>[0]) => limiterOn(storage, events, limits);
 
   beforeEach(() => {
     events = [];
