@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { OtpEvent, OtpEventBus, OtpService } from '../src/otp';
+import { OTP_THROTTLER_STORAGE, OtpEvent, OtpEventBus, OtpService } from '../src/otp';
+import { OtpMemoryThrottlerStorage } from '../src/otp/rate-limit/memory-throttler-storage';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, TestApp } from './support/test-app';
 import { testApp } from './support/test-app.builder';
@@ -203,6 +204,30 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     const badId = await request(t.app.getHttpServer()).post('/auth/otp/challenges/not-a-uuid/verify').send({ code: '123456' });
     expect(badId.status).toBe(400);
     await issue(t, { email: address }).expect(202);
+  });
+
+  it('R11: a full in-memory store (RATE_LIMIT_MEMORY_MAX_KEYS) fails closed with 503 and rate_limit.store_full, writes nothing, evicts nobody', async () => {
+    const t = await boot({ RATE_LIMIT_MEMORY_MAX_KEYS: '1000', RATE_LIMIT_RECIPIENT: '1/60' });
+    const events: OtpEvent[] = [];
+    t.app.get(OtpEventBus).subscribe((e) => void events.push(e));
+    const victim = email();
+    await issue(t, { email: victim }).expect(202);
+    const storage = t.app.get<OtpMemoryThrottlerStorage>(OTP_THROTTLER_STORAGE);
+    expect(storage).toBeInstanceOf(OtpMemoryThrottlerStorage);
+    // Another client's spray: fill every free counter.
+    for (let i = 0; storage.size < storage.maxKeys; i++) await storage.increment(`spray-${i}`, 86_400_000, 20, 86_400_000, 'recipient-daily');
+    const [before] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    const refused = await issue(t, { email: email() });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(events.filter((e) => e.name === 'rate_limit.store_full')).toEqual([
+      expect.objectContaining({ outcome: 'failure', detail: { scope: 'issue', keys: 1000, maxKeys: 1000 } }),
+    ]);
+    const [after] = await db.dataSource.query('SELECT count(*)::int AS n FROM otp_challenges');
+    expect(after.n).toBe(before.n);
+    // The victim's counters were not evicted to make room: still refused by its recipient limit.
+    expectThrottled(await issue(t, { email: victim }), 55, 60);
   });
 
   it('R12: a spoofed X-Forwarded-For does not escape the per-IP limit when no proxy is trusted (the default)', async () => {

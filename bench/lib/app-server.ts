@@ -154,8 +154,9 @@ async function prepare(app: INestApplication, capture: BenchCaptureMailer, n: nu
  */
 async function holders(app: INestApplication, capture: BenchCaptureMailer): Promise<Record<string, number>> {
   const counts: Record<string, number> = { capturedCodes: capture.codes.size + capture.allCodes.length };
-  const storage = app.get<{ storage?: Map<string, unknown>; hitExpirations?: Map<string, Map<string, number[]>> }>(OTP_THROTTLER_STORAGE, { strict: false });
-  if (storage?.storage) counts.throttlerKeys = storage.storage.size;
+  const storage = app.get<{ size?: number; storage?: Map<string, unknown>; hitExpirations?: Map<string, Map<string, number[]>> }>(OTP_THROTTLER_STORAGE, { strict: false });
+  if (typeof storage?.size === 'number') counts.throttlerKeys = storage.size; // the module's own in-memory store
+  else if (storage?.storage) counts.throttlerKeys = storage.storage.size;
   if (storage?.hitExpirations) {
     let stamps = 0;
     for (const byName of storage.hitExpirations.values()) for (const hits of byName.values()) stamps += hits.length;

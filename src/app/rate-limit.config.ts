@@ -35,6 +35,7 @@ export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpRate
     operator: limitFrom(env, 'RATE_LIMIT_OPERATOR'),
     ipv6SubnetPrefix: env.RATE_LIMIT_IPV6_PREFIX ? Number(env.RATE_LIMIT_IPV6_PREFIX) : undefined,
     keyPrefix: env.RATE_LIMIT_KEY_PREFIX || undefined,
+    memoryMaxKeys: env.RATE_LIMIT_MEMORY_MAX_KEYS ? Number(env.RATE_LIMIT_MEMORY_MAX_KEYS) : undefined,
     redis: env.REDIS_URL
       ? { url: env.REDIS_URL, ca: env.REDIS_CA_FILE ? readFileSync(env.REDIS_CA_FILE) : undefined }
       : undefined,

@@ -65,6 +65,7 @@ export { IsOtpEmail } from './http-kit/otp-email.validator';
 export { OtpThrottlerGuard, OTP_THROTTLER_STORAGE } from './rate-limit/otp-throttler.guard';
 export { OtpRateLimited } from './rate-limit/otp-rate-limit.decorator';
 export type { OtpRateLimitScope } from './rate-limit/otp-rate-limit.decorator';
+export type { OtpOrderedThrottlerStorage, OtpThrottlerHit, OtpThrottlerRecord } from './rate-limit/otp-throttler-storage';
 
 // Mail: the port a host replaces to send through its own mailer
 export { OtpMailer, OtpMailUnsupportedError } from './mail/otp-mailer.port';

@@ -54,6 +54,18 @@ describe('OtpAlertRules (R18), with an injected clock', () => {
     expect(alerts.map((a) => a.alert)).toEqual(['mail_failures', 'outbox_backlog', 'outbox_backlog']);
   });
 
+  it('R18: a full in-memory rate-limit store (rate_limit.store_full) trips rate_limit_store_full at once, then once per 10 minutes', () => {
+    const full = () => ev({ name: 'rate_limit.store_full', ip: '203.0.113.9', detail: { scope: 'issue', keys: 500_000, maxKeys: 500_000 } });
+    rules.onEvent(full());
+    minutes(5);
+    rules.onEvent(full());
+    minutes(6);
+    rules.onEvent(full());
+    expect(alerts.map((a) => a.alert)).toEqual(['rate_limit_store_full', 'rate_limit_store_full']);
+    expect(alerts[0]).toMatchObject({ count: 1, threshold: 1, windowSeconds: 600, severity: 'critical' });
+    expect(alerts[0].summary).toContain('500000 counters');
+  });
+
   it('R18: the global send budget reaching 80 % trips global_send_near once per window', () => {
     const near = (throttler = 'global-send') => ev({
       name: 'rate_limit.near', outcome: 'success', detail: { throttler, hits: 480, threshold: 480, limit: 600, windowSeconds: 60 },

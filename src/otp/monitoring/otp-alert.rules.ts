@@ -3,6 +3,8 @@ import type { OtpAlert, OtpAlertRule } from './otp-alert.types';
 import type { ResolvedMonitoringOptions, ResolvedWindowRule } from './monitoring-options';
 
 const MAX_SUBJECTS = 10_000;
+/** `rate_limit_store_full`: the first refusal raises it, then at most once per 10 minutes. */
+const STORE_FULL_RULE: ResolvedWindowRule = { threshold: 1, windowMs: 600_000 };
 /**
  * Entries kept per subject: counts saturate here, which bounds the work per event
  * (an attacker flooding one IP or the failure counter must not make each event
@@ -92,6 +94,10 @@ export class OtpAlertRules {
         'a recipient spent its failure budget (verification locked)', { recipientIndex: e.recipientIndex, ip: e.ip });
     } else if (e.name === 'rate_limit.near' && e.detail?.throttler === 'global-send') {
       this.onGlobalSendNear(e.detail, now);
+    } else if (e.name === 'rate_limit.store_full') {
+      // Requests needing a new counter are being refused (fail closed): once per window of 10 minutes.
+      this.check('rate_limit_store_full', '*', 1, STORE_FULL_RULE, now, 'critical',
+        `the in-memory rate-limit store is full (${String(e.detail?.maxKeys)} counters): new clients get 503`);
     } else if (/^mail\.(abandoned|failed|bounced)$/.test(e.name)) {
       const n = this.mailFailures.add('*', now);
       this.check('mail_failures', '*', n, this.o.mailFailures, now, 'critical', `${n} mail deliveries failed`);

@@ -1,7 +1,7 @@
 /** Names of the built-in alert rules. */
 export type OtpAlertRule = 'ip_many_recipients' | 'verify_failure_spike' | 'budget_spent' | 'mail_failures' | 'outbox_backlog'
   | 'operator_auth_failures'
-  | 'global_send_near';
+  | 'global_send_near' | 'rate_limit_store_full';
 
 /** One alert, as every sink receives it. Pseudonymous: a blind index, never an address. */
 export interface OtpAlert {

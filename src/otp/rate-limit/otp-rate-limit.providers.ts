@@ -1,5 +1,4 @@
 import { Logger, Provider } from '@nestjs/common';
-import { ThrottlerStorageService } from '@nestjs/throttler';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
@@ -7,6 +6,7 @@ import { OtpSendLimiter } from './otp-send-limiter';
 import type { ResolvedOtpRateLimits } from './rate-limit-options';
 import { OtpThrottlerGuard, otpThrottlerOptions } from './otp-throttler.guard';
 import { RedisOtpThrottlerStorage } from './redis-throttler-storage';
+import { OtpMemoryThrottlerStorage } from './memory-throttler-storage';
 
 /** Providers of the rate limiter; the counters' store is chosen from the options. */
 export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
@@ -23,7 +23,7 @@ export const OTP_RATE_LIMIT_PROVIDERS: Provider[] = [
       if (o.production) {
         new Logger('OtpRateLimit').warn('rate-limit counters are in memory: correct for a single instance only; set rateLimits.redis (REDIS_URL) when running several');
       }
-      return new ThrottlerStorageService();
+      return new OtpMemoryThrottlerStorage({ maxKeys: o.rateLimits.memoryMaxKeys });
     },
     inject: [OTP_RESOLVED_OPTIONS],
   },

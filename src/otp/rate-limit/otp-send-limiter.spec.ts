@@ -1,21 +1,25 @@
-import { ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
 import { ResolvedOtpOptions } from '../options/otp-options.interface';
 import { resolveRateLimits } from './rate-limit-options';
 import { OtpSend, OtpSendLimiter } from './otp-send-limiter';
+import { OtpMemoryThrottlerStorage } from './memory-throttler-storage';
 
-describe('OtpSendLimiter (counters in memory)', () => {
+/** A limiter on `storage` whose events land in `events`. */
+function limiterOn(storage: ThrottlerStorage, events: OtpEvent[], limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
+  const bus = new OtpEventBus();
+  bus.subscribe((e) => void events.push(e));
+  return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
+}
+const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+
+describe('OtpSendLimiter on a host storage with only increment (@nestjs/throttler\'s in-memory store: one key at a time)', () => {
   let storage: ThrottlerStorageService;
   let events: OtpEvent[];
 
-  function limiter(limits: Parameters<typeof resolveRateLimits>[0]): OtpSendLimiter {
-    const bus = new OtpEventBus();
-    bus.subscribe((e) => void events.push(e));
-    return new OtpSendLimiter({ rateLimits: resolveRateLimits(limits) } as ResolvedOtpOptions, storage, bus);
-  }
-  const send = (over: Partial<OtpSend> = {}): OtpSend => ({ scope: 'issue', recipientIndex: 'r1', purpose: 'login', ip: '203.0.113.7', ...over });
+  const limiter = (limits: Parameters<typeof resolveRateLimits>[0]) => limiterOn(storage, events, limits);
   const hits = (name: string) => [...storage.storage.entries()].filter(([k]) => k.includes(`:${name}:`)).reduce((n, [, r]) => n + (r.totalHits.get(name) ?? 0), 0);
 
   beforeEach(() => {
@@ -59,5 +63,42 @@ describe('OtpSendLimiter (counters in memory)', () => {
     const l = limiter({});
     jest.spyOn(storage, 'increment').mockRejectedValue(new Error('ECONNREFUSED'));
     await expect(l.count(send())).rejects.toBeInstanceOf(OtpUnavailableError);
+  });
+});
+
+describe('OtpSendLimiter on the module\'s in-memory store (one pass per send)', () => {
+  let storage: OtpMemoryThrottlerStorage;
+  let events: OtpEvent[];
+  const limiter = (limits: Parameters<typeof resolveRateLimits>[0]) => limiterOn(storage, events, limits);
+
+  beforeEach(() => {
+    events = [];
+  });
+  afterEach(() => storage.onModuleDestroy());
+
+  it('R11: counts the four send throttlers in one storage call, and a send refused for its recipient spends no network or global budget', async () => {
+    storage = new OtpMemoryThrottlerStorage({ maxKeys: 1000 });
+    const calls = jest.spyOn(storage, 'incrementInOrder');
+    const increments = jest.spyOn(storage, 'increment');
+    const l = limiter({ recipient: { limit: 1 }, networkSend: { limit: 2 } });
+    await l.count(send());
+    expect(calls).toHaveBeenCalledTimes(1);
+    expect(calls.mock.calls[0][0].map((h) => h.throttlerName)).toEqual(['recipient', 'recipient-daily', 'network-send', 'global-send']);
+    for (let i = 0; i < 3; i++) await expect(l.count(send())).rejects.toBeInstanceOf(OtpThrottledError);
+    // The network's budget (2) is untouched by the three refusals: another recipient of it still gets one send.
+    await l.count(send({ recipientIndex: 'r2' }));
+    await expect(l.count(send({ recipientIndex: 'r3' }))).rejects.toBeInstanceOf(OtpThrottledError);
+    expect(increments).not.toHaveBeenCalled();
+    expect(events.map((e) => e.detail?.throttler)).toEqual(['recipient', 'recipient', 'recipient', 'network-send']);
+  });
+
+  it('R11: a full store refuses the send fail-closed (OtpUnavailableError) and emits rate_limit.store_full', async () => {
+    storage = new OtpMemoryThrottlerStorage({ maxKeys: 1000 });
+    const l = limiter({});
+    for (let i = 0; i < 997; i++) await storage.increment(`other-${i}`, 60_000, 10, 60_000, 'other');
+    // A first send needs four new counters: 997 + 4 > 1000.
+    await expect(l.count(send())).rejects.toBeInstanceOf(OtpUnavailableError);
+    expect(events).toEqual([expect.objectContaining({ name: 'rate_limit.store_full', outcome: 'failure', ip: '203.0.113.7', detail: { scope: 'issue', keys: 997, maxKeys: 1000 } })]);
+    expect(storage.size).toBe(997);
   });
 });

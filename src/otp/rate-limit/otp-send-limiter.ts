@@ -6,6 +6,8 @@ import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
 import { OtpRateLimit, OtpThrottlerName, ResolvedOtpRateLimits } from './rate-limit-options';
 import { OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
+import { countInOrder, OtpThrottlerHit, OtpThrottlerRecord } from './otp-throttler-storage';
+import { reportStoreFull } from './memory-throttler-storage';
 
 /** One mail about to be sent: whose mailbox, for what, asked from where. */
 export interface OtpSend {
@@ -50,31 +52,43 @@ export class OtpSendLimiter {
     this.keyPrefix = options.rateLimits.keyPrefix;
   }
 
-  /** Counts one send on every send throttler, in order; throws at the first that refuses it. */
+  /**
+   * Counts one send on every send throttler, in order, in one storage call; throws for the first
+   * that refuses it (the ones after it do not count it).
+   */
   async count(send: OtpSend): Promise<void> {
-    for (const name of OTP_SEND_THROTTLERS) {
+    const hits = this.hits(send);
+    let records: OtpThrottlerRecord[];
+    try {
+      records = await countInOrder(this.storage, hits);
+    } catch (err) {
+      reportStoreFull(this.events, err, send.ip, send.scope);
+      this.log.error(`rate-limit store failed (${(err as Error).name}); refusing the send`);
+      throw new OtpUnavailableError();
+    }
+    const last = records.length - 1;
+    if (records[last]?.isBlocked) {
+      this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: send.ip, detail: { throttler: hits[last].throttlerName, scope: send.scope } });
+      throw new OtpThrottledError(records[last].timeToBlockExpire);
+    }
+    const global = records[OTP_SEND_THROTTLERS.indexOf('global-send')];
+    const { limit, ttlSeconds } = this.limits['global-send'];
+    const near = Math.ceil(limit * GLOBAL_SEND_NEAR_SHARE);
+    if (global?.totalHits === near) {
+      // Emitted by the one send that reaches the mark (the counter is shared): once per window, not per send.
+      this.events.emit({
+        name: 'rate_limit.near', outcome: 'success',
+        detail: { throttler: 'global-send', hits: global.totalHits, threshold: near, limit, windowSeconds: ttlSeconds },
+      });
+    }
+  }
+
+  private hits(send: OtpSend): OtpThrottlerHit[] {
+    return OTP_SEND_THROTTLERS.map((name) => {
       const { limit, ttlSeconds } = this.limits[name];
       const ttl = ttlSeconds * 1000;
-      let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
-      try {
-        record = await this.storage.increment(throttlerKey(this.keyPrefix, name, trackerOf(name, send)), ttl, limit, ttl, name);
-      } catch (err) {
-        this.log.error(`rate-limit store failed (${(err as Error).name}); refusing the send`);
-        throw new OtpUnavailableError();
-      }
-      if (record.isBlocked) {
-        this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: send.ip, detail: { throttler: name, scope: send.scope } });
-        throw new OtpThrottledError(record.timeToBlockExpire);
-      }
-      const near = Math.ceil(limit * GLOBAL_SEND_NEAR_SHARE);
-      if (name === 'global-send' && record.totalHits === near) {
-        // Emitted by the one send that reaches the mark (the counter is shared): once per window, not per send.
-        this.events.emit({
-          name: 'rate_limit.near', outcome: 'success',
-          detail: { throttler: name, hits: record.totalHits, threshold: near, limit, windowSeconds: ttlSeconds },
-        });
-      }
-    }
+      return { key: throttlerKey(this.keyPrefix, name, trackerOf(name, send)), ttl, limit, blockDuration: ttl, throttlerName: name };
+    });
   }
 }
 

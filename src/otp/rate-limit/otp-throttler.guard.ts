@@ -6,15 +6,15 @@ import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp-optio
 import { OtpError, OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
 import { otpErrorToHttp, otpHttpException } from '../core/otp-error.http';
 import { OtpThrottlerName, ResolvedOtpRateLimits } from './rate-limit-options';
-import { OTP_RATE_LIMIT_SCOPE, OtpRateLimitScope } from './otp-rate-limit.decorator';
+import { OtpRateLimitScope } from './otp-rate-limit.decorator';
 import { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, throttlerKey } from './otp-rate-limit.keys';
 import { OtpRateLimitSubjects } from './otp-rate-limit.subjects';
+import { APPLIES_TO, GuardCount, GuardThrottlerName, readRouteLimits, resolved, RouteLimits } from './otp-throttler.routes';
 import { OTP_SEND_THROTTLERS } from './otp-send-limiter';
+import { countInOrder, OtpThrottlerHit, OtpThrottlerRecord } from './otp-throttler-storage';
+import { reportStoreFull } from './memory-throttler-storage';
 
 export { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
-
-/** The throttlers this guard counts: what only an HTTP request has (its IP, a verify's challenge id). */
-type GuardThrottlerName = 'ip-send' | 'ip-verify' | 'verify-recipient-ip' | 'operator';
 
 /**
  * Order in which the throttlers count a request. A request refused by one is not
@@ -23,13 +23,6 @@ type GuardThrottlerName = 'ip-send' | 'ip-verify' | 'verify-recipient-ip' | 'ope
  * last, so requests refused for one recipient or one network never spend it.
  */
 export const OTP_THROTTLER_ORDER: OtpThrottlerName[] = ['ip-send', 'ip-verify', 'verify-recipient-ip', ...OTP_SEND_THROTTLERS, 'operator'];
-
-const APPLIES_TO: Record<GuardThrottlerName, OtpRateLimitScope[]> = {
-  'ip-send': ['issue', 'resend'],
-  'ip-verify': ['verify'],
-  'verify-recipient-ip': ['verify'],
-  operator: ['operator'],
-};
 
 const GUARD_THROTTLERS = Object.keys(APPLIES_TO) as GuardThrottlerName[];
 
@@ -62,10 +55,16 @@ export function otpThrottlerOptions(o: { rateLimits: ResolvedOtpRateLimits }): T
  * is `OtpUnavailableError` (503): the module fails closed rather than send or
  * verify without limits. Both are thrown as Nest HTTP exceptions with their headers
  * already set, so a host route answers them right under any exception filter.
+ *
+ * A request reads its route's scope once (cached per controller method), counts only the
+ * throttlers of that scope, and counts them in one storage call (`countInOrder`). `@SkipThrottle`
+ * and `@Throttle` (limit, ttl, block duration) per throttler name are honoured, as by the base
+ * class; a subclass that overrides `handleRequest` gets the base class's loop, one call per throttler.
  */
 @Injectable()
 export class OtpThrottlerGuard extends ThrottlerGuard {
   private readonly log = new Logger('OtpRateLimit');
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteLimits>>();
 
   constructor(
     @Inject(OTP_THROTTLER_OPTIONS) options: ThrottlerModuleOptions,
@@ -84,6 +83,23 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     this.throttlers.sort((a, b) => OTP_THROTTLER_ORDER.indexOf(a.name as OtpThrottlerName) - OTP_THROTTLER_ORDER.indexOf(b.name as OtpThrottlerName));
   }
 
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.handleRequest !== OtpThrottlerGuard.prototype.handleRequest) return super.canActivate(context);
+    const route = this.routeLimits(context);
+    if (!route.scope || route.throttlers.length === 0 || await this.shouldSkip(context)) return true;
+    const counts: GuardCount[] = [];
+    for (const t of route.throttlers) {
+      if ((t.throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
+      const ttl = await resolved(context, t.ttl ?? t.throttler.ttl, 'ttl', t.name);
+      counts.push({
+        name: t.name, ttl,
+        limit: await resolved(context, t.limit ?? t.throttler.limit, 'limit', t.name),
+        blockDuration: await resolved(context, t.blockDuration ?? t.throttler.blockDuration ?? ttl, 'blockDuration', t.name),
+      });
+    }
+    return this.count(context, route.scope, counts);
+  }
+
   /** The client IP as the platform resolved it under `trust proxy`; IPv6 grouped by network. */
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
     const ip = typeof req.ip === 'string' && req.ip !== '' ? req.ip : 'unknown';
@@ -95,32 +111,60 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     return throttlerKey(this.rateLimits.keyPrefix, name, tracker);
   }
 
+  /** One throttler (the base class's loop calls it when a subclass overrides it). */
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     const { context, limit, ttl, blockDuration } = props;
     const name = props.throttler.name as GuardThrottlerName;
-    const scope = this.reflector.getAllAndOverride<OtpRateLimitScope | undefined>(OTP_RATE_LIMIT_SCOPE, [context.getHandler(), context.getClass()]);
+    const scope = this.routeLimits(context).scope;
     if (!scope || !APPLIES_TO[name]?.includes(scope)) return true;
+    return this.count(context, scope, [{ name, limit, ttl, blockDuration }]);
+  }
+
+  /** Counts `counts` in order in one storage call; sets the per-IP headers; throws for the first refusal. */
+  private async count(context: ExecutionContext, scope: OtpRateLimitScope, counts: GuardCount[]): Promise<boolean> {
     const { req, res } = this.getRequestResponse(context);
-    let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
+    const hits: OtpThrottlerHit[] = [];
+    const counted: GuardCount[] = [];
+    let records: OtpThrottlerRecord[];
     try {
-      const tracker = await this.trackerFor(name, req as HttpRequest);
-      if (tracker === undefined) return true;
-      record = await this.storageService.increment(this.generateKey(context, tracker, name), ttl, limit, blockDuration, name);
+      const ip = await this.getTracker(req);
+      for (const c of counts) {
+        const tracker = await this.trackerFor(c.name, ip, req as HttpRequest);
+        if (tracker === undefined) continue;
+        counted.push(c);
+        hits.push({ key: this.generateKey(context, tracker, c.name), ttl: c.ttl, limit: c.limit, blockDuration: c.blockDuration, throttlerName: c.name });
+      }
+      records = hits.length ? await countInOrder(this.storageService, hits) : [];
     } catch (err) {
       if (err instanceof OtpError) throw this.refusal(res, err); // the schema is not ready: 503
+      reportStoreFull(this.events, err, (req as HttpRequest).ip, scope);
       this.log.error(`rate-limit check failed (${(err as Error)?.name ?? 'unknown error'}); refusing the request`);
       throw this.refusal(res, new OtpUnavailableError());
     }
-    if (SHOWS_HEADERS.has(name)) {
-      this.setResponseHeader(res, 'X-RateLimit-Limit', limit);
-      this.setResponseHeader(res, 'X-RateLimit-Remaining', record.isBlocked ? 0 : Math.max(0, limit - record.totalHits));
-      this.setResponseHeader(res, 'X-RateLimit-Reset', record.isBlocked ? record.timeToBlockExpire : record.timeToExpire);
-    }
-    if (record.isBlocked) {
-      this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: (req as HttpRequest).ip, detail: { throttler: name, scope } });
-      throw this.refusal(res, new OtpThrottledError(record.timeToBlockExpire));
-    }
+    records.forEach((record, i) => {
+      const { name, limit } = counted[i];
+      if (SHOWS_HEADERS.has(name)) {
+        this.setResponseHeader(res, 'X-RateLimit-Limit', limit);
+        this.setResponseHeader(res, 'X-RateLimit-Remaining', record.isBlocked ? 0 : Math.max(0, limit - record.totalHits));
+        this.setResponseHeader(res, 'X-RateLimit-Reset', record.isBlocked ? record.timeToBlockExpire : record.timeToExpire);
+      }
+      if (record.isBlocked) {
+        this.events.emit({ name: 'rate_limit.exceeded', outcome: 'failure', ip: (req as HttpRequest).ip, detail: { throttler: name, scope } });
+        throw this.refusal(res, new OtpThrottledError(record.timeToBlockExpire));
+      }
+    });
     return true;
+  }
+
+  /** The route's scope and throttlers, read from its metadata on its first request. */
+  private routeLimits(context: ExecutionContext): RouteLimits {
+    const handler = context.getHandler();
+    const classRef = context.getClass();
+    let byClass = this.routes.get(handler);
+    if (!byClass) this.routes.set(handler, (byClass = new WeakMap()));
+    let route = byClass.get(classRef);
+    if (!route) byClass.set(classRef, (route = readRouteLimits(this.reflector, this.throttlers, handler, classRef)));
+    return route;
   }
 
   /**
@@ -132,8 +176,7 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     return otpHttpException(err);
   }
 
-  private async trackerFor(name: GuardThrottlerName, req: HttpRequest): Promise<string | undefined> {
-    const ip = await this.getTracker(req as Record<string, unknown>);
+  private async trackerFor(name: GuardThrottlerName, ip: string, req: HttpRequest): Promise<string | undefined> {
     if (name === 'ip-send' || name === 'ip-verify' || name === 'operator') return `ip|${ip}`;
     // verify-recipient-ip. An unknown challenge still counts, per id and IP; a malformed one is a 400 of the pipe.
     const subject = await this.subjects.fromChallenge(req.params?.id);

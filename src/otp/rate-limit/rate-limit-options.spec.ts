@@ -49,3 +49,13 @@ describe('the operator throttler', () => {
     expect(() => rateLimitsFromEnv({ RATE_LIMIT_OPERATOR: 'lots' })).toThrow(/RATE_LIMIT_OPERATOR must look like "limit\/seconds"/);
   });
 });
+
+describe('the in-memory store\'s bound', () => {
+  it('memoryMaxKeys defaults to 500,000, is set by RATE_LIMIT_MEMORY_MAX_KEYS, and is refused at boot outside 1,000-100,000,000', () => {
+    expect(resolveRateLimits().memoryMaxKeys).toBe(500_000);
+    expect(resolveRateLimits(rateLimitsFromEnv({ RATE_LIMIT_MEMORY_MAX_KEYS: '2000' })).memoryMaxKeys).toBe(2000);
+    for (const bad of [999, 100_000_001, 1.5, Number.NaN]) {
+      expect(() => resolveRateLimits({ memoryMaxKeys: bad })).toThrow(/rateLimits\.memoryMaxKeys must be an integer from 1000 to 100000000/);
+    }
+  });
+});

@@ -91,10 +91,20 @@ export interface OtpRateLimitOptions {
    */
   redis?: OtpRateLimitRedisOptions;
   /**
-   * Any other `@nestjs/throttler` storage; takes precedence over `redis`.
+   * Any other `@nestjs/throttler` storage; takes precedence over `redis`. One that also
+   * implements `incrementInOrder` (`OtpOrderedThrottlerStorage`) counts a request's
+   * throttlers in one call; one with only `increment` is counted one key at a time.
    * @default undefined
    */
   storage?: ThrottlerStorage;
+  /**
+   * Counters the in-memory store (neither `redis` nor `storage` set) holds at most. A request
+   * that needs a new counter beyond it is refused with 503 `otp_unavailable` (fail closed) and
+   * the event `rate_limit.store_full`; no counter is ever evicted to make room, so filling the
+   * store cannot reset anyone's limits (docs/rate-limits.md). About 200 bytes each.
+   * @default 500000
+   */
+  memoryMaxKeys?: number;
   /**
    * Prefix of every counter key (use one per deployment, or per test run on a shared Redis).
    * Env `RATE_LIMIT_KEY_PREFIX`.
@@ -113,6 +123,7 @@ export interface ResolvedOtpRateLimits {
   redis?: OtpRateLimitRedisOptions;
   storage?: ThrottlerStorage;
   keyPrefix: string;
+  memoryMaxKeys: number;
 }
 
 export const DEFAULT_RATE_LIMITS: Record<OtpThrottlerName, OtpRateLimit> = {
@@ -125,6 +136,9 @@ export const DEFAULT_RATE_LIMITS: Record<OtpThrottlerName, OtpRateLimit> = {
   'global-send': { limit: 600, ttlSeconds: 60 },
   operator: { limit: 30, ttlSeconds: 60 },
 };
+
+/** Default of `rateLimits.memoryMaxKeys`. */
+export const DEFAULT_MEMORY_MAX_KEYS = 500_000;
 
 const OPTION_OF: Record<OtpThrottlerName, keyof OtpRateLimitOptions> = {
   'ip-send': 'ipSend',
@@ -170,6 +184,7 @@ export function resolveRateLimits(options: OtpRateLimitOptions = {}, production 
     redis: options.redis,
     storage: options.storage,
     keyPrefix,
+    memoryMaxKeys: checked('memoryMaxKeys', options.memoryMaxKeys ?? DEFAULT_MEMORY_MAX_KEYS, 1000, 100_000_000),
   };
 }
 
