@@ -26,8 +26,7 @@ import { publicPurpose } from '../challenges/otp-purposes';
 import { OtpService } from '../challenges/otp.service';
 import { IssuedChallenge } from '../core/otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
-import { BodyDepthPipe } from '../http-kit/body-depth.pipe';
-import { otpValidationPipe } from '../http-kit/otp-validation.pipe';
+import { OtpBodyPipe } from './otp-body.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
 import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { JsonBodyGuard } from '../http-kit/json-body.guard';
@@ -76,7 +75,7 @@ function userAgentOf(req: ClientRequest): string | undefined {
 // no-store is set with @Header on each route (errors get it from the filter): an interceptor
 // costs a third of the issue route's CPU on Node 20 (measured by `npm run bench:profile`).
 @UseInterceptors(OtpAuditInterceptor)
-@UsePipes(new BodyDepthPipe(), otpValidationPipe)
+@UsePipes(new OtpBodyPipe())
 export class OtpController {
   constructor(
     private readonly otp: OtpService,
