@@ -90,7 +90,7 @@ describe('OtpBodyPipe', () => {
       expect(dto).toBeInstanceOf(IssueChallengeDto);
       expect(dto.context).toEqual({ amount: 1 });
       expect(dto.context).not.toBe(body.context);
-      await new OtpBodyPipe().transform({ code: '12' }, cases[1][1]).then(() => undefined, () => undefined);
+      await Promise.resolve(new OtpBodyPipe().transform({ code: '12' }, cases[1][1])).catch(() => undefined);
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
