@@ -110,6 +110,22 @@ describe('Example app: accounts and payments over HTTP', () => {
       expect(await store.insertSession(`h2-${Date.now()}`, stale.id, ['pwd', 'otp_email'], 60, 'scrypt$set-meanwhile')).not.toBeNull();
     });
 
+    it('R16: the one-statement code sign-in opens no session on an account that has a password, and one on an account without', async () => {
+      const store = t.app.get(AccountsStore);
+      const db = t.app.get(DataSource);
+      const address = `one-statement.${Date.now()}@example.com`;
+      const first = await store.findOrCreateWithCodeSession(randomUUID(), address, `h1-${Date.now()}`, ['otp_email'], 60);
+      expect(first.account.passwordHash).toBeNull();
+      expect(first.expiresAt).toBeInstanceOf(Date);
+      await db.query(`UPDATE accounts SET password_hash = 'scrypt$set-meanwhile' WHERE id = $1`, [first.account.id]);
+      const refused = await store.findOrCreateWithCodeSession(randomUUID(), address, `h2-${Date.now()}`, ['otp_email'], 60);
+      expect(refused.account.id).toBe(first.account.id);
+      expect(refused.account.passwordHash).toBe('scrypt$set-meanwhile');
+      expect(refused.expiresAt).toBeNull();
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM account_sessions WHERE account_id = $1`, [first.account.id]);
+      expect(n).toBe(1);
+    });
+
     it('R16: once a password is set, an email code alone no longer signs in; password and code do', async () => {
       const address = email();
       const password = 'correct horse battery staple';
