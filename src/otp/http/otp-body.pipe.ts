@@ -43,6 +43,8 @@ export class OtpBodyPipe implements PipeTransform<unknown, unknown> {
   private readonly depth = new BodyDepthPipe();
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    // The route's own parameter decorators (the audit scope) carry no client input.
+    if (metadata.type === 'custom') return value;
     const checked = this.depth.transform(value, metadata);
     const rule = metadata.type === 'body' && metadata.metatype ? FAST_RULES.get(metadata.metatype) : undefined;
     if (rule && isPlainObject(checked) && onlyKeys(checked, rule.keys) && rule.accepts(checked)) {
