@@ -66,7 +66,11 @@ describe('Example app: accounts and payments over HTTP', () => {
       const first = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address }).expect(201);
       expect(first.body).toEqual({ sessionToken: expect.stringMatching(/^ses_[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String) });
       expect(first.headers['cache-control']).toBe('no-store');
+      expect(first.headers['pragma']).toBe('no-cache');
       const me = await http.get('/accounts/me').set('Authorization', `Bearer ${first.body.sessionToken}`).expect(200);
+      expect(me.headers['cache-control']).toBe('no-store');
+      const refused = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address, extra: 1 }).expect(400);
+      expect(refused.headers['cache-control']).toBe('no-store');
       expect(me.body).toMatchObject({ email: address, hasPassword: false, session: { amr: ['otp_email'] } });
       const again = await http.get('/accounts/me').set('Authorization', `Bearer ${await signIn(address.toUpperCase())}`).expect(200);
       expect(again.body.id).toBe(me.body.id);
