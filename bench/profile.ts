@@ -3,7 +3,8 @@
  * under `node --cpu-prof` with issue then verify load (BENCH_SECONDS each), and
  * prints where its CPU time goes, by package and by function (self time).
  * The raw .cpuprofile stays in bench/results/ for Chrome DevTools.
- * `PROFILE_ROUTE=issue|verify|limit|decompose` (limit: the bare limit routes in the app, what its global pipeline costs;
+ * `PROFILE_ROUTE=issue|verify|signin|limit|decompose` (signin: the code sign-in pair of the peer part, verify then
+ * `POST /accounts/sessions` with the token, `bench/lib/flows.ts`; CPU per completed pair; limit: the bare limit routes in the app, what its global pipeline costs;
  * decompose: limit, + validation, + an interceptor, + the audit interceptor, OTP);
  * `PROFILE_ROUTE=pipeline` compares, unprofiled, the app's limit routes with a bare NestJS app's (same adapter and SQL);
  * `PROFILE_ROUTE=mail` profiles an instance draining a mail backlog to a local SMTP sink.
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { appEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
 import { cpuMs, startChild } from './lib/child';
+import { codeSignIns, runFlows } from './lib/flows';
 import { leversOf } from './lib/levers';
 import { comparePipeline } from './lib/pipeline';
 import { median, runLoad } from './lib/load';
@@ -94,6 +96,10 @@ async function main(): Promise<void> {
       await runLoad({ url, connections: 32, seconds: Math.max(2, seconds / 2), next: () => ({ path: '/bench/limit/challenges', body: JSON.stringify({ email: `warm-${i++}@bench.example.com` }) }) });
       const r = await timed(() => runLoad({ url, connections: 32, seconds, next: () => ({ path: '/bench/limit/challenges', body: JSON.stringify({ email: `prof-${i++}@bench.example.com` }) }) }));
       console.log(`limit issue: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, app CPU ${window.cpuUsPerRequest.toFixed(0)} µs/req (profiled)`);
+    } else if (route === 'signin') {
+      const { pairs } = await app.request<{ pairs: [string, string, string][] }>({ cmd: 'prepare', n: 1500 * seconds, tag: `prof-s-${Date.now()}` }, 'prepared');
+      const r = await timed(() => runFlows({ port: app.ready.port, connections: 32, seconds, flows: codeSignIns(pairs) }));
+      console.log(`sign-in (verify + session): ${r.rps.toFixed(0)} pairs/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms (${r.non2xx} failed, ${r.errors} errors), app CPU ${window.cpuUsPerRequest.toFixed(0)} µs/pair (profiled)`);
     } else {
       const pairs = await prepare(app, 2500 * seconds);
       const r = await timed(() => runLoad({ url, connections: 32, seconds, next: () => { const [id, code] = pairs[i++ % pairs.length]; return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) }; } }));

@@ -66,7 +66,11 @@ describe('Example app: accounts and payments over HTTP', () => {
       const first = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address }).expect(201);
       expect(first.body).toEqual({ sessionToken: expect.stringMatching(/^ses_[A-Za-z0-9_-]{43}$/), expiresAt: expect.any(String) });
       expect(first.headers['cache-control']).toBe('no-store');
+      expect(first.headers['pragma']).toBe('no-cache');
       const me = await http.get('/accounts/me').set('Authorization', `Bearer ${first.body.sessionToken}`).expect(200);
+      expect(me.headers['cache-control']).toBe('no-store');
+      const refused = await http.post('/accounts/sessions').set('X-OTP-Token', await otpToken(address)).send({ email: address, extra: 1 }).expect(400);
+      expect(refused.headers['cache-control']).toBe('no-store');
       expect(me.body).toMatchObject({ email: address, hasPassword: false, session: { amr: ['otp_email'] } });
       const again = await http.get('/accounts/me').set('Authorization', `Bearer ${await signIn(address.toUpperCase())}`).expect(200);
       expect(again.body.id).toBe(me.body.id);
@@ -108,6 +112,22 @@ describe('Example app: accounts and payments over HTTP', () => {
       await t.app.get(DataSource).query(`UPDATE accounts SET password_hash = 'scrypt$set-meanwhile' WHERE id = $1`, [stale.id]);
       expect(await store.insertSession(`h-${Date.now()}`, stale.id, ['otp_email'], 60, stale.passwordHash)).toBeNull();
       expect(await store.insertSession(`h2-${Date.now()}`, stale.id, ['pwd', 'otp_email'], 60, 'scrypt$set-meanwhile')).not.toBeNull();
+    });
+
+    it('R16: the one-statement code sign-in opens no session on an account that has a password, and one on an account without', async () => {
+      const store = t.app.get(AccountsStore);
+      const db = t.app.get(DataSource);
+      const address = `one-statement.${Date.now()}@example.com`;
+      const first = await store.findOrCreateWithCodeSession(randomUUID(), address, `h1-${Date.now()}`, ['otp_email'], 60);
+      expect(first.account.passwordHash).toBeNull();
+      expect(first.expiresAt).toBeInstanceOf(Date);
+      await db.query(`UPDATE accounts SET password_hash = 'scrypt$set-meanwhile' WHERE id = $1`, [first.account.id]);
+      const refused = await store.findOrCreateWithCodeSession(randomUUID(), address, `h2-${Date.now()}`, ['otp_email'], 60);
+      expect(refused.account.id).toBe(first.account.id);
+      expect(refused.account.passwordHash).toBe('scrypt$set-meanwhile');
+      expect(refused.expiresAt).toBeNull();
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM account_sessions WHERE account_id = $1`, [first.account.id]);
+      expect(n).toBe(1);
     });
 
     it('R16: once a password is set, an email code alone no longer signs in; password and code do', async () => {

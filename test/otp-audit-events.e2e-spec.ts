@@ -63,6 +63,20 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
     expect(issued.find((r) => r.requestId === 'req-issue-1')).toMatchObject({ outcome: 'success', userAgent: 'jest-agent/1.0' });
   });
 
+  it('R39: a request the pipes refuse is recorded as the route\'s failure (400), one a guard refuses is not', async () => {
+    await http().post('/auth/otp/challenges').set('X-Request-Id', 'req-pipe-body').send({ email: 'not an address' }).expect(400);
+    await http().post('/auth/otp/challenges/not-a-uuid/verify').set('X-Request-Id', 'req-pipe-id').send({ code: '123456' }).expect(400);
+    await http().post('/auth/otp/challenges').set('X-Request-Id', 'req-guard-type').set('Content-Type', 'text/plain')
+      .send(JSON.stringify({ email: email() })).expect(415);
+    await http().post('/auth/otp/challenges?email=x').set('X-Request-Id', 'req-guard-query').send({ email: email() }).expect(400);
+    const issued = await audit.list({ event: 'otp.issue' });
+    const verified = await audit.list({ event: 'otp.verify' });
+    expect(issued.find((r) => r.requestId === 'req-pipe-body')).toMatchObject({ outcome: 'failure', detail: { status: 400, error: 'http' } });
+    expect(verified.find((r) => r.requestId === 'req-pipe-id')).toMatchObject({ outcome: 'failure', detail: { status: 400, error: 'http' } });
+    expect(issued.filter((r) => r.requestId === 'req-pipe-body')).toHaveLength(1);
+    expect(issued.find((r) => r.requestId === 'req-guard-type' || r.requestId === 'req-guard-query')).toBeUndefined();
+  });
+
   it('R17: exhausting a challenge and spending the failure budget give authn_login_fail_max and authn_login_lock', async () => {
     const address = email();
     let last = '';

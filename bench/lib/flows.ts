@@ -80,3 +80,13 @@ export async function runFlows(o: FlowOptions): Promise<LoadResult> {
     ok, non2xx: failed, errors, statuses: { completed: ok, failed },
   };
 }
+
+/** Our code sign-in: verify, then `POST /accounts/sessions` with the proof token (one completed pair per prepared challenge). */
+export function codeSignIns(pairs: [string, string, string][]): Flow[] {
+  return pairs.map(([id, code, email]) => async (post) => {
+    const v = await post(`/auth/otp/challenges/${id}/verify`, { code });
+    const token = v.json?.token;
+    if (v.status !== 200 || typeof token !== 'string') return false;
+    return (await post('/accounts/sessions', { email }, { 'x-otp-token': token })).status === 201;
+  });
+}

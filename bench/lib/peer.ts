@@ -1,5 +1,5 @@
 import { Child, cpuMs } from './child';
-import { Flow, runFlows } from './flows';
+import { codeSignIns, Flow, runFlows } from './flows';
 import { LoadResult, median, runLoad } from './load';
 import { PEER_CLIENT_HEADERS, PEER_ISSUE_PATH, PEER_SIGN_IN_PATH } from './peer-http';
 import { AppReady, BenchSettings } from './phases';
@@ -45,12 +45,7 @@ function figure(ours: LoadResult[], theirs: LoadResult[]): PeerFigure {
 /** Ours: verify, then the session route with the token (one completed pair). */
 async function ourSignIns(app: Child<AppReady>, n: number): Promise<Flow[]> {
   const { pairs } = await app.request<{ pairs: [string, string, string][] }>({ cmd: 'prepare', n, tag: tag('s') }, 'prepared');
-  return pairs.map(([id, code, email]) => async (post) => {
-    const v = await post(`/auth/otp/challenges/${id}/verify`, { code });
-    const token = v.json?.token;
-    if (v.status !== 200 || typeof token !== 'string') return false;
-    return (await post('/accounts/sessions', { email }, { 'x-otp-token': token })).status === 201;
-  });
+  return codeSignIns(pairs);
 }
 
 /** The peer's: its sign-in with an OTP (one request). */

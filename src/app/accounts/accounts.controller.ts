@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from 'nestjs-email-otp';
+import { applyDecorators, Body, Controller, Delete, Get, Header, HttpCode, HttpStatus, Post, UseGuards, UsePipes } from '@nestjs/common';
+import { BodyDepthPipe, OtpGuard, OtpProof, RedeemedOtpProof, RequireOtp } from 'nestjs-email-otp';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ApiErrorBodyDto, ApiJsonBody, ApiNeeds, ApiRefused, OTP_TOKEN_SCHEME, SESSION_SCHEME } from '../http/openapi-responses';
@@ -13,6 +13,13 @@ import { SignInClient, SignInClientOf } from './sign-in-client';
 const bodyEmail = (req: { body?: { email?: unknown } }): string | undefined =>
   typeof req.body?.email === 'string' ? req.body.email : undefined;
 
+/**
+ * `Cache-Control: no-store` and `Pragma: no-cache` on every answer of these routes, without an
+ * interceptor (Nest's interceptor machinery costs about 60 µs a request): set on success here,
+ * and error answers get `Cache-Control: no-store` from the app's `OtpExceptionFilter`.
+ */
+const NoStore = (): MethodDecorator => applyDecorators(Header('Cache-Control', 'no-store'), Header('Pragma', 'no-cache'));
+
 function toResponse(s: IssuedSession): SessionResponse {
   return { sessionToken: s.sessionToken, expiresAt: s.expiresAt.toISOString() };
 }
@@ -25,12 +32,12 @@ function toResponse(s: IssuedSession): SessionResponse {
 @ApiTags('accounts')
 // BodyDepthPipe first: the validators throw (a 500) on own constructor keys and lone surrogates.
 @UsePipes(new BodyDepthPipe(), appValidationPipe)
-@UseInterceptors(NoStoreInterceptor)
 export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   /** Passwordless: `X-OTP-Token` of purpose `login` mailed to `email`. Creates the account on first use. */
   @Post('sessions')
+  @NoStore()
   @ApiCreatedResponse({ type: SessionResponse })
   @ApiJsonBody()
   @ApiNeeds([OTP_TOKEN_SCHEME], '`otp_required` (no valid login token for this address) or `invalid_credentials`')
@@ -45,6 +52,7 @@ export class AccountsController {
 
   /** Two factors: the password and an `X-OTP-Token` of purpose `login` mailed to `email`. */
   @Post('sessions/password')
+  @NoStore()
   @ApiCreatedResponse({ type: SessionResponse })
   @ApiJsonBody()
   @ApiNeeds([OTP_TOKEN_SCHEME], '`otp_required` (no valid login token for this address) or `invalid_credentials`')
@@ -57,6 +65,7 @@ export class AccountsController {
   }
 
   @Delete('sessions/current')
+  @NoStore()
   @ApiNoContentResponse({ description: 'Signed out' })
   @ApiNeeds([SESSION_SCHEME], '`session_required`')
   @UseGuards(SessionGuard)
@@ -70,6 +79,7 @@ export class AccountsController {
    * Limited per client IP and per account (429); a wrong `currentPassword` is audited.
    */
   @Post('password')
+  @NoStore()
   @ApiNoContentResponse({ description: 'Password set; other sessions ended' })
   @ApiJsonBody()
   @ApiNeeds([SESSION_SCHEME], '`session_required`, or `invalid_credentials` (wrong current password)')
@@ -83,6 +93,7 @@ export class AccountsController {
   }
 
   @Get('me')
+  @NoStore()
   @ApiOkResponse({ type: MeResponse })
   @ApiNeeds([SESSION_SCHEME], '`session_required`')
   @UseGuards(SessionGuard)

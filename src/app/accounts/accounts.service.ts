@@ -32,6 +32,10 @@ export function sessionTokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
+function newSessionToken(): string {
+  return 'ses_' + randomBytes(32).toString('base64url');
+}
+
 /**
  * Accounts of the example app. Sign-in rules: an email code alone signs in an
  * account without a password (creating it on first use); an account with a
@@ -53,9 +57,13 @@ export class AccountsService {
   /** Passwordless sign-in; the guard already checked the proof was mailed to `email`. */
   async signInWithCode(email: string, proof: RedeemedOtpProof, client: SignInClient = {}): Promise<IssuedSession> {
     this.assertProofFor(email, proof);
-    const account = await this.store.findOrCreate(randomUUID(), canonicalEmail(email));
-    if (account.passwordHash !== null) throw new PasswordRequiredError();
-    return this.reported(email, client, await this.openSession(account, [...proof.amr]));
+    // One round trip: the account and, while it has no password (R16), its session.
+    const sessionToken = newSessionToken();
+    const { account, expiresAt } = await this.store.findOrCreateWithCodeSession(
+      randomUUID(), canonicalEmail(email), sessionTokenHash(sessionToken), [...proof.amr], SESSION_TTL_SECONDS,
+    );
+    if (account.passwordHash !== null || !expiresAt) throw new PasswordRequiredError();
+    return this.reported(email, client, { sessionToken, expiresAt });
   }
 
   /** Password (first factor) plus an email code (second factor). */
@@ -136,7 +144,7 @@ export class AccountsService {
   }
 
   private async openSession(account: AccountRow, amr: string[]): Promise<IssuedSession> {
-    const sessionToken = 'ses_' + randomBytes(32).toString('base64url');
+    const sessionToken = newSessionToken();
     const opened = await this.store.insertSession(sessionTokenHash(sessionToken), account.id, amr, SESSION_TTL_SECONDS, account.passwordHash);
     if (!opened) throw account.passwordHash === null ? new PasswordRequiredError() : new InvalidCredentialsError();
     return { sessionToken, expiresAt: opened.expiresAt };

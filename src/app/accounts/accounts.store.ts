@@ -39,6 +39,31 @@ export class AccountsStore {
     return toAccount(row);
   }
 
+  /**
+   * A code-only sign-in in one statement: the account of a canonical address (created if new,
+   * as `findOrCreate`), and a session for it only while it has no password (R16). The upsert
+   * locks the account row and reads its latest version, so a first password committed before
+   * it is seen, and one committed after it waits for this statement: never a code-only session
+   * on an account with a password. `expiresAt` is null when the session was not opened.
+   */
+  async findOrCreateWithCodeSession(id: string, email: string, tokenHash: string, amr: string[], ttlSeconds: number):
+    Promise<{ account: AccountRow; expiresAt: Date | null }> {
+    const [row] = await this.db.query(
+      `WITH account AS (
+         INSERT INTO accounts (id, email) VALUES ($1, $2)
+         ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+         RETURNING id, email, password_hash, created_at
+       ), session AS (
+         INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
+         SELECT $3, a.id, $4::text[], now() + make_interval(secs => $5) FROM account a WHERE a.password_hash IS NULL
+         RETURNING expires_at
+       )
+       SELECT a.id, a.email, a.password_hash, a.created_at, (SELECT expires_at FROM session) AS session_expires_at FROM account a`,
+      [id, email, tokenHash, amr, ttlSeconds],
+    );
+    return { account: toAccount(row), expiresAt: row.session_expires_at ? new Date(row.session_expires_at) : null };
+  }
+
   async findByEmail(email: string): Promise<AccountRow | null> {
     const [row] = await this.db.query(`SELECT id, email, password_hash, created_at FROM accounts WHERE email = $1`, [email]);
     return row ? toAccount(row) : null;

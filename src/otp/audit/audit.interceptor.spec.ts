@@ -1,5 +1,5 @@
 import { ArgumentsHost, BadRequestException, CallHandler, ExecutionContext, Logger } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { lastValueFrom, throwError } from 'rxjs';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
@@ -40,7 +40,7 @@ async function recorded(err: unknown): Promise<OtpEvent> {
   const events: OtpEvent[] = [];
   bus.subscribe((e) => void events.push(e));
   const next: CallHandler = { handle: () => throwError(() => err) };
-  await expect(lastValueFrom(new OtpAuditInterceptor(new Reflector(), bus).intercept(httpContext(), next))).rejects.toBe(err);
+  await expect(lastValueFrom(new OtpAuditInterceptor(bus).intercept(httpContext(), next))).rejects.toBe(err);
   expect(events).toHaveLength(1);
   return events[0];
 }

@@ -1,13 +1,18 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsEmail, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { IsEmail, isEmail, IsString, isString, MaxLength, maxLength, ValidateBy } from 'class-validator';
 import { tryCanonicalEmail } from '../crypto/canonical';
+
+const MAX_EMAIL_LENGTH = 254;
+const EMAIL_SHAPE = { allow_display_name: false, allow_ip_domain: false, require_tld: true } as const;
+const isNfkcStable = (value: unknown): boolean => typeof value === 'string' && value.normalize('NFKC') === value;
+const isCanonicalisable = (value: unknown): boolean => tryCanonicalEmail(value) !== undefined;
 
 /** An address that Unicode normalisation (NFKC) leaves unchanged: no look-alike spelling of another mailbox. */
 function IsNfkcStable(): PropertyDecorator {
   return ValidateBy({
     name: 'isNfkcStable',
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && value.normalize('NFKC') === value,
+      validate: isNfkcStable,
       defaultMessage: () => 'email must be in Unicode normal form (NFKC)',
     },
   });
@@ -18,7 +23,7 @@ function IsCanonicalisable(): PropertyDecorator {
   return ValidateBy({
     name: 'isCanonicalEmail',
     validator: {
-      validate: (value: unknown) => tryCanonicalEmail(value) !== undefined,
+      validate: isCanonicalisable,
       defaultMessage: () => 'email must name one mailbox: no quoted local part other than a dot-atom, no control or invisible characters, a valid domain',
     },
   });
@@ -33,8 +38,13 @@ function IsCanonicalisable(): PropertyDecorator {
 export const IsOtpEmail = (): PropertyDecorator =>
   applyDecorators(
     IsString(),
-    MaxLength(254),
-    IsEmail({ allow_display_name: false, allow_ip_domain: false, require_tld: true }),
+    MaxLength(MAX_EMAIL_LENGTH),
+    IsEmail(EMAIL_SHAPE),
     IsNfkcStable(),
     IsCanonicalisable(),
   );
+
+/** True when `value` passes every check of `@IsOtpEmail()` (the same predicates, without the validator's machinery). */
+export function isOtpEmail(value: unknown): value is string {
+  return isString(value) && maxLength(value, MAX_EMAIL_LENGTH) && isEmail(value, EMAIL_SHAPE) && isNfkcStable(value) && isCanonicalisable(value);
+}

@@ -11,14 +11,14 @@ import {
   Type,
   UseFilters,
   UseGuards,
-  UseInterceptors,
   UsePipes,
   BadRequestException,
   PipeTransform,
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator';
-import { OtpAuditInterceptor } from '../audit/audit.interceptor';
+import { AuditScope, AuditScopeOf, OtpAuditedRoutes } from '../audit/audited-route';
+import { OtpAuditedExceptionFilter } from '../audit/audited-exception.filter';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpContextInvalidError, OtpPurposeUnknownError } from '../core/otp.errors';
 import type { ResolvedPurposeOptions } from '../core/purpose-options';
@@ -26,10 +26,8 @@ import { publicPurpose } from '../challenges/otp-purposes';
 import { OtpService } from '../challenges/otp.service';
 import { IssuedChallenge } from '../core/otp.types';
 import { OtpTokenService } from '../tokens/otp-token.service';
-import { BodyDepthPipe } from '../http-kit/body-depth.pipe';
-import { otpValidationPipe } from '../http-kit/otp-validation.pipe';
+import { OtpBodyPipe } from './otp-body.pipe';
 import { ChallengeResponseDto, IssueChallengeDto, VerifyChallengeDto } from './otp.dto';
-import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
 import { JsonBodyGuard } from '../http-kit/json-body.guard';
 import { RejectQueryGuard } from '../http-kit/reject-query.guard';
 import { ApiOtpErrors, OtpErrorBodyDto, OtpProofResponseDto } from './otp-openapi';
@@ -72,16 +70,18 @@ function userAgentOf(req: ClientRequest): string | undefined {
 @ApiTags('otp')
 @ApiOtpErrors()
 @UseGuards(RejectQueryGuard, JsonBodyGuard, OtpThrottlerGuard)
-@UseFilters(OtpExceptionFilter)
-// no-store is set with @Header on each route (errors get it from the filter): an interceptor
-// costs a third of the issue route's CPU on Node 20 (measured by `npm run bench:profile`).
-@UseInterceptors(OtpAuditInterceptor)
-@UsePipes(new BodyDepthPipe(), otpValidationPipe)
+// No interceptor: no-store is set with @Header on each route (errors get it from the filter), and the
+// `@Audited` outcome is recorded by `OtpAuditedRoutes` (success) and the filter (a pipe's or the
+// handler's error), in the request's audit context: Nest's interceptor machinery costs about 60 µs
+// a request on Node 20 (docs/performance.md).
+@UseFilters(OtpAuditedExceptionFilter)
+@UsePipes(new OtpBodyPipe())
 export class OtpController {
   constructor(
     private readonly otp: OtpService,
     private readonly tokens: OtpTokenService,
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: ResolvedPurposeOptions,
+    private readonly audited: OtpAuditedRoutes,
   ) {}
 
   @Post('challenges')
@@ -91,7 +91,39 @@ export class OtpController {
   @Audited('otp.issue')
   @HttpCode(HttpStatus.ACCEPTED)
   @Header('Cache-Control', 'no-store')
-  async issue(@Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
+  async issue(@AuditScopeOf() audit: AuditScope, @Body() body: IssueChallengeDto, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
+    return this.audited.run(audit, () => this.issueFor(body, req));
+  }
+
+  @Post('challenges/:id/verify')
+  @OtpRateLimited('verify')
+  @ApiOperation({ summary: 'Verify a code' })
+  @ApiOkResponse({ description: 'Proof of the verified code', type: OtpProofResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Wrong, expired, used or unknown: always the same answer', type: OtpErrorBodyDto })
+  @Audited('otp.verify')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  async verify(
+    @AuditScopeOf() audit: AuditScope, @Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto,
+  ): Promise<Record<string, unknown>> {
+    return this.audited.run(audit, () => this.verifyFor(id, body));
+  }
+
+  @Post('challenges/:id/resend')
+  @OtpRateLimited('resend')
+  @ApiOperation({ summary: 'Send a fresh code for a live challenge' })
+  @ApiAcceptedResponse({ type: ChallengeResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Unknown or ended challenge', type: OtpErrorBodyDto })
+  @Audited('otp.resend')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @Header('Cache-Control', 'no-store')
+  async resend(
+    @AuditScopeOf() audit: AuditScope, @Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown, @Req() req: ClientRequest,
+  ): Promise<ChallengeResponseDto> {
+    return this.audited.run(audit, async () => toResponse(await this.otp.resend(id, { ip: req.ip })));
+  }
+
+  private async issueFor(body: IssueChallengeDto, req: ClientRequest): Promise<ChallengeResponseDto> {
     // A host purpose (issue: 'host') is started only by the host's own route: here it is refused as undeclared.
     const rules = publicPurpose(this.options, body.purpose ?? 'login');
     if (!rules) throw new OtpPurposeUnknownError();
@@ -112,15 +144,7 @@ export class OtpController {
     );
   }
 
-  @Post('challenges/:id/verify')
-  @OtpRateLimited('verify')
-  @ApiOperation({ summary: 'Verify a code' })
-  @ApiOkResponse({ description: 'Proof of the verified code', type: OtpProofResponseDto })
-  @ApiUnauthorizedResponse({ description: 'Wrong, expired, used or unknown: always the same answer', type: OtpErrorBodyDto })
-  @Audited('otp.verify')
-  @HttpCode(HttpStatus.OK)
-  @Header('Cache-Control', 'no-store')
-  async verify(@Param('id', ChallengeIdPipe) id: string, @Body() body: VerifyChallengeDto): Promise<Record<string, unknown>> {
+  private async verifyFor(id: string, body: VerifyChallengeDto): Promise<Record<string, unknown>> {
     const issued = await this.tokens.verifyAndIssue({ challengeId: id, code: body.code, context: body.context });
     return {
       token: issued.token,
@@ -130,18 +154,6 @@ export class OtpController {
       amr: issued.amr,
       challengeId: issued.challengeId,
     };
-  }
-
-  @Post('challenges/:id/resend')
-  @OtpRateLimited('resend')
-  @ApiOperation({ summary: 'Send a fresh code for a live challenge' })
-  @ApiAcceptedResponse({ type: ChallengeResponseDto })
-  @ApiUnauthorizedResponse({ description: 'Unknown or ended challenge', type: OtpErrorBodyDto })
-  @Audited('otp.resend')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @Header('Cache-Control', 'no-store')
-  async resend(@Param('id', ChallengeIdPipe) id: string, @Body(EmptyBodyPipe) _body: unknown, @Req() req: ClientRequest): Promise<ChallengeResponseDto> {
-    return toResponse(await this.otp.resend(id, { ip: req.ip }));
   }
 }
 

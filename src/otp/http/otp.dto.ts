@@ -26,6 +26,12 @@ function IsOtpContext(): PropertyDecorator {
   });
 }
 
+/** The patterns of the fields below, shared with the fast path of `OtpBodyPipe` (`otp-body.pipe.ts`). */
+export const PURPOSE_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+export const LOCALE_PATTERN = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/;
+export const LOCALE_MAX_LENGTH = 35;
+export const CODE_PATTERN = /^[0-9]{6,10}$/;
+
 export class IssueChallengeDto {
   @ApiProperty({ example: 'you@example.com', maxLength: 254 })
   @IsOtpEmail()
@@ -34,14 +40,14 @@ export class IssueChallengeDto {
   @ApiPropertyOptional({ example: 'login', default: 'login' })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z][a-z0-9-]{0,31}$/, { message: 'purpose must be a lower-case name' })
+  @Matches(PURPOSE_PATTERN, { message: 'purpose must be a lower-case name' })
   purpose?: string;
 
   @ApiPropertyOptional({ example: 'pt-BR' })
   @IsOptional()
   @IsString()
-  @MaxLength(35)
-  @Matches(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/, { message: 'locale must be a BCP 47 tag such as pt-BR' })
+  @MaxLength(LOCALE_MAX_LENGTH)
+  @Matches(LOCALE_PATTERN, { message: 'locale must be a BCP 47 tag such as pt-BR' })
   locale?: string;
 
   @ApiPropertyOptional(CONTEXT_DOC)
@@ -55,7 +61,7 @@ export class VerifyChallengeDto {
   @ApiProperty({ example: '123456', pattern: '^[0-9]{6,10}$' })
   @IsString()
   @IsNotEmpty()
-  @Matches(/^[0-9]{6,10}$/, { message: 'code must be 6 to 10 digits' })
+  @Matches(CODE_PATTERN, { message: 'code must be 6 to 10 digits' })
   code: string;
 
   @ApiPropertyOptional(CONTEXT_DOC)

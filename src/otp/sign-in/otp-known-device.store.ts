@@ -39,7 +39,7 @@ export class OtpKnownDeviceStore {
    */
   async recordSignIn(r: SignInRecord): Promise<SignInRecorded> {
     const [row] = await this.sql.rows('sign_in_record', RECORD_SIGN_IN, [r.recipientIndex, r.deviceDigest, r.rememberSeconds,
-      r.intervalSeconds, r.notice.id, r.notice.payloadCiphertext, r.notice.deadlineSeconds], 'unprepared');
+      r.intervalSeconds, r.notice.id, r.notice.payloadCiphertext, r.notice.deadlineSeconds]);
     return { known: row.known === true, remembered: Number(row.remembered), queued: row.queued === true };
   }
 
