@@ -28,25 +28,27 @@ export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Why a claimed row must not go to the relay now that a connection is free: its deadline
- * passed, too little of its lease is left for a send, or (after a wait in the queue) its
- * challenge ended. Undefined when it may go.
+ * Why a claimed row must not go to the relay now that a connection is free, as far as the
+ * clock tells: its deadline passed, or too little of its lease is left for a send.
+ * Undefined when it may go.
  */
-export async function staleAtHandOver(
-  row: OutboxRow,
-  claimedAt: number,
-  leaseEndsAt: number,
-  challengeEnded: (challengeId: string) => Promise<boolean>,
-): Promise<StaleReason | undefined> {
+export function staleNow(row: OutboxRow, leaseEndsAt: number): StaleReason | undefined {
   const now = Date.now();
   if (row.deadlineAt.getTime() <= now) return 'deadline';
   if (leaseEndsAt - now < MIN_SEND_MS) return 'lease_short';
-  if (row.kind === 'code' && row.challengeId && now - claimedAt > RECHECK_AFTER_MS) {
-    try {
-      if (await challengeEnded(row.challengeId)) return 'challenge_ended';
-    } catch {
-      // The database is away: the claim-time check stands.
-    }
-  }
   return undefined;
+}
+
+/** Whether a code row waited long enough since its challenge was last checked to have it looked up again. */
+export function needsRecheck(row: OutboxRow, checkedAt: number): boolean {
+  return row.kind === 'code' && row.challengeId !== null && Date.now() - checkedAt > RECHECK_AFTER_MS;
+}
+
+/** Whether the row's challenge ended; false when the database is away (the claim-time check stands). */
+export async function endedOrUnknown(row: OutboxRow, challengeEnded: (challengeId: string) => Promise<boolean>): Promise<boolean> {
+  try {
+    return row.challengeId !== null && (await challengeEnded(row.challengeId));
+  } catch {
+    return false;
+  }
 }

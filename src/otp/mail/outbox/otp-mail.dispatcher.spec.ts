@@ -149,6 +149,29 @@ describe('OtpMailDispatcher hands a port no more messages than its concurrency',
     expect(store.markAbandoned).toHaveBeenCalledWith(rowOf(2).id, 'challenge_ended');
   });
 
+  it('looks a queued code\'s challenge up without holding the connection: the next message goes out meanwhile', async () => {
+    let lookup!: (ended: boolean) => void;
+    store.challengeEnded.mockImplementation((id: string) =>
+      id === rowOf(2).challengeId ? new Promise<boolean>((resolve) => (lookup = resolve)) : Promise.resolve(false));
+    const round = make([rowOf(1), rowOf(2), rowOf(3)]).round();
+    await jest.advanceTimersByTimeAsync(5_000);
+    answers[0].resolve({});
+    await jest.advanceTimersByTimeAsync(0);
+    // Message 2's lookup has not answered: the connection went to message 3.
+    expect(mailer.send).toHaveBeenCalledTimes(2);
+    lookup(false);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mailer.send).toHaveBeenCalledTimes(2); // the one connection is message 3's until it is answered
+    answers[1].resolve({});
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mailer.send).toHaveBeenCalledTimes(3); // then message 2 goes first
+    answers[2].resolve({});
+    await jest.advanceTimersByTimeAsync(0);
+    await round;
+    expect(store.markAbandoned).not.toHaveBeenCalled();
+    expect(store.markDelivered.mock.calls.flat(2).map((d: { id: string }) => d.id).sort()).toEqual([rowOf(1).id, rowOf(2).id, rowOf(3).id]);
+  });
+
   it('releases a message whose lease is nearly over when a connection frees, for another dispatcher, without sending it', async () => {
     const round = make([rowOf(1), rowOf(2)]).round();
     await jest.advanceTimersByTimeAsync(48_000); // the lease (60 s, less its 5 s margin) has 7 s left
