@@ -150,23 +150,26 @@ describe('OtpMailDispatcher hands a port no more messages than its concurrency',
   });
 
   it('looks a queued code\'s challenge up without holding the connection: the next message goes out meanwhile', async () => {
-    let lookup!: (ended: boolean) => void;
-    store.challengeEnded.mockImplementation((id: string) =>
-      id === rowOf(2).challengeId ? new Promise<boolean>((resolve) => (lookup = resolve)) : Promise.resolve(false));
+    const lookups = new Map<string, (ended: boolean) => void>();
+    store.challengeEnded.mockImplementation((id: string) => new Promise<boolean>((resolve) => lookups.set(id, resolve)));
+    const answer = async (n: number) => {
+      answers[n].resolve({});
+      await jest.advanceTimersByTimeAsync(0);
+    };
     const round = make([rowOf(1), rowOf(2), rowOf(3)]).round();
-    await jest.advanceTimersByTimeAsync(5_000);
-    answers[0].resolve({});
+    await jest.advanceTimersByTimeAsync(3_000);
+    await answer(0);
+    // Messages 2 and 3 both waited over a second: both are looked up, neither holds the connection.
+    expect([...lookups.keys()].sort()).toEqual([rowOf(2).challengeId, rowOf(3).challengeId].sort());
+    lookups.get(rowOf(3).challengeId!)!(false);
     await jest.advanceTimersByTimeAsync(0);
-    // Message 2's lookup has not answered: the connection went to message 3.
-    expect(mailer.send).toHaveBeenCalledTimes(2);
-    lookup(false);
+    expect(mailer.send).toHaveBeenCalledTimes(2); // message 3 went while message 2's lookup runs
+    lookups.get(rowOf(2).challengeId!)!(false);
     await jest.advanceTimersByTimeAsync(0);
     expect(mailer.send).toHaveBeenCalledTimes(2); // the one connection is message 3's until it is answered
-    answers[1].resolve({});
-    await jest.advanceTimersByTimeAsync(0);
+    await answer(1);
     expect(mailer.send).toHaveBeenCalledTimes(3); // then message 2 goes first
-    answers[2].resolve({});
-    await jest.advanceTimersByTimeAsync(0);
+    await answer(2);
     await round;
     expect(store.markAbandoned).not.toHaveBeenCalled();
     expect(store.markDelivered.mock.calls.flat(2).map((d: { id: string }) => d.id).sort()).toEqual([rowOf(1).id, rowOf(2).id, rowOf(3).id]);

@@ -10,9 +10,7 @@ import { OTP_RESOLVED_OPTIONS } from '../../core/otp.module-definition';
 import { ResolvedOtpOptions } from '../../core/otp-options.interface';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';
 import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
-import {
-  endedOrUnknown, LEASE_MARGIN_MS, needsRecheck, OtpMailTimeoutError, sendTimeoutMs, StaleReason, staleNow, withTimeout,
-} from './mail-lease.timing';
+import { handOver, LEASE_MARGIN_MS, OtpMailTimeoutError, sendTimeoutMs, withTimeout } from './mail-lease.timing';
 import { MailOutcomes } from './mail-outcomes';
 import { MailTransportSlots } from './mail-transport.slots';
 import { OutboxPayload } from './otp-mail-outbox.payload';
@@ -197,7 +195,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // leave it to an instance that has the key, and to the deadline.
       return this.outcomes.retry(row, 'undecryptable');
     }
-    const stale = await this.handOver(row, claimedAt, leaseEndsAt);
+    const stale = await handOver(this.slots, this.mailer.concurrency, row, { claimedAt, leaseEndsAt }, (id) => this.store.challengeEnded(id));
     if (stale) {
       sent();
       return this.outcomes.stale(row, stale);
@@ -212,27 +210,6 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     }
     sent();
     await this.outcomes.delivered(row, receipt, leaseEndsAt, Date.now() - started);
-  }
-
-  /**
-   * Waits for one of the port's connections and checks the row again (deadline, lease and, after
-   * a wait, its challenge). Resolves with the slot taken, or with why the row must not go (no slot
-   * held then). The challenge is looked up without holding the connection, which serves the next
-   * message meanwhile: held during the lookup, a database round trip per message left each
-   * connection idle as long as a send under issue load, and the codes queued up behind it.
-   */
-  private async handOver(row: OutboxRow, claimedAt: number, leaseEndsAt: number): Promise<StaleReason | undefined> {
-    const limit = this.mailer.concurrency;
-    await this.slots.take(limit);
-    let stale = staleNow(row, leaseEndsAt);
-    if (!stale && needsRecheck(row, claimedAt)) {
-      this.slots.free();
-      if (await endedOrUnknown(row, (id) => this.store.challengeEnded(id))) return 'challenge_ended';
-      await this.slots.takeFirst(limit);
-      stale = staleNow(row, leaseEndsAt);
-    }
-    if (stale) this.slots.free();
-    return stale;
   }
 
   /** Hands the message to the port and waits for its answer, at most until the lease ends; its slot is freed on the answer. */
