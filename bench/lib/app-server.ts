@@ -12,6 +12,7 @@
  * installed, else Express (and says so in `adapter`).
  */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ConsoleLogger, INestApplication, LogLevel } from '@nestjs/common';
@@ -21,6 +22,7 @@ import { DataSource } from 'typeorm';
 import { configureApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { OtpExceptionFilter, OtpMailer, OtpService } from '../../src/otp';
+import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 import { OtpMetrics } from '../../src/otp/monitoring/otp-metrics';
 import { OTP_THROTTLER_STORAGE } from '../../src/otp/rate-limit/otp-rate-limit.keys';
 import { BenchCaptureMailer } from './capture.mailer';
@@ -162,6 +164,24 @@ async function holders(app: INestApplication, capture: BenchCaptureMailer): Prom
     for (const byName of storage.hitExpirations.values()) for (const hits of byName.values()) stamps += hits.length;
     counts.throttlerHitStamps = stamps;
   }
+  // Outside the JS heap: buffers held by JS objects, and what the kernel counts as anonymous memory
+  // (malloc arenas included) against file-backed pages (code, mapped files).
+  const mem = process.memoryUsage();
+  // V8's committed heap: pages it keeps after a GC count in RSS though heapUsed leaves them out.
+  counts.heapTotalMb = Math.round(mem.heapTotal / 1048576);
+  counts.externalMb = Math.round(mem.external / 1048576);
+  counts.arrayBuffersMb = Math.round(mem.arrayBuffers / 1048576);
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    for (const [field, name] of [['RssAnon', 'rssAnonMb'], ['RssFile', 'rssFileMb']] as const) {
+      const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+      if (kb) counts[name] = Math.round(Number(kb) / 1024);
+    }
+  } catch {
+    // not Linux
+  }
+  const dispatcher = app.get<{ inFlight?: Set<unknown> }>(OtpMailDispatcher, { strict: false });
+  if (dispatcher?.inFlight) counts.mailInFlight = dispatcher.inFlight.size;
   try {
     const metrics = await app.get(OtpMetrics, { strict: false }).registry.getMetricsAsJSON();
     counts.metricSeries = metrics.reduce((n, m) => n + ((m as { values?: unknown[] }).values?.length ?? 0), 0);

@@ -1,7 +1,7 @@
 /**
  * The mail "limit", in its own process as the app is: plain pooled nodemailer
- * (STARTTLS required, certificate checked, 5 pooled connections, 50 messages in
- * flight) sending the app's own message (rendered once by the app's composer,
+ * (STARTTLS required, certificate checked, `BASELINE_SMTP_CONNECTIONS` pooled connections
+ * (the dispatcher's number, 5 unless the harness says otherwise), 50 messages in flight) sending the app's own message (rendered once by the app's composer,
  * same headers, a new recipient and Message-ID each) to the harness's SMTP sink.
  * No database, no decryption, no rendering per message. IPC:
  *  - sends `{ type: 'ready' }`;
@@ -29,7 +29,7 @@ async function send(port: number, caFile: string, seconds: number): Promise<numb
   const mail = appMessage();
   const transport = createTransport({
     pool: true,
-    maxConnections: 5,
+    maxConnections: Number(process.env.BASELINE_SMTP_CONNECTIONS ?? 5),
     host: '127.0.0.1',
     port,
     secure: false,

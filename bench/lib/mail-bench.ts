@@ -70,9 +70,9 @@ export async function startSmtpSink(opts: { onMessage?: (rcpt: string, raw: Buff
 }
 
 /** The mail "limit" (plain pooled nodemailer in its own process, see mail-baseline.ts): messages/s at the sink and its CPU per message. */
-async function plainNodemailerRate(sink: SmtpSink, seconds: number): Promise<{ rps: number; cpuUsPerMessage: number }> {
+async function plainNodemailerRate(sink: SmtpSink, seconds: number, connections: string): Promise<{ rps: number; cpuUsPerMessage: number }> {
   const client = await startChild<unknown>('mail-baseline', {
-    PATH: process.env.PATH, MAIL_FROM: BENCH_MAIL_FROM, APP_URL: BENCH_APP_URL,
+    PATH: process.env.PATH, MAIL_FROM: BENCH_MAIL_FROM, APP_URL: BENCH_APP_URL, BASELINE_SMTP_CONNECTIONS: connections,
   });
   try {
     const before = sink.received.length;
@@ -147,10 +147,13 @@ export async function measureMail<App extends MailBenchApp>(o: MailBenchOptions<
   const env: NodeJS.ProcessEnv = { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile };
   // Dispatcher settings to try, passed on when set (README, "Mail delivery").
   for (const name of DISPATCHER_SETTINGS) if (process.env[name]) env[name] = process.env[name];
+  // Like with like: nodemailer and the dispatcher over as many connections (5, as in the earlier
+  // rounds, unless MAIL_SMTP_CONNECTIONS says otherwise; the app's own default is 20).
+  env.MAIL_SMTP_CONNECTIONS = process.env.MAIL_SMTP_CONNECTIONS ?? '5';
   const writer = o.hasOutbox ? await o.bootApp({ ...env, MAIL_DISPATCHER: 'false' }) : undefined;
   try {
     for (let r = 0; r < o.runs; r++) {
-      const limit = await plainNodemailerRate(sink, o.seconds);
+      const limit = await plainNodemailerRate(sink, o.seconds, env.MAIL_SMTP_CONNECTIONS);
       const run: NonNullable<BenchMailFigures['runs']>[number] = { rps: null, limitRps: limit.rps, ratio: null, limitCpuUsPerMessage: limit.cpuUsPerMessage };
       if (writer) {
         const n = Math.max(500, Math.ceil(limit.rps * o.seconds));

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
-import { Child, rssMb } from './child';
-import { SmtpSink, startSmtpSink } from './mail-bench';
+import { Child, rssMb, startChild } from './child';
+import type { SmtpSink } from './mail-bench';
 import { AppReady } from './phases';
 
 /** Memory over a long fixed load (BENCH_SOAK_SECONDS): one sample a minute. */
@@ -12,22 +12,22 @@ export interface SoakFigure {
   rssGrowth: number;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const { simpleParser } = require('mailparser') as { simpleParser: (raw: Buffer) => Promise<{ text?: string }> };
-
-/** The sink side of the soak: every code mailed, by recipient, read from the message as a user would. */
+/** The sink side of the soak (`code-sink.ts`, its own process): every code mailed, by recipient, read from the message as a user would. */
 export async function startCodeSink(): Promise<{ sink: SmtpSink; codes: Map<string, string>; unread: () => number }> {
   const codes = new Map<string, string>();
+  const received: number[] = [];
   let unread = 0;
-  const sink = await startSmtpSink({
-    onMessage: (rcpt, raw) => {
-      simpleParser(raw).then((m) => {
-        const code = /:\s*(\d{6,10})\s*$/m.exec(m.text ?? '')?.[1];
-        if (code) codes.set(rcpt.toLowerCase(), code);
-        else unread++;
-      }).catch(() => unread++);
-    },
+  const child = await startChild<{ type: 'ready'; port: number; caFile: string }>('code-sink', { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR });
+  child.proc.on('message', (m: { type?: string; rcpt?: string; code?: string }) => {
+    if (m.type === 'code') {
+      received.push(Date.now());
+      codes.set(m.rcpt!, m.code!);
+    } else if (m.type === 'unread') {
+      received.push(Date.now());
+      unread++;
+    }
   });
+  const sink: SmtpSink = { port: child.ready.port, caFile: child.ready.caFile, received, close: () => child.stop() };
   return { sink, codes, unread: () => unread };
 }
 

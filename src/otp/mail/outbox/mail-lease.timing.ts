@@ -1,3 +1,4 @@
+import type { MailTransportSlots } from './mail-transport.slots';
 import type { OutboxRow } from './otp-mail-outbox.store';
 
 /** A record is not tried this close to the end of its row's lease (clocks, statement time). */
@@ -28,25 +29,53 @@ export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Why a claimed row must not go to the relay now that a connection is free: its deadline
- * passed, too little of its lease is left for a send, or (after a wait in the queue) its
- * challenge ended. Undefined when it may go.
+ * Why a claimed row must not go to the relay now that a connection is free, as far as the
+ * clock tells: its deadline passed, or too little of its lease is left for a send.
+ * Undefined when it may go.
  */
-export async function staleAtHandOver(
-  row: OutboxRow,
-  claimedAt: number,
-  leaseEndsAt: number,
-  challengeEnded: (challengeId: string) => Promise<boolean>,
-): Promise<StaleReason | undefined> {
+function staleNow(row: OutboxRow, leaseEndsAt: number): StaleReason | undefined {
   const now = Date.now();
   if (row.deadlineAt.getTime() <= now) return 'deadline';
   if (leaseEndsAt - now < MIN_SEND_MS) return 'lease_short';
-  if (row.kind === 'code' && row.challengeId && now - claimedAt > RECHECK_AFTER_MS) {
-    try {
-      if (await challengeEnded(row.challengeId)) return 'challenge_ended';
-    } catch {
-      // The database is away: the claim-time check stands.
-    }
-  }
   return undefined;
+}
+
+/** Whether a code row waited long enough since its challenge was last checked to have it looked up again. */
+function needsRecheck(row: OutboxRow, checkedAt: number): boolean {
+  return row.kind === 'code' && row.challengeId !== null && Date.now() - checkedAt > RECHECK_AFTER_MS;
+}
+
+/** Whether the row's challenge ended; false when the database is away (the claim-time check stands). */
+async function endedOrUnknown(row: OutboxRow, challengeEnded: (challengeId: string) => Promise<boolean>): Promise<boolean> {
+  try {
+    return row.challengeId !== null && (await challengeEnded(row.challengeId));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits for one of the port's connections and checks the row again (deadline, lease and, after
+ * a wait, its challenge). Resolves with the slot taken, or with why the row must not go (no slot
+ * held then). The challenge is looked up without holding the connection, which serves the next
+ * message meanwhile: held during the lookup, a database round trip per message left each
+ * connection idle as long as a send under issue load, and the codes queued up behind it.
+ */
+export async function handOver(
+  slots: MailTransportSlots,
+  limit: number | undefined,
+  row: OutboxRow,
+  lease: { claimedAt: number; leaseEndsAt: number },
+  challengeEnded: (challengeId: string) => Promise<boolean>,
+): Promise<StaleReason | undefined> {
+  await slots.take(limit);
+  let stale = staleNow(row, lease.leaseEndsAt);
+  if (!stale && needsRecheck(row, lease.claimedAt)) {
+    slots.free();
+    if (await endedOrUnknown(row, challengeEnded)) return 'challenge_ended';
+    await slots.takeFirst(limit);
+    stale = staleNow(row, lease.leaseEndsAt);
+  }
+  if (stale) slots.free();
+  return stale;
 }

@@ -149,6 +149,32 @@ describe('OtpMailDispatcher hands a port no more messages than its concurrency',
     expect(store.markAbandoned).toHaveBeenCalledWith(rowOf(2).id, 'challenge_ended');
   });
 
+  it('looks a queued code\'s challenge up without holding the connection: the next message goes out meanwhile', async () => {
+    const lookups = new Map<string, (ended: boolean) => void>();
+    store.challengeEnded.mockImplementation((id: string) => new Promise<boolean>((resolve) => lookups.set(id, resolve)));
+    const answer = async (n: number) => {
+      answers[n].resolve({});
+      await jest.advanceTimersByTimeAsync(0);
+    };
+    const round = make([rowOf(1), rowOf(2), rowOf(3)]).round();
+    await jest.advanceTimersByTimeAsync(3_000);
+    await answer(0);
+    // Messages 2 and 3 both waited over a second: both are looked up, neither holds the connection.
+    expect([...lookups.keys()].sort()).toEqual([rowOf(2).challengeId, rowOf(3).challengeId].sort());
+    lookups.get(rowOf(3).challengeId!)!(false);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mailer.send).toHaveBeenCalledTimes(2); // message 3 went while message 2's lookup runs
+    lookups.get(rowOf(2).challengeId!)!(false);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mailer.send).toHaveBeenCalledTimes(2); // the one connection is message 3's until it is answered
+    await answer(1);
+    expect(mailer.send).toHaveBeenCalledTimes(3); // then message 2 goes first
+    await answer(2);
+    await round;
+    expect(store.markAbandoned).not.toHaveBeenCalled();
+    expect(store.markDelivered.mock.calls.flat(2).map((d: { id: string }) => d.id).sort()).toEqual([rowOf(1).id, rowOf(2).id, rowOf(3).id]);
+  });
+
   it('releases a message whose lease is nearly over when a connection frees, for another dispatcher, without sending it', async () => {
     const round = make([rowOf(1), rowOf(2)]).round();
     await jest.advanceTimersByTimeAsync(48_000); // the lease (60 s, less its 5 s margin) has 7 s left

@@ -10,7 +10,7 @@ import { OTP_RESOLVED_OPTIONS } from '../../core/otp-options.tokens';
 import type { ResolvedOtpMailOptions } from '../mail-options';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';
 import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
-import { LEASE_MARGIN_MS, OtpMailTimeoutError, sendTimeoutMs, staleAtHandOver, withTimeout } from './mail-lease.timing';
+import { handOver, LEASE_MARGIN_MS, OtpMailTimeoutError, sendTimeoutMs, withTimeout } from './mail-lease.timing';
 import { MailOutcomes } from './mail-outcomes';
 import { MailTransportSlots } from './mail-transport.slots';
 import { OutboxPayload } from './otp-mail-outbox.payload';
@@ -195,15 +195,12 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // leave it to an instance that has the key, and to the deadline.
       return this.outcomes.retry(row, 'undecryptable');
     }
-    await this.slots.take(this.mailer.concurrency);
-    const started = Date.now();
-    // Checked again now that a connection is free: the row may have waited behind a slow relay.
-    const stale = await staleAtHandOver(row, claimedAt, leaseEndsAt, (id) => this.store.challengeEnded(id));
+    const stale = await handOver(this.slots, this.mailer.concurrency, row, { claimedAt, leaseEndsAt }, (id) => this.store.challengeEnded(id));
     if (stale) {
-      this.slots.free();
       sent();
       return this.outcomes.stale(row, stale);
     }
+    const started = Date.now();
     let receipt: OtpMailReceipt | void;
     try {
       receipt = await this.sendWithinLease(row, payload, leaseEndsAt);

@@ -47,10 +47,14 @@ export interface OtpMailOutboxOptions {
    */
   recordRetryMs?: number;
   /**
-   * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`).
+   * Pooled SMTP connections to the relay per instance (nodemailer's `maxConnections`; they
+   * are opened only while that many messages are on their way, so a quiet instance keeps one).
+   * Each message takes a few round trips whose latency grows with the load on the instance:
+   * with 5, a busy instance sent about a third as many codes as it issued, with 20 it kept up
+   * (docs/performance.md, 2026-12-01). Lower it for a relay that limits connections per client.
    * With `useHostMailer` the host's pool size is read from its transport instead; this
    * bounds only a non-pooled host transport (one connection per message).
-   * @default 5
+   * @default 20
    */
   smtpConnections?: number;
   /**
@@ -102,7 +106,7 @@ export function resolveOtpMailOutboxOptions(options: OtpMailOutboxOptions = {}):
     maxInFlight: positive('maxInFlight', options.maxInFlight, 50, 1, 1000),
     recordDelayMs: positive('recordDelayMs', options.recordDelayMs, 0, 0, 1000),
     recordRetryMs: positive('recordRetryMs', options.recordRetryMs, (leaseSeconds * 1000) / 2, 0, (leaseSeconds * 1000) / 2),
-    smtpConnections: positive('smtpConnections', options.smtpConnections, 5, 1, 100),
+    smtpConnections: positive('smtpConnections', options.smtpConnections, 20, 1, 100),
     leaseSeconds,
     retry: {
       baseMs: positive('retry.baseMs', options.retry?.baseMs, 1000, 10, 600_000),
