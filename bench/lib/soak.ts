@@ -61,6 +61,15 @@ function post(agent: Agent, port: number, path: string, body: unknown): Promise<
   });
 }
 
+/**
+ * How many people sign in during the soak (`BENCH_SOAK_ADDRESSES`, default 50,000): the issue
+ * requests cycle through them, so each address asks a code every few minutes, within the
+ * production per-recipient limits (1 a minute, 20 a day). `0`: a new address for every issue, as a
+ * client spraying addresses would do: then the per-recipient counters (kept for a day) grow with the
+ * requests until `rateLimits.memoryMaxKeys`, and the soak shows that growth instead of a plateau.
+ */
+const SOAK_ADDRESSES = process.env.BENCH_SOAK_ADDRESSES === undefined ? 50_000 : Math.max(0, Math.floor(Number(process.env.BENCH_SOAK_ADDRESSES) || 0));
+
 /** An address whose challenge was answered and whose code has arrived. */
 function firstReady(codes: Map<string, string>, pending: Map<string, string>): string | undefined {
   for (const email of codes.keys()) if (pending.has(email)) return email;
@@ -90,7 +99,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigure & { statuses: 
       void post(agent, port, `/auth/otp/challenges/${id}/verify`, { code }).then((r) => count(`verify ${r.status}`));
       return;
     }
-    const email = `soak-${process.pid}-${n++}@bench.example.com`;
+    const email = `soak-${process.pid}-${SOAK_ADDRESSES > 0 ? n++ % SOAK_ADDRESSES : n++}@bench.example.com`;
     void post(agent, port, '/auth/otp/challenges', { email }).then((r) => {
       count(`issue ${r.status}`);
       if (r.status === 202 && typeof r.json?.challengeId === 'string') pending.set(email, r.json.challengeId);
