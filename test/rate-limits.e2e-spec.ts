@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { OTP_THROTTLER_STORAGE, OtpEvent, OtpEventBus, OtpService } from '../src/otp';
 import { OtpMemoryThrottlerStorage } from '../src/otp/rate-limit/memory-throttler-storage';
+import { OtpRateLimitSubjects } from '../src/otp/rate-limit/otp-rate-limit.subjects';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, TestApp } from './support/test-app';
 import { testApp } from './support/test-app.builder';
@@ -75,6 +76,17 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     const code = await t.codeFor(c.body.challengeId);
     for (let i = 0; i < 3; i++) await verify(t, c.body.challengeId, wrongFor(code)).expect(401);
     expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
+  });
+
+  it('R11: a verify refused by ip-verify reads no challenge: the per-IP limit shields the database', async () => {
+    const t = await boot({ RATE_LIMIT_IP_VERIFY: '2/60' });
+    const c = await issue(t, { email: email() }).expect(202);
+    const code = await t.codeFor(c.body.challengeId);
+    const lookups = jest.spyOn(t.app.get(OtpRateLimitSubjects), 'fromChallenge');
+    for (let i = 0; i < 2; i++) await verify(t, c.body.challengeId, wrongFor(code)).expect(401);
+    expect(lookups).toHaveBeenCalledTimes(2);
+    for (let i = 0; i < 3; i++) expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
+    expect(lookups).toHaveBeenCalledTimes(2);
   });
 
   it('R11: the recipient limit is per canonical address and purpose: a verify-email code can be asked right after a sign-in code', async () => {

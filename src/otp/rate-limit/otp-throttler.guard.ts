@@ -120,8 +120,22 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
     return this.count(context, scope, [{ name, limit, ttl, blockDuration }]);
   }
 
-  /** Counts `counts` in order in one storage call; sets the per-IP headers; throws for the first refusal. */
+  /**
+   * Counts `counts` in order; sets the per-IP headers; throws for the first refusal. The per-IP
+   * throttlers go first, in one storage call, and only a request they let through reads its
+   * challenge for `verify-recipient-ip` (a second call): a client over its per-IP limit costs no
+   * database read.
+   */
   private async count(context: ExecutionContext, scope: OtpRateLimitScope, counts: GuardCount[]): Promise<boolean> {
+    const ipOnly = counts.filter((c) => c.name !== 'verify-recipient-ip');
+    const bySubject = counts.filter((c) => c.name === 'verify-recipient-ip');
+    if (ipOnly.length) await this.countGroup(context, scope, ipOnly);
+    if (bySubject.length) await this.countGroup(context, scope, bySubject);
+    return true;
+  }
+
+  /** One storage call for `counts`, in order (`countInOrder` stops at the first refusal). */
+  private async countGroup(context: ExecutionContext, scope: OtpRateLimitScope, counts: GuardCount[]): Promise<void> {
     const { req, res } = this.getRequestResponse(context);
     const hits: OtpThrottlerHit[] = [];
     const counted: GuardCount[] = [];
@@ -153,7 +167,6 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
         throw this.refusal(res, new OtpThrottledError(record.timeToBlockExpire));
       }
     });
-    return true;
   }
 
   /** The route's scope and throttlers, read from its metadata on its first request. */
