@@ -55,6 +55,19 @@ describe('otpAccessLog: the access line, built once at the end of the request', 
     }
   });
 
+  it('R37/R38: a host logger without the module options (plain pino) gets the same safe line, and an aborted request says so', () => {
+    const lines: Record<string, unknown>[] = [];
+    const plainPino = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { req, res } = exchange(200);
+    otpAccessLog(plainPino)(req, Object.assign(res, { writableFinished: false }), 'rid-3');
+    res.emit('close');
+    const text = JSON.stringify(lines);
+    for (const secret of ['bearer-secret', 'cookie-secret', 'otp-secret', 'proxy-secret', '123456', 'tok-secret', 'jane.doe', 'john.smith']) expect(text).not.toContain(secret);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'request aborted', requestId: 'rid-3', res: { statusCode: 200 }, req: { url: '/auth/otp/challenges/j***@example.com/verify' } });
+    expect(Object.keys(lines[0].res as object)).toEqual(['statusCode']);
+  });
+
   it('writes the line once, when the response closes, not before', () => {
     const { logger, lines } = capture();
     const { req, res } = exchange(200);

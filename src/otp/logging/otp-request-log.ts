@@ -1,6 +1,6 @@
 import type { LoggerOptions } from 'pino';
 import { currentAuditContext } from '../request-context/audit-context';
-import { otpBaseLoggerOptions, OtpLoggingOptions } from './otp-log-redaction';
+import { otpBaseLoggerOptions, OtpLoggingOptions, serializeRequest } from './otp-log-redaction';
 
 /**
  * What `otpLoggerOptions` returns: options for `pino(...)` itself (no pino-http).
@@ -49,21 +49,9 @@ export interface OtpLoggedRequest {
 /** The response (Node's `ServerResponse`, Fastify's `reply.raw`). */
 export interface OtpLoggedResponse {
   statusCode: number;
+  /** Node's: false when the connection closed before the response was sent. */
+  writableFinished?: boolean;
   once(event: 'close', listener: () => void): unknown;
-}
-
-/**
- * What the `req` serializer (`serializeRequest`) reads. A class, not a plain object, so the
- * masking hook leaves the raw headers alone: the serializer keeps (and masks) the allow-list only.
- */
-class RequestSeen {
-  constructor(
-    readonly id: string,
-    readonly method: string | undefined,
-    readonly url: string | undefined,
-    readonly headers: Record<string, string | string[] | undefined>,
-    readonly remoteAddress: string | undefined,
-  ) {}
 }
 
 /**
@@ -73,7 +61,7 @@ class RequestSeen {
  * address, an allow-list of headers, addresses masked: `serializeRequest`), `res.statusCode`
  * and `responseTime` in ms: the fields pino-http writes with `otpPinoHttpOptions`, built once
  * at the end instead of two child loggers at the start. `logger` is a pino logger made with
- * `otpLoggerOptions`.
+ * `otpLoggerOptions` (any pino logger works: the request is serialized here, not by the logger).
  *
  * Every field of the line is the module's own serialization (the allow-list of headers holds
  * no credential; values masked; the error's message and stack masked), so the line is written
@@ -84,9 +72,11 @@ export function otpAccessLog(logger: OtpAccessLogger): OtpAccessLog {
   const access = logger.child?.({}, { redact: [] }) ?? logger;
   return (req, res, requestId) => {
     const start = Date.now();
-    const { method, url, headers } = req;
+    // Serialized here, not by the logger's serializers: the line is safe whatever logger the host gives.
+    const seen = serializeRequest({ id: requestId, method: req.method, url: req.url, headers: req.headers, remoteAddress: req.socket?.remoteAddress });
     res.once('close', () => {
-      const logged = { requestId, req: new RequestSeen(requestId, method, url, headers, req.socket?.remoteAddress), res, responseTime: Date.now() - start };
+      const logged = { requestId, req: seen, res: { statusCode: res.statusCode }, responseTime: Date.now() - start };
+      if (res.writableFinished === false) return access.info({ ...logged, err: new Error('request aborted') }, 'request aborted');
       if (res.statusCode < 500) return access.info(logged, 'request completed');
       access.info({ ...logged, err: new Error(`failed with status code ${res.statusCode}`) }, 'request errored');
     });

@@ -102,3 +102,15 @@ describe('OtpSendLimiter on the module\'s in-memory store (one pass per send)', 
     expect(storage.size).toBe(997);
   });
 });
+
+describe('OtpSendLimiter on a host ordered storage', () => {
+  it('R11: fails closed (503) when the storage answers fewer records than counters without a refusal, or more', async () => {
+    const record = { totalHits: 1, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 };
+    for (const answer of [[], [record], [record, record, record, record, record]]) {
+      const storage = { increment: jest.fn(), incrementInOrder: jest.fn(async () => answer) } as unknown as ThrottlerStorage;
+      await expect(limiterOn(storage, [], {}).count(send())).rejects.toBeInstanceOf(OtpUnavailableError);
+    }
+    const full = { increment: jest.fn(), incrementInOrder: jest.fn(async () => [record, record, record, record]) } as unknown as ThrottlerStorage;
+    await expect(limiterOn(full, [], {}).count(send())).resolves.toBeUndefined();
+  });
+});

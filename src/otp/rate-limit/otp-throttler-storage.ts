@@ -30,12 +30,24 @@ function isOrdered(storage: ThrottlerStorage): storage is OtpOrderedThrottlerSto
 
 /** Counts `hits` in order on `storage`, in one call when it can, stopping after the first refusal. */
 export async function countInOrder(storage: ThrottlerStorage, hits: readonly OtpThrottlerHit[]): Promise<OtpThrottlerRecord[]> {
-  if (isOrdered(storage)) return storage.incrementInOrder(hits);
+  if (isOrdered(storage)) return answered(hits, await storage.incrementInOrder(hits));
   const records: OtpThrottlerRecord[] = [];
   for (const h of hits) {
     const record = await storage.increment(h.key, h.ttl, h.limit, h.blockDuration, h.throttlerName);
     records.push(record);
     if (record.isBlocked) break;
   }
+  return records;
+}
+
+/**
+ * An ordered storage's answer, checked: one record per counted hit, in order, stopping only at
+ * a refusal. Anything else (fewer records and none refused, more records than hits) would skip
+ * throttlers, so it is a store error: the caller answers 503 (fail closed).
+ */
+function answered(hits: readonly OtpThrottlerHit[], records: OtpThrottlerRecord[]): OtpThrottlerRecord[] {
+  const complete = Array.isArray(records) && records.length <= hits.length && records.length > 0
+    && (records.length === hits.length || records[records.length - 1]?.isBlocked === true);
+  if (!complete) throw new Error(`the rate-limit storage answered ${Array.isArray(records) ? records.length : 'no'} record(s) for ${hits.length} counter(s)`);
   return records;
 }
