@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { CONSOLE_CSP } from '../src/app/pages/console';
 import { OtpAuditService } from '../src/otp';
+import { consoleSignIn, strongToken } from './support/console-session';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 
-const strongToken = () => randomBytes(32).toString('base64url');
 const setCookies = (res: request.Response) => ([] as string[]).concat(res.headers['set-cookie'] ?? []);
 
 function expectConsoleHeaders(res: request.Response, what: string): void {
@@ -14,15 +13,6 @@ function expectConsoleHeaders(res: request.Response, what: string): void {
     .toEqual([what, CONSOLE_CSP, 'no-store', 'DENY']);
 }
 
-/** Signs in; returns the session cookie (name=value) and its page's CSRF token. */
-async function signIn(t: BootedTestApp, token: string, planted = ''): Promise<{ cookie: string; csrf: string }> {
-  const res = await request(t.app.getHttpServer()).post('/admin/session').send({ token }).expect(200);
-  const cookie = setCookies(res)[0].split(';')[0];
-  const page = await request(t.app.getHttpServer()).get('/admin').set('Cookie', planted ? `${planted}; ${cookie}` : cookie).expect(200);
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(page.text)?.[1];
-  if (!csrf) throw new Error('the console page carries no CSRF token');
-  return { cookie, csrf };
-}
 
 describe('operator console hardening (review rfix2)', () => {
   let db: TestDatabase;
@@ -46,7 +36,7 @@ describe('operator console hardening (review rfix2)', () => {
 
     it('a second otp_console cookie planted beside the session (a sibling subdomain) does not lock the operator out', async () => {
       const planted = 'otp_console=planted_by_sibling';
-      const { cookie, csrf } = await signIn(t, token, planted);
+      const { cookie, csrf } = await consoleSignIn(t, token, planted);
       for (const header of [`${planted}; ${cookie}`, `${cookie}; ${planted}`]) {
         expect((await http().get('/admin').set('Cookie', header).expect(200)).text).toContain('id="audit-form"');
         await http().get('/admin/console/keys').set('Cookie', header).expect(200);
@@ -99,7 +89,7 @@ describe('operator console hardening (review rfix2)', () => {
 
     it('the console audit search shows the newest matches first', async () => {
       for (let i = 0; i < 3; i++) await http().post('/admin/session').send({ token: `wrong-${i}` }).expect(401);
-      const { cookie, csrf } = await signIn(t, token);
+      const { cookie, csrf } = await consoleSignIn(t, token);
       const all = await t.app.get(OtpAuditService).list({ event: 'operator.auth_failed', limit: 1000 });
       expect(all.length).toBeGreaterThanOrEqual(3);
       const res = await http().post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf)

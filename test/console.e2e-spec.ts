@@ -5,23 +5,13 @@ import request from 'supertest';
 import { operatorServerOf } from '../src/app/app.factory';
 import { CONSOLE_CSP, ConsoleSessionStore } from '../src/app/pages/console';
 import { OtpAuditService } from '../src/otp';
+import { consoleSignIn, strongToken } from './support/console-session';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS, TestApp } from './support/test-app';
 import { testApp } from './support/test-app.builder';
 
-const strongToken = () => randomBytes(32).toString('base64url');
 const server = (t: TestApp) => request(t.app.getHttpServer());
 
-/** Signs in and returns the session cookie (name=value) and the CSRF token of its page. */
-async function signIn(t: TestApp, token: string): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-  const res = await server(t).post('/admin/session').send({ token }).expect(200);
-  const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? [])[0];
-  const cookie = setCookie.split(';')[0];
-  const page = await server(t).get('/admin').set('Cookie', cookie).expect(200);
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(page.text)?.[1];
-  if (!csrf) throw new Error('the console page carries no CSRF token');
-  return { cookie, csrf, setCookie };
-}
 
 describe('operator console (issue 13)', () => {
   let db: TestDatabase;
@@ -106,7 +96,7 @@ describe('operator console (issue 13)', () => {
       });
 
       it('a missing or wrong CSRF token gets 403 and changes nothing: the session still works, the search did not run', async () => {
-        const { cookie, csrf } = await signIn(t, token);
+        const { cookie, csrf } = await consoleSignIn(t, token);
         const audit = t.app.get(OtpAuditService);
         const queried = async () => (await audit.list({ event: 'audit.queried', limit: 1000 })).length;
         const before = await queried();
@@ -116,7 +106,7 @@ describe('operator console (issue 13)', () => {
         await server(t).post('/admin/session/delete').set('Cookie', cookie).send({}).expect(403);
         await server(t).delete('/admin/session').set('Cookie', cookie).set('X-CSRF-Token', 'A'.repeat(43)).expect(403);
         // Another session's token is not this one's.
-        const other = await signIn(t, token);
+        const other = await consoleSignIn(t, token);
         await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', other.csrf).send({}).expect(403);
         expect(await queried()).toBe(before);
         await server(t).get('/admin/console/keys').set('Cookie', cookie).expect(200);
@@ -126,7 +116,7 @@ describe('operator console (issue 13)', () => {
 
       it('signing out (POST /admin/session/delete or DELETE /admin/session) revokes the session on the server and clears the cookie', async () => {
         for (const viaDelete of [false, true]) {
-          const { cookie, csrf } = await signIn(t, token);
+          const { cookie, csrf } = await consoleSignIn(t, token);
           const out = viaDelete
             ? await server(t).delete('/admin/session').set('Cookie', cookie).set('X-CSRF-Token', csrf).expect(200)
             : await server(t).post('/admin/session/delete').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({}).expect(200);
@@ -139,7 +129,7 @@ describe('operator console (issue 13)', () => {
       });
 
       it('a session expires 30 minutes after sign-in', async () => {
-        const { cookie } = await signIn(t, token);
+        const { cookie } = await consoleSignIn(t, token);
         const store = t.app.get(ConsoleSessionStore);
         const realNow = store.now;
         try {
@@ -155,7 +145,7 @@ describe('operator console (issue 13)', () => {
       });
 
       it('hostile input never gets a 500: bad cookies, huge or malformed parameters, odd bodies', async () => {
-        const { cookie, csrf } = await signIn(t, token);
+        const { cookie, csrf } = await consoleSignIn(t, token);
         const badCookies = ['otp_console', 'otp_console=', 'otp_console=%%%', `otp_console=${'a'.repeat(4000)}`, 'otp_console=a; otp_console=b',
           'otp_console="quoted"', '=;;=;', 'otp_console=ü', `otp_console=${'x'.repeat(43)}`];
         for (const c of badCookies) {
@@ -191,7 +181,7 @@ describe('operator console (issue 13)', () => {
         const address = `console.delivery.${Date.now()}@example.com`;
         const issued = await server(t).post('/auth/otp/challenges').send({ email: address }).expect(202);
         const code = await t.codeFor(issued.body.challengeId);
-        const { cookie } = await signIn(t, token);
+        const { cookie } = await consoleSignIn(t, token);
         const res = await server(t).get('/admin/console/deliveries').set('Cookie', cookie).expect(200);
         expect(res.body.deliveries).toEqual(expect.arrayContaining([
           { id: expect.any(String), kind: 'code', purpose: 'login', status: 'delivered', attempts: 1, lastError: null, createdAt: expect.any(String), finishedAt: expect.any(String) },
@@ -206,7 +196,7 @@ describe('operator console (issue 13)', () => {
         const issued = await server(t).post('/auth/otp/challenges').send({ email: address }).expect(202);
         const code = await t.codeFor(issued.body.challengeId);
         await server(t).post(`/auth/otp/challenges/${issued.body.challengeId}/verify`).send({ code }).expect(200);
-        const { cookie, csrf } = await signIn(t, token);
+        const { cookie, csrf } = await consoleSignIn(t, token);
         const res = await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({ email: address.toUpperCase() }).expect(200);
         expect(res.headers['cache-control']).toBe('no-store');
         expect(res.body.events.map((e: { event: string }) => e.event)).toEqual(expect.arrayContaining(['challenge.issued', 'verify.succeeded']));
@@ -262,7 +252,7 @@ describe('operator console (issue 13)', () => {
       try {
         const guess = strongToken();
         await server(t).post('/admin/session').send({ token: guess }).expect(401);
-        const { cookie, csrf } = await signIn(t, token);
+        const { cookie, csrf } = await consoleSignIn(t, token);
         await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({}).expect(200);
         await server(t).post('/admin/session/delete').set('Cookie', cookie).set('X-CSRF-Token', csrf).send({}).expect(200);
         const log = lines.join('');
