@@ -7,6 +7,7 @@
  * `POST /accounts/sessions` with the token, `bench/lib/flows.ts`; CPU per completed pair; limit: the bare limit routes in the app, what its global pipeline costs;
  * decompose: limit, + validation, + an interceptor, + the audit interceptor, OTP);
  * `PROFILE_ROUTE=pipeline` compares, unprofiled, the app's limit routes with a bare NestJS app's (same adapter and SQL);
+ * `PROFILE_AUDIT=on` profiles with the audit trail written (the bench's headline setting).
  * `PROFILE_ROUTE=mail` profiles an instance draining a mail backlog to a local SMTP sink.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
     if (route === 'mail') return await profileMail(db.url, seconds, dir);
     // PROFILE_LOG_LEVEL=warn: the same app without its per-request log line (a diagnostic: what the request log costs).
     const extra = process.env.PROFILE_LOG_LEVEL ? { LOG_LEVEL: process.env.PROFILE_LOG_LEVEL } : {};
-    const env = appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory', extra });
+    // PROFILE_AUDIT=on: with the audit trail written, as the bench's headline runs (off by default, as before).
+    const env = appEnv(db.url, { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: process.env.PROFILE_AUDIT === 'on', throttlerStorage: 'memory', extra });
     const app = await startChild<AppReady>('app-server', env, 60_000, route === 'pipeline' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
     if (route === 'pipeline') {
       await comparePipeline(app, env, db.pool, seconds);
