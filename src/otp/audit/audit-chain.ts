@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomBytesPooled } from '../crypto/random-pool';
 import { canonicalJson } from '../crypto/canonical';
 
 /** `prev_hash` of the first row ever written (and of the anchor before any purge). */
@@ -125,7 +126,7 @@ export function erasureDigest(seqs: string[]): string {
 }
 
 export function newSalt(): string {
-  return randomBytes(16).toString('base64');
+  return randomBytesPooled(16).toString('base64');
 }
 
 /** CR, LF and other control characters are encoded, never stored raw (log injection, R39). */

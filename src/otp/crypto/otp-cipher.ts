@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { OtpConfigError } from '../core/otp.errors';
 import type { OtpKey } from './otp-keyring';
+import { randomBytesPooled } from './random-pool';
 
 const AES_KEY_BYTES = 32;
 
@@ -25,7 +26,7 @@ export class OtpCipher {
   }
 
   encrypt(plaintext: string, aad: string): string {
-    const iv = randomBytes(12);
+    const iv = randomBytesPooled(12);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.currentId)!, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

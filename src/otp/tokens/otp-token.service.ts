@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { tryCanonicalEmail } from '../crypto/canonical';
+import { randomBytesPooled } from '../crypto/random-pool';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../core/otp.errors';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
@@ -25,7 +26,7 @@ function tokenHash(token: string): string {
 }
 
 function newToken(): string {
-  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return TOKEN_PREFIX + randomBytesPooled(32).toString('base64url');
 }
 
 function sameText(a: string, b: string): boolean {
