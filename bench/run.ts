@@ -155,7 +155,11 @@ async function main(): Promise<void> {
       report.peer = await peerPart(parts, bestAdapter);
       report.peerAdapter = bestAdapter;
     }
-    if (wants('fixed')) report.fixedRate = await fixedPart(parts, adaptersWanted);
+    if (wants('fixed')) {
+      const fixed = await fixedPart(parts, adaptersWanted);
+      report.fixedRate = fixed.byAdapter;
+      report.fixedRateCeiling = fixed.ceiling;
+    }
     if (wants('soak') && SOAK_SECONDS) report.soak = await soakPart(parts, bestAdapter, SOAK_SECONDS, num(process.env.BENCH_SOAK_RATE, 300));
     else if (only.includes('soak')) report.skipped.push('soak: set BENCH_SOAK_SECONDS (at least 240) to run it');
 

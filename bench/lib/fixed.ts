@@ -1,12 +1,17 @@
 import { Child } from './child';
 import { LoadResult, median, runLoad } from './load';
+import { runPaced } from './paced';
 import { AppReady, BenchSettings, prepare } from './phases';
 
-/** Latency at a fixed offered load (autocannon `overallRate`): where p99 means something. */
+/** Latency at a fixed offered load: where p99 means something. */
 export interface FixedRateFigure {
   rate: number;
+  /** The target's figures: evenly paced open-loop requests (`paced.ts`), latency from each request's due time. */
   p50Ms: number;
   p99Ms: number;
+  generator: 'paced';
+  /** The same offered load through autocannon `overallRate` (bursts at each second's start, see `paced.ts`), for comparison. */
+  autocannon?: { connections: number; p50Ms: number; p99Ms: number };
 }
 
 /** The issue's target load: 300 req/s, issue and verify, on each adapter. */
@@ -15,38 +20,79 @@ export const FIXED_RATE = 300;
 let seq = 0;
 const tag = () => `fx-${process.pid}-${Date.now()}-${++seq}`;
 
-function figureOf(rate: number, runs: LoadResult[], label: string, log: (line: string) => void): FixedRateFigure {
-  for (const r of runs) {
-    if (r.non2xx || r.errors) log(`  ! fixed ${label}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
+type Generator = 'paced' | 'autocannon';
+
+function figureOf(rate: number, runs: Record<Generator, LoadResult[]>, connections: number, label: string, log: (line: string) => void): FixedRateFigure {
+  for (const [gen, list] of Object.entries(runs)) {
+    for (const r of list) {
+      if (r.non2xx || r.errors) log(`  ! fixed ${label} (${gen}): ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
+    }
+    log(`  fixed ${label} (${gen}): offered ${rate}/s, answered ${list.map((r) => r.rps.toFixed(0)).join('/')} req/s, p50 ${list.map((r) => r.p50Ms).join('/')} ms, p99 ${list.map((r) => r.p99Ms).join('/')} ms`);
   }
-  log(`  fixed ${label}: offered ${rate}/s, answered ${runs.map((r) => r.rps.toFixed(0)).join('/')} req/s, p99 ${runs.map((r) => r.p99Ms).join('/')} ms`);
-  return { rate, p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) };
+  const m = (list: LoadResult[], k: 'p50Ms' | 'p99Ms') => median(list.map((r) => r[k]));
+  return {
+    rate, p50Ms: m(runs.paced, 'p50Ms'), p99Ms: m(runs.paced, 'p99Ms'), generator: 'paced',
+    ...(runs.autocannon.length ? { autocannon: { connections, p50Ms: m(runs.autocannon, 'p50Ms'), p99Ms: m(runs.autocannon, 'p99Ms') } } : {}),
+  };
 }
 
-/** Issue then verify at `rate` req/s over all connections, `runs` rounds of `seconds` interleaved; medians. */
+/** One run of `seconds` at `rate` against `url`, through either generator. */
+export function fixedLoad(gen: Generator, o: { url: string; rate: number; seconds: number; connections: number; amount?: number; next: () => { path: string; body: string } }): Promise<LoadResult> {
+  return gen === 'paced'
+    ? runPaced({ url: o.url, rate: o.rate, seconds: o.seconds, amount: o.amount, next: o.next })
+    : runLoad({ url: o.url, connections: o.connections, seconds: o.amount ? o.seconds * 3 : o.seconds, amount: o.amount, overallRate: o.rate, next: o.next });
+}
+
+/**
+ * Issue then verify at `rate` req/s, `runs` rounds of `seconds`, each round through the paced
+ * generator (the target) and autocannon `overallRate` (for comparison), interleaved; medians.
+ */
 export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, log: (line: string) => void, rate = FIXED_RATE): Promise<{ issue: FixedRateFigure; verify: FixedRateFigure }> {
   const url = `http://127.0.0.1:${app.ready.port}`;
-  const issue = (seconds: number) => {
+  const issue = (gen: Generator, seconds: number) => {
     const t = tag();
     let i = 0;
-    return runLoad({ url, connections: s.connections, seconds, overallRate: rate,
+    return fixedLoad(gen, { url, rate, seconds, connections: s.connections,
       next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `fixed-${t}-${i++}@bench.example.com` }) }) });
   };
-  const verify = async (seconds: number) => {
+  const verify = async (gen: Generator, seconds: number) => {
     const pairs = await prepare(app, Math.ceil(rate * seconds));
     let i = 0;
-    return runLoad({ url, connections: s.connections, seconds: seconds * 3, amount: pairs.length, overallRate: rate,
+    return fixedLoad(gen, { url, rate, seconds, connections: s.connections, amount: pairs.length,
       next: () => {
         const [id, code] = pairs[i++ % pairs.length];
         return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) };
       } });
   };
-  await issue(s.warmupSeconds);
-  await verify(s.warmupSeconds);
-  const runs = { issue: [] as LoadResult[], verify: [] as LoadResult[] };
-  for (let r = 0; r < s.runs; r++) {
-    runs.issue.push(await issue(s.seconds));
-    runs.verify.push(await verify(s.seconds));
+  const gens: Generator[] = ['paced', 'autocannon'];
+  for (const gen of gens) {
+    await issue(gen, s.warmupSeconds);
+    await verify(gen, s.warmupSeconds);
   }
-  return { issue: figureOf(rate, runs.issue, 'issue', log), verify: figureOf(rate, runs.verify, 'verify', log) };
+  const runs = { issue: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]>, verify: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]> };
+  for (let r = 0; r < s.runs; r++) {
+    for (const gen of gens) {
+      runs.issue[gen].push(await issue(gen, s.seconds));
+      runs.verify[gen].push(await verify(gen, s.seconds));
+    }
+  }
+  return { issue: figureOf(rate, runs.issue, s.connections, 'issue', log), verify: figureOf(rate, runs.verify, s.connections, 'verify', log) };
+}
+
+/** The ceiling (plain node:http + pg, the limit's SQL) under the same offered load through both generators: the floor either one can show. */
+export async function measureFixedCeiling(port: number, s: BenchSettings, log: (line: string) => void, rate = FIXED_RATE): Promise<{ paced: { p50Ms: number; p99Ms: number }; autocannon: { connections: number; p50Ms: number; p99Ms: number } }> {
+  const url = `http://127.0.0.1:${port}`;
+  let i = 0;
+  const t = tag();
+  const next = () => ({ path: '/bench/limit/challenges', body: JSON.stringify({ email: `fixed-${t}-${i++}@bench.example.com` }) });
+  await fixedLoad('paced', { url, rate, seconds: s.warmupSeconds, connections: s.connections, next });
+  const paced: LoadResult[] = [];
+  const burst: LoadResult[] = [];
+  for (let r = 0; r < s.runs; r++) {
+    paced.push(await fixedLoad('paced', { url, rate, seconds: s.seconds, connections: s.connections, next }));
+    burst.push(await fixedLoad('autocannon', { url, rate, seconds: s.seconds, connections: s.connections, next }));
+  }
+  log(`  fixed ceiling issue: paced p99 ${paced.map((r) => r.p99Ms).join('/')} ms, autocannon (${s.connections} conn.) p99 ${burst.map((r) => r.p99Ms).join('/')} ms`);
+  const m = (list: LoadResult[], k: 'p50Ms' | 'p99Ms') => median(list.map((r) => r[k]));
+  return { paced: { p50Ms: m(paced, 'p50Ms'), p99Ms: m(paced, 'p99Ms') }, autocannon: { connections: s.connections, p50Ms: m(burst, 'p50Ms'), p99Ms: m(burst, 'p99Ms') } };
 }

@@ -5,7 +5,7 @@
 import { AppVariant, BENCH_AUDIT } from './bench-env';
 import { BenchDatabase, openBenchDatabase } from './bench-db';
 import { Child, startChild } from './child';
-import { FIXED_RATE, FixedRateFigure, measureFixedRate } from './fixed';
+import { FIXED_RATE, FixedRateFigure, measureFixedCeiling, measureFixedRate } from './fixed';
 import { measurePeer, PeerFigure } from './peer';
 import { AppReady, BenchSettings } from './phases';
 import { runSoak, SoakFigure, startCodeSink } from './soak';
@@ -38,9 +38,20 @@ export async function peerPart(c: PartContext, adapter: string): Promise<{ issue
   }
 }
 
-/** Issue and verify at a fixed 300 req/s on each adapter. */
-export async function fixedPart(c: PartContext, adapters: string[]): Promise<Record<string, { issue: FixedRateFigure; verify: FixedRateFigure }>> {
+/** Issue and verify at a fixed 300 req/s on each adapter, and the ceiling server under the same load (the generators' floor). */
+export async function fixedPart(c: PartContext, adapters: string[]): Promise<{
+  byAdapter: Record<string, { issue: FixedRateFigure; verify: FixedRateFigure }>;
+  ceiling: Awaited<ReturnType<typeof measureFixedCeiling>>;
+}> {
   const out: Record<string, { issue: FixedRateFigure; verify: FixedRateFigure }> = {};
+  const ceilingServer = await startChild<{ port: number }>('ceiling-server', { PATH: process.env.PATH, DATABASE_URL: c.db.url, DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10' });
+  let ceiling: Awaited<ReturnType<typeof measureFixedCeiling>>;
+  try {
+    c.log(`fixed rate: the ceiling (plain node:http + pg), ${FIXED_RATE} req/s offered`);
+    ceiling = await measureFixedCeiling(ceilingServer.ready.port, c.settings, c.log);
+  } finally {
+    await ceilingServer.stop();
+  }
   for (const adapter of adapters) {
     const app = await c.bootApp(c.db, plain(adapter));
     try {
@@ -51,7 +62,7 @@ export async function fixedPart(c: PartContext, adapters: string[]): Promise<Rec
       await c.stopApp(app);
     }
   }
-  return out;
+  return { byAdapter: out, ceiling };
 }
 
 /**

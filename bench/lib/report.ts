@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FixedRateFigure } from './fixed';
+import { FIXED_RATE as FIXED_RATE_LABEL, type FixedRateFigure } from './fixed';
 import type { PeerFigure } from './peer';
 import { BenchSettings, RouteFigures } from './phases';
 import type { SoakFigure } from './soak';
@@ -38,6 +38,8 @@ export interface BenchReport {
   peerAdapter?: string;
   /** Latency at a fixed offered load, per adapter (the `fixed` part). */
   fixedRate?: Record<string, { issue: FixedRateFigure; verify: FixedRateFigure }>;
+  /** The ceiling server (plain node:http + pg) at the same fixed load, issue route: what each generator shows for a server with no framework. */
+  fixedRateCeiling?: { paced: { p50Ms: number; p99Ms: number }; autocannon: { connections: number; p50Ms: number; p99Ms: number } };
   /** Memory over BENCH_SOAK_SECONDS at a fixed load (the `soak` part). */
   soak?: SoakFigure;
   adapters: Record<string, { issue: RouteFigures; verify: RouteFigures; peakRssMb: number }>;
@@ -103,7 +105,14 @@ export function printReport(r: BenchReport): void {
     lines.push(`| peer ${route} (${r.peerAdapter}): ours / better-auth | ${f0(f.rps)} / ${f0(f.peerRps)} | ${f1(f.p50Ms)} / ${f1(f.peerP50Ms)} | ${f1(f.p99Ms)} / ${f1(f.peerP99Ms)} | | rps ratio ${f2(f.rpsRatio)} | | | ${f0(f.cpuUsPerRequest)} / ${f0(f.peerCpuUsPerRequest)} (ratio ${f2(f.cpuRatio)}) |`);
   }
   for (const [adapter, f] of Object.entries(r.fixedRate ?? {})) {
-    lines.push(`| fixed ${f.issue.rate} req/s (${adapter}): issue / verify | | ${f1(f.issue.p50Ms)} / ${f1(f.verify.p50Ms)} | ${f1(f.issue.p99Ms)} / ${f1(f.verify.p99Ms)} | | | | | |`);
+    lines.push(`| fixed ${f.issue.rate} req/s paced (${adapter}): issue / verify | | ${f1(f.issue.p50Ms)} / ${f1(f.verify.p50Ms)} | ${f1(f.issue.p99Ms)} / ${f1(f.verify.p99Ms)} | | | | | |`);
+    if (f.issue.autocannon && f.verify.autocannon) {
+      lines.push(`| fixed ${f.issue.rate} req/s autocannon overallRate, ${f.issue.autocannon.connections} conn. (${adapter}) | | ${f1(f.issue.autocannon.p50Ms)} / ${f1(f.verify.autocannon.p50Ms)} | ${f1(f.issue.autocannon.p99Ms)} / ${f1(f.verify.autocannon.p99Ms)} | | | | | |`);
+    }
+  }
+  if (r.fixedRateCeiling) {
+    const c = r.fixedRateCeiling;
+    lines.push(`| fixed ${FIXED_RATE_LABEL} req/s, ceiling issue: paced / autocannon (${c.autocannon.connections} conn.) | | ${f1(c.paced.p50Ms)} / ${f1(c.autocannon.p50Ms)} | ${f1(c.paced.p99Ms)} / ${f1(c.autocannon.p99Ms)} | | | | | |`);
   }
   if (r.soak) lines.push(`| soak ${r.soak.seconds} s: RSS MB by minute | ${r.soak.rssMbByMinute.map(f0).join(' ')} | heap MB ${r.soak.heapMbByMinute.map(f0).join(' ')} | | | growth ${f2(r.soak.rssGrowth)} | | | |`);
   if (r.rssMb !== undefined) lines.push(`| peak RSS of the app under load | ${f0(r.rssMb)} MB | | | | | | | |`);
