@@ -68,6 +68,20 @@ describe('otpAccessLog: the access line, built once at the end of the request', 
     expect(Object.keys(lines[0].res as object)).toEqual(['statusCode']);
   });
 
+  it('R37/R38: only the access line skips the masking hook: a host line that copies its shape, or names the marker as a string, is still masked', () => {
+    const { logger, lines } = capture();
+    const { req, res } = exchange(200);
+    otpAccessLog(logger)(req, res, 'rid-4');
+    res.emit('close');
+    const accessLine = lines.pop()!;
+    // The access line's own fields, re-logged by a host (JSON round trip: no symbol survives), plus an address.
+    const copy = { ...JSON.parse(JSON.stringify(accessLine)), note: 'for jane.doe@example.com', 'otp.log.premasked': true };
+    logger.info(copy, 'relogged by the host');
+    logger.info({ [Symbol('otp.log.premasked')]: true, note: 'for john.smith@example.org' }, 'a look-alike symbol');
+    expect(lines.map((l) => l.note)).toEqual(['for j***@example.com', 'for j***@example.org']);
+    expect(JSON.stringify(accessLine)).not.toContain('premasked');
+  });
+
   it('writes the line once, when the response closes, not before', () => {
     const { logger, lines } = capture();
     const { req, res } = exchange(200);

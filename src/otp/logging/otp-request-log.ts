@@ -1,6 +1,6 @@
 import type { LoggerOptions } from 'pino';
 import { currentAuditContext } from '../request-context/audit-context';
-import { otpBaseLoggerOptions, OtpLoggingOptions, serializeRequest } from './otp-log-redaction';
+import { otpBaseLoggerOptions, OtpLoggingOptions, OTP_PREMASKED, serializeRequest } from './otp-log-redaction';
 
 /**
  * What `otpLoggerOptions` returns: options for `pino(...)` itself (no pino-http).
@@ -32,7 +32,9 @@ export function otpLoggerOptions(o: OtpLoggingOptions = {}): OtpLoggerOptions {
 /** The logger the access line is written to: a pino logger (`child` with options, pino 7 and later). */
 export interface OtpAccessLogger {
   info(fields: object, message: string): void;
-  child?(bindings: object, options: { redact: string[] }): OtpAccessLogger;
+  // pino types a serializer's argument as `any`: a narrower one would not accept pino's own loggers.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  child?(bindings: object, options: { redact: string[]; serializers?: { [key: string]: (value: any) => unknown } }): OtpAccessLogger;
 }
 
 /** Starts the access line of one request (`otpAccessLog`): written when its response ends. */
@@ -66,16 +68,19 @@ export interface OtpLoggedResponse {
  * Every field of the line is the module's own serialization (the allow-list of headers holds
  * no credential; values masked; the error's message and stack masked), so the line is written
  * through a child without the redaction paths, which could match nothing in it (R37: a test
- * compares it with the redacted logger's output), and the paths' cost is not paid per request.
+ * compares it with the redacted logger's output), and the paths' cost is not paid per request;
+ * nor are the logger's `req`/`res` serializers (they would serialize the serialized request
+ * again) or the masking hook of `otpLoggerOptions` (the fields are masked already: `OTP_PREMASKED`).
  */
 export function otpAccessLog(logger: OtpAccessLogger): OtpAccessLog {
-  const access = logger.child?.({}, { redact: [] }) ?? logger;
+  const same = (value: unknown): unknown => value;
+  const access = logger.child?.({}, { redact: [], serializers: { req: same, res: same } }) ?? logger;
   return (req, res, requestId) => {
     const start = Date.now();
     // Serialized here, not by the logger's serializers: the line is safe whatever logger the host gives.
     const seen = serializeRequest({ id: requestId, method: req.method, url: req.url, headers: req.headers, remoteAddress: req.socket?.remoteAddress });
     res.once('close', () => {
-      const logged = { requestId, req: seen, res: { statusCode: res.statusCode }, responseTime: Date.now() - start };
+      const logged = { [OTP_PREMASKED]: true, requestId, req: seen, res: { statusCode: res.statusCode }, responseTime: Date.now() - start };
       if (res.writableFinished === false) return access.info({ ...logged, err: new Error('request aborted') }, 'request aborted');
       if (res.statusCode < 500) return access.info(logged, 'request completed');
       access.info({ ...logged, err: new Error(`failed with status code ${res.statusCode}`) }, 'request errored');
