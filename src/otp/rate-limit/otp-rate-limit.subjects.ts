@@ -34,7 +34,10 @@ export class OtpRateLimitSubjects {
    */
   async tagOf(id: unknown): Promise<string | undefined> {
     const carried = recipientTagOf(id);
-    if (carried !== undefined) return carried;
+    if (carried !== undefined) {
+      this.schema.assertReady(); // as with a lookup: a verify route answers 503 until the schema is ready
+      return carried;
+    }
     const subject = await this.fromChallenge(id);
     return subject && this.keyring.recipientTag(subject.recipientIndex);
   }
