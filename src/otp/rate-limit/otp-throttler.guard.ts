@@ -1,6 +1,7 @@
 import { ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
+import { recipientTagOf } from '../crypto/challenge-id';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp-options.tokens';
 import { OtpError, OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
@@ -13,7 +14,6 @@ import { APPLIES_TO, GuardCount, GuardThrottlerName, readRouteLimits, resolved, 
 import { OTP_SEND_THROTTLERS } from './otp-send-limiter';
 import { countInOrder, OtpThrottlerHit, OtpThrottlerRecord } from './otp-throttler-storage';
 import { reportStoreFull } from './memory-throttler-storage';
-import { recipientTagOf } from '../crypto/challenge-id';
 
 export { OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE } from './otp-rate-limit.keys';
 
