@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mintChallengeId, recipientTagOf } from './challenge-id';
+import { mintChallengeId, recipientTagOf, untagChallengeIds, untaggedChallengeId } from './challenge-id';
 import { OtpKeyring } from './otp-keyring';
 import { isUuid } from './uuid';
 
@@ -58,5 +58,40 @@ describe('challenge ids (UUIDv8 with a recipient tag)', () => {
     for (const bad of [undefined, null, 42, '', 'not-a-uuid', `${id}0`, id.replace(/-/g, '')]) expect(recipientTagOf(bad)).toBeUndefined();
     expect(() => mintChallengeId('0123456789ABC')).toThrow();
     expect(() => mintChallengeId('0123')).toThrow();
+  });
+
+  it('R30: an id at rest is the id with its tag zeroed: still a UUIDv8, its 70 random bits kept, nothing of the tag left', () => {
+    const ids = Array.from({ length: 200 }, () => keyring.newChallengeId(alice));
+    const atRest = ids.map(untaggedChallengeId);
+    for (const [i, id] of atRest.entries()) {
+      expect(id).toMatch(/^00000000-0000-80[0-9a-f]{2}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(recipientTagOf(id)).toBe('0000000000000');
+      expect(bytesOf(id).subarray(7)).toEqual(bytesOf(ids[i]).subarray(7)); // the random remainder, version and variant
+      expect(untaggedChallengeId(id)).toBe(id); // idempotent
+      expect(untaggedChallengeId(ids[i].toUpperCase())).toBe(id);
+    }
+    // Still one per challenge, and the ids of one recipient share nothing beyond the zeros.
+    expect(new Set(atRest).size).toBe(ids.length);
+    expect(untaggedChallengeId(keyring.newChallengeId(bob)).slice(0, 16)).toBe(atRest[0].slice(0, 16));
+  });
+
+  it('leaves anything that is not a UUIDv8 as it is', () => {
+    const v4 = randomUUID();
+    expect(untaggedChallengeId(v4)).toBe(v4);
+    expect(untaggedChallengeId(v4.toUpperCase())).toBe(v4.toUpperCase());
+    const id = mintChallengeId('0123456789abc');
+    for (const other of ['', 'not-a-uuid', `${id}0`, id.replace(/-/g, ''), `${id.slice(0, 19)}c${id.slice(20)}`]) expect(untaggedChallengeId(other)).toBe(other);
+  });
+
+  it('R30: untagChallengeIds zeroes the tag of every UUIDv8 in a text and nothing else', () => {
+    const a = mintChallengeId('0123456789abc');
+    const b = mintChallengeId('fedcba9876543');
+    const v4 = randomUUID();
+    const text = `/auth/otp/challenges/${a}/verify ${b.toUpperCase()},${v4} x${a}`;
+    expect(untagChallengeIds(text)).toBe(`/auth/otp/challenges/${untaggedChallengeId(a)}/verify ${untaggedChallengeId(b)},${v4} x${untaggedChallengeId(a)}`);
+    expect(untagChallengeIds('no ids here')).toBe('no ids here');
+    // A longer run of hex digits is no UUID: left as it is.
+    expect(untagChallengeIds(`0${a}`)).toBe(`0${a}`);
+    expect(untagChallengeIds(`${a}0`)).toBe(`${a}0`);
   });
 });
