@@ -36,6 +36,7 @@ describe('maskPath', () => {
     expect(maskPath(`/auth/otp/challenges/${v4}/verify`)).toBe(`/auth/otp/challenges/${v4}/verify`);
     // Beside an encoded address (the decoded path is what is logged) and in free text.
     expect(maskPath(`/x/${id}/jane%40example.com`)).toBe(`/x/${atRest}/j***@example.com`);
+    expect(maskPath(`/auth/otp/challenges/%3${id.slice(0, 8)}%2D${id.slice(9)}/verify`)).toBe(`/auth/otp/challenges/${atRest}/verify`);
     expect(maskText(`mail 1 (challenge ${id}) failed`)).toBe(`mail 1 (challenge ${atRest}) failed`);
     expect(serializeRequest({ method: 'POST', url: `/auth/otp/challenges/${id}/verify?x=${id}` }).url).toBe(`/auth/otp/challenges/${atRest}/verify`);
     expect(JSON.stringify(serializeRequest({ url: '/', headers: { 'user-agent': `agent ${id}` } }))).not.toContain('0123456789ab');

@@ -7,6 +7,7 @@ import { mailBackoffMs } from './mail-retry.policy';
 import type { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import type { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import type { ResolvedOtpMailOptions } from '../mail-options';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 
 type MailEvent = 'mail.delivered' | 'mail.retried' | 'mail.abandoned';
 
@@ -35,7 +36,7 @@ export class MailOutcomes {
   async failed(row: OutboxRow, err: unknown): Promise<void> {
     if (err instanceof OtpMailTimeoutError) return; // the lease releases it
     const { errorClass, permanent } = classifyMailError(err);
-    this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
+    this.logger.warn(`mail ${row.id} (challenge ${row.challengeId && untaggedChallengeId(row.challengeId)}, attempt ${row.attempts}) failed: ${errorClass}`);
     if (permanent) return this.abandon(row, errorClass);
     return this.retry(row, errorClass);
   }

@@ -18,6 +18,7 @@ import { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import { outboxMessage } from './outbox-message.mapper';
 import { OutboxWakeup } from './outbox.wakeup';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 
 export { OUTBOX_CHANNEL } from './outbox.wakeup';
 
@@ -231,7 +232,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // retry now would send it twice. Keep the claim (and the slot: a slow relay slows the
       // claims) and wait for the port's own answer until the lease ends; past it another
       // dispatcher takes the row (at-least-once).
-      this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}) is still with the transport; kept until its lease ends`);
+      this.logger.warn(`mail ${row.id} (challenge ${row.challengeId && untaggedChallengeId(row.challengeId)}) is still with the transport; kept until its lease ends`);
       return await withTimeout(sending, Math.max(0, leaseEndsAt - Date.now()));
     }
   }
