@@ -208,6 +208,9 @@ describe('operator console (issue 13)', () => {
         const byEvent = await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf)
           .send({ challengeId: issued.body.challengeId, event: 'verify.succeeded', from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }).expect(200);
         expect(byEvent.body.events).toEqual([expect.objectContaining({ event: 'verify.succeeded', challengeId: atRest })]);
+        const byIdAtRest = await server(t).post('/admin/console/audit').set('Cookie', cookie).set('X-CSRF-Token', csrf)
+          .send({ challengeId: atRest, event: 'verify.succeeded' }).expect(200);
+        expect(byIdAtRest.body.events.map((e: { seq: string }) => e.seq)).toEqual(byEvent.body.events.map((e: { seq: string }) => e.seq));
         const chain = await server(t).get('/admin/console/chain').set('Cookie', cookie).expect(200);
         expect(chain.body).toEqual({ ok: true, rows: expect.any(Number), headSeq: expect.stringMatching(/^\d+$/), headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
         const keys = await server(t).get('/admin/console/keys').set('Cookie', cookie).expect(200);
