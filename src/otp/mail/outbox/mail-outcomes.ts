@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 import type { OtpEventBus } from '../../events/otp-event-bus';
 import type { OtpMailReceipt } from '../otp-mailer.port';
 import { classifyMailError } from './mail-error.classifier';
@@ -7,7 +8,6 @@ import { mailBackoffMs } from './mail-retry.policy';
 import type { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import type { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import type { ResolvedOtpMailOptions } from '../mail-options';
-import { untaggedChallengeId } from '../../crypto/challenge-id';
 
 type MailEvent = 'mail.delivered' | 'mail.retried' | 'mail.abandoned';
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 import { OtpCipher } from '../../crypto/otp-cipher';
 import { tryOpenJson } from '../../crypto/sealed-json';
 import { OtpEventBus } from '../../events/otp-event-bus';
@@ -18,7 +19,6 @@ import { OtpMailDeliveryRecorder } from './otp-mail-delivery.recorder';
 import { OtpMailOutboxStore, OutboxRow } from './otp-mail-outbox.store';
 import { outboxMessage } from './outbox-message.mapper';
 import { OutboxWakeup } from './outbox.wakeup';
-import { untaggedChallengeId } from '../../crypto/challenge-id';
 
 export { OUTBOX_CHANNEL } from './outbox.wakeup';
 
