@@ -4,6 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { SkipThrottle, Throttle, ThrottlerRequest, ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import request from 'supertest';
 import { OtpModule, OtpRateLimited, OtpThrottlerGuard } from '../src/otp';
+import { OtpKeyring } from '../src/otp/crypto/otp-keyring';
+import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
 import { OtpSchemaState } from '../src/otp/persistence/otp-schema.state';
 import { OtpMemoryThrottlerStorage } from '../src/otp/rate-limit/memory-throttler-storage';
 import { HTTP_ADAPTERS, testKeyLine } from './support/test-app';
@@ -89,14 +91,29 @@ describe.each(HTTP_ADAPTERS)('OtpThrottlerGuard on a host route, in an app witho
     expect(res.text).not.toMatch(/ECONNREFUSED|6379/);
   });
 
-  it('a verify-scoped host route while the schema is out of date is 503 otp_unavailable with Retry-After, not a 500', async () => {
-    const id = '00000000-0000-4000-8000-000000000000';
-    await http().post(`/host/codes/${id}/check`).expect(200);
-    t.app.get(OtpSchemaState).markOutOfDate(['SomePendingMigration']);
-    const res = await http().post(`/host/codes/${id}/check`);
-    expect(res.status).toBe(503);
-    expect(res.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  it.each([['a v4 id (looked up)', () => '00000000-0000-4000-8000-000000000000'], ['a UUIDv8 id (not looked up)', () => t.app.get(OtpKeyring).newChallengeId('host-index')]])(
+    'a verify-scoped host route with %s while the schema is out of date is 503 otp_unavailable with Retry-After, not a 500', async (_name, idOf) => {
+      const id = idOf();
+      await http().post(`/host/codes/${id}/check`).expect(200);
+      t.app.get(OtpSchemaState).markOutOfDate(['SomePendingMigration']);
+      const res = await http().post(`/host/codes/${id}/check`);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ error: 'otp_unavailable', message: expect.any(String) });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
+  it('R11: a verify-scoped host route with a UUIDv8 id reads no challenge and counts ip-verify, then verify-recipient-ip (a storage without incrementInOrder: one key at a time)', async () => {
+    const id = t.app.get(OtpKeyring).newChallengeId('host-index-2');
+    const lookups = jest.spyOn(t.app.get(OtpChallengeStore), 'findRateLimitSubject');
+    const counted = jest.spyOn(storage, 'increment');
+    try {
+      await http().post(`/host/codes/${id}/check`).expect(200);
+      expect(counted.mock.calls.map((args) => args[4])).toEqual(['ip-verify', 'verify-recipient-ip']);
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      counted.mockRestore();
+      lookups.mockRestore();
+    }
   });
 });
 

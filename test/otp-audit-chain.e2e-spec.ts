@@ -123,6 +123,14 @@ describe('audit chain on PostgreSQL (R40)', () => {
     expect(Number(hi) - Number(lo) + 1).toBe(n);
   });
 
+  it('R30/R40: an erasure of rows at one- and three-digit seqs verifies (its digest lists them as numbers: 9 before 10, not as text)', async () => {
+    const subject = String((await q(`SELECT recipient_index FROM otp_audit_log WHERE seq = 9`))[0].recipient_index);
+    const seqs = (await q(`SELECT seq::text AS seq FROM otp_audit_log WHERE recipient_index = $1 ORDER BY seq`, [subject])).map((r) => String(r.seq));
+    expect(seqs.some((s) => s.length === 1) && seqs.some((s) => s.length === 3)).toBe(true);
+    expect(await store.eraseSubject(subject)).toBe(seqs.length);
+    expect(await verifyAuditChain(q)).toMatchObject({ ok: true });
+  });
+
   it('R40: the app cannot purge recent rows: a future cutoff is clamped to the floor, and a forged old row at the end purges nothing', async () => {
     const old = Array.from({ length: 4 }, (_, i) => row(i, { at: new Date('2020-01-01T00:00:00Z') }));
     const fresh = Array.from({ length: 3 }, (_, i) => row(i, { at: new Date() }));

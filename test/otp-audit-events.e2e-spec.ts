@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { OtpAuditService, OtpEventBus, OtpService } from '../src/otp';
+import { OtpAuditService, OtpEventBus, OtpService, untaggedChallengeId } from '../src/otp';
 import { OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
 import { failureDelayPassed } from './support/failure-delay';
 import type { TestDatabase } from './support/test-database';
@@ -92,7 +92,7 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
     const rows = await audit.list({ email: address, limit: 1000 });
     expect(rows.filter((r) => r.event === 'challenge.exhausted' && r.owasp === 'authn_login_fail_max')).toHaveLength(4);
     const lock = rows.find((r) => r.event === 'budget.spent');
-    expect(lock).toMatchObject({ owasp: 'authn_login_lock', challengeId: last, recipientIndex: otp.recipientIndex(address) });
+    expect(lock).toMatchObject({ owasp: 'authn_login_lock', challengeId: untaggedChallengeId(last), recipientIndex: otp.recipientIndex(address) });
   });
 
   it('R17: a resend inside the cooldown is recorded as excess_rate_limit_exceeded', async () => {
@@ -127,7 +127,7 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
     const c = await other.app.get(OtpService).issue({ email: email() });
     expect(writer.pending).toBeGreaterThan(0);
     await other.close();
-    const [{ count }] = await db.dataSource.query(`SELECT count(*)::int AS count FROM otp_audit_log WHERE challenge_id = $1`, [c.challengeId]);
+    const [{ count }] = await db.dataSource.query(`SELECT count(*)::int AS count FROM otp_audit_log WHERE challenge_id = $1`, [untaggedChallengeId(c.challengeId)]);
     expect(count).toBe(1);
   });
 
@@ -142,7 +142,8 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
       const c = await issue(address, 'req-admin-1');
       const auth = { Authorization: `Bearer ${ADMIN}` };
       const byEmail = await http().post('/admin/otp/audit/query').set(auth).send({ email: address }).expect(200);
-      expect(byEmail.body.events.map((e: { challengeId: string }) => e.challengeId)).toContain(c.challengeId);
+      // Rows show the id at rest (its recipient tag zeroed, R30); a search takes the client's id.
+      expect(byEmail.body.events.map((e: { challengeId: string }) => e.challengeId)).toContain(untaggedChallengeId(c.challengeId));
       const ip = byEmail.body.events[0].ip as string;
       expect(ip).toMatch(/127\.0\.0\.1$/);
       const byIp = await http().post('/admin/otp/audit/query').set(auth).send({ ip, limit: 5 }).expect(200);
@@ -151,7 +152,7 @@ describe('audit trail of the OTP flows (R17, R39)', () => {
       const exported = await http().post('/admin/otp/audit/export').set(auth).send({ challengeId: c.challengeId }).expect(200);
       expect(exported.headers['content-type']).toMatch(/application\/x-ndjson/);
       const lines = exported.text.trim().split('\n').map((l) => JSON.parse(l));
-      expect(lines.some((l) => l.event === 'challenge.issued' && l.challengeId === c.challengeId)).toBe(true);
+      expect(lines.some((l) => l.event === 'challenge.issued' && l.challengeId === untaggedChallengeId(c.challengeId))).toBe(true);
       const verify = await http().get('/admin/otp/audit/verify').set(auth).expect(200);
       expect(verify.body.ok).toBe(true);
       const reads = await audit.list({ event: 'audit.queried' });

@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { OTP_THROTTLER_STORAGE, OtpEvent, OtpEventBus, OtpService } from '../src/otp';
+import { OtpKeyring } from '../src/otp/crypto/otp-keyring';
+import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
 import { OtpMemoryThrottlerStorage } from '../src/otp/rate-limit/memory-throttler-storage';
-import { OtpRateLimitSubjects } from '../src/otp/rate-limit/otp-rate-limit.subjects';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, TestApp } from './support/test-app';
 import { testApp } from './support/test-app.builder';
 import { TestResources } from './support/test-resources';
+
+const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Every named throttler trips at its limit with 429 + Retry-After, on both adapters (counters in memory). */
 describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
@@ -39,6 +43,16 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     return (ip ? r.set('X-Forwarded-For', ip) : r).send({ code });
   };
   const wrongFor = (code: string) => (code === '000000' ? '000001' : '000000');
+  /** A challenge issued with a random v4 id, as every challenge was before ids carried a tag. */
+  const issueLegacy = async (t: TestApp, address: string) => {
+    jest.spyOn(t.app.get(OtpKeyring), 'newChallengeId').mockReturnValueOnce(randomUUID());
+    const { challengeId } = await t.app.get(OtpService).issue({ email: address });
+    expect(challengeId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/);
+    return { challengeId, code: await t.codeFor(challengeId) };
+  };
+  /** The 13 hex digits of a UUIDv8's recipient tag, and the id with another tag put in their place. */
+  const tagOf = (id: string) => id.slice(0, 8) + id.slice(9, 13) + id[15];
+  const withTag = (id: string, tag: string) => `${tag.slice(0, 8)}-${tag.slice(8, 12)}-8${tag[12]}${id.slice(16)}`;
 
   function expectThrottled(res: request.Response, minRetry: number, maxRetry: number): void {
     expect(res.status).toBe(429);
@@ -78,15 +92,100 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
   });
 
-  it('R11: a verify refused by ip-verify reads no challenge: the per-IP limit shields the database', async () => {
+  it('R11: a verify refused by ip-verify reads no challenge: the per-IP limit shields the database (a v4 id, minted before tags)', async () => {
+    const t = await boot({ RATE_LIMIT_IP_VERIFY: '2/60' });
+    const legacy = await issueLegacy(t, email());
+    const lookups = jest.spyOn(t.app.get(OtpChallengeStore), 'findRateLimitSubject');
+    for (let i = 0; i < 2; i++) await verify(t, legacy.challengeId, wrongFor(legacy.code)).expect(401);
+    expect(lookups).toHaveBeenCalledTimes(2);
+    for (let i = 0; i < 3; i++) expectThrottled(await verify(t, legacy.challengeId, legacy.code), 55, 60);
+    expect(lookups).toHaveBeenCalledTimes(2);
+  });
+
+  it('R11: verify of a new (UUIDv8) challenge reads no challenge row for its limits, counts both throttlers in one storage call, ip-verify first', async () => {
     const t = await boot({ RATE_LIMIT_IP_VERIFY: '2/60' });
     const c = await issue(t, { email: email() }).expect(202);
+    expect(c.body.challengeId).toMatch(UUID_V8);
     const code = await t.codeFor(c.body.challengeId);
-    const lookups = jest.spyOn(t.app.get(OtpRateLimitSubjects), 'fromChallenge');
+    const lookups = jest.spyOn(t.app.get(OtpChallengeStore), 'findRateLimitSubject');
+    const counted = jest.spyOn(t.app.get<OtpMemoryThrottlerStorage>(OTP_THROTTLER_STORAGE), 'incrementInOrder');
     for (let i = 0; i < 2; i++) await verify(t, c.body.challengeId, wrongFor(code)).expect(401);
-    expect(lookups).toHaveBeenCalledTimes(2);
-    for (let i = 0; i < 3; i++) expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
-    expect(lookups).toHaveBeenCalledTimes(2);
+    for (let i = 0; i < 2; i++) expectThrottled(await verify(t, c.body.challengeId, code), 55, 60);
+    expect(lookups).not.toHaveBeenCalled();
+    expect(counted).toHaveBeenCalledTimes(4);
+    expect(counted.mock.calls.map(([hits]) => hits.map((h) => h.throttlerName))).toEqual(Array(4).fill(['ip-verify', 'verify-recipient-ip']));
+  });
+
+  it('R11: without a read, verify-recipient-ip still counts per recipient and IP across all of the recipient\'s new challenges', async () => {
+    const t = await boot({ RATE_LIMIT_VERIFY_RECIPIENT_IP: '3/600', TRUST_PROXY: 'loopback' });
+    const lookups = jest.spyOn(t.app.get(OtpChallengeStore), 'findRateLimitSubject');
+    const address = email();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await issue(t, { email: address }).expect(202);
+      ids.push(c.body.challengeId);
+      await verify(t, c.body.challengeId, wrongFor(await t.codeFor(c.body.challengeId)), '198.51.100.20').expect(401);
+    }
+    expect(new Set(ids).size).toBe(3);
+    const last = await issue(t, { email: address }).expect(202);
+    const code = await t.codeFor(last.body.challengeId);
+    expectThrottled(await verify(t, last.body.challengeId, code, '198.51.100.20'), 590, 600);
+    // Another recipient from that IP has its own counter, and the recipient from another IP too.
+    const other = await issue(t, { email: email() }).expect(202);
+    await verify(t, other.body.challengeId, await t.codeFor(other.body.challengeId), '198.51.100.20').expect(200);
+    await verify(t, last.body.challengeId, code, '198.51.100.21').expect(200);
+    expect(lookups).not.toHaveBeenCalled();
+  });
+
+  it('R11: a challenge row of the same recipient with a v4 id (issued before the upgrade) shares the counter of its new ones', async () => {
+    const t = await boot({ RATE_LIMIT_VERIFY_RECIPIENT_IP: '3/600', TRUST_PROXY: 'loopback' });
+    const address = email();
+    const legacy = await issueLegacy(t, address);
+    for (let i = 0; i < 2; i++) await verify(t, legacy.challengeId, wrongFor(legacy.code), '198.51.100.30').expect(401);
+    const fresh = await issue(t, { email: address }).expect(202);
+    expect(fresh.body.challengeId).toMatch(UUID_V8);
+    const code = await t.codeFor(fresh.body.challengeId);
+    await verify(t, fresh.body.challengeId, wrongFor(code), '198.51.100.30').expect(401);
+    expectThrottled(await verify(t, fresh.body.challengeId, code, '198.51.100.30'), 590, 600);
+    // And the other way round: the new challenges' guesses block the old id too.
+    expectThrottled(await verify(t, legacy.challengeId, legacy.code, '198.51.100.30'), 590, 600);
+    await verify(t, fresh.body.challengeId, code, '198.51.100.31').expect(200);
+  });
+
+  it('R11: a forged v8 id carrying a real recipient\'s tag is 401, counts in that recipient\'s counter for its IP only, and forged ids of other tags cannot unblock it', async () => {
+    const t = await boot({ RATE_LIMIT_VERIFY_RECIPIENT_IP: '3/600', TRUST_PROXY: 'loopback' });
+    const victim = await issue(t, { email: email() }).expect(202);
+    const code = await t.codeFor(victim.body.challengeId);
+    const tag = tagOf(victim.body.challengeId);
+    const attacker = await issue(t, { email: email() }).expect(202);
+    // The attacker's own challenge with the victim's tag put in: no such challenge.
+    const forged = withTag(attacker.body.challengeId, tag);
+    expect(forged).toMatch(UUID_V8);
+    for (let i = 0; i < 3; i++) await verify(t, forged, code, '203.0.113.40').expect(401);
+    // Its guesses counted where guesses on the victim's challenge count, for that IP, not elsewhere.
+    expectThrottled(await verify(t, victim.body.challengeId, code, '203.0.113.40'), 590, 600);
+    // Forged ids of other tags (fresh tags, the attacker's own) are 401 in counters of their own ...
+    for (const other of [withTag(victim.body.challengeId, 'abcdef0123456'), withTag(victim.body.challengeId, tagOf(attacker.body.challengeId))]) {
+      await verify(t, other, code, '203.0.113.40').expect(401);
+    }
+    // ... and the victim's counter stays as it was: still refused from that IP, untouched from another.
+    expectThrottled(await verify(t, victim.body.challengeId, code, '203.0.113.40'), 590, 600);
+    await verify(t, victim.body.challengeId, code, '203.0.113.41').expect(200);
+  });
+
+  it('R23/R14: an id whose tag was altered does not verify with the right code (the one answer of an unknown challenge), and the real challenge still does', async () => {
+    const t = await boot({});
+    const c = await issue(t, { email: email() }).expect(202);
+    const code = await t.codeFor(c.body.challengeId);
+    const tag = tagOf(c.body.challengeId);
+    const flipped = (tag.slice(0, 12) + (parseInt(tag[12], 16) ^ 1).toString(16));
+    for (const altered of [withTag(c.body.challengeId, flipped), withTag(c.body.challengeId, tagOf((await issue(t, { email: email() }).expect(202)).body.challengeId))]) {
+      expect(altered).not.toBe(c.body.challengeId);
+      const res = await verify(t, altered, code);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ error: 'otp_invalid', message: expect.any(String) });
+    }
+    await verify(t, c.body.challengeId, code).expect(200);
   });
 
   it('R11: the recipient limit is per canonical address and purpose: a verify-email code can be asked right after a sign-in code', async () => {
@@ -202,6 +301,8 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
       limits: [r.headers['x-ratelimit-limit'], r.headers['x-ratelimit-remaining'], r.headers['content-length']],
     });
     expect(b.map(shape)).toEqual(a.map(shape));
+    // Both get UUIDv8 ids of the same form (the tag is computed from the address alone, known or not).
+    expect([a[0].body.challengeId, b[0].body.challengeId]).toEqual([expect.stringMatching(UUID_V8), expect.stringMatching(UUID_V8)]);
     expect(Math.abs(Number(a[2].headers['retry-after']) - Number(b[2].headers['retry-after']))).toBeLessThanOrEqual(1);
   });
 

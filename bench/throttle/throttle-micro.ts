@@ -2,7 +2,8 @@
  * Micro-benchmarks of the rate limiter, in process (no HTTP, no database), for A/B runs:
  *  - `guard+limiter`: `OtpThrottlerGuard.canActivate` on an issue route plus `OtpSendLimiter.count`,
  *    a new recipient each time (what one issue request costs the rate limiter);
- *  - `guard verify`: the guard on a verify route (the recipient lookup answered by a stub);
+ *  - `guard verify`: the guard on a verify route, with a UUIDv8 id (its recipient tag read from the id)
+ *    or, with `THROTTLE_VERIFY_ID=v4`, an id minted before tags (the recipient lookup answered by a stub);
  *  - `heap per key`: N keys written into the in-memory store, heap and external memory after a
  *    forced GC, per key (run with `node --expose-gc`).
  * `THROTTLE_STORE=memory|redis` (Redis at `REDIS_URL`, default 127.0.0.1:6379, own key prefix),
@@ -31,6 +32,8 @@ class Routes {
 }
 
 const RAISED = { limit: 1_000_000, ttlSeconds: 60 };
+/** `THROTTLE_VERIFY_ID=v8` (default): an id carrying its recipient tag; `v4`: an id minted before tags (looked up, stubbed). */
+const VERIFY_ID = process.env.THROTTLE_VERIFY_ID === 'v4' ? '00000000-0000-4000-8000-000000000000' : '01234567-89ab-8cde-8f00-000000000000';
 
 async function memoryStore(): Promise<ThrottlerStorage> {
   // The module's default in-memory store, whichever this build has.
@@ -49,7 +52,11 @@ async function requests(storage: ThrottlerStorage, n: number): Promise<{ issueUs
   const rateLimits = resolveRateLimits({ ipSend: RAISED, ipVerify: RAISED, networkSend: RAISED, globalSend: RAISED, keyPrefix: `otp-micro-${process.pid}-${randomBytes(3).toString('hex')}:` });
   const options = { rateLimits } as ResolvedOtpOptions;
   const bus = new OtpEventBus();
-  const subjects = { fromChallenge: async () => ({ recipientIndex: 'ri', purpose: 'login' }) } as unknown as OtpRateLimitSubjects;
+  // Stubs of both builds' lookups: `fromChallenge` (before tagged ids), `tagOf` (the tag of a v8 id, else a looked-up one).
+  const subjects = {
+    fromChallenge: async () => ({ recipientIndex: 'ri', purpose: 'login' }),
+    tagOf: async (id: string) => (id[14] === '8' ? id.slice(0, 8) + id.slice(9, 13) + id[15] : '0123456789abc'),
+  } as unknown as OtpRateLimitSubjects;
   const guard = new OtpThrottlerGuard(otpThrottlerOptions(options), storage, new Reflector(), { keyPrefix: rateLimits.keyPrefix }, subjects, bus);
   await guard.onModuleInit();
   const limiter = new OtpSendLimiter(options, storage, bus);
@@ -70,7 +77,7 @@ async function requests(storage: ThrottlerStorage, n: number): Promise<{ issueUs
   t = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    await guard.canActivate(context(verify, ip, '00000000-0000-4000-8000-000000000000'));
+    await guard.canActivate(context(verify, ip, VERIFY_ID));
   }
   const verifyUs = Number(process.hrtime.bigint() - t) / 1000 / n;
   return { issueUs, verifyUs, issueCpuUs, verifyCpuUs: (cpu() - c) / n };

@@ -32,6 +32,8 @@ export type {
   OtpContextValue,
 } from './core/otp.types';
 export { contextHash, canonicalEmail } from './crypto/canonical';
+// A challenge id as a host keeps or logs it (its recipient tag zeroed)
+export { untaggedChallengeId } from './crypto/challenge-id';
 
 // Errors, and the JSON body every one of them becomes
 export {

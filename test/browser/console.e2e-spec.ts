@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
+import { untaggedChallengeId } from '../../src/otp';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { HTTP_ADAPTERS, RELAXED_RATE_LIMITS } from '../support/test-app';
 import { BootedTestApp, testApp } from '../support/test-app.builder';
@@ -66,9 +67,10 @@ describe('operator console in a browser (issue 13)', () => {
 
         await page.getByLabel('Email address').fill(address);
         await page.getByLabel('Email address').press('Enter');
-        const row = page.locator('#audit-table tbody tr', { hasText: 'verify.succeeded' }).filter({ hasText: challengeId });
+        // The trail shows the id at rest: its recipient tag zeroed (R30).
+        const row = page.locator('#audit-table tbody tr', { hasText: 'verify.succeeded' }).filter({ hasText: untaggedChallengeId(challengeId) });
         await row.waitFor();
-        await page.locator('#audit-table tbody tr', { hasText: 'challenge.issued' }).filter({ hasText: challengeId }).waitFor();
+        await page.locator('#audit-table tbody tr', { hasText: 'challenge.issued' }).filter({ hasText: untaggedChallengeId(challengeId) }).waitFor();
         await page.locator('#chain-verdict', { hasText: 'ok' }).waitFor();
         expect(await page.locator('#chain-verdict').getAttribute('class')).toBe('ok');
         await page.locator('#deliveries-table tbody tr', { hasText: 'delivered' }).first().waitFor();

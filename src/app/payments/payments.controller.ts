@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
-import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp } from 'nestjs-email-otp';
+import { BodyDepthPipe, NoStoreInterceptor, OtpGuard, OtpProof, OtpService, RedeemedOtpProof, RequireOtp, untaggedChallengeId } from 'nestjs-email-otp';
 import { Account, CurrentAccount, SessionGuard } from '../accounts';
 import { appValidationPipe } from '../common/app-validation.pipe';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
@@ -72,7 +72,9 @@ export class PaymentsController {
     @Body() body: CreateTransferDto,
     @OtpProof() proof: RedeemedOtpProof,
   ): Promise<TransferResponse> {
-    const row = await this.transfers.insert({ id: randomUUID(), accountId: account.id, amount: body.amount, to: body.to, otpChallengeId: proof.challengeId });
+    // The challenge that approved it, as kept: its recipient tag zeroed (the row outlives the challenge).
+    const otpChallengeId = untaggedChallengeId(proof.challengeId);
+    const row = await this.transfers.insert({ id: randomUUID(), accountId: account.id, amount: body.amount, to: body.to, otpChallengeId });
     return toResponse(row);
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpService } from '../challenges/otp.service';
+import { untaggedChallengeId } from '../crypto/challenge-id';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { ChainVerification, verifyAuditChain } from './audit-chain.verifier';
 import { OtpAuditWriter } from './otp-audit.writer';
@@ -46,14 +47,19 @@ export class OtpAuditService {
   /**
    * Events matching the query, oldest first or with `order: 'desc'` newest first (at most `limit`,
    * capped at 1000; page with `afterSeq`). A `from` or `to` outside years 1970..9999 is a 400
-   * `validation_failed` (`BadRequestException`).
+   * `validation_failed` (`BadRequestException`). `challengeId` takes the id a client has or the
+   * id as rows and logs show it (its recipient tag zeroed, `untaggedChallengeId`): the same rows.
    */
   async list(q: AuditQuery): Promise<AuditRecord[]> {
     assertSearchableDates(q);
     this.schema.assertReady();
     await this.writer.flush();
-    const { email, ...rest } = q;
-    return this.store.find({ ...rest, recipientIndex: email ? this.otp.recipientIndex(email) : q.recipientIndex });
+    const { email, challengeId, ...rest } = q;
+    return this.store.find({
+      ...rest,
+      recipientIndex: email ? this.otp.recipientIndex(email) : q.recipientIndex,
+      challengeId: challengeId && untaggedChallengeId(challengeId),
+    });
   }
 
   /** Every matching event as JSON lines, page by page, into `write`; returns the count. */

@@ -179,8 +179,9 @@ export class OtpAuditStore {
   async eraseSubject(recipientIndex: string, eventOf: (seqs: string[]) => AuditRowInput = erasedEvent): Promise<number> {
     return this.sql.transaction(async (tx) => {
       const [row] = await tx.rows('audit_erase', `SELECT otp_audit_erase_subject($1) AS n`, [recipientIndex]);
+      // In the order of the numbers (the verifier's): `ORDER BY seq` would sort the text alias, 10 before 9.
       const seqs = await tx.rows<{ seq: string }>('audit_erased_seqs',
-        `SELECT seq::text AS seq FROM otp_audit_log WHERE erased_by = (SELECT seq + 1 FROM otp_audit_head WHERE id = 1) ORDER BY seq`);
+        `SELECT l.seq::text AS seq FROM otp_audit_log l WHERE l.erased_by = (SELECT seq + 1 FROM otp_audit_head WHERE id = 1) ORDER BY l.seq`);
       await this.appendChained([eventOf(seqs.map((s) => s.seq))], tx);
       return Number(row.n);
     });

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { mintChallengeId } from '../crypto/challenge-id';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { canonicalBody } from './audit-chain';
 import { resolveAuditOptions } from './audit-options';
-import { OtpAuditWriter } from './otp-audit.writer';
+import { auditRowOf, OtpAuditWriter } from './otp-audit.writer';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 
 describe('OtpAuditWriter', () => {
@@ -50,5 +53,17 @@ describe('OtpAuditWriter', () => {
     await writer.flush().catch(() => undefined);
     await writer.flush();
     expect(written.map((r) => r.detail?.i)).toEqual([2, 3, 4]);
+  });
+
+  it('R30: a row holds the challenge id with its recipient tag zeroed, in the column and in the chained body', () => {
+    const id = mintChallengeId('0123456789abc');
+    const row = auditRowOf({ name: 'verify.failed', outcome: 'failure', challengeId: id, at: new Date() });
+    expect(row.challengeId).toBe(`00000000-0000-80${id.slice(16)}`);
+    expect(canonicalBody(row)).toContain(row.challengeId);
+    expect(canonicalBody(row)).not.toContain('01234567');
+    // An id without a tag (v4, from before tags) and no id are kept as they are.
+    const v4 = randomUUID();
+    expect(auditRowOf({ name: 'verify.failed', outcome: 'failure', challengeId: v4, at: new Date() }).challengeId).toBe(v4);
+    expect(auditRowOf({ name: 'verify.failed', outcome: 'failure', at: new Date() }).challengeId).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { untaggedChallengeId } from '../crypto/challenge-id';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
@@ -9,7 +10,11 @@ import type { ResolvedAuditOptions } from './audit-options';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 import { owaspNameOf } from './owasp-vocabulary';
 
-/** Turns an event (enriched with the request context) into a row; never copies secrets. */
+/**
+ * Turns an event (enriched with the request context) into a row; never copies secrets. The
+ * challenge id is kept at rest (`untaggedChallengeId`: its recipient tag zeroed), before the
+ * chained body is made of it: an erased row cannot be found again from the address (R30).
+ */
 export function auditRowOf(event: OtpEvent): AuditRowInput {
   const ctx = currentAuditContext();
   const text = (v: string | undefined, max: number) => (v === undefined || v === '' ? null : encodeControl(v, max));
@@ -24,7 +29,7 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
     event: encodeControl(event.name, 64),
     owasp: owaspNameOf(event),
     outcome: event.outcome,
-    challengeId: text(event.challengeId, 64),
+    challengeId: text(event.challengeId && untaggedChallengeId(event.challengeId), 64),
     purpose: text(event.purpose, 64),
     requestId: text(event.requestId ?? ctx?.requestId, 64),
     detail: sanitizeDetail(event.detail),

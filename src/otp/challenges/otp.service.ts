@@ -69,7 +69,7 @@ export class OtpService {
     const recipientIndex = this.keyring.blindIndex(email);
     await this.sendLimits.count({ scope: 'issue', recipientIndex, purpose, ip: input.ip });
 
-    const challengeId = randomUUID();
+    const challengeId = this.keyring.newChallengeId(recipientIndex);
     const code = generateCode(this.options.codeLength);
     const details: DeliveryDetails = {
       to: email,

@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { OtpConfigError } from '../core/otp.errors';
+import { mintChallengeId, RECIPIENT_TAG_HEX } from './challenge-id';
 
 /** One HMAC key with the id stored beside every digest made with it. */
 export interface OtpKey {
@@ -93,13 +94,14 @@ function derive(secret: Buffer, use: string): Buffer {
 
 /**
  * Holds the HMAC keys: code digests (rotatable, every key verifies), the
- * blind index of addresses and the digest of known devices (stable keys, so
- * limits and remembered devices survive a rotation).
+ * blind index of addresses, the digest of known devices and the recipient tag
+ * of challenge ids (stable keys, so limits and remembered devices survive a rotation).
  */
 export class OtpKeyring {
   private readonly codeKeys: { id: string; key: Buffer }[];
   private readonly indexKey: Buffer;
   private readonly deviceKey: Buffer;
+  private readonly tagKey: Buffer;
 
   constructor(keys: OtpKey[], indexSecret?: Buffer) {
     assertKeyList(keys, 'keys');
@@ -109,6 +111,7 @@ export class OtpKeyring {
     }
     this.indexKey = derive(indexSecret ?? keys[0].secret, 'blind-index');
     this.deviceKey = derive(indexSecret ?? keys[0].secret, 'known-device');
+    this.tagKey = derive(indexSecret ?? keys[0].secret, 'recipient-tag');
   }
 
   get currentKeyId(): string {
@@ -157,6 +160,21 @@ export class OtpKeyring {
    */
   deviceDigest(recipientIndex: string, device: readonly string[]): string {
     return macFields(this.deviceKey, [recipientIndex, ...device]);
+  }
+
+  /**
+   * The recipient tag of a blind index: the first 52 bits of an HMAC of it under its own
+   * sub-key, as 13 hex digits. Every challenge id of one address carries it, so the verify
+   * limiter counts per recipient without reading the challenge. Keyed: nobody without the
+   * index key can tell which address a tag stands for, nor make an address's tag.
+   */
+  recipientTag(recipientIndex: string): string {
+    return createHmac('sha256', this.tagKey).update(recipientIndex, 'utf8').digest('hex').slice(0, RECIPIENT_TAG_HEX);
+  }
+
+  /** A new challenge id of the recipient: a UUIDv8 carrying its tag (`mintChallengeId`). */
+  newChallengeId(recipientIndex: string): string {
+    return mintChallengeId(this.recipientTag(recipientIndex));
   }
 
   private digestWith(key: { id: string; key: Buffer }, challengeId: string, purpose: string, code: string): string {

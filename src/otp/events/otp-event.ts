@@ -20,6 +20,10 @@ export type OtpEventName =
 export interface OtpEvent {
   name: OtpEventName | (string & {});
   outcome: 'success' | 'failure';
+  /**
+   * The challenge, as the client has it (a UUIDv8 carries its recipient's tag). The audit trail
+   * keeps it at rest, tag zeroed; a listener that stores or logs it keeps `untaggedChallengeId(challengeId)`.
+   */
   challengeId?: string;
   purpose?: string;
   /** Keyed blind index of the recipient (pseudonymous subject). */

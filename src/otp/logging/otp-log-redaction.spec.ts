@@ -1,4 +1,6 @@
-import { maskPath } from './otp-log-redaction';
+import { randomUUID } from 'node:crypto';
+import { mintChallengeId } from '../crypto/challenge-id';
+import { maskPath, maskText, serializeRequest } from './otp-log-redaction';
 
 describe('maskPath', () => {
   it('R38: an address in a path is masked also beside an invalid or incomplete escape, or an escape that is no UTF-8', () => {
@@ -23,5 +25,20 @@ describe('maskPath', () => {
     expect(maskPath('/a/jane@example.com')).toBe('/a/j***@example.com');
     expect(maskPath('/a/jane%40example.com')).toBe('/a/j***@example.com');
     expect(maskPath('/a/jane%2540example.com')).toBe('/a/j***@example.com');
+  });
+
+  it('R30: a challenge id in a path or a message is logged with its recipient tag zeroed; other UUIDs as they came', () => {
+    const id = mintChallengeId('0123456789abc');
+    const atRest = `00000000-0000-80${id.slice(16)}`;
+    const v4 = randomUUID();
+    expect(maskPath(`/auth/otp/challenges/${id}/verify`)).toBe(`/auth/otp/challenges/${atRest}/verify`);
+    expect(maskPath(`/auth/otp/challenges/${id.toUpperCase()}/resend`)).toBe(`/auth/otp/challenges/${atRest}/resend`);
+    expect(maskPath(`/auth/otp/challenges/${v4}/verify`)).toBe(`/auth/otp/challenges/${v4}/verify`);
+    // Beside an encoded address (the decoded path is what is logged) and in free text.
+    expect(maskPath(`/x/${id}/jane%40example.com`)).toBe(`/x/${atRest}/j***@example.com`);
+    expect(maskPath(`/auth/otp/challenges/%3${id.slice(0, 8)}%2D${id.slice(9)}/verify`)).toBe(`/auth/otp/challenges/${atRest}/verify`);
+    expect(maskText(`mail 1 (challenge ${id}) failed`)).toBe(`mail 1 (challenge ${atRest}) failed`);
+    expect(serializeRequest({ method: 'POST', url: `/auth/otp/challenges/${id}/verify?x=${id}` }).url).toBe(`/auth/otp/challenges/${atRest}/verify`);
+    expect(JSON.stringify(serializeRequest({ url: '/', headers: { 'user-agent': `agent ${id}` } }))).not.toContain('0123456789ab');
   });
 });

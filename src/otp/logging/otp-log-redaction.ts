@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
+import { untagChallengeIds } from '../crypto/challenge-id';
 import { requestIdOf } from '../request-context/audit-context';
 
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
@@ -11,9 +12,12 @@ export function maskEmail(address: string): string {
   return address.replace(EMAIL, '$1***@$2');
 }
 
-/** Masks every address and credential-looking bearer value in free text. */
+/**
+ * Masks every address and credential-looking bearer value in free text, and zeroes the recipient
+ * tag of every challenge id (`untaggedChallengeId`: a logged id names its challenge, never whose, R30).
+ */
 export function maskText(text: string): string {
-  return text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]');
+  return untagChallengeIds(text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]'));
 }
 
 /** One round of decoding: each run of `%XX` escapes alone, so an invalid one elsewhere stops nothing. */
@@ -33,7 +37,7 @@ function decodeEscapes(text: string): string {
  * (`victim%40example.com`, `victim%2540example.com`): each valid `%XX` escape is
  * decoded on its own (an invalid one such as `%ZZ` does not stop the others), as
  * often as that changes the path (at most four rounds), and, if that reveals an
- * address, the path is logged decoded and masked.
+ * address or a challenge id (`%30123…` routes like `0123…`), the path is logged decoded and masked.
  */
 export function maskPath(path: string): string {
   let decoded = path;
@@ -42,8 +46,9 @@ export function maskPath(path: string): string {
     if (next === decoded) break;
     decoded = next;
   }
+  if (decoded === path) return maskText(path);
   EMAIL.lastIndex = 0;
-  return decoded !== path && EMAIL.test(decoded) ? maskText(decoded) : maskText(path);
+  return EMAIL.test(decoded) || untagChallengeIds(decoded) !== decoded ? maskText(decoded) : maskText(path);
 }
 
 function isPlain(v: unknown): v is Record<string, unknown> {

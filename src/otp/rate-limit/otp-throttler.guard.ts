@@ -1,6 +1,7 @@
 import { ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { normalizeIp, ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, ThrottlerStorage } from '@nestjs/throttler';
+import { recipientTagOf } from '../crypto/challenge-id';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSettings } from '../core/otp-options.tokens';
 import { OtpError, OtpThrottledError, OtpUnavailableError } from '../core/otp.errors';
@@ -48,7 +49,8 @@ export function otpThrottlerOptions(o: { rateLimits: ResolvedOtpRateLimits }): T
 
 /**
  * The throttler of the OTP routes: per client IP (IPv6 by network), and for verify
- * per recipient (found by `OtpRateLimitSubjects` from the challenge) and IP. The
+ * per recipient and IP (the recipient tag a challenge id carries, or for an id minted
+ * before tags, its row's recipient: `OtpRateLimitSubjects.tagOf`). The
  * send limits (recipient, network, global) are counted where the code is issued,
  * by `OtpSendLimiter`, so host routes calling `OtpService` meet them too. A limit
  * hit is `OtpThrottledError` (429 with `Retry-After`); a store that cannot answer
@@ -121,16 +123,22 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
   }
 
   /**
-   * Counts `counts` in order; sets the per-IP headers; throws for the first refusal. The per-IP
-   * throttlers go first, in one storage call, and only a request they let through reads its
-   * challenge for `verify-recipient-ip` (a second call): a client over its per-IP limit costs no
-   * database read.
+   * Counts `counts` in order; sets the per-IP headers; throws for the first refusal. A verify of a
+   * UUIDv8 challenge carries its recipient's tag: every throttler in one storage call, per-IP
+   * first. A verify of an older (v4) id needs its row for `verify-recipient-ip`: the per-IP
+   * throttlers go first, in one call, and only a request they let through reads the challenge and
+   * counts it (a second call). Either way a client over its per-IP limit costs no database read.
    */
   private async count(context: ExecutionContext, scope: OtpRateLimitScope, counts: GuardCount[]): Promise<boolean> {
-    const ipOnly = counts.filter((c) => c.name !== 'verify-recipient-ip');
     const bySubject = counts.filter((c) => c.name === 'verify-recipient-ip');
+    const { req } = this.getRequestResponse(context);
+    if (bySubject.length === 0 || recipientTagOf((req as HttpRequest).params?.id) !== undefined) {
+      if (counts.length) await this.countGroup(context, scope, counts);
+      return true;
+    }
+    const ipOnly = counts.filter((c) => c.name !== 'verify-recipient-ip');
     if (ipOnly.length) await this.countGroup(context, scope, ipOnly);
-    if (bySubject.length) await this.countGroup(context, scope, bySubject);
+    await this.countGroup(context, scope, bySubject);
     return true;
   }
 
@@ -191,10 +199,11 @@ export class OtpThrottlerGuard extends ThrottlerGuard {
 
   private async trackerFor(name: GuardThrottlerName, ip: string, req: HttpRequest): Promise<string | undefined> {
     if (name === 'ip-send' || name === 'ip-verify' || name === 'operator') return `ip|${ip}`;
-    // verify-recipient-ip. An unknown challenge still counts, per id and IP; a malformed one is a 400 of the pipe.
-    const subject = await this.subjects.fromChallenge(req.params?.id);
+    // verify-recipient-ip: the recipient's tag, from the id (v8) or its row (v4). An unknown v4 id
+    // still counts, per id and IP; a malformed one is a 400 of the pipe.
     const id = req.params?.id;
-    if (subject) return `r|${subject.recipientIndex}|${ip}`;
+    const tag = await this.subjects.tagOf(id);
+    if (tag !== undefined) return `t|${tag}|${ip}`;
     return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) ? `c|${id.toLowerCase()}|${ip}` : undefined;
   }
 }

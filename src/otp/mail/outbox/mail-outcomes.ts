@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 import type { OtpEventBus } from '../../events/otp-event-bus';
 import type { OtpMailReceipt } from '../otp-mailer.port';
 import { classifyMailError } from './mail-error.classifier';
@@ -35,7 +36,7 @@ export class MailOutcomes {
   async failed(row: OutboxRow, err: unknown): Promise<void> {
     if (err instanceof OtpMailTimeoutError) return; // the lease releases it
     const { errorClass, permanent } = classifyMailError(err);
-    this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}, attempt ${row.attempts}) failed: ${errorClass}`);
+    this.logger.warn(`mail ${row.id} (challenge ${row.challengeId && untaggedChallengeId(row.challengeId)}, attempt ${row.attempts}) failed: ${errorClass}`);
     if (permanent) return this.abandon(row, errorClass);
     return this.retry(row, errorClass);
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { untaggedChallengeId } from '../../crypto/challenge-id';
 import { OtpCipher } from '../../crypto/otp-cipher';
 import { tryOpenJson } from '../../crypto/sealed-json';
 import { OtpEventBus } from '../../events/otp-event-bus';
@@ -231,7 +232,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // retry now would send it twice. Keep the claim (and the slot: a slow relay slows the
       // claims) and wait for the port's own answer until the lease ends; past it another
       // dispatcher takes the row (at-least-once).
-      this.logger.warn(`mail ${row.id} (challenge ${row.challengeId}) is still with the transport; kept until its lease ends`);
+      this.logger.warn(`mail ${row.id} (challenge ${row.challengeId && untaggedChallengeId(row.challengeId)}) is still with the transport; kept until its lease ends`);
       return await withTimeout(sending, Math.max(0, leaseEndsAt - Date.now()));
     }
   }
