@@ -39,16 +39,6 @@ describe('OtpMailDeliveryRecorder (group commit of deliveries)', () => {
     await expect(done).resolves.toBe(true);
   });
 
-  it('while other messages are on their way, writes the deliveries answered in the same turn of the event loop together, and waits no longer', async () => {
-    const { r, writes, finishWrite } = recorder({ moreComing: () => true });
-    const same = [r.record(d('a')), r.record(d('b'))];
-    expect(writes).toEqual([]); // the rest of this turn's answers may still come
-    await jest.advanceTimersByTimeAsync(0); // the turn ends: no timer, no delay
-    expect(writes).toEqual([['a', 'b']]);
-    finishWrite();
-    await expect(Promise.all(same)).resolves.toEqual([true, true]);
-  });
-
   it('writes what finished during a write with the next statement, all together', async () => {
     const { r, writes, finishWrite } = recorder();
     const first = r.record(d('a'));

@@ -38,18 +38,15 @@ const MAX_RETRY_MS = 2000;
 /**
  * Group commit of deliveries. Outcomes that arrive while a write is running are written
  * together by the next one, and while other messages are still with the transport a
- * delivery waits for the end of the event loop's turn (the relay's other answers read in
- * it join the group) or, with `delayMs`, up to that long: one statement per group instead
- * of one per message (a one-row UPDATE costs PostgreSQL about as much as a 25-row one,
- * and each statement costs the dispatcher a round trip). That wait is part of the
- * duplicate window (the relay said 250, the row does not say so yet), so it is short,
- * and nothing waits when no other message is on its way.
+ * delivery waits up to `delayMs` for them: one statement per group instead of one per
+ * message (a one-row UPDATE costs PostgreSQL about as much as a 25-row one). That wait
+ * is part of the duplicate window (the relay said 250, the row does not say so yet),
+ * so it is short, and nothing waits when no other message is on its way.
  */
 export class OtpMailDeliveryRecorder {
   private readonly queue: Waiting[] = [];
   private writing?: Promise<void>;
   private timer?: NodeJS.Timeout;
-  private turn?: NodeJS.Immediate;
   private readonly maxBatch: number;
 
   constructor(private readonly o: DeliveryRecorderOptions) {
@@ -78,22 +75,14 @@ export class OtpMailDeliveryRecorder {
 
   private kick(): void {
     if (this.writing || this.queue.length === 0) return;
-    if (this.queue.length < this.maxBatch && this.o.moreComing()) {
-      const wait = this.o.delayMs - (Date.now() - this.queue[0].since);
-      if (wait > 0) {
-        if (!this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            this.start();
-          }, wait);
-        }
-        return;
+    const wait = this.o.delayMs - (Date.now() - this.queue[0].since);
+    if (wait > 0 && this.queue.length < this.maxBatch && this.o.moreComing()) {
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.start();
+        }, wait);
       }
-      // The relay's other answers read in this turn of the event loop join the group: no wait beyond the turn.
-      this.turn ??= setImmediate(() => {
-        this.turn = undefined;
-        this.start();
-      });
       return;
     }
     this.start();
@@ -101,9 +90,7 @@ export class OtpMailDeliveryRecorder {
 
   private start(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.turn) clearImmediate(this.turn);
     this.timer = undefined;
-    this.turn = undefined;
     if (this.writing || this.queue.length === 0) return;
     this.writing = this.drain().finally(() => {
       this.writing = undefined;
