@@ -76,7 +76,6 @@ export const otpMailerProvider: Provider = {
     const transport = smtpTransportOptions(o.mail);
     return new SmtpOtpMailer(mail, own, {
       concurrency: transport.maxConnections ?? 5,
-      finishedMessages: true,
       // A one-off connection under the same TLS policy, so the pool's connections stay for mail.
       verify: async () => {
         const probe = createTransport({ ...transport, pool: false, dkim: undefined });

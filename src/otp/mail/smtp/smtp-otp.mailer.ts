@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { MailerService } from '@nestjs-modules/mailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { ComposedMail, OtpMailComposer } from '../otp-mail.composer';
 import { OtpMailer, OtpMailMessage, OtpMailReceipt, OtpNoticeMessage } from '../otp-mailer.port';
 
@@ -24,12 +23,6 @@ export class OtpOwnedMailerService extends MailerService {
 /** What `SmtpOtpMailer` needs besides the service: how many sends at once, a reachability probe, and who closes it. */
 export interface SmtpOtpMailerLink {
   concurrency: number;
-  /**
-   * Build each message here (nodemailer's own MIME composer, the same bytes) and hand the
-   * transport the finished message: the module's own transport only, which has no plugins.
-   * A host's may have a template adapter or plugins that read `html`, so it gets the fields.
-   */
-  finishedMessages?: boolean;
   /** Reachability of the relay for `/health`; never sends a message. */
   verify(): Promise<void>;
   /** Closes the transport at shutdown: the module's own service only, never a host's. */
@@ -77,7 +70,7 @@ export class SmtpOtpMailer extends OtpMailer {
   }
 
   private async deliver(mail: ComposedMail): Promise<OtpMailReceipt> {
-    const fields = {
+    const info = await this.mailer.sendMail({
       from: mail.from,
       to: mail.to,
       subject: mail.subject,
@@ -85,23 +78,7 @@ export class SmtpOtpMailer extends OtpMailer {
       html: mail.html,
       messageId: mail.messageId,
       headers: mail.headers,
-    };
-    if (!this.link.finishedMessages) {
-      const info = await this.mailer.sendMail(fields);
-      return { messageId: info.messageId, response: replyOf(info) };
-    }
-    // What the transport would build from the fields, built here: handed over as one buffer,
-    // the message goes to the socket in one write instead of one per header and part (each a
-    // TLS record and a system call), about half the writes of a message. DKIM still signs it.
-    const message = new MailComposer(fields).compile();
-    const raw = await message.build();
-    const info = await this.mailer.sendMail({ envelope: message.getEnvelope(), raw });
-    // nodemailer does not read the Message-ID back from a finished message: it is the one set above.
-    return { messageId: mail.messageId, response: replyOf(info) };
+    });
+    return { messageId: info.messageId, response: typeof info.response === 'string' ? info.response.slice(0, 200) : undefined };
   }
-}
-
-/** The relay's reply, as much of it as a row keeps. */
-function replyOf(info: { response?: unknown }): string | undefined {
-  return typeof info.response === 'string' ? info.response.slice(0, 200) : undefined;
 }
