@@ -19,7 +19,7 @@ import { codeSignIns, runFlows } from './lib/flows';
 import { leversOf } from './lib/levers';
 import { comparePipeline } from './lib/pipeline';
 import { median, runLoad } from './lib/load';
-import { sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
+import { DISPATCHER_SETTINGS, sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
 import { AppReady, prepare } from './lib/phases';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
@@ -132,8 +132,11 @@ function printLevers(file: string, w: { from: number; to: number; cpuUsPerReques
 /** A writer-only instance queues about `seconds` worth of mail; a profiled instance drains it to a local sink. */
 async function profileMail(databaseUrl: string, seconds: number, dir: string): Promise<void> {
   const sink = await startSmtpSink();
-  const env = { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile };
-  const variant = { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: false, throttlerStorage: 'memory' as const, mailPort: 'real' as const };
+  // As the bench's mail part: its dispatcher settings when set, 5 connections unless MAIL_SMTP_CONNECTIONS says otherwise.
+  const env: NodeJS.ProcessEnv = { SMTP_URL: `smtp://127.0.0.1:${sink.port}`, SMTP_CA_FILE: sink.caFile };
+  for (const name of DISPATCHER_SETTINGS) if (process.env[name]) env[name] = process.env[name];
+  env.MAIL_SMTP_CONNECTIONS = process.env.MAIL_SMTP_CONNECTIONS ?? '5';
+  const variant = { adapter: process.env.HTTP_ADAPTER ?? 'express', audit: process.env.PROFILE_AUDIT === 'on', throttlerStorage: 'memory' as const, mailPort: 'real' as const };
   try {
     const writer = await startChild<AppReady>('app-server', appEnv(databaseUrl, { ...variant, extra: { ...env, MAIL_DISPATCHER: 'false' } }));
     const n = 500 * seconds;

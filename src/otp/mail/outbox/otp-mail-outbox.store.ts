@@ -71,6 +71,9 @@ const CODE_MAIL_MOOT = `SELECT coalesce(${challengeEnded('$1')}, true) AS ended`
 
 /**
  * Owns `otp_mail_outbox` and `otp_mail_notice_gates`. Each method is one statement.
+ * Those of each message (record, retry, abandon, the challenge re-check) reach their rows
+ * by primary key and go out prepared; the claim, whose best plan depends on the backlog,
+ * and the rare maintenance statements are planned for their values on every call.
  * Rows are also written by the statements that create their code (`OtpChallengeStore`)
  * or device (`OtpKnownDeviceStore`), through the fragments of `otp-mail-outbox.sql.ts`;
  * here they are claimed, settled and, for budget notices, queued behind a per-address gate.
@@ -101,12 +104,14 @@ export class OtpMailOutboxStore {
    * Records the relay's acceptance of several messages and wipes their payloads, in one
    * statement. Returns the ids that were still pending (and so are now delivered). The
    * `= ANY` keeps the rows reached by primary key even without statistics (a join with
-   * `unnest` alone was planned as a hash join over every pending row).
+   * `unnest` alone was planned as a hash join over every pending row), and in the generic
+   * plan of the prepared statement too: it runs once per group of deliveries, and parsing
+   * and planning it each time cost PostgreSQL about as much as running it.
    */
   async markDelivered(deliveries: readonly OutboxDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
     const rows = await this.sql.rows<{ id: string }>('outbox_delivered', MARK_DELIVERED,
-      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)], 'unprepared');
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.response)], 'prepared');
     return rows.map((r) => r.id);
   }
 
@@ -115,7 +120,7 @@ export class OtpMailOutboxStore {
    * (and wipes) the row when that would be past its deadline. Returns the new status.
    */
   async scheduleRetry(id: string, errorClass: string, delayMs: number): Promise<'pending' | 'abandoned' | null> {
-    const [row] = await this.sql.rows<{ status: 'pending' | 'abandoned' }>('outbox_retry', SCHEDULE_RETRY, [id, errorClass, delayMs], 'unprepared');
+    const [row] = await this.sql.rows<{ status: 'pending' | 'abandoned' }>('outbox_retry', SCHEDULE_RETRY, [id, errorClass, delayMs], 'prepared');
     return row ? row.status : null;
   }
 
@@ -129,7 +134,7 @@ export class OtpMailOutboxStore {
 
   /** Gives up on a row (permanent failure) and wipes its payload. */
   async markAbandoned(id: string, errorClass: string): Promise<boolean> {
-    return (await this.sql.count('outbox_abandon', MARK_ABANDONED, [id, errorClass], 'unprepared')) > 0;
+    return (await this.sql.count('outbox_abandon', MARK_ABANDONED, [id, errorClass], 'prepared')) > 0;
   }
 
   /** The newest `limit` rows (capped at 200), newest first, without address, index or payload. */
@@ -149,7 +154,7 @@ export class OtpMailOutboxStore {
 
   /** Whether a challenge was consumed, superseded or deleted (its code mail is moot). */
   async challengeEnded(challengeId: string): Promise<boolean> {
-    const [row] = await this.sql.rows<{ ended: boolean }>('outbox_code_moot', CODE_MAIL_MOOT, [challengeId], 'unprepared');
+    const [row] = await this.sql.rows<{ ended: boolean }>('outbox_code_moot', CODE_MAIL_MOOT, [challengeId], 'prepared');
     return row?.ended === true;
   }
 

@@ -8,12 +8,13 @@ import {
   RenderedMail,
   STRING_GROUPS,
 } from './otp-mail.templates';
+import { fieldString } from './otp-mail.field-string';
 import { OtpMailTemplateFiles } from './otp-mail.template-files';
 
 type Strings = Record<string, Record<string, string>>;
 type Mode = 'html' | 'text';
 /** A localised string: a template, or the text itself when it has no placeholder. */
-type StringPart = [key: string, render: HandlebarsTemplateDelegate | string];
+type StringPart = [key: string, render: ((context: object) => string) | string];
 
 /** Triple-stash and `{{&` print unescaped: refused in every template and string. */
 const UNESCAPED = /\{\{\{|\{\{~?\s*&/;
@@ -114,8 +115,8 @@ export class OtpMailRenderer {
           fn = this.compile(mode, source, `${lang}.${group}.${key}`);
           this.strings.set(cacheKey, fn);
         }
-        // Without a mustache, handlebars prints the source as it is, in either mode.
-        parts.push([key, source.includes('{{') ? fn : source]);
+        // Without a mustache, handlebars prints the source as it is, in either mode; with plain fields only, so does fieldString.
+        parts.push([key, source.includes('{{') ? fieldString(source, mode, fn) ?? fn : source]);
       }
     }
     this.parts.set(partsKey, parts);
