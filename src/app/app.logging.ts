@@ -17,7 +17,8 @@ const APP_LOG_DESTINATION = Symbol('APP_LOG_DESTINATION');
 class AppLoggingModule implements OnApplicationShutdown {
   constructor(@Inject(APP_LOG_DESTINATION) private readonly destination: AppLogDestination | null) {}
 
-  // A global module's hooks run last at shutdown, after the lines every other module logs while closing.
+  // Global modules' shutdown hooks run last, after what the others log while closing; a line logged after
+  // this one is written at once. Nest then re-raises SIGTERM, which no exit handler survives.
   onApplicationShutdown(): void {
     this.destination?.close();
   }
