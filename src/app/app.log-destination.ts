@@ -38,7 +38,8 @@ export function flushAppLogs(): void {
 /**
  * The example app's log lines, to a file descriptor (stdout): with `flushMs` 0, each line is
  * written before the log call returns; otherwise lines are gathered and written together, once
- * 4 kB are waiting or `flushMs` after the first one, whichever comes first.
+ * 4 kB are waiting or at the next tick of a `flushMs` timer, whichever comes first (so a line
+ * waits at most `flushMs`).
  *
  * The writes are synchronous `write(2)` calls (sonic-boom with `sync: true` and `minLength`):
  * one per batch, no thread-pool round trip (`sync: false` costs a thread hand-off and a wake-up
