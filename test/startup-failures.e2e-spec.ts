@@ -8,6 +8,7 @@ const root = join(__dirname, '..');
 
 interface Exit {
   code: number | null;
+  stdout: string;
   stderr: string;
 }
 
@@ -17,14 +18,15 @@ function startApp(env: NodeJS.ProcessEnv, deadlineMs = 150_000): Promise<Exit> {
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/app/main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stderr = '';
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stderr });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -63,7 +65,7 @@ describe('start-up failures print one clear line on stderr and exit 1', () => {
   const keys = { OTP_KEYS: testKeyLine(), OTP_ENCRYPTION_KEYS: testKeyLine('e1') };
   const base = () => ({ DATABASE_URL: db.url, ...keys, LOG_LEVEL: 'info' });
 
-  it('port in use, PORT=abc, DATABASE_URL=not-a-url, malformed OTP_KEYS, TRUST_PROXY=0.0.0.0/0, production with settings missing: on both adapters', async () => {
+  it('port in use, PORT=abc, DATABASE_URL=not-a-url, malformed OTP_KEYS, TRUST_PROXY=0.0.0.0/0, LOG_FLUSH_MS=soon, production with settings missing: on both adapters', async () => {
     const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
       ['port in use (express)', { HTTP_ADAPTER: 'express', PORT: String(busyPort) }, new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 is in use .*set PORT`)],
       ['port in use (fastify)', { HTTP_ADAPTER: 'fastify', PORT: String(busyPort) }, new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 is in use .*set PORT`)],
@@ -71,6 +73,7 @@ describe('start-up failures print one clear line on stderr and exit 1', () => {
       ['DATABASE_URL=not-a-url (fastify)', { HTTP_ADAPTER: 'fastify', DATABASE_URL: 'not-a-url' }, /DATABASE_URL is not a URL: expected postgres:\/\//],
       ['malformed OTP_KEYS (express)', { HTTP_ADAPTER: 'express', OTP_KEYS: 'k1:not base64!' }, /OTP_KEYS: key "k1" is not base64/],
       ['TRUST_PROXY=0.0.0.0/0 (fastify)', { HTTP_ADAPTER: 'fastify', TRUST_PROXY: '0.0.0.0/0' }, /TRUST_PROXY entry "0\.0\.0\.0\/0" trusts every address/],
+      ['LOG_FLUSH_MS=soon (express)', { HTTP_ADAPTER: 'express', LOG_FLUSH_MS: 'soon' }, /LOG_FLUSH_MS must be an integer from 0 \(write every line at once\) to 10000 milliseconds \(got "soon"\)/],
       ['production, nothing set (fastify)', { HTTP_ADAPTER: 'fastify', NODE_ENV: 'production', OTP_KEYS: '', OTP_ENCRYPTION_KEYS: '' },
         /refusing to serve plain HTTP in production.*; required in production and not set: OTP_KEYS, OTP_ENCRYPTION_KEYS, OTP_INDEX_KEY, SMTP_URL, MAIL_FROM, APP_URL/],
     ];
@@ -81,6 +84,14 @@ describe('start-up failures print one clear line on stderr and exit 1', () => {
       expect([name, stderr]).toEqual([name, expect.stringMatching(new RegExp(`^start-up failed: .*${message.source}`))]);
     });
   }, 400_000);
+
+  it('the log lines buffered when the start fails are all on stdout (LOG_FLUSH_MS=10000), up to the error the line on stderr explains', async () => {
+    const { code, stdout, stderr } = await startApp({ ...base(), HTTP_ADAPTER: 'express', PORT: String(busyPort), LOG_FLUSH_MS: '10000' });
+    expect([code, lines(stderr)]).toEqual([1, [expect.stringMatching(/^start-up failed: port \d+ on 127\.0\.0\.1 is in use/)]]);
+    const logged = lines(stdout).map((l) => JSON.parse(l) as { msg: string });
+    expect(logged.some((l) => l.msg === 'Nest application successfully started')).toBe(true);
+    expect(logged.at(-1)?.msg).toMatch(/EADDRINUSE/);
+  }, 200_000);
 
   it('with LOG_LEVEL=debug the stack follows the line', async () => {
     const { code, stderr } = await startApp({ ...base(), HTTP_ADAPTER: 'express', PORT: String(busyPort), LOG_LEVEL: 'debug' });

@@ -1,5 +1,6 @@
 import { validateOtpOptions } from 'nestjs-email-otp';
 import { otpOptionsFromEnv } from './app.config';
+import { logFlushMs } from './app.log-destination';
 import { databaseUrlProblem } from './database/database.options';
 import { httpSettingsFromEnv } from './http/http-settings';
 
@@ -31,6 +32,7 @@ export function startupProblems(env: NodeJS.ProcessEnv): string[] {
     if (problem) throw new Error(problem);
   });
   check(() => validateOtpOptions(otpOptionsFromEnv(env)));
+  check(() => logFlushMs(env));
   return problems;
 }
 

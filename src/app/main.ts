@@ -3,23 +3,30 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import pino from 'pino';
 import { apiDocsServed, createApp, listenApp } from './app.factory';
+import { AppLogDestination, flushAppLogs } from './app.log-destination';
 import { AppModule } from './app.module';
 import { listenPort, startupFailureText, startupProblems } from './app.preflight';
 
 /**
- * Writes start-up text to stdout behind the log lines. pino writes asynchronously, so text written to
- * process.stdout directly lands above lines logged before it: it goes into the stream the app's
- * logger writes to (nestjs-pino's logger outside a request), queued after them.
+ * Writes start-up text to stdout behind the log lines. pino's lines wait in a buffer (LOG_FLUSH_MS) or
+ * in pino-pretty's thread, so text written to process.stdout directly lands above lines logged before
+ * it: it goes into the stream the app's logger writes to (nestjs-pino's logger outside a request),
+ * queued after them, and that stream is flushed so the address shows at once.
  */
 function startupOutput(app: INestApplication): (text: string) => void {
-  let stream: { write?: (text: string) => unknown } | undefined;
+  let stream: { write?: (text: string) => unknown; flush?: () => unknown } | undefined;
   try {
     const nest = app.get(PinoNestLogger, { strict: false }) as unknown as { logger?: { logger?: Record<symbol, typeof stream> } };
     stream = nest.logger?.logger?.[pino.symbols.streamSym];
   } catch {
     stream = undefined; // no logging module: Nest's own logger writes synchronously
   }
-  return typeof stream?.write === 'function' ? (text) => void stream.write!(text) : (text) => void process.stdout.write(text);
+  if (typeof stream?.write !== 'function') return (text) => void process.stdout.write(text);
+  return (text) => {
+    stream.write!(text);
+    // The app's own stdout has flush(); a transport's (pino-pretty) is left to its thread.
+    if (stream instanceof AppLogDestination) stream.flush();
+  };
 }
 
 async function main(): Promise<void> {
@@ -55,7 +62,8 @@ async function main(): Promise<void> {
 }
 
 // One line on stderr (the stack only with LOG_LEVEL=debug), written before exiting: not through the
-// asynchronous logger, whose last lines process.exit would drop.
+// buffered logger, after the log lines it still holds (written out first, so the failure comes last).
 main().catch((err: unknown) => {
+  flushAppLogs();
   process.stderr.write(startupFailureText(err, process.env), () => process.exit(1));
 });
