@@ -67,6 +67,20 @@ describe('the example app log lines survive the ways a process ends (LOG_FLUSH_M
     expect([signal, lines.map((l) => l.i)]).toEqual(['SIGTERM', upTo(31)]);
   });
 
+  it('a reader that stops reading stdout (a stalled log shipper) does not stall the event loop: lines wait, requests do not', async () => {
+    const r = run(['test/support/log-flush-child.ts', 'stalled-reader', '0'], { LOG_FLUSH_MS: '100' });
+    r.child.stdout!.pause();
+    // About 2.5 MB of lines while nobody reads: far more than a pipe holds (64 kB).
+    const said = await pollFor(() => /ticks (\d+) in (\d+) ms/.exec(r.stderr()) ?? undefined, 20_000);
+    r.child.stdout!.resume();
+    const { code } = await r.exited;
+    expect(code).toBe(0);
+    // A synchronous destination sleeps 100 ms on the event loop per EAGAIN and would not reach this
+    // timer until the pipe is read again; a non-blocking one runs its second of 2 ms ticks on time.
+    expect(Number(said[2])).toBeLessThan(3_000);
+    expect(Number(said[1])).toBeGreaterThan(50);
+  });
+
   it('a hard kill (SIGKILL) loses the lines still buffered: the trade-off docs/performance.md names', async () => {
     const { signal, lines } = await ending('sigkill', 30);
     expect([signal, lines]).toEqual(['SIGKILL', []]);

@@ -32,8 +32,8 @@ describe('the example app log destination (LOG_FLUSH_MS)', () => {
     file = join(dir, 'out.log');
     fd = fs.openSync(file, 'a');
   });
-  afterEach(() => {
-    opened.splice(0).forEach((d) => d.close());
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((d) => d.close()));
     fs.closeSync(fd);
     fs.rmSync(dir, { recursive: true, force: true });
     jest.restoreAllMocks();
@@ -51,17 +51,18 @@ describe('the example app log destination (LOG_FLUSH_MS)', () => {
     expect(writtenAt - loggedAt).toBeLessThan(flushMs + 500);
   });
 
-  it('N lines then a close: all N written, in order, each valid JSON, in a few writes of 4 kB', () => {
-    const writes = jest.spyOn(fs, 'writeSync');
+  it('N lines then a close: all N written, in order, each valid JSON, in a few writes of 4 kB', async () => {
+    // Batches go out asynchronously (fs.write), what is left at the close synchronously (fs.writeSync).
+    const writes = [jest.spyOn(fs, 'write'), jest.spyOn(fs, 'writeSync')];
     const d = destination(10_000);
     const logger = pino({}, d);
     const n = 1_000;
     for (let i = 0; i < n; i++) logger.info({ i, pad: 'x'.repeat(60) }, 'line');
-    d.close();
+    await d.close();
     const written = lines().map((l) => JSON.parse(l) as { i: number });
     expect(written.map((l) => l.i)).toEqual(Array.from({ length: n }, (_, i) => i));
     const bytes = fs.statSync(file).size;
-    const dataWrites = writes.mock.calls.filter(([target]) => target === fd).length;
+    const dataWrites = writes.flatMap((w) => w.mock.calls).filter(([target]) => target === fd).length;
     expect(dataWrites).toBeLessThanOrEqual(Math.ceil(bytes / 4096) + 1);
     expect(dataWrites).toBeGreaterThan(0);
   });
@@ -76,14 +77,26 @@ describe('the example app log destination (LOG_FLUSH_MS)', () => {
     expect(writes.mock.calls.filter(([target]) => target === fd)).toHaveLength(5);
   });
 
-  it('after the close (the app shutting down), later lines are written at once', () => {
+  it('after the close (the app shutting down), later lines are written at once', async () => {
     const d = destination(10_000);
     const logger = pino({}, d);
     logger.info('before');
     expect(lines()).toEqual([]);
-    d.close();
+    await d.close();
     logger.info('after');
     expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['before', 'after']);
+  });
+
+  it('a flush asked for while a batch is being written is not lost: the line shows without waiting for the next tick', async () => {
+    const d = destination(10_000);
+    const logger = pino({}, d);
+    // More than 4 kB: a batch goes out asynchronously, and is in flight when the next flush is asked for.
+    for (let i = 0; i < 60; i++) logger.info({ i, pad: 'x'.repeat(80) }, 'batch');
+    logger.info('the address');
+    d.flush();
+    const last = await poll(() => lines().map((l) => JSON.parse(l).msg as string).find((m) => m === 'the address'), 5_000);
+    expect(last).toBe('the address');
+    expect(lines()).toHaveLength(61);
   });
 
   it('flushAppLogs writes out what every open destination holds (the failed start, before its line on stderr)', () => {

@@ -41,17 +41,26 @@ export function flushAppLogs(): void {
  * 4 kB are waiting or at the next tick of a `flushMs` timer, whichever comes first (so a line
  * waits at most `flushMs`).
  *
- * The writes are synchronous `write(2)` calls (sonic-boom with `sync: true` and `minLength`):
- * one per batch, no thread-pool round trip (`sync: false` costs a thread hand-off and a wake-up
- * of the event loop per write, and a write still in flight when the process exits may be lost),
- * and a batch written is a batch gone, so a synchronous flush at exit leaves nothing behind.
- * pino registers an exit flush only for the `sync: false` destinations it builds; this one
- * registers its own.
+ * The batches are written asynchronously (sonic-boom with `sync: false` and `minLength`, as
+ * pino's default destination writes, only in 4 kB batches): a synchronous write to a pipe whose
+ * reader has fallen behind (a log shipper, a container runtime, the bench harness) gets EAGAIN,
+ * and sonic-boom's sync mode then sleeps 100 ms on the event loop per retry: every request
+ * stalls. Measured on 2026-12-01: with `sync: true` the bench's app, whose stdout the load
+ * generator's process reads, fell from ~600 to ~140 code sign-ins a second and its verify p50 at
+ * 300 req/s to seconds. Asynchronous, a full pipe only delays the lines (retried on a timer).
+ * The price: on `exit`, the synchronous flush writes every queued line, but a batch the thread
+ * pool is writing at that moment is left to it (normally a few microseconds; lost if the process
+ * ends first). pino registers an exit flush only for the `sync: false` destinations it builds;
+ * this one registers its own.
  */
 export class AppLogDestination implements DestinationStream {
   private out: Output;
   private timer: NodeJS.Timeout | undefined;
-  private pending = false;
+  /** Bytes handed to the stream and bytes it has written: a flush is due while they differ. */
+  private queued = 0;
+  private written = 0;
+  /** A flush asked for while a batch was being written waits for it (sonic-boom would drop it). */
+  private flushOnDrain = false;
 
   constructor(
     flushMs: number,
@@ -61,7 +70,8 @@ export class AppLogDestination implements DestinationStream {
       this.out = pino.destination({ dest: fd, sync: true });
       return;
     }
-    this.out = pino.destination({ dest: fd, sync: true, minLength: BUFFER_BYTES });
+    this.out = pino.destination({ dest: fd, sync: false, minLength: BUFFER_BYTES });
+    this.out.on('write', (n: number) => void (this.written += n));
     // unref: a quiet process still exits when it has nothing else to do (the exit flush writes the rest).
     this.timer = setInterval(() => this.flush(), flushMs).unref();
     OPEN.add(this);
@@ -72,17 +82,25 @@ export class AppLogDestination implements DestinationStream {
   }
 
   write(line: string): void {
+    if (this.timer) this.queued += Buffer.byteLength(line);
     this.out.write(line);
-    if (this.timer) this.pending = true;
   }
 
   /** Writes what is buffered now (the timer's tick; pino's `logger.flush()`). */
   flush(cb?: (err?: Error) => void): void {
     try {
-      // `flush` on an empty sonic-boom still issues a zero-byte write: skip it when nothing was logged.
-      if (this.pending) {
-        this.pending = false;
+      // `flush` on an empty sonic-boom still issues a zero-byte write: skip it when nothing is waiting.
+      if (this.timer && this.queued > this.written) {
         this.out.flush();
+        // While a batch is being written sonic-boom ignores a flush, and after that batch it writes
+        // again only once 4 kB wait: flush again when it is done, so no line waits for the next tick.
+        if (!this.flushOnDrain) {
+          this.flushOnDrain = true;
+          this.out.once('drain', () => {
+            this.flushOnDrain = false;
+            if (this.timer && this.queued > this.written) this.flush();
+          });
+        }
       }
       cb?.();
     } catch (err) {
@@ -93,7 +111,6 @@ export class AppLogDestination implements DestinationStream {
 
   /** Writes every buffered line before returning. */
   flushSync(): void {
-    this.pending = false;
     try {
       this.out.flushSync();
     } catch {
@@ -106,9 +123,18 @@ export class AppLogDestination implements DestinationStream {
    * shutdown hook that runs after this one may still log, and Nest ends a SIGTERM by
    * re-raising the signal, which no exit handler survives).
    */
-  close(): void {
+  async close(): Promise<void> {
     if (!this.timer) return;
     clearInterval(this.timer);
+    // The batch being written finishes first (at most a second: a stalled stdout cannot hold the
+    // shutdown), so that the lines written at once from here on come after it, in order.
+    await new Promise<void>((resolve) => {
+      const done = setTimeout(resolve, 1000);
+      this.out.flush(() => {
+        clearTimeout(done);
+        resolve();
+      });
+    });
     this.timer = undefined;
     this.flushSync();
     OPEN.delete(this);

@@ -19,8 +19,8 @@ class AppLoggingModule implements OnApplicationShutdown {
 
   // Global modules' shutdown hooks run last, after what the others log while closing; a line logged after
   // this one is written at once. Nest then re-raises SIGTERM, which no exit handler survives.
-  onApplicationShutdown(): void {
-    this.destination?.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.destination?.close();
   }
 }
 

@@ -29,10 +29,29 @@ switch (ending) {
   case 'drain': // nothing left to do: the event loop ends (the flush timer does not hold it)
     break;
   case 'close-then-sigterm': // the app closing, a line from a later shutdown hook, Nest re-raising SIGTERM
-    destination.close();
-    logger.info({ i: Number(count) }, 'line');
-    process.kill(process.pid, 'SIGTERM');
+    void destination.close().then(() => {
+      logger.info({ i: Number(count) }, 'line');
+      process.kill(process.pid, 'SIGTERM');
+    });
     break;
+  case 'stalled-reader': {
+    // The test stops reading stdout: the pipe fills. Touching process.stdout makes the pipe
+    // non-blocking, as in the example app (Nest prints through it). The loop must keep running:
+    // keep logging for a second, then say on stderr how many ticks ran and end.
+    void process.stdout;
+    let ticks = 0;
+    const started = Date.now();
+    const logging = setInterval(() => {
+      ticks++;
+      for (let k = 0; k < 20; k++) logger.info({ i: ticks * 20 + k, pad: 'x'.repeat(200) }, 'line');
+    }, 2);
+    setTimeout(() => {
+      clearInterval(logging);
+      process.stderr.write(`ticks ${ticks} in ${Date.now() - started} ms\n`);
+      process.exit(0);
+    }, 1000);
+    break;
+  }
   case 'sigkill': // a hard kill: what is buffered is lost (the documented trade-off)
     process.kill(process.pid, 'SIGKILL');
     break;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random-pool';
 
 /** Hex digits of a recipient tag: 52 bits, the part of a UUIDv8 before its random remainder. */
 export const RECIPIENT_TAG_HEX = 13;
@@ -15,7 +15,7 @@ const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
  */
 export function mintChallengeId(tag: string): string {
   if (!TAG.test(tag)) throw new Error(`a recipient tag is ${RECIPIENT_TAG_HEX} lowercase hex digits`);
-  const r = randomBytes(9).toString('hex');
+  const r = randomBytesPooled(9).toString('hex');
   const variant = (0x8 | (parseInt(r[0], 16) & 0x3)).toString(16);
   return `${tag.slice(0, 8)}-${tag.slice(8, 12)}-8${tag[12]}${r.slice(1, 3)}-${variant}${r.slice(3, 6)}-${r.slice(6)}`;
 }
