@@ -62,7 +62,7 @@ describe('the example app log destination (LOG_FLUSH_MS)', () => {
     const written = lines().map((l) => JSON.parse(l) as { i: number });
     expect(written.map((l) => l.i)).toEqual(Array.from({ length: n }, (_, i) => i));
     const bytes = fs.statSync(file).size;
-    const dataWrites = writes.flatMap((w) => w.mock.calls).filter(([target]) => target === fd).length;
+    const dataWrites = writes.flatMap((w) => w.mock.calls as unknown[][]).filter(([target]) => target === fd).length;
     expect(dataWrites).toBeLessThanOrEqual(Math.ceil(bytes / 4096) + 1);
     expect(dataWrites).toBeGreaterThan(0);
   });
