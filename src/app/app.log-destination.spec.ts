@@ -99,6 +99,22 @@ describe('the example app log destination (LOG_FLUSH_MS)', () => {
     expect(lines()).toHaveLength(61);
   });
 
+  it('after a synchronous flush (the start-up text, a failed start) the timer writes nothing more until a line comes', async () => {
+    const d = destination(20);
+    const logger = pino({}, d);
+    logger.info('started');
+    flushAppLogs();
+    expect(lines()).toHaveLength(1);
+    const writes = jest.spyOn(fs, 'write');
+    // Ten ticks of the timer with nothing logged: no writes (an empty write each tick, or a loop of them, would show).
+    const until = Date.now() + 250;
+    await poll(() => (Date.now() > until ? true : undefined), 5_000);
+    expect(writes.mock.calls.filter(([target]) => target === fd).length).toBeLessThanOrEqual(1);
+    logger.info('later');
+    await poll(() => (lines().length === 2 ? true : undefined), 5_000);
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['started', 'later']);
+  });
+
   it('flushAppLogs writes out what every open destination holds (the failed start, before its line on stderr)', () => {
     const [a, b] = [pino({}, destination(10_000)), pino({}, destination(10_000))];
     a.info('from a');

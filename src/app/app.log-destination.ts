@@ -56,10 +56,9 @@ export function flushAppLogs(): void {
 export class AppLogDestination implements DestinationStream {
   private out: Output;
   private timer: NodeJS.Timeout | undefined;
-  /** Bytes handed to the stream and bytes it has written: a flush is due while they differ. */
-  private queued = 0;
-  private written = 0;
-  /** A flush asked for while a batch was being written waits for it (sonic-boom would drop it). */
+  /** A line was logged since the last flush. */
+  private dirty = false;
+  /** A flush was asked for: sonic-boom ignores one while a batch is being written, so it is asked again once that batch is done. */
   private flushOnDrain = false;
 
   constructor(
@@ -71,7 +70,6 @@ export class AppLogDestination implements DestinationStream {
       return;
     }
     this.out = pino.destination({ dest: fd, sync: false, minLength: BUFFER_BYTES });
-    this.out.on('write', (n: number) => void (this.written += n));
     // unref: a quiet process still exits when it has nothing else to do (the exit flush writes the rest).
     this.timer = setInterval(() => this.flush(), flushMs).unref();
     OPEN.add(this);
@@ -82,7 +80,7 @@ export class AppLogDestination implements DestinationStream {
   }
 
   write(line: string): void {
-    if (this.timer) this.queued += Buffer.byteLength(line);
+    if (this.timer) this.dirty = true;
     this.out.write(line);
   }
 
@@ -90,15 +88,17 @@ export class AppLogDestination implements DestinationStream {
   flush(cb?: (err?: Error) => void): void {
     try {
       // `flush` on an empty sonic-boom still issues a zero-byte write: skip it when nothing is waiting.
-      if (this.timer && this.queued > this.written) {
+      if (this.timer && this.dirty) {
+        this.dirty = false;
         this.out.flush();
         // While a batch is being written sonic-boom ignores a flush, and after that batch it writes
-        // again only once 4 kB wait: flush again when it is done, so no line waits for the next tick.
+        // again only once 4 kB wait: ask once more when it is done, so no line waits for the next
+        // tick (once: if nothing is left, that is one empty write, and no further drain is awaited).
         if (!this.flushOnDrain) {
           this.flushOnDrain = true;
           this.out.once('drain', () => {
             this.flushOnDrain = false;
-            if (this.timer && this.queued > this.written) this.flush();
+            if (this.timer) this.out.flush();
           });
         }
       }
@@ -111,6 +111,7 @@ export class AppLogDestination implements DestinationStream {
 
   /** Writes every buffered line before returning. */
   flushSync(): void {
+    this.dirty = false;
     try {
       this.out.flushSync();
     } catch {
