@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { OtpErasureService } from '../src/otp';
 import { recipientTagOf, untaggedChallengeId } from '../src/otp/crypto/challenge-id';
 import { canonicalEmail } from '../src/otp/crypto/canonical';
 import { OtpKeyring } from '../src/otp/crypto/otp-keyring';
-import { RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { logSink, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 
 /**
@@ -18,12 +17,7 @@ describe('challenge ids at rest: no recipient tag in any row or log line (R30)',
   const adminToken = 'admin-' + Math.random().toString(36).slice(2);
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = logSink(chunks);
     const env = { OTP_KEYS: testKeyLine('tagk'), OTP_ENCRYPTION_KEYS: testKeyLine('tage'), OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
     t = await testApp().withDatabase().env(env).logTo(sink).boot();
   });

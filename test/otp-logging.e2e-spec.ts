@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
 import { INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
 import type { TestDatabase } from './support/test-database';
-import { pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
+import { logSink, pollFor, RELAXED_RATE_LIMITS, testKeyLine } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 import { maskEmail, maskText } from '../src/otp/logging/otp-log-redaction';
 import { DevMailboxMailer } from '../src/otp/mail/dev-mailbox.mailer';
@@ -18,12 +17,7 @@ describe('logging: structured JSON with central redaction (R37, R38)', () => {
   const adminToken = 'admin-' + Math.random().toString(36).slice(2);
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = logSink(chunks);
     const env = { OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys, OTP_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'debug', ...RELAXED_RATE_LIMITS };
     t = await testApp().withDatabase().env(env).logTo(sink).boot();
     db = t.db;

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { Controller, Get, HttpCode, Logger } from '@nestjs/common';
 import request from 'supertest';
 import { OtpAuditService } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
-import { HTTP_ADAPTERS, pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
+import { HTTP_ADAPTERS, logSink, pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 
 /** A handler that logs through Nest's `Logger` after awaiting, as any host code would. */
@@ -36,12 +35,7 @@ describe.each(HTTP_ADAPTERS)('request ids on %s', (adapter) => {
   const email = () => `rid${++n}.${Date.now()}@example.com`;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = logSink(chunks);
     t = await testApp().withDatabase().adapter(adapter).env({ LOG_LEVEL: 'info', ...RELAXED_RATE_LIMITS }).controllers(LoggingProbeController).logTo(sink).boot();
     db = t.db;
     audit = t.app.get(OtpAuditService);

@@ -1,5 +1,6 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import type { LoadResult } from './load';
+import { postJson } from './phases';
 
 export interface PacedOptions {
   url: string;
@@ -38,28 +39,19 @@ export async function runPaced(o: PacedOptions): Promise<LoadResult> {
   const start = performance.now();
   const answered: Promise<void>[] = [];
 
-  const send = (due: number) =>
-    new Promise<void>((resolve) => {
-      const { path, body } = o.next();
-      const req = request({ host: target.hostname, port: target.port, path, method: 'POST', agent, timeout: 10_000,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - due);
-          const status = res.statusCode ?? 0;
-          statuses[status] = (statuses[status] ?? 0) + 1;
-          if (status >= 200 && status < 300) ok++;
-          else non2xx++;
-          resolve();
-        });
-      });
-      req.on('error', () => {
-        errors++;
-        resolve();
-      });
-      req.on('timeout', () => req.destroy());
-      req.end(body);
-    });
+  const port = Number(target.port);
+  const send = (due: number): Promise<void> => {
+    const { path, body } = o.next();
+    return postJson(agent, port, path, body, 10_000).then(
+      (status) => {
+        latencies.push(performance.now() - due);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status >= 200 && status < 300) ok++;
+        else non2xx++;
+      },
+      () => void errors++,
+    );
+  };
 
   await new Promise<void>((done) => {
     const tick = () => {

@@ -194,14 +194,16 @@ export async function verifyP50(app: Child<AppReady>, n: number, connections: nu
   return r;
 }
 
-function postJson(agent: Agent, port: number, path: string, body: string): Promise<number> {
+/** One JSON POST to 127.0.0.1: its status once the answer has ended (a request older than `timeoutMs` is dropped: an error). */
+export function postJson(agent: Agent, port: number, path: string, body: string, timeoutMs?: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent,
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, timeout: timeoutMs,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
     req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timed out')));
     req.end(body);
   });
 }

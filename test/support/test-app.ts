@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { INestApplication, Type } from '@nestjs/common';
 import type { DestinationStream } from 'pino';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -64,6 +65,16 @@ function expressRoutes(instance: { router?: { stack: { route?: { path: string; m
  * Limits high enough that suites about something else never hit them (one test
  * process sends everything from 127.0.0.1); rate-limit suites set their own.
  */
+/** A stream for `logTo` that keeps every chunk the app logs, in `chunks` (the caller's array). */
+export function logSink(chunks: string[]): Writable {
+  return new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+}
+
 export const RELAXED_RATE_LIMITS: NodeJS.ProcessEnv = {
   RATE_LIMIT_IP_SEND: '10000/60',
   RATE_LIMIT_IP_VERIFY: '10000/60',

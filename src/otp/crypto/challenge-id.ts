@@ -53,5 +53,5 @@ export function untaggedChallengeId(id: string): string {
 /** `text` with every UUIDv8 in it at rest (`untaggedChallengeId`): what the log masking applies to every line. */
 export function untagChallengeIds(text: string): string {
   // Every UUIDv8 has `-8` (its version) in it: most lines are left without running the pattern.
-  return text.includes('-8') ? text.replace(UUID_V8_IN_TEXT, (id) => UNTAGGED_PREFIX + id.slice(16).toLowerCase()) : text;
+  return text.includes('-8') ? text.replace(UUID_V8_IN_TEXT, untaggedChallengeId) : text;
 }
