@@ -184,3 +184,28 @@ describe('audit chain on PostgreSQL (R40)', () => {
     });
   });
 });
+
+describe('audit chain: text that is not well-formed UTF-16 (R40)', () => {
+  let db: TestDatabase;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  // PostgreSQL stores text as UTF-8: a lone surrogate reaches it as U+FFFD. The hashed body must say the same,
+  // or the verifier, which rebuilds the body from the stored columns, reports the row as tampered with.
+  it.each([true, false])('R40: a lone surrogate, or a pair cut by a length cap, is stored as it was hashed: the chain verifies (prepared statements %s)', async (prepared) => {
+    db = db ?? (await createTestDatabase());
+    const store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: prepared }));
+    const cut = 'a'.repeat(199) + '\u{1F600}'; // the detail cap (200) falls between the two halves of the emoji
+    await store.appendChained([
+      row(1, { purpose: 'login\ud800', detail: { reason: cut, status: 'x\udc00y' } }),
+      row(2, { name: 'host.event\udbff', requestId: 'r\ud83d' }),
+      row(3),
+    ]);
+    const r = await verifyAuditChain((sql, params) => db.dataSource.query(sql, params));
+    expect(r).toMatchObject({ ok: true });
+    const [stored] = await db.dataSource.query(`SELECT purpose, detail->>'reason' AS reason FROM otp_audit_log ORDER BY seq DESC OFFSET 2 LIMIT 1`);
+    expect(stored.purpose).toBe('login\ufffd');
+    expect(stored.reason).toBe('a'.repeat(199) + '\ufffd');
+  });
+});

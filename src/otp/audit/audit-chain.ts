@@ -129,12 +129,21 @@ export function newSalt(): string {
   return randomBytesPooled(16).toString('base64');
 }
 
-/** CR, LF and other control characters are encoded, never stored raw (log injection, R39). */
+/** Control characters, and surrogates without their other half (from the input, or cut in two by the cap). */
+const UNSAFE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * CR, LF and other control characters are encoded, never stored raw (log injection, R39). A lone
+ * surrogate becomes U+FFFD, as PostgreSQL's UTF-8 text would store it: the hashed body and the
+ * stored columns the verifier rebuilds it from hold the same text (R40).
+ */
 export function encodeControl(value: string, max = 256): string {
-  return value.slice(0, max).replace(/[\u0000-\u001f\u007f]/g, (ch) => {
+  return value.slice(0, max).replace(UNSAFE, (ch) => {
     if (ch === '\r') return '\\r';
     if (ch === '\n') return '\\n';
-    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    const code = ch.charCodeAt(0);
+    if (code >= 0xd800) return '\ufffd';
+    return `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
 
