@@ -1,4 +1,6 @@
 import { canonicalBody, chainHash, commitLink, commitPersonal, encodeControl, erasureDigest, GENESIS_HASH, sanitizeDetail } from './audit-chain';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../crypto/canonical';
 import { owaspNameOf } from './owasp-vocabulary';
 
 describe('audit chain primitives', () => {
@@ -71,5 +73,49 @@ describe('audit chain primitives', () => {
     expect(o('rate_limit.exceeded')).toBe('excess_rate_limit_exceeded');
     expect(o('challenge.resent', 'failure', { reason: 'cooldown' })).toBe('excess_rate_limit_exceeded');
     expect(o('mail.delivered', 'success')).toBeNull();
+  });
+
+  // Rows written by earlier releases must keep verifying: the hashed bytes are pinned to their first construction.
+  describe('stored formats, as first written (rows of earlier releases verify)', () => {
+    const lengthPrefixed = (fields: (string | null)[]) => Buffer.concat(fields.flatMap((f) => {
+      const bytes = Buffer.from(f ?? '', 'utf8');
+      const len = Buffer.alloc(5);
+      len.writeUInt8(f === null ? 0 : 1, 0);
+      len.writeUInt32BE(bytes.length, 1);
+      return [len, bytes];
+    }));
+    const first = (salt: string, fields: (string | null)[]) =>
+      createHash('sha256').update(Buffer.from(salt, 'base64')).update(lengthPrefixed(fields)).digest('hex');
+    const salts = [Buffer.alloc(16, 7).toString('base64'), Buffer.from('0123456789abcdef').toString('base64'), '', 'not base64!'];
+    const people = [
+      { recipientIndex: 'idx-1', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' },
+      { recipientIndex: null, ip: '2001:db8::1', userAgent: '' },
+      { recipientIndex: 'ключ', ip: null, userAgent: 'agent 🙂 é' },
+      { recipientIndex: null, ip: null, userAgent: null },
+    ];
+
+    it('commitPersonal and commitLink hash salt and length-prefixed fields as before', () => {
+      for (const salt of salts) {
+        for (const p of people) {
+          expect(commitPersonal(p, salt)).toBe(first(salt, [p.recipientIndex, p.ip, p.userAgent]));
+          const link = { recipientIndex: p.recipientIndex, userAgent: p.userAgent, ipNetwork: p.ip && '203.0.113.0/24' };
+          expect(commitLink(link, salt)).toBe(first(salt, ['link', link.recipientIndex, link.userAgent, link.ipNetwork]));
+        }
+      }
+    });
+
+    it('canonicalBody is the canonical JSON of its fields (versions 1 and 2), and chainHash and erasureDigest are unchanged', () => {
+      const c = {
+        at: new Date('2026-01-01T00:00:00.000Z'), event: 'verify.failed', owasp: null, outcome: 'failure', challengeId: 'c "1" \\',
+        purpose: 'login', requestId: undefined as unknown as null, detail: { b: 1, a: 'x"y' }, subjectCommitment: null,
+      };
+      const fields = [c.at.toISOString(), c.event, c.owasp, c.outcome, c.challengeId, c.purpose, null, canonicalJson(c.detail), null];
+      expect(canonicalBody({ ...c, version: 1 })).toBe(canonicalJson(fields));
+      expect(canonicalBody({ ...c, version: 2, linkCommitment: 'f'.repeat(64) })).toBe(canonicalJson(['v2', ...fields, 'f'.repeat(64)]));
+      expect(canonicalBody({ ...c, detail: null })).toBe(canonicalJson(['v2', ...fields.slice(0, 7), null, null, null]));
+      const body = canonicalBody(c);
+      expect(chainHash(GENESIS_HASH, '12', body)).toBe(createHash('sha256').update(`${GENESIS_HASH}\n12\n${body}`, 'utf8').digest('hex'));
+      expect(erasureDigest(['9', '10'])).toBe(createHash('sha256').update('9,10', 'utf8').digest('hex'));
+    });
   });
 });

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { randomBytesPooled } from '../crypto/random-pool';
 import { canonicalJson } from '../crypto/canonical';
+import { sha256 } from '../crypto/sha256';
 
 /** `prev_hash` of the first row ever written (and of the anchor before any purge). */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -69,7 +69,8 @@ export function canonicalBody(c: ChainedContent): string {
     c.detail === null ? null : canonicalJson(c.detail),
     c.subjectCommitment,
   ];
-  return canonicalJson((c.version ?? 2) === 2 ? ['v2', ...fields, c.linkCommitment ?? null] : fields);
+  // Texts and nulls only (the detail is already its canonical text): JSON.stringify writes them as canonicalJson does.
+  return JSON.stringify((c.version ?? 2) === 2 ? ['v2', ...fields, c.linkCommitment ?? null] : fields);
 }
 
 /**
@@ -77,19 +78,25 @@ export function canonicalBody(c: ChainedContent): string {
  * computes the same with `sha256(convert_to(...))` when it appends (one statement).
  */
 export function chainHash(prevHash: string, seq: string, body: string): string {
-  return createHash('sha256').update(`${prevHash}\n${seq}\n${body}`, 'utf8').digest('hex');
+  return sha256(`${prevHash}\n${seq}\n${body}`, 'hex');
 }
 
-function lengthPrefixed(fields: (string | null)[]): Buffer {
-  const parts: Buffer[] = [];
+/**
+ * The bytes a commitment hashes: the salt's 16 bytes, then each field as a presence byte (0 for
+ * null), its UTF-8 length (4 bytes, big-endian) and its UTF-8 bytes. Built in one buffer.
+ */
+function committedBytes(salt: string, fields: (string | null)[]): Buffer {
+  let size = Math.ceil((salt.length * 3) / 4);
+  for (const f of fields) size += 5 + (f === null ? 0 : Buffer.byteLength(f, 'utf8'));
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(salt, 0, 'base64');
   for (const f of fields) {
-    const bytes = Buffer.from(f ?? '', 'utf8');
-    const len = Buffer.alloc(5);
-    len.writeUInt8(f === null ? 0 : 1, 0);
-    len.writeUInt32BE(bytes.length, 1);
-    parts.push(len, bytes);
+    const length = f === null ? 0 : out.write(f, at + 5, 'utf8');
+    out[at] = f === null ? 0 : 1;
+    out.writeUInt32BE(length, at + 1);
+    at += 5 + length;
   }
-  return Buffer.concat(parts);
+  return out.subarray(0, at);
 }
 
 /**
@@ -99,7 +106,7 @@ function lengthPrefixed(fields: (string | null)[]): Buffer {
  * (the salt is gone), and the chain still verifies.
  */
 export function commitPersonal(p: PersonalFields, salt: string): string {
-  return createHash('sha256').update(Buffer.from(salt, 'base64')).update(lengthPrefixed([p.recipientIndex, p.ip, p.userAgent])).digest('hex');
+  return sha256(committedBytes(salt, [p.recipientIndex, p.ip, p.userAgent]), 'hex');
 }
 
 /** What the link commitment binds: all a row keeps of its subject after IP truncation. */
@@ -116,13 +123,12 @@ export interface LinkFields {
  * left stays bound; erasure drops both.
  */
 export function commitLink(p: LinkFields, salt: string): string {
-  return createHash('sha256').update(Buffer.from(salt, 'base64'))
-    .update(lengthPrefixed(['link', p.recipientIndex, p.userAgent, p.ipNetwork])).digest('hex');
+  return sha256(committedBytes(salt, ['link', p.recipientIndex, p.userAgent, p.ipNetwork]), 'hex');
 }
 
 /** Digest of the seqs an erasure emptied (ascending, comma-separated), recorded in its `audit.erased` event. */
 export function erasureDigest(seqs: string[]): string {
-  return createHash('sha256').update(seqs.join(','), 'utf8').digest('hex');
+  return sha256(seqs.join(','), 'hex');
 }
 
 export function newSalt(): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../crypto/sha256';
 
 export const OTP_THROTTLER_OPTIONS = Symbol('OTP_THROTTLER_OPTIONS');
 export const OTP_THROTTLER_STORAGE = Symbol('OTP_THROTTLER_STORAGE');
@@ -8,5 +8,5 @@ export const OTP_THROTTLER_STORAGE = Symbol('OTP_THROTTLER_STORAGE');
  * (an IP, a network, a blind index), so Redis holds neither addresses nor IPs.
  */
 export function throttlerKey(keyPrefix: string, name: string, tracker: string): string {
-  return `${keyPrefix}${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+  return `${keyPrefix}${name}:${sha256(tracker, 'base64url')}`;
 }

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { tryCanonicalEmail } from '../crypto/canonical';
 import { randomBytesPooled } from '../crypto/random-pool';
+import { sha256 } from '../crypto/sha256';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpRequiredError } from '../core/otp.errors';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
@@ -22,7 +23,7 @@ const TOKEN_SHAPE = /^otp_[A-Za-z0-9_-]{43}$/;
  * hashes that redeem nothing.
  */
 function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256(token, 'base64url');
 }
 
 function newToken(): string {
