@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { canonicalEmail, OtpErasureService, OtpEvent, OtpEventBus, OtpNewDeviceNoticeMessage, OtpRetentionService, OtpService, OtpSignInNotifier } from '../src/otp';
 import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
+import { OtpSql, OtpSqlMode } from '../src/otp/persistence/otp-sql';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from './support/smtp-test-server';
 import { pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
@@ -172,6 +173,36 @@ describe('New-device sign-in notice (R19) on PostgreSQL', () => {
     );
     expect(outcomes.filter((o) => o.notice === 'queued')).toHaveLength(1);
     expect(await outboxNotices(address)).toHaveLength(1);
+  });
+
+  it('R19: sign-ins of many addresses at once are recorded together, each with the outcome it has alone (first, known, new with a notice, held back)', async () => {
+    const addresses = Array.from({ length: 24 }, () => email('batch'));
+    // Before: a quarter never signed in, the others once from Firefox on Linux; a quarter of those already got a notice.
+    for (const [i, a] of addresses.entries()) if (i % 4 !== 0) await notifier.signedIn({ email: a, ip: '198.51.100.1', userAgent: FIREFOX_LINUX });
+    for (const [i, a] of addresses.entries()) if (i % 4 === 3) await notifier.signedIn({ email: a, ip: '203.0.113.9', userAgent: SAFARI_IOS });
+    const sql = app.t.app.get(OtpSql);
+    const statements: string[] = [];
+    const original = sql.rows.bind(sql);
+    const rows = jest.spyOn(sql, 'rows').mockImplementation(((label: string, text: string, values?: unknown[], mode?: OtpSqlMode) => {
+      statements.push(label);
+      return original(label, text, values, mode);
+    }) as typeof sql.rows);
+    let outcomes;
+    try {
+      outcomes = await Promise.all(addresses.map((a, i) => notifier.signedIn({ email: a, ip: '198.51.100.1', userAgent: i % 4 === 1 ? FIREFOX_LINUX : CHROME_WINDOWS })));
+    } finally {
+      rows.mockRestore();
+    }
+    expect(outcomes).toEqual(addresses.map((_, i) => [
+      { device: 'first', notice: 'none' }, { device: 'known', notice: 'none' }, { device: 'new', notice: 'queued' }, { device: 'new', notice: 'rate_limited' },
+    ][i % 4]));
+    const records = statements.filter((l) => l === 'sign_in_record').length;
+    expect(records).toBeGreaterThan(0);
+    expect(records).toBeLessThan(addresses.length / 2);
+    for (const [i, a] of addresses.entries()) {
+      expect(await outboxNotices(a)).toHaveLength(i % 4 === 2 || i % 4 === 3 ? 1 : 0);
+      expect(await deviceRows(a)).toHaveLength([1, 1, 2, 2][i % 4]);
+    }
   });
 
   it('R19: nothing stores the plain address, the full IP, the network or the user agent for it; device rows hold the blind index and a keyed digest', async () => {

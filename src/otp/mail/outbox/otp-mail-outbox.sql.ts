@@ -10,17 +10,19 @@ import { outboxInsert } from '../../persistence/otp-shared-inserts.sql';
 
 /**
  * Passes the per-address notice gate of `kind` (one row per address and kind) unless a
- * notice of that kind was queued within `intervalSeconds`; returns one row when it passed.
- * `where` limits the addresses that try (a condition on `from`'s columns).
+ * notice of that kind was queued within `intervalSeconds`; returns one row per address that
+ * passed (its `recipient_index`). `where` limits the addresses that try (a condition on
+ * `from`'s columns); several addresses go in the order of their index, so statements that
+ * pass gates of the same addresses lock them in one order.
  */
 export function noticeGatePass(g: { recipientIndex: string; kind: string; intervalSeconds: string; from?: string; where?: string }): string {
-  const source = g.from ? `SELECT ${g.recipientIndex}, ${g.kind}, now() FROM ${g.from}${g.where ? ` WHERE ${g.where}` : ''}`
+  const source = g.from ? `SELECT ${g.recipientIndex}, ${g.kind}, now() FROM ${g.from}${g.where ? ` WHERE ${g.where}` : ''} ORDER BY 1`
     : `VALUES (${g.recipientIndex}, ${g.kind}, now())`;
   return `INSERT INTO otp_mail_notice_gates AS g (recipient_index, kind, last_queued_at)
          ${source}
          ON CONFLICT (recipient_index, kind) DO UPDATE SET last_queued_at = now()
          WHERE g.last_queued_at <= now() - make_interval(secs => ${g.intervalSeconds})
-         RETURNING 1`;
+         RETURNING g.recipient_index`;
 }
 
 /** The columns a dispatcher reads of a claimed or abandoned row. */
