@@ -49,7 +49,9 @@ describe('query plans of the challenge store', () => {
       await runner.query(`PREPARE generic_plan AS ${text}`);
       // EXPLAIN EXECUTE takes no bind parameters: the values go in as literals.
       const literal = (v: unknown): string => v === null ? 'NULL' : typeof v === 'number' ? String(v)
-        : Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]::text[]` : `'${String(v).replace(/'/g, "''")}'`;
+        // An array as an untyped literal: it takes the parameter's type (text[], uuid[], int[]).
+        : Array.isArray(v) ? literal(`{${v.map((e) => (e === null ? 'NULL' : `"${String(e).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`)
+          : `'${String(v).replace(/'/g, "''")}'`;
       const rows: Record<string, string>[] = await runner.query(`EXPLAIN (COSTS OFF) EXECUTE generic_plan(${values.map(literal).join(', ')})`);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     } finally {
@@ -92,6 +94,26 @@ describe('query plans of the challenge store', () => {
       expect(plan).toMatch(/\$1/); // generic: the id is a parameter, not a value
       expect(plan).not.toMatch(/otp_challenges_live_uq/);
     }
+  });
+
+  const issueOf = (n: number) => (s: OtpChallengeStore) => Promise.all(Array.from({ length: n }, (_, i) => s.supersedeAndInsert({
+    id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`, recipientIndex: `r${i * 97 + 1}`, purpose: 'login', contextHash: null,
+    codeDigest: 'k:x', deliveryCiphertext: 'd', maxAttempts: 5, ttlSeconds: 600, cooldownSeconds: 30,
+    mail: { id: `00000000-0000-4000-9000-${String(i + 1).padStart(12, '0')}`, payloadCiphertext: 'm' },
+  })));
+
+  it('issue (a batch of them) finds the live challenge it supersedes by searching the live index for each address, in its custom and generic plans', async () => {
+    // A batch of three: the first issue goes alone, the next ones wait for a free slot only when all are out,
+    // so the captured statement may hold one; the plan is the same shape for any size.
+    const custom = await planOf(issueOf(3));
+    // Searched by address: a walk of the whole live index (a join with the input) was linear in the live challenges.
+    const searched = /Index Scan using otp_challenges_live_uq on otp_challenges \w+[^\n]*\n\s+Index Cond: \(recipient_index = ANY/;
+    expect(custom).not.toMatch(/Seq Scan on otp_challenges/);
+    expect(custom).toMatch(searched);
+    expect(custom).toMatch(/Update on otp_challenges \w+ \(actual rows=1 /);
+    const generic = await genericPlanOf(issueOf(3));
+    expect(generic).not.toMatch(/Seq Scan on otp_challenges/);
+    expect(generic).toMatch(searched);
   });
 
   it('on PostgreSQL the store statements go out named, so each connection plans them once', async () => {

@@ -23,22 +23,42 @@ const MATCHES = `c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT
 export const challengeEnded = (id: string) =>
   `(SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL FROM otp_challenges c WHERE c.id = ${id})`;
 
-export const ISSUE = `WITH superseded AS (
-     UPDATE otp_challenges SET superseded_at = now(), delivery_ciphertext = NULL
-     WHERE recipient_index = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL
-     RETURNING id
+/**
+ * Issues a batch of challenges, each of another (address, purpose), one element of each array per
+ * challenge: `$1` ids, `$2` addresses, `$3` purposes, `$4` context hashes, `$5` code digests, `$6`
+ * sealed delivery details, `$7` max attempts, `$8` validity and `$9` resend cooldown seconds, `$10`
+ * outbox ids and `$11` sealed mails. Per challenge, as one statement each would: supersedes the live
+ * challenge of its pair, inserts the new one and its mail in the outbox. A challenge whose pair got a
+ * live challenge from a concurrent statement meanwhile (the live index) is not inserted: its row
+ * answers no times, and the caller tries it again (it then supersedes that one). Rows are written in
+ * the order of (address, purpose), so concurrent batches never wait on each other in a cycle.
+ */
+export const ISSUE_BATCH = `WITH input AS (
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+       $8::float8[], $9::float8[], $10::uuid[], $11::text[])
+       WITH ORDINALITY AS i(id, recipient_index, purpose, context_hash, code_digest, delivery_ciphertext, max_attempts,
+         ttl_seconds, cooldown_seconds, mail_id, mail_ciphertext, ord)
+   ), superseded AS (
+     -- \`= ANY\` of the arrays themselves: the live index is searched for each address (a join with the
+     -- input was planned as a walk of the whole live index, on a table without statistics yet).
+     UPDATE otp_challenges c SET superseded_at = now(), delivery_ciphertext = NULL
+     WHERE c.recipient_index = ANY($2::text[]) AND c.purpose = ANY($3::text[]) AND c.consumed_at IS NULL AND c.superseded_at IS NULL
+       AND EXISTS (SELECT 1 FROM input i WHERE i.recipient_index = c.recipient_index AND i.purpose = c.purpose)
+     RETURNING c.id
    ), created AS (
      INSERT INTO otp_challenges (id, recipient_index, purpose, context_hash, code_digests,
        delivery_ciphertext, max_attempts, expires_at, resend_available_at)
-     SELECT $1, $2, $3, $4, ARRAY[$5::text], $6, $7,
-       now() + make_interval(secs => $8), now() + make_interval(secs => $9)
-     FROM (SELECT count(*) FROM superseded) AS s
-     RETURNING expires_at, resend_available_at
+     SELECT i.id, i.recipient_index, i.purpose, i.context_hash, ARRAY[i.code_digest], i.delivery_ciphertext, i.max_attempts,
+       now() + make_interval(secs => i.ttl_seconds), now() + make_interval(secs => i.cooldown_seconds)
+     FROM input i, (SELECT count(*) FROM superseded) AS s
+     ORDER BY i.recipient_index, i.purpose
+     ON CONFLICT (recipient_index, purpose) WHERE consumed_at IS NULL AND superseded_at IS NULL DO NOTHING
+     RETURNING id, expires_at, resend_available_at
    ), mail AS (
-     ${outboxInsert({ id: '$10', challengeId: '$1', kind: `'code'`, purpose: '$3', recipientIndex: '$2', payloadCiphertext: '$11',
-    deadlineAt: 'expires_at' }, 'created')}
+     ${outboxInsert({ id: 'i.mail_id', challengeId: 'c.id', kind: `'code'`, purpose: 'i.purpose', recipientIndex: 'i.recipient_index',
+    payloadCiphertext: 'i.mail_ciphertext', deadlineAt: 'c.expires_at' }, 'created c JOIN input i ON i.id = c.id')}
    )
-   SELECT expires_at, resend_available_at FROM created`;
+   SELECT i.ord, c.expires_at, c.resend_available_at FROM input i LEFT JOIN created c ON c.id = i.id ORDER BY i.ord`;
 
 const BUDGET: BudgetParams = { windowSeconds: '$4', maxFailures: '$5', afterFailures: '$6::int', baseSeconds: '$7::float8', maxSeconds: '$8::float8' };
 

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { OtpThrottledError } from '../core/otp.errors';
 import {
-  ATTEMPT, ATTEMPT_MINTING, DELIVERY, ISSUE, PURGE_ENDED, RESEND, SUBJECT, SUPERSEDE_ALL_LIVE, WIPE_OLD_DELIVERIES,
+  ATTEMPT, ATTEMPT_MINTING, DELIVERY, ISSUE_BATCH, PURGE_ENDED, RESEND, SUBJECT, SUPERSEDE_ALL_LIVE, WIPE_OLD_DELIVERIES,
 } from './otp-challenge.sql';
 import { OtpFailureBudgetStore } from './otp-failure-budget.store';
+import { GroupCommit } from './group-commit';
 import { OtpSql } from './otp-sql';
 
 /** A code's mail, written to the outbox by the statement that issues or resends the code: id and sealed payload. */
@@ -68,7 +69,10 @@ export interface TokenOnSuccess {
   ttlSeconds: number;
 }
 
-const UNIQUE_VIOLATION = '23505';
+/** Issue statements in flight at once per process (group commit); a pool has more connections for the rest. */
+export const ISSUE_STATEMENTS_IN_FLIGHT = 4;
+/** Issues one statement takes at most. */
+export const ISSUE_BATCH_MAX = 64;
 const MAX_ISSUE_RETRIES = 32;
 /** `afterFailures` when escalating delays are off: no address ever reaches it. */
 const NO_DELAY = 2_147_483_647;
@@ -87,31 +91,44 @@ export interface ChallengeDelivery {
  */
 @Injectable()
 export class OtpChallengeStore {
+  private readonly issues = new GroupCommit<NewChallengeRow, ChallengeTimes | null>({
+    slots: ISSUE_STATEMENTS_IN_FLIGHT,
+    maxBatch: ISSUE_BATCH_MAX,
+    keyOf: (r) => `${r.recipientIndex}\n${r.purpose}`,
+    write: (rows) => this.issueBatch(rows),
+  });
+
   constructor(
     private readonly sql: OtpSql,
     private readonly budgets: OtpFailureBudgetStore,
   ) {}
 
   /**
-   * Supersedes the live challenge of (address, purpose) and inserts the new one
-   * with its mail in the outbox, in one statement. A concurrent issue for the same
-   * pair loses on the unique index and is retried (each round one contender wins,
-   * hence up to 10 tries), so at most one challenge is ever live per pair.
+   * Supersedes the live challenge of (address, purpose) and inserts the new one with its mail
+   * in the outbox, in one statement, by group commit (`ISSUE_BATCH`: concurrent issues share a
+   * statement, each pair at most once per batch). A concurrent issue for the same pair from
+   * another statement wins the live index; this one is then tried again (each round one
+   * contender wins, hence up to `MAX_ISSUE_RETRIES` tries), so at most one challenge is ever live per pair.
    */
   async supersedeAndInsert(row: NewChallengeRow): Promise<ChallengeTimes> {
     for (let attempt = 1; ; attempt++) {
-      try {
-        const [out] = await this.sql.rows('issue', ISSUE,
-          [row.id, row.recipientIndex, row.purpose, row.contextHash, row.codeDigest, row.deliveryCiphertext,
-            row.maxAttempts, row.ttlSeconds, row.cooldownSeconds, row.mail.id, row.mail.payloadCiphertext],
-        );
-        return { expiresAt: new Date(out.expires_at), resendAvailableAt: new Date(out.resend_available_at) };
-      } catch (err) {
-        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-        // Each round at least one concurrent issuer commits, so N racing issues need at most N - 1 retries.
-        if (attempt >= MAX_ISSUE_RETRIES) throw new OtpThrottledError(1);
-      }
+      const times = await this.issues.run(row);
+      if (times) return times;
+      // Each round at least one concurrent issuer commits, so N racing issues need at most N - 1 retries.
+      if (attempt >= MAX_ISSUE_RETRIES) throw new OtpThrottledError(1);
     }
+  }
+
+  /** One statement for a batch of issues: each one's times, or null when its pair's live index was taken meanwhile. */
+  private async issueBatch(rows: NewChallengeRow[]): Promise<(ChallengeTimes | null)[]> {
+    const col = <T>(f: (r: NewChallengeRow) => T) => rows.map(f);
+    const out = await this.sql.rows<{ expires_at: Date | null; resend_available_at: Date | null }>('issue', ISSUE_BATCH, [
+      col((r) => r.id), col((r) => r.recipientIndex), col((r) => r.purpose), col((r) => r.contextHash), col((r) => r.codeDigest),
+      col((r) => r.deliveryCiphertext), col((r) => r.maxAttempts), col((r) => r.ttlSeconds), col((r) => r.cooldownSeconds),
+      col((r) => r.mail.id), col((r) => r.mail.payloadCiphertext),
+    ]);
+    return out.map((o) => (o.expires_at && o.resend_available_at
+      ? { expiresAt: new Date(o.expires_at), resendAvailableAt: new Date(o.resend_available_at) } : null));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { GroupCommit } from '../persistence/group-commit';
 import { OtpSql } from '../persistence/otp-sql';
 import { PURGE_UNSEEN, RECORD_SIGN_INS } from './otp-known-device.sql';
 
@@ -25,28 +26,25 @@ export const SIGN_IN_BATCH_MAX = 64;
 /** Statements in flight at once per process; sign-ins arriving meanwhile wait and go together in the next. */
 export const SIGN_IN_STATEMENTS_IN_FLIGHT = 2;
 
-interface Waiting {
-  record: SignInRecord;
-  resolve: (out: SignInRecorded) => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * Owns `otp_sign_in_devices`, the devices an address signed in from (`otp-known-device.sql.ts`). Rows
  * hold the blind index and a keyed device digest only.
  *
- * Sign-ins are recorded by group commit: a sign-in that finds a statement slot free goes at once (a
- * batch of one: no added wait); while `SIGN_IN_STATEMENTS_IN_FLIGHT` statements are out, the
- * sign-ins arriving wait and the next free slot records them together, up to `SIGN_IN_BATCH_MAX`,
- * in one statement with the same outcome per sign-in as one statement each. A batch holds each
- * address at most once (a second sign-in of the address waits for the next batch, so it sees the
- * first one's device and gate, as it would one after the other), and only sign-ins with the same
- * settings. A failed statement fails the sign-ins of its batch.
+ * Sign-ins are recorded by group commit (`GroupCommit`): one that finds one of
+ * `SIGN_IN_STATEMENTS_IN_FLIGHT` statement slots free goes at once; those arriving while all are
+ * out go together, up to `SIGN_IN_BATCH_MAX`, in one statement with the outcome each has alone. A
+ * batch holds each address at most once (a second sign-in of the address waits for the next, so it
+ * sees the first one's device and gate), and only sign-ins of the same settings.
  */
 @Injectable()
 export class OtpKnownDeviceStore {
-  private readonly waiting: Waiting[] = [];
-  private inFlight = 0;
+  private readonly signIns = new GroupCommit<SignInRecord, SignInRecorded>({
+    slots: SIGN_IN_STATEMENTS_IN_FLIGHT,
+    maxBatch: SIGN_IN_BATCH_MAX,
+    keyOf: (r) => r.recipientIndex,
+    settingsOf: (r) => `${r.rememberSeconds}/${r.intervalSeconds}/${r.notice.deadlineSeconds}`,
+    write: (batch) => this.write(batch),
+  });
 
   constructor(private readonly sql: OtpSql) {}
 
@@ -59,61 +57,17 @@ export class OtpKnownDeviceStore {
    * is announced later. Concurrent sign-ins of one address meet on the gate row: one notice at most.
    */
   recordSignIn(r: SignInRecord): Promise<SignInRecorded> {
-    return new Promise<SignInRecorded>((resolve, reject) => {
-      this.waiting.push({ record: r, resolve, reject });
-      this.next();
-    });
+    return this.signIns.run(r);
   }
 
-  /** Sends the next batch while a statement slot is free. */
-  private next(): void {
-    while (this.inFlight < SIGN_IN_STATEMENTS_IN_FLIGHT && this.waiting.length > 0) {
-      const batch = this.takeBatch();
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        this.next();
-      });
-    }
-  }
-
-  /** The oldest waiting sign-in and those after it with its settings, each address once, in arrival order. */
-  private takeBatch(): Waiting[] {
-    const first = this.waiting[0].record;
-    const addresses = new Set<string>();
-    const batch: Waiting[] = [];
-    for (let i = 0; i < this.waiting.length && batch.length < SIGN_IN_BATCH_MAX;) {
-      const w = this.waiting[i];
-      const r = w.record;
-      if (addresses.has(r.recipientIndex) || r.rememberSeconds !== first.rememberSeconds
-        || r.intervalSeconds !== first.intervalSeconds || r.notice.deadlineSeconds !== first.notice.deadlineSeconds) {
-        i++;
-        continue;
-      }
-      addresses.add(r.recipientIndex);
-      batch.push(w);
-      this.waiting.splice(i, 1);
-    }
-    return batch;
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
-    const records = batch.map((w) => w.record);
+  private async write(records: SignInRecord[]): Promise<SignInRecorded[]> {
     const [first] = records;
-    try {
-      const rows = await this.sql.rows<{ ord: string; known: boolean; remembered: number; queued: boolean }>('sign_in_record', RECORD_SIGN_INS, [
-        records.map((r) => r.recipientIndex), records.map((r) => r.deviceDigest), first.rememberSeconds, first.intervalSeconds,
-        records.map((r) => r.notice.id), records.map((r) => r.notice.payloadCiphertext), first.notice.deadlineSeconds,
-      ]);
-      const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
-      batch.forEach((w, i) => {
-        const row = byOrd.get(i + 1);
-        if (!row) return w.reject(new Error('sign-in record: no row for a sign-in of the batch'));
-        w.resolve({ known: row.known === true, remembered: Number(row.remembered), queued: row.queued === true });
-      });
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-    }
+    const rows = await this.sql.rows<{ ord: string; known: boolean; remembered: number; queued: boolean }>('sign_in_record', RECORD_SIGN_INS, [
+      records.map((r) => r.recipientIndex), records.map((r) => r.deviceDigest), first.rememberSeconds, first.intervalSeconds,
+      records.map((r) => r.notice.id), records.map((r) => r.notice.payloadCiphertext), first.notice.deadlineSeconds,
+    ]);
+    // One row per sign-in, in their order (`ORDER BY ord`).
+    return rows.map((row) => ({ known: row.known === true, remembered: Number(row.remembered), queued: row.queued === true }));
   }
 
   /** Retention: forgets devices unseen for `afterSeconds`. Returns the row count. */
