@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpRequiredError, OtpService, OtpTokenService } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
+import { OtpSql, OtpSqlMode } from '../src/otp/persistence/otp-sql';
+import { REDEEM_TOKENS } from '../src/otp/tokens/otp-token.sql';
 import { RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 
@@ -63,6 +65,43 @@ describe('Proof tokens on PostgreSQL', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OtpRequiredError);
     expect(events.some((e) => e.name === 'token.refused' && e.detail?.reason === 'reused')).toBe(true);
+  });
+
+  it('R24: redemptions of many tokens at once share statements; each is redeemed once, the same token twice in one burst once, an unknown one refused', async () => {
+    const minted = await Promise.all(Array.from({ length: 12 }, () => tokenVia(email())));
+    const sql = t.app.get(OtpSql);
+    const original = sql.rows.bind(sql);
+    const labels: string[] = [];
+    const spy = jest.spyOn(sql, 'rows').mockImplementation(((label: string, text: string, values?: unknown[], mode?: OtpSqlMode) => {
+      labels.push(label);
+      return original(label, text, values, mode);
+    }) as typeof sql.rows);
+    const asked = [...minted.map((m) => m.token), minted[0].token, minted[5].token, `otp_${'B'.repeat(43)}`];
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      results = await Promise.allSettled(asked.map((token) => tokens.redeem(token, { purpose: 'login', contextHash: null })));
+    } finally {
+      spy.mockRestore();
+    }
+    const ok = results.map((r) => r.status === 'fulfilled');
+    expect(ok.slice(0, 12).filter(Boolean).length + ok.slice(12, 14).filter(Boolean).length).toBe(12);
+    expect(ok[0] !== ok[12] && ok[5] !== ok[13]).toBe(true);
+    expect(ok[14]).toBe(false);
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') expect((r.value as { challengeId: string }).challengeId).toBe(minted[i < 12 ? i : i === 12 ? 0 : 5].challengeId);
+    }
+    const statements = labels.filter((l) => l === 'token_redeem').length;
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(asked.length / 2);
+  });
+
+  it('R24: the batched redemption reaches each token by its key, never by a scan of the table', async () => {
+    await db.dataSource.query(`INSERT INTO otp_tokens (token_hash, challenge_id, purpose, recipient_index, amr, verified_at, expires_at)
+      SELECT 'plan-' || g, gen_random_uuid(), 'login', 'r' || g, ARRAY['otp_email'], now(), now() + interval '5 minutes' FROM generate_series(1, 5000) g`);
+    const plan = (await db.dataSource.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${REDEEM_TOKENS}`, [['plan-7', 'plan-4000', 'nothing']]))
+      .map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    expect(plan).not.toMatch(/Seq Scan on otp_tokens/);
+    expect(plan).toMatch(/Index Cond: \(token_hash = ANY/);
   });
 
   it('R6: a token past its expiry is refused (expiry moved in the database)', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql } from '../persistence/otp-sql';
-import { INSERT_TOKEN, REDEEM_TOKEN } from './otp-token.sql';
+import { GroupCommit } from '../persistence/group-commit';
+import { INSERT_TOKEN, REDEEM_TOKENS } from './otp-token.sql';
 
 export interface NewTokenRow {
   tokenHash: string;
@@ -29,9 +30,25 @@ export type TokenMissReason = 'unknown' | 'reused' | 'expired';
 
 export type RedeemOutcome = { redeemed: RedeemedTokenRow } | { redeemed: null; reason: TokenMissReason; challengeId: string | null };
 
-/** Owns `otp_tokens` (see `otp-token.sql.ts`); one SQL statement per method. */
+/** Redemption statements in flight at once per process (group commit). */
+export const REDEEM_STATEMENTS_IN_FLIGHT = 2;
+/** Redemptions one statement takes at most. */
+export const REDEEM_BATCH_MAX = 64;
+
+/**
+ * Owns `otp_tokens` (see `otp-token.sql.ts`); one SQL statement per method. Redemptions go by group
+ * commit (`GroupCommit`): alone when a slot is free, together with those arriving while all are out,
+ * each token once per batch (a second redemption of it waits for the next, and finds it redeemed).
+ */
 @Injectable()
 export class OtpTokenStore {
+  private readonly redemptions = new GroupCommit<string, RedeemOutcome>({
+    slots: REDEEM_STATEMENTS_IN_FLIGHT,
+    maxBatch: REDEEM_BATCH_MAX,
+    keyOf: (hash) => hash,
+    write: (hashes) => this.redeemBatch(hashes),
+  });
+
   constructor(private readonly sql: OtpSql) {}
 
   /** Stores a new token's hash; its expiry is taken from the database clock. */
@@ -47,23 +64,27 @@ export class OtpTokenStore {
    * concurrent redemptions the row lock lets exactly one through. When nothing
    * was redeemed, the same snapshot tells why (for the audit trail only).
    */
-  async redeemIfLive(tokenHash: string): Promise<RedeemOutcome> {
-    const [row] = await this.sql.rows('token_redeem', REDEEM_TOKEN, [tokenHash]);
-    // A live row seen in the snapshot but not redeemed here lost a race to a concurrent redemption: 'reused'.
-    if (!row.redeemed_at) {
-      return { redeemed: null, reason: row.miss as TokenMissReason, challengeId: row.prior_challenge_id ?? null };
-    }
-    return {
-      redeemed: {
-        challengeId: row.challenge_id,
-        purpose: row.purpose,
-        contextHash: row.context_hash,
-        recipientIndex: row.recipient_index,
-        amr: row.amr,
-        verifiedAt: new Date(row.verified_at),
-        expiresAt: new Date(row.expires_at),
-        redeemedAt: new Date(row.redeemed_at),
-      },
-    };
+  redeemIfLive(tokenHash: string): Promise<RedeemOutcome> {
+    return this.redemptions.run(tokenHash);
+  }
+
+  private async redeemBatch(hashes: string[]): Promise<RedeemOutcome[]> {
+    const rows = await this.sql.rows('token_redeem', REDEEM_TOKENS, [hashes]);
+    return rows.map((row): RedeemOutcome => {
+      // A live row seen in the snapshot but not redeemed here lost a race to a concurrent redemption: 'reused'.
+      if (!row.redeemed_at) return { redeemed: null, reason: row.miss as TokenMissReason, challengeId: row.prior_challenge_id ?? null };
+      return {
+        redeemed: {
+          challengeId: row.challenge_id,
+          purpose: row.purpose,
+          contextHash: row.context_hash,
+          recipientIndex: row.recipient_index,
+          amr: row.amr,
+          verifiedAt: new Date(row.verified_at),
+          expiresAt: new Date(row.expires_at),
+          redeemedAt: new Date(row.redeemed_at),
+        },
+      };
+    });
   }
 }
