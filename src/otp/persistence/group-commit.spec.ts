@@ -1,11 +1,14 @@
 import { GroupCommit } from './group-commit';
 
 describe('GroupCommit', () => {
-  it('fails every input of a statement that answers fewer rows than it was given', async () => {
+  it('fails every input of a statement that answers another number of rows than it was given, and writes none of them again', async () => {
     const batches: number[][] = [];
     const g = new GroupCommit<number, string>({ slots: 1, maxBatch: 10, keyOf: String, write: async (b) => (batches.push(b), b.slice(1).map(String)) });
     const outs = [1, 2, 3].map((n) => g.run(n).then((v) => v, (e: Error) => e.message));
-    expect(await Promise.all(outs)).toEqual(['group commit: the statement answered fewer rows than it was given', '3', 'group commit: the statement answered fewer rows than it was given']);
+    expect(await Promise.all(outs)).toEqual([
+      'group commit: the statement answered 0 rows for 1 inputs',
+      'group commit: the statement answered 1 rows for 2 inputs', 'group commit: the statement answered 1 rows for 2 inputs',
+    ]);
     expect(batches).toEqual([[1], [2, 3]]);
   });
 
@@ -14,5 +17,36 @@ describe('GroupCommit', () => {
     const g = new GroupCommit<string, string>({ slots: 1, maxBatch: 10, keyOf: (s) => s[0], write: async (b) => (batches.push(b), b) });
     await Promise.all(['a1', 'a2', 'b1', 'a3', 'c1'].map((s) => g.run(s)));
     expect(batches).toEqual([['a1'], ['a2', 'b1', 'c1'], ['a3']]);
+  });
+
+  it('a failed batch of several is written again one input at a time: only the input the database refuses fails (a deadlock victim: all succeed)', async () => {
+    const batches: string[][] = [];
+    let deadlocks = 1;
+    const g = new GroupCommit<string, string>({
+      slots: 1, maxBatch: 10, keyOf: (s) => s,
+      write: async (b) => {
+        batches.push(b);
+        if (b.length > 1 && deadlocks-- > 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+        if (b.includes('poison')) throw new Error('value out of range');
+        return b.map((s) => s.toUpperCase());
+      },
+    });
+    const first = g.run('first');
+    const rest = ['a', 'b', 'c'].map((s) => g.run(s)); // these and the next three wait for the slot: one batch of six, the deadlock's victim
+    const poisoned = [g.run('first-again'), g.run('poison'), g.run('d')];
+    expect(await first).toBe('FIRST');
+    expect(await Promise.all(rest)).toEqual(['A', 'B', 'C']);
+    expect(await Promise.allSettled(poisoned)).toEqual([
+      { status: 'fulfilled', value: 'FIRST-AGAIN' }, { status: 'rejected', reason: new Error('value out of range') }, { status: 'fulfilled', value: 'D' },
+    ]);
+    expect(batches).toEqual([['first'], ['a', 'b', 'c', 'first-again', 'poison', 'd'], ['a'], ['b'], ['c'], ['first-again'], ['poison'], ['d']]);
+  });
+
+  it('a key function that throws rejects its own input, and the queue goes on', async () => {
+    const g = new GroupCommit<string, string>({
+      slots: 1, maxBatch: 10, keyOf: (s) => { if (s === 'bad') throw new TypeError('no key'); return s; }, write: async (b) => b,
+    });
+    const outs = await Promise.allSettled([g.run('x'), g.run('bad'), g.run('y')]);
+    expect(outs.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 });

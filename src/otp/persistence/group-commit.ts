@@ -4,7 +4,10 @@ export interface GroupCommitOptions<In, Out> {
   slots: number;
   /** Inputs one statement takes at most. */
   maxBatch: number;
-  /** Inputs of one key never share a batch: a later one waits for the next, and sees the earlier one's writes. */
+  /**
+   * Inputs of one key never share a batch (a statement sees each key once). Two of one key may still
+   * run side by side in two slots, as two requests did before: the rows' locks decide between them.
+   */
   keyOf: (input: In) => string;
   /** Only inputs of the same settings share a batch (the statement takes them once). @default all alike */
   settingsOf?: (input: In) => string;
@@ -14,6 +17,8 @@ export interface GroupCommitOptions<In, Out> {
 
 interface Waiting<In, Out> {
   input: In;
+  key: string;
+  settings: string;
   resolve: (out: Out) => void;
   reject: (err: unknown) => void;
 }
@@ -21,9 +26,13 @@ interface Waiting<In, Out> {
 /**
  * Group commit of one kind of write: an input finding a slot free goes at once (a batch of one, no
  * added wait); while every slot is out, the inputs arriving wait, and the next free slot writes them
- * together, in arrival order, up to `maxBatch` (those of a key already in the batch, or of other
- * settings, wait for a later one). A failed statement fails the inputs of its batch. Under load this
- * turns a round trip per request into one per batch; alone, a request waits for nothing.
+ * together, in arrival order, up to `maxBatch` (one of a key already in the batch, or of other
+ * settings, waits for a later one). Under load this turns a round trip per request into one per batch;
+ * alone, a request waits for nothing.
+ *
+ * A statement that fails fails nothing it wrote (one statement is atomic), so a failed batch of several
+ * is written again one input at a time: a deadlock between two batches, or one input the database
+ * refuses, fails only the input it belongs to, as when each request had its own statement.
  */
 export class GroupCommit<In, Out> {
   private readonly waiting: Waiting<In, Out>[] = [];
@@ -33,7 +42,10 @@ export class GroupCommit<In, Out> {
 
   run(input: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.waiting.push({ input, resolve, reject });
+      // Computed here: a throwing key function rejects this input alone, never the queue.
+      const key = this.o.keyOf(input);
+      const settings = this.o.settingsOf?.(input) ?? '';
+      this.waiting.push({ input, key, settings, resolve, reject });
       this.next();
     });
   }
@@ -51,17 +63,16 @@ export class GroupCommit<In, Out> {
 
   /** The oldest waiting input and those after it of its settings, each key once. */
   private take(): Waiting<In, Out>[] {
-    const settings = this.o.settingsOf?.(this.waiting[0].input);
+    const { settings } = this.waiting[0];
     const keys = new Set<string>();
     const batch: Waiting<In, Out>[] = [];
     for (let i = 0; i < this.waiting.length && batch.length < this.o.maxBatch;) {
       const w = this.waiting[i];
-      const key = this.o.keyOf(w.input);
-      if (keys.has(key) || (settings !== undefined && this.o.settingsOf!(w.input) !== settings)) {
+      if (keys.has(w.key) || w.settings !== settings) {
         i++;
         continue;
       }
-      keys.add(key);
+      keys.add(w.key);
       batch.push(w);
       this.waiting.splice(i, 1);
     }
@@ -73,9 +84,17 @@ export class GroupCommit<In, Out> {
     try {
       outs = await this.o.write(batch.map((w) => w.input));
     } catch (err) {
+      if (batch.length === 1) return batch[0].reject(err);
+      // Nothing of the batch was written: each input again, in its own statement.
+      await Promise.all(batch.map((w) => this.write([w])));
+      return;
+    }
+    // A statement that answered but not one row per input may have written them: never written again.
+    if (outs.length !== batch.length) {
+      const err = new Error(`group commit: the statement answered ${outs.length} rows for ${batch.length} inputs`);
       for (const w of batch) w.reject(err);
       return;
     }
-    batch.forEach((w, i) => (i < outs.length ? w.resolve(outs[i]) : w.reject(new Error('group commit: the statement answered fewer rows than it was given'))));
+    batch.forEach((w, i) => w.resolve(outs[i]));
   }
 }

@@ -30,8 +30,9 @@ export const challengeEnded = (id: string) =>
  * outbox ids and `$11` sealed mails. Per challenge, as one statement each would: supersedes the live
  * challenge of its pair, inserts the new one and its mail in the outbox. A challenge whose pair got a
  * live challenge from a concurrent statement meanwhile (the live index) is not inserted: its row
- * answers no times, and the caller tries it again (it then supersedes that one). Rows are written in
- * the order of (address, purpose), so concurrent batches never wait on each other in a cycle.
+ * answers no times, and the caller tries it again (it then supersedes that one). New rows are written in
+ * the order of (address, purpose); two batches can still deadlock (the supersede of one, the live-index
+ * check of the other), and `GroupCommit` then writes the victim's issues again one by one.
  */
 export const ISSUE_BATCH = `WITH input AS (
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],

@@ -13,7 +13,8 @@ import { outboxInsert } from '../persistence/otp-shared-inserts.sql';
  * looks the device up among the address's remembered ones; for a new device of an address that has
  * some, passes the notice gate and queues the notice; remembers the device when it was known, when
  * the address had none, or when its notice was queued. Rows are locked in the order of the address
- * index (gates, then devices), so concurrent batches never wait on each other in a cycle.
+ * index (gates, then devices); a deadlock left (with the retention purge, which deletes in heap order) fails
+ * the batch, and `GroupCommit` writes its sign-ins again one by one.
  */
 export const RECORD_SIGN_INS = `WITH input AS (
      SELECT * FROM unnest($1::text[], $2::text[], $5::uuid[], $6::text[])

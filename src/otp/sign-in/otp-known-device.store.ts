@@ -33,8 +33,8 @@ export const SIGN_IN_STATEMENTS_IN_FLIGHT = 2;
  * Sign-ins are recorded by group commit (`GroupCommit`): one that finds one of
  * `SIGN_IN_STATEMENTS_IN_FLIGHT` statement slots free goes at once; those arriving while all are
  * out go together, up to `SIGN_IN_BATCH_MAX`, in one statement with the outcome each has alone. A
- * batch holds each address at most once (a second sign-in of the address waits for the next, so it
- * sees the first one's device and gate), and only sign-ins of the same settings.
+ * batch holds each address at most once (two sign-ins of one address are two statements, as two
+ * requests were before: they meet on the gate row), and only sign-ins of the same settings.
  */
 @Injectable()
 export class OtpKnownDeviceStore {

@@ -38,7 +38,7 @@ export const REDEEM_BATCH_MAX = 64;
 /**
  * Owns `otp_tokens` (see `otp-token.sql.ts`); one SQL statement per method. Redemptions go by group
  * commit (`GroupCommit`): alone when a slot is free, together with those arriving while all are out,
- * each token once per batch (a second redemption of it waits for the next, and finds it redeemed).
+ * each token once per batch (two redemptions of one token are two statements: the row lock lets one through).
  */
 @Injectable()
 export class OtpTokenStore {
