@@ -8,7 +8,7 @@
  * figure to compare two builds with.
  */
 import { join, resolve } from 'node:path';
-import type { AppReady } from './lib/phases';
+import { AppReady, issueRequests, verifyRequests } from './lib/phases';
 import type { Child } from './lib/child';
 import { appEnv } from './lib/bench-env';
 import { openBenchDatabase, BenchDatabase } from './lib/bench-db';
@@ -46,22 +46,18 @@ async function main(): Promise<void> {
       const app = await startIn(tree, appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory' }));
       builds.push({ tree, db, app, url: `http://127.0.0.1:${app.ready.port}`, runs: new Map() });
     }
-    let n = 0;
-    const issue = (b: Build, s: number) => runLoad({ url: b.url, connections: 32, seconds: s,
-      next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `ab-${n++}@bench.example.com` }) }) });
-    for (const b of builds) await issue(b, 2); // warm-up
+    const issue = (b: Build, s: number, round: number) => runLoad({ url: b.url, connections: 32, seconds: s,
+      next: issueRequests('/auth/otp/challenges', `ab-${round}-${Date.now()}`) });
+    for (const b of builds) await issue(b, 2, -1); // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const route of routes) {
         for (const b of r % 2 ? [...builds].reverse() : builds) {
           const prepared = route === 'issue' ? [] : (await b.app.request<{ pairs: [string, string, string][] }>(
             { cmd: 'prepare', n: (route === 'verify' ? 3000 : 1200) * seconds, tag: `ab-${route}-${r}-${Date.now()}` }, 'prepared')).pairs;
           const cpu0 = cpuMs(b.app.proc.pid!);
-          let k = 0;
-          const res: LoadResult = route === 'issue' ? await issue(b, seconds)
-            : route === 'verify' ? await runLoad({ url: b.url, connections: 32, seconds, next: () => {
-              const [id, code] = prepared[k++ % prepared.length];
-              return { path: `/auth/otp/challenges/${id}/verify`, body: JSON.stringify({ code }) };
-            } })
+          const res: LoadResult = route === 'issue' ? await issue(b, seconds, r)
+            : route === 'verify' ? await runLoad({ url: b.url, connections: 32, seconds,
+              next: verifyRequests('/auth/otp/challenges', prepared.map(([id, code]) => [id, code]), `${b.tree} verify`) })
               : await runFlows({ port: b.app.ready.port, connections: 32, seconds, flows: codeSignIns(prepared) });
           const done = res.ok + res.non2xx;
           const list = b.runs.get(route) ?? [];

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { OtpChallengeStore, NewChallengeRow } from '../src/otp/persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
-import { OtpSql, OtpSqlMode } from '../src/otp/persistence/otp-sql';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
+import { countStatements } from './support/statement-count';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /** Issues by group commit (`ISSUE_BATCH`): shared statements, and the live index across instances (R7). */
@@ -15,13 +16,8 @@ describe('issue by group commit on PostgreSQL (R7)', () => {
   /** A store on its own `OtpSql` (as another instance's would be), counting the issue statements it sends. */
   function instance() {
     const sql = new OtpSql(db.dataSource, { preparedStatements: true });
-    const statements: string[] = [];
-    const original = sql.rows.bind(sql);
-    sql.rows = ((label: string, text: string, values?: unknown[], mode?: OtpSqlMode) => {
-      statements.push(label);
-      return original(label, text, values, mode);
-    }) as typeof sql.rows;
-    return { store: new OtpChallengeStore(sql, new OtpFailureBudgetStore(sql)), issues: () => statements.filter((l) => l === 'issue').length };
+    const statements = countStatements(sql);
+    return { store: new OtpChallengeStore(sql, new OtpFailureBudgetStore(sql)), issues: () => statements.count('issue') };
   }
 
   const row = (recipientIndex: string, purpose = 'login'): NewChallengeRow => ({

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { OtpEvent, OtpEventBus, OtpRequiredError, OtpService, OtpTokenService } from '../src/otp';
 import type { TestDatabase } from './support/test-database';
-import { OtpSql, OtpSqlMode } from '../src/otp/persistence/otp-sql';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { REDEEM_TOKENS } from '../src/otp/tokens/otp-token.sql';
+import { countStatements } from './support/statement-count';
 import { RELAXED_RATE_LIMITS } from './support/test-app';
 import { BootedTestApp, testApp } from './support/test-app.builder';
 
@@ -69,19 +70,13 @@ describe('Proof tokens on PostgreSQL', () => {
 
   it('R24: redemptions of many tokens at once share statements; each is redeemed once, the same token twice in one burst once, an unknown one refused', async () => {
     const minted = await Promise.all(Array.from({ length: 12 }, () => tokenVia(email())));
-    const sql = t.app.get(OtpSql);
-    const original = sql.rows.bind(sql);
-    const labels: string[] = [];
-    const spy = jest.spyOn(sql, 'rows').mockImplementation(((label: string, text: string, values?: unknown[], mode?: OtpSqlMode) => {
-      labels.push(label);
-      return original(label, text, values, mode);
-    }) as typeof sql.rows);
+    const sql = countStatements(t.app.get(OtpSql));
     const asked = [...minted.map((m) => m.token), minted[0].token, minted[5].token, `otp_${'B'.repeat(43)}`];
     let results: PromiseSettledResult<unknown>[];
     try {
       results = await Promise.allSettled(asked.map((token) => tokens.redeem(token, { purpose: 'login', contextHash: null })));
     } finally {
-      spy.mockRestore();
+      sql.restore();
     }
     const ok = results.map((r) => r.status === 'fulfilled');
     expect(ok.slice(0, 12).filter(Boolean).length + ok.slice(12, 14).filter(Boolean).length).toBe(12);
@@ -90,7 +85,7 @@ describe('Proof tokens on PostgreSQL', () => {
     for (const [i, r] of results.entries()) {
       if (r.status === 'fulfilled') expect((r.value as { challengeId: string }).challengeId).toBe(minted[i < 12 ? i : i === 12 ? 0 : 5].challengeId);
     }
-    const statements = labels.filter((l) => l === 'token_redeem').length;
+    const statements = sql.count('token_redeem');
     expect(statements).toBeGreaterThan(0);
     expect(statements).toBeLessThan(asked.length / 2);
   });

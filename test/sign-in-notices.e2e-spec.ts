@@ -1,10 +1,11 @@
 import request from 'supertest';
 import { canonicalEmail, OtpErasureService, OtpEvent, OtpEventBus, OtpNewDeviceNoticeMessage, OtpRetentionService, OtpService, OtpSignInNotifier } from '../src/otp';
 import { OtpMailDispatcher } from '../src/otp/mail/outbox/otp-mail.dispatcher';
-import { OtpSql, OtpSqlMode } from '../src/otp/persistence/otp-sql';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { makeTestCert, startSmtpServer, TestCert, TestSmtpServer } from './support/smtp-test-server';
 import { pollFor, RELAXED_RATE_LIMITS } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { countStatements } from './support/statement-count';
 import { dumpAllTables } from './support/table-dump';
 import { testApp } from './support/test-app.builder';
 import { TestResources } from './support/test-resources';
@@ -180,23 +181,17 @@ describe('New-device sign-in notice (R19) on PostgreSQL', () => {
     // Before: a quarter never signed in, the others once from Firefox on Linux; a quarter of those already got a notice.
     for (const [i, a] of addresses.entries()) if (i % 4 !== 0) await notifier.signedIn({ email: a, ip: '198.51.100.1', userAgent: FIREFOX_LINUX });
     for (const [i, a] of addresses.entries()) if (i % 4 === 3) await notifier.signedIn({ email: a, ip: '203.0.113.9', userAgent: SAFARI_IOS });
-    const sql = app.t.app.get(OtpSql);
-    const statements: string[] = [];
-    const original = sql.rows.bind(sql);
-    const rows = jest.spyOn(sql, 'rows').mockImplementation(((label: string, text: string, values?: unknown[], mode?: OtpSqlMode) => {
-      statements.push(label);
-      return original(label, text, values, mode);
-    }) as typeof sql.rows);
+    const statements = countStatements(app.t.app.get(OtpSql));
     let outcomes;
     try {
       outcomes = await Promise.all(addresses.map((a, i) => notifier.signedIn({ email: a, ip: '198.51.100.1', userAgent: i % 4 === 1 ? FIREFOX_LINUX : CHROME_WINDOWS })));
     } finally {
-      rows.mockRestore();
+      statements.restore();
     }
     expect(outcomes).toEqual(addresses.map((_, i) => [
       { device: 'first', notice: 'none' }, { device: 'known', notice: 'none' }, { device: 'new', notice: 'queued' }, { device: 'new', notice: 'rate_limited' },
     ][i % 4]));
-    const records = statements.filter((l) => l === 'sign_in_record').length;
+    const records = statements.count('sign_in_record');
     expect(records).toBeGreaterThan(0);
     expect(records).toBeLessThan(addresses.length / 2);
     for (const [i, a] of addresses.entries()) {

@@ -53,12 +53,12 @@ function warnIfNot2xx(label: string, r: LoadResult): void {
 }
 
 /** Request builders: each issue a distinct address; each verify a fresh challenge. */
-function issueRequests(prefix: string, t: string): () => { path: string; body: string } {
+export function issueRequests(prefix: string, t: string): () => { path: string; body: string } {
   let i = 0;
   return () => ({ path: prefix, body: JSON.stringify({ email: `load-${t}-${i++}@bench.example.com` }) });
 }
 
-function verifyRequests(prefix: string, pairs: [string, string][], label: string): () => { path: string; body: string } {
+export function verifyRequests(prefix: string, pairs: [string, string][], label: string): () => { path: string; body: string } {
   let i = 0;
   let warned = false;
   return () => {

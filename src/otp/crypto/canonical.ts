@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import { OtpEmailInvalidError } from '../core/otp.errors';
 import type { OtpContext, OtpContextValue } from '../core/otp.types';
+import { sha256 } from './sha256';
 
 // RFC 5322 atext, plus the non-ASCII characters RFC 6532 (SMTPUTF8) adds, minus every
 // control, format, separator, unassigned and private-use character.
@@ -119,5 +119,5 @@ export function canonicalJson(value: unknown): string {
 /** SHA-256 over the canonical JSON, domain-separated; `null` when no context is bound. */
 export function contextHash(context: OtpContext | undefined | null): string | null {
   if (context === undefined || context === null) return null;
-  return createHash('sha256').update('otp-context/v1\n').update(canonicalJson(context)).digest('base64url');
+  return sha256(`otp-context/v1\n${canonicalJson(context)}`, 'base64url');
 }

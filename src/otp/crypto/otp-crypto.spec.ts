@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { OtpContext } from '../core/otp.types';
 import { canonicalEmail, canonicalJson, contextHash, isOtpContext } from './canonical';
 import { OtpCipher } from './otp-cipher';
 import { generateCode } from './otp-code';
@@ -99,6 +100,13 @@ describe('canonical forms', () => {
     expect(contextHash({ amount: 10, to: 'bob' })).toBe(contextHash({ to: 'bob', amount: 10 }));
     expect(contextHash({ amount: 10, to: 'bob' })).not.toBe(contextHash({ amount: '10', to: 'bob' }));
     expect(contextHash(undefined)).toBeNull();
+  });
+
+  it('hashes as first written (hashes stored with live challenges and tokens still match after an upgrade)', () => {
+    for (const context of [{ amount: 10, to: 'bob' }, { note: 'ключ 🙂', n: 1.5 }] as OtpContext[]) {
+      const first = createHash('sha256').update('otp-context/v1\n').update(canonicalJson(context)).digest('base64url');
+      expect(contextHash(context)).toBe(first);
+    }
   });
 });
 
