@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { OtpChallengeStore, NewChallengeRow } from '../src/otp/persistence/otp-challenge.store';
+import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
+import { NewChallengeRow } from '../src/otp/persistence/otp-challenge.types';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { countStatements } from './support/statement-count';

@@ -32,16 +32,33 @@ describe('query plans of the challenge store', () => {
     return sent;
   }
 
+  /**
+   * The statement `call` sends with the most inputs (the length of its first array parameter): of
+   * concurrent calls, those past the free group-commit slots share one.
+   */
+  async function batchStatementOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<{ text: string; values: unknown[] }> {
+    let sent = { text: '', values: [] as unknown[] };
+    const size = (values: unknown[]) => (Array.isArray(values[0]) ? values[0].length : 0);
+    const capturing = {
+      rows: async (_label: string, text: string, values: unknown[]) => {
+        if (size(values) > size(sent.values)) sent = { text, values };
+        return [{}];
+      },
+    } as unknown as OtpSql;
+    await call(new OtpChallengeStore(capturing, new OtpFailureBudgetStore(capturing))).catch(() => undefined);
+    return sent;
+  }
+
   /** The custom plan of the statement `call` sends, run with its values. */
-  async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<string> {
-    const { text, values } = await statementOf(call);
+  async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>, capture = statementOf): Promise<string> {
+    const { text, values } = await capture(call);
     const rows: Record<string, string>[] = await db.dataSource.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${text}`, values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
   /** The generic plan (no parameter values known) of the statement `call` sends, as a prepared statement. */
-  async function genericPlanOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<string> {
-    const { text, values } = await statementOf(call);
+  async function genericPlanOf(call: (store: OtpChallengeStore) => Promise<unknown>, capture = statementOf): Promise<string> {
+    const { text, values } = await capture(call);
     const runner = db.dataSource.createQueryRunner();
     await runner.connect();
     try {
@@ -76,6 +93,25 @@ describe('query plans of the challenge store', () => {
       expect(plan).not.toMatch(/otp_challenges_live_uq/);
       expect(plan).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
     }
+  });
+
+  it('verify of a batch (group commit) reaches each challenge by primary key, in its custom and generic plans', async () => {
+    const ids: string[] = (await db.dataSource.query(`SELECT id FROM otp_challenges OFFSET 20 LIMIT 8`)).map((r: { id: string }) => r.id);
+    // Eight at once: four take the free slots, the next four share one statement.
+    const batch = (s: OtpChallengeStore) => Promise.allSettled(ids.map((id) => s.attempt(id, ['k:none', 'k:other'], null, BUDGET,
+      { tokenHash: `h${id}`, amr: ['otp_email'], ttlSeconds: 300 })));
+    const { values } = await batchStatementOf(batch);
+    expect(values[0]).toHaveLength(4);
+    const custom = await planOf(batch, batchStatementOf);
+    expect(custom).toMatch(/Update on otp_challenges \w+ \(actual rows=4 /);
+    expect(custom).toMatch(/otp_challenges_pkey/);
+    expect(custom).not.toMatch(/Seq Scan on otp_challenges/);
+    expect(custom).not.toMatch(/otp_challenges_live_uq/);
+    expect(custom).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
+    const generic = await genericPlanOf(batch, batchStatementOf);
+    expect(generic).toMatch(/otp_challenges_pkey/);
+    expect(generic).not.toMatch(/Seq Scan on otp_challenges/);
+    expect(generic).not.toMatch(/otp_challenges_live_uq/);
   });
 
   it('resend (addCode) updates the challenge through its primary key as well', async () => {

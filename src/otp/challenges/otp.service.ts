@@ -18,11 +18,13 @@ import {
 } from '../core/otp.errors';
 import type { ResolvedChallengeOptions } from './challenge-options';
 import { contextProblem, declaredPurpose } from './otp-purposes';
-import { NewOutboxMail, OtpChallengeStore, TokenOnSuccess, VerifyOutcome } from '../persistence/otp-challenge.store';
+import { OtpChallengeStore } from '../persistence/otp-challenge.store';
+import { NewOutboxMail, TokenOnSuccess, VerifyOutcome } from '../persistence/otp-challenge.types';
 import { OtpSendLimiter } from '../rate-limit/otp-send-limiter';
 import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChallengeInput } from '../core/otp.types';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { isUuid } from '../crypto/uuid';
+import { recipientTagOf } from '../crypto/challenge-id';
 
 /** What the encrypted delivery blob of a challenge holds. */
 type DeliveryDetails = ChallengeDeliveryDetails;
@@ -163,6 +165,8 @@ export class OtpService {
       hash,
       this.options.failureBudget,
       token,
+      // Attempts of one address never share a statement (the tag names the address; a forged one matches no row).
+      recipientTagOf(input.challengeId),
     );
     this.emitVerifyEvents(input.challengeId, out);
     // Under an escalating delay no code was compared: a wait is not a verdict on the code.

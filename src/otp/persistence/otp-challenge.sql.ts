@@ -16,9 +16,6 @@ const LIVE = `c.consumed_at IS NULL AND c.superseded_at IS NULL AND c.expires_at
  * yet: 70 verifies/s in the bench instead of 700): the row is reached by primary key.
  */
 const STILL_LIVE = `coalesce(c.consumed_at, c.superseded_at) IS NULL AND c.expires_at > now() AND c.attempts < c.max_attempts`;
-/** A candidate digest (`$2`) and the context (`$3`) match challenge `c`. */
-const MATCHES = `c.code_digests && $2::text[] AND c.context_hash IS NOT DISTINCT FROM $3::text`;
-
 /** Whether challenge `id` (an SQL expression) was consumed or superseded; NULL when there is none. */
 export const challengeEnded = (id: string) =>
   `(SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL FROM otp_challenges c WHERE c.id = ${id})`;
@@ -61,42 +58,61 @@ export const ISSUE_BATCH = `WITH input AS (
    )
    SELECT i.ord, c.expires_at, c.resend_available_at FROM input i LEFT JOIN created c ON c.id = i.id ORDER BY i.ord`;
 
-const BUDGET: BudgetParams = { windowSeconds: '$4', maxFailures: '$5', afterFailures: '$6::int', baseSeconds: '$7::float8', maxSeconds: '$8::float8' };
+const BUDGET: BudgetParams = { windowSeconds: '$5', maxFailures: '$6', afterFailures: '$7::int', baseSeconds: '$8::float8', maxSeconds: '$9::float8' };
 
 /**
- * The verify statement: `$1` challenge, `$2` candidate digests, `$3` context hash, `$4`-`$8`
- * the budget (window, max failures, delay threshold, base and cap); with `minting`, `$9`-`$12`
- * the token (hash, challenge id, amr, ttl).
+ * A candidate digest and the context of input `x` (columns ord, want_context) match challenge `c`: each
+ * input has `$3` candidates, those of input k at `$2[(k - 1) * $3 + 1 : k * $3]`.
+ */
+const matchesOf = (x: string) => `c.code_digests && ($2::text[])[((${x}.ord - 1) * $3::int + 1)::int : (${x}.ord * $3::int)::int]
+           AND c.context_hash IS NOT DISTINCT FROM ${x}.want_context`;
+
+/**
+ * The verify statement, for a batch of attempts on challenges of distinct addresses (group commit; one
+ * attempt is a batch of one): `$1` challenge ids, `$2` their candidate digests, `$3` of them each
+ * (`matchesOf`), `$4` context hashes, `$5`-`$9` the budget (window, max failures, delay threshold,
+ * base and cap); with `minting`, `$10` token hashes, `$11` amr and `$12` ttl. Per attempt, as a
+ * statement of its own would: passes the address's budget row under its lock, counts the attempt on the
+ * challenge row under its lock and consumes it if a candidate matches, and writes its token. Budget rows
+ * are locked in the order of the address index. Two attempts of one address in one batch (the caller
+ * keys batches by address; an id without a tag could slip through) make the statement fail, and
+ * `GroupCommit` writes them again one by one. One answer row per input, in their order.
  */
 export function attemptSql(minting: boolean): string {
   const token = minting ? `, token AS (
-         ${mintTokenOfConsumed({ hash: '$9', challengeId: '$10', amr: '$11', ttl: '$12' }, 'attempt')}
+         ${mintTokenOfConsumed({ hash: '($10::text[])[a.ord::int]', challengeId: 'a.id', amr: '$11', ttl: '$12' }, 'attempt')}
        )` : '';
-  return `WITH target AS (
-         SELECT c.id, c.recipient_index, (${LIVE}) AS live, (${MATCHES}) AS matches,
+  return `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $4::text[]) WITH ORDINALITY AS i(id, want_context, ord)
+       ), target AS (
+         SELECT i.ord, i.want_context, c.id, c.recipient_index, (${LIVE}) AS live, (${matchesOf('i')}) AS matches,
            ${budgetState(BUDGET)}
-         FROM otp_challenges c
+         FROM input i JOIN otp_challenges c ON c.id = i.id
          ${budgetJoin(BUDGET, 'c.recipient_index')}
-         WHERE c.id = $1
+         -- \`= ANY\` of the array itself: each challenge is reached by primary key.
+         WHERE c.id = ANY($1::uuid[])
        ), budget AS (
          ${passBudget(BUDGET, 'target')}
        ), attempt AS (
          UPDATE otp_challenges c SET attempts = c.attempts + 1,
-           consumed_at = CASE WHEN ${MATCHES} THEN now() END,
-           delivery_ciphertext = CASE WHEN ${MATCHES} THEN NULL ELSE c.delivery_ciphertext END
+           consumed_at = CASE WHEN ${matchesOf('t')} THEN now() END,
+           delivery_ciphertext = CASE WHEN ${matchesOf('t')} THEN NULL ELSE c.delivery_ciphertext END
          FROM target t
-         WHERE c.id = $1 AND c.id = t.id AND t.live AND t.wait_seconds IS NULL AND EXISTS (SELECT 1 FROM budget)
+         WHERE c.id = ANY($1::uuid[]) AND c.id = t.id AND t.live AND t.wait_seconds IS NULL
+           AND EXISTS (SELECT 1 FROM budget bu WHERE bu.recipient_index = t.recipient_index)
            AND ${STILL_LIVE}
-         RETURNING c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
+         RETURNING t.ord, c.id, c.purpose, c.context_hash, c.recipient_index, c.consumed_at, c.attempts, c.max_attempts
        )${token}
        SELECT (t.id IS NOT NULL) AS found,
-         coalesce(t.live AND t.wait_seconds IS NULL AND NOT EXISTS (SELECT 1 FROM budget), false) AS refused_by_budget,
+         coalesce(t.live AND t.wait_seconds IS NULL
+           AND NOT EXISTS (SELECT 1 FROM budget bu WHERE bu.recipient_index = t.recipient_index), false) AS refused_by_budget,
          t.wait_seconds, t.spent AS spent_before,
          (a.attempts IS NOT NULL) AS attempted,
-         (SELECT failures FROM budget) AS budget_failures,
+         (SELECT bu.failures FROM budget bu WHERE bu.recipient_index = t.recipient_index) AS budget_failures,
          a.consumed_at, a.purpose, a.context_hash,
          coalesce(a.recipient_index, t.recipient_index) AS recipient_index, a.attempts, a.max_attempts
-       FROM (SELECT 1) AS one LEFT JOIN target t ON true LEFT JOIN attempt a ON true`;
+       FROM input i LEFT JOIN target t ON t.ord = i.ord LEFT JOIN attempt a ON a.ord = i.ord
+       ORDER BY i.ord`;
 }
 
 export const ATTEMPT = attemptSql(false);

@@ -5,69 +5,16 @@ import {
 } from './otp-challenge.sql';
 import { OtpFailureBudgetStore } from './otp-failure-budget.store';
 import { GroupCommit } from './group-commit';
+import {
+  AttemptInput, AttemptRow, ChallengeDelivery, ChallengeTimes, FailureBudgetLimits, NewChallengeRow, NewOutboxMail, ResendOutcome,
+  TokenOnSuccess, VerifyOutcome,
+} from './otp-challenge.types';
 import { OtpSql } from './otp-sql';
 
-/** A code's mail, written to the outbox by the statement that issues or resends the code: id and sealed payload. */
-export interface NewOutboxMail {
-  id: string;
-  payloadCiphertext: string;
-}
-
-export interface NewChallengeRow {
-  id: string;
-  recipientIndex: string;
-  purpose: string;
-  contextHash: string | null;
-  codeDigest: string;
-  deliveryCiphertext: string;
-  maxAttempts: number;
-  ttlSeconds: number;
-  cooldownSeconds: number;
-  /** The code's mail, written to the outbox by the same statement. */
-  mail: NewOutboxMail;
-}
-
-export interface ChallengeTimes {
-  expiresAt: Date;
-  resendAvailableAt: Date;
-}
-
-export interface VerifyOutcome {
-  /** The challenge exists. */
-  found: boolean;
-  /** The address's failure budget refused the attempt before it reached the challenge. */
-  budgetSpent: boolean;
-  /** The address is under an escalating delay: nothing was compared; retry after this many seconds. */
-  waitSeconds: number | null;
-  /** The attempt was counted on a live challenge. */
-  attempted: boolean;
-  consumedAt: Date | null;
-  purpose: string | null;
-  contextHash: string | null;
-  recipientIndex: string | null;
-  attempts: number | null;
-  maxAttempts: number | null;
-  budgetFailures: number | null;
-}
-
-export interface ResendOutcome {
-  found: boolean;
-  live: boolean;
-  /** Seconds until the cooldown ends; 0 when the resend was done. */
-  waitSeconds: number;
-  resent: boolean;
-  purpose: string | null;
-  deliveryCiphertext: string | null;
-  expiresAt: Date | null;
-  resendAvailableAt: Date | null;
-}
-
-/** The proof token the verify statement writes when the code is right (see `OtpTokenService.verifyAndIssue`). */
-export interface TokenOnSuccess {
-  tokenHash: string;
-  amr: readonly string[];
-  ttlSeconds: number;
-}
+/** Verify statements in flight at once per process (group commit). */
+export const VERIFY_STATEMENTS_IN_FLIGHT = 4;
+/** Attempts one verify statement takes at most. */
+export const VERIFY_BATCH_MAX = 64;
 
 /** Issue statements in flight at once per process (group commit); a pool has more connections for the rest. */
 export const ISSUE_STATEMENTS_IN_FLIGHT = 4;
@@ -76,13 +23,6 @@ export const ISSUE_BATCH_MAX = 64;
 const MAX_ISSUE_RETRIES = 32;
 /** `afterFailures` when escalating delays are off: no address ever reaches it. */
 const NO_DELAY = 2_147_483_647;
-
-/** The sealed delivery details of a challenge (NULL once it ended), with its purpose and address. */
-export interface ChallengeDelivery {
-  purpose: string;
-  recipientIndex: string;
-  deliveryCiphertext: string | null;
-}
 
 /**
  * Owns `otp_challenges` (statements in `otp-challenge.sql.ts`). Each method is one SQL
@@ -96,6 +36,21 @@ export class OtpChallengeStore {
     maxBatch: ISSUE_BATCH_MAX,
     keyOf: (r) => `${r.recipientIndex}\n${r.purpose}`,
     write: (rows) => this.issueBatch(rows),
+  });
+
+  private readonly attempts = new GroupCommit<AttemptInput, AttemptRow>({
+    slots: VERIFY_STATEMENTS_IN_FLIGHT,
+    maxBatch: VERIFY_BATCH_MAX,
+    // One address at most once per statement (its budget row is written once); an id of no known
+    // address is a key of its own.
+    keyOf: (a) => a.address ?? a.challengeId,
+    // The statement takes one candidate count, one budget and one token lifetime for its whole batch.
+    settingsOf: (a) => {
+      const { budget: b, token: t } = a;
+      return `${a.candidates.length} ${b.windowSeconds} ${b.maxFailures} ${b.delay ? `${b.delay.afterFailures} ${b.delay.baseSeconds} ${b.delay.maxSeconds}` : '-'}`
+        + (t ? ` ${t.ttlSeconds} ${t.amr.join(' ')}` : '');
+    },
+    write: (batch) => this.attemptBatch(batch),
   });
 
   constructor(
@@ -146,19 +101,21 @@ export class OtpChallengeStore {
    * `delay.maxSeconds`. The wait is re-checked under the row lock by right codes too,
    * so a burst of concurrent guesses cannot slip one past it, even the burst whose
    * failures start the wait.
+   *
+   * By group commit (`ATTEMPT`): an attempt finding a statement slot free goes alone; attempts
+   * arriving while all are out share the next statement, each `address` at most once in it
+   * (attempts of one address stay one statement each, so their order on the budget row is the
+   * rows' locks', as before).
    */
   async attempt(
     challengeId: string,
     candidates: string[],
     contextHash: string | null,
-    budget: { maxFailures: number; windowSeconds: number; delay: { afterFailures: number; baseSeconds: number; maxSeconds: number } | null },
+    budget: FailureBudgetLimits,
     token?: TokenOnSuccess,
+    address?: string,
   ): Promise<VerifyOutcome> {
-    const values = [challengeId, candidates, contextHash, budget.windowSeconds, budget.maxFailures,
-      budget.delay?.afterFailures ?? NO_DELAY, budget.delay?.baseSeconds ?? 0, budget.delay?.maxSeconds ?? 0];
-    const [row] = token
-      ? await this.sql.rows('attempt_token', ATTEMPT_MINTING, [...values, token.tokenHash, challengeId, token.amr, token.ttlSeconds])
-      : await this.sql.rows('attempt', ATTEMPT, values);
+    const row = await this.attempts.run({ challengeId, candidates, contextHash, budget, token, address });
     // Refused under the budget row's lock although this statement's snapshot showed neither a
     // spent budget nor a wait: concurrent failures changed the row first. Read what they left
     // (a rare second round trip, only in such a race): a spent budget, or a wait.
@@ -166,7 +123,7 @@ export class OtpChallengeStore {
     // the answer is a wait (at least a second), never a verdict on the code.
     let raceWait: number | null = null;
     if (row.refused_by_budget && !row.spent_before) {
-      const now = await this.budgets.current(row.recipient_index);
+      const now = await this.budgets.current(row.recipient_index!);
       if (!now || now.failures < budget.maxFailures) raceWait = Math.max(1, Number(now?.waitSeconds ?? 1));
     }
     return {
@@ -182,6 +139,20 @@ export class OtpChallengeStore {
       maxAttempts: row.max_attempts,
       budgetFailures: row.budget_failures,
     };
+  }
+
+  /** One statement for a batch of attempts (one settings, distinct addresses): each one's answer row, in their order. */
+  private async attemptBatch(batch: AttemptInput[]): Promise<AttemptRow[]> {
+    const [{ budget, token, candidates }] = batch;
+    const values: unknown[] = [
+      batch.map((a) => a.challengeId), batch.flatMap((a) => a.candidates), candidates.length, batch.map((a) => a.contextHash),
+      budget.windowSeconds, budget.maxFailures, budget.delay?.afterFailures ?? NO_DELAY, budget.delay?.baseSeconds ?? 0,
+      budget.delay?.maxSeconds ?? 0,
+    ];
+    return token
+      ? this.sql.rows<AttemptRow>('attempt_token', ATTEMPT_MINTING,
+        [...values, batch.map((a) => a.token!.tokenHash), token.amr, token.ttlSeconds])
+      : this.sql.rows<AttemptRow>('attempt', ATTEMPT, values);
   }
 
   /**

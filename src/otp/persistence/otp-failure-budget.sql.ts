@@ -32,7 +32,8 @@ export const budgetState = (p: BudgetParams) => `coalesce(b.failures >= ${p.maxF
 
 /**
  * Passes the budget row of each attempt in `target` (columns recipient_index, matches,
- * live, wait_seconds) under its lock, returning the failures counted (none when refused).
+ * live, wait_seconds; each address at most once) under its lock, returning each passed
+ * address with the failures counted (no row when refused).
  */
 export function passBudget(p: BudgetParams, target: string): string {
   const failuresBefore = `CASE WHEN ${lapsed(p)} THEN 0 ELSE b.failures END`;
@@ -44,6 +45,8 @@ export function passBudget(p: BudgetParams, target: string): string {
          SELECT t.recipient_index, CASE WHEN t.matches THEN '-infinity'::timestamptz ELSE now() END,
            CASE WHEN t.matches THEN 0 ELSE 1 END, CASE WHEN NOT t.matches THEN ${waitAfter(p, '1')} END
          FROM ${target} t WHERE t.live AND t.wait_seconds IS NULL
+         -- Rows locked in the order of the address index: two statements of several addresses each wait, never deadlock, here.
+         ORDER BY t.recipient_index
          ON CONFLICT (recipient_index) DO UPDATE SET
            window_started_at = CASE WHEN EXCLUDED.failures = 0 OR NOT ${lapsed(p)} THEN b.window_started_at ELSE now() END,
            failures = CASE WHEN EXCLUDED.failures = 0 THEN b.failures ELSE ${failuresBefore} + 1 END,
@@ -51,7 +54,7 @@ export function passBudget(p: BudgetParams, target: string): string {
              ELSE ${waitAfter(p, `(${failuresBefore} + 1)`)} END
          WHERE ${lapsed(p)} OR (b.failures < ${p.maxFailures}
            AND (b.failures < ${p.afterFailures} OR b.next_attempt_at IS NULL OR b.next_attempt_at <= now()))
-         RETURNING CASE WHEN ${lapsed(p)} THEN 0 ELSE b.failures END AS failures`;
+         RETURNING b.recipient_index, CASE WHEN ${lapsed(p)} THEN 0 ELSE b.failures END AS failures`;
 }
 
 export const BUDGET_NOW = `SELECT failures, ceil(extract(epoch FROM next_attempt_at - now()))::int AS wait_seconds
