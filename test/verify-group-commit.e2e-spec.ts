@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mintChallengeId, recipientTagOf } from '../src/otp/crypto/challenge-id';
-import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
+import { OtpChallengeStore, VERIFY_STATEMENTS_IN_FLIGHT } from '../src/otp/persistence/otp-challenge.store';
 import { FailureBudgetLimits, TokenOnSuccess, VerifyOutcome } from '../src/otp/persistence/otp-challenge.types';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
@@ -88,14 +88,19 @@ describe('verify by group commit on PostgreSQL (R9, R10, R24)', () => {
   });
 
   it('R24: unknown, consumed and live challenges in one burst each get their own answer', async () => {
-    const { store } = instance();
-    const live = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => challenge(store, `mixed-${i}`, tagOf(100 + i))));
-    await store.attempt(live[1], right(live[1]), null, BUDGET);
+    const { store, verifies } = instance();
+    const live = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => challenge(store, `mixed-${i}`, tagOf(100 + i))));
+    await store.attempt(live[6], right(live[6]), null, BUDGET);
     const unknown = mintChallengeId(tagOf(200));
-    const outcomes = await Promise.all([...live, unknown].map((id) => store.attempt(id, right(id), null, BUDGET, undefined, recipientTagOf(id))));
-    expect(outcomes[1]).toMatchObject({ found: true, attempted: false, consumedAt: null });
-    expect(outcomes[6]).toMatchObject({ found: false, attempted: false, consumedAt: null, recipientIndex: null });
-    for (const i of [0, 2, 3, 4, 5]) expect(outcomes[i].consumedAt).toBeInstanceOf(Date);
+    // The first VERIFY_STATEMENTS_IN_FLIGHT go alone; the consumed, the unknown and the last live one share the next statement.
+    const burst = [...live.slice(0, VERIFY_STATEMENTS_IN_FLIGHT), live[6], unknown, live[7]];
+    const before = verifies();
+    const outcomes = await Promise.all(burst.map((id) => store.attempt(id, right(id), null, BUDGET, undefined, recipientTagOf(id))));
+    expect(verifies() - before).toBe(VERIFY_STATEMENTS_IN_FLIGHT + 1);
+    expect(outcomes[4]).toMatchObject({ found: true, attempted: false, consumedAt: null, recipientIndex: 'mixed-6' });
+    expect(outcomes[5]).toMatchObject({ found: false, attempted: false, consumedAt: null, recipientIndex: null });
+    for (const i of [0, 1, 2, 3, 6]) expect(outcomes[i].consumedAt).toBeInstanceOf(Date);
+    expect(outcomes[6].recipientIndex).toBe('mixed-7');
   });
 
   it('R10: attempts of one address never share a statement: two instances guessing on its challenges stop at its budget exactly, bystanders unharmed', async () => {
@@ -117,15 +122,19 @@ describe('verify by group commit on PostgreSQL (R9, R10, R24)', () => {
     expect(await budgetOf('victim')).toBe(BUDGET.maxFailures);
     const [{ attempts }] = await db.dataSource.query(`SELECT sum(attempts)::int AS attempts FROM otp_challenges WHERE id = ANY($1::uuid[])`, [targets]);
     expect(attempts).toBe(BUDGET.maxFailures);
+    const perChallenge = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = ANY($1::uuid[])`, [targets]);
+    for (const c of perChallenge) expect(c.attempts).toBeLessThanOrEqual(5); // R9: no challenge past its max attempts
     expect(outcomes.filter((o) => o.recipientIndex?.startsWith('bystander-') && o.consumedAt)).toHaveLength(bystanders.length);
+    // Nothing was refused and written again: the victim's attempts never shared a statement.
+    expect([...a.failed, ...b.failed]).toEqual([]);
   });
 
-  it('R9: two attempts of one address that slip into one statement (ids without a tag) fail it, and each is then written alone with its own outcome', async () => {
+  it('R10: two attempts of one address that slip into one statement (ids without a tag) fail it, and each is then written alone, each failure counted once', async () => {
     const { store, failed } = instance();
     const pair = await Promise.all(['login', 'step-up'].map((purpose) => challenge(store, 'untagged', undefined, purpose)));
     const fillers = await Promise.all(Array.from({ length: 12 }, (_, i) => challenge(store, `filler-${i}`)));
     // The fillers take the free slots; the pair then waits, and two ids of no known address share the next statement.
-    const order = [...fillers.slice(0, 8), ...pair, ...fillers.slice(8)];
+    const order = [...fillers.slice(0, VERIFY_STATEMENTS_IN_FLIGHT), ...pair, ...fillers.slice(VERIFY_STATEMENTS_IN_FLIGHT)];
     const outcomes = await Promise.all(order.map((id) => store.attempt(id, wrong(id), null, BUDGET)));
     expect(failed.some((f) => /cannot affect row a second time/.test(f))).toBe(true);
     for (const out of outcomes) expect(out).toMatchObject({ found: true, attempted: true, attempts: 1, budgetFailures: expect.any(Number) });

@@ -96,7 +96,7 @@ describe('query plans of the challenge store', () => {
   });
 
   it('verify of a batch (group commit) reaches each challenge by primary key, in its custom and generic plans', async () => {
-    const ids: string[] = (await db.dataSource.query(`SELECT id FROM otp_challenges OFFSET 20 LIMIT 8`)).map((r: { id: string }) => r.id);
+    const ids: string[] = (await db.dataSource.query(`SELECT id FROM otp_challenges ORDER BY id OFFSET 20 LIMIT 8`)).map((r: { id: string }) => r.id);
     // Eight at once: four take the free slots, the next four share one statement.
     const batch = (s: OtpChallengeStore) => Promise.allSettled(ids.map((id) => s.attempt(id, ['k:none', 'k:other'], null, BUDGET,
       { tokenHash: `h${id}`, amr: ['otp_email'], ttlSeconds: 300 })));

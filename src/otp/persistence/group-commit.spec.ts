@@ -27,7 +27,7 @@ describe('GroupCommit', () => {
       write: async (b) => {
         batches.push(b);
         if (b.length > 1 && deadlocks-- > 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
-        if (b.includes('poison')) throw new Error('value out of range');
+        if (b.includes('poison')) throw Object.assign(new Error('value out of range'), { code: '22003' });
         return b.map((s) => s.toUpperCase());
       },
     });
@@ -37,9 +37,27 @@ describe('GroupCommit', () => {
     expect(await first).toBe('FIRST');
     expect(await Promise.all(rest)).toEqual(['A', 'B', 'C']);
     expect(await Promise.allSettled(poisoned)).toEqual([
-      { status: 'fulfilled', value: 'FIRST-AGAIN' }, { status: 'rejected', reason: new Error('value out of range') }, { status: 'fulfilled', value: 'D' },
+      { status: 'fulfilled', value: 'FIRST-AGAIN' }, { status: 'rejected', reason: expect.objectContaining({ message: 'value out of range' }) }, { status: 'fulfilled', value: 'D' },
     ]);
     expect(batches).toEqual([['first'], ['a', 'b', 'c', 'first-again', 'poison', 'd'], ['a'], ['b'], ['c'], ['first-again'], ['poison'], ['d']]);
+  });
+
+  it('a batch that failed with no answer from the server (it may have committed) fails every input and is never written again', async () => {
+    const batches: string[][] = [];
+    for (const lost of [new Error('Connection terminated unexpectedly'), Object.assign(new Error('connection failure'), { code: '08006' })]) {
+      batches.length = 0;
+      const g = new GroupCommit<string, string>({
+        slots: 1, maxBatch: 10, keyOf: (s) => s,
+        write: async (b) => {
+          batches.push(b);
+          if (b.length > 1) throw lost;
+          return b;
+        },
+      });
+      const outs = await Promise.allSettled(['first', 'a', 'b'].map((s) => g.run(s)));
+      expect(outs).toEqual([{ status: 'fulfilled', value: 'first' }, { status: 'rejected', reason: lost }, { status: 'rejected', reason: lost }]);
+      expect(batches).toEqual([['first'], ['a', 'b']]);
+    }
   });
 
   it('a key function that throws rejects its own input, and the queue goes on', async () => {

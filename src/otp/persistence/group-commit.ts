@@ -30,9 +30,11 @@ interface Waiting<In, Out> {
  * settings, waits for a later one). Under load this turns a round trip per request into one per batch;
  * alone, a request waits for nothing.
  *
- * A statement that fails fails nothing it wrote (one statement is atomic), so a failed batch of several
- * is written again one input at a time: a deadlock between two batches, or one input the database
- * refuses, fails only the input it belongs to, as when each request had its own statement.
+ * A statement the server refuses (an error with a SQLSTATE) wrote nothing (one statement is atomic), so
+ * such a failed batch of several is written again one input at a time: a deadlock between two batches,
+ * or one input the database refuses, fails only the input it belongs to, as when each request had its
+ * own statement. A batch that failed with no answer from the server (a connection lost mid-statement,
+ * class 08) may have been committed: it fails every input and is never written again.
  */
 export class GroupCommit<In, Out> {
   private readonly waiting: Waiting<In, Out>[] = [];
@@ -84,9 +86,12 @@ export class GroupCommit<In, Out> {
     try {
       outs = await this.o.write(batch.map((w) => w.input));
     } catch (err) {
-      if (batch.length === 1) return batch[0].reject(err);
-      // Nothing of the batch was written: each input again, in its own statement.
-      await Promise.all(batch.map((w) => this.write([w])));
+      if (batch.length === 1 || !refusedByServer(err)) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      // Nothing of the batch was written: each input again, in its own statement, one after another in this slot.
+      for (const w of batch) await this.write([w]);
       return;
     }
     // A statement that answered but not one row per input may have written them: never written again.
@@ -97,4 +102,14 @@ export class GroupCommit<In, Out> {
     }
     batch.forEach((w, i) => w.resolve(outs[i]));
   }
+}
+
+/**
+ * The server answered the statement with an error (a SQLSTATE, on the error itself or on TypeORM's
+ * `driverError`), so it rolled back; not a connection exception (class 08), whose statement may have committed.
+ */
+function refusedByServer(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.driverError?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08');
 }

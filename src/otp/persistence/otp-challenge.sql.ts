@@ -74,7 +74,10 @@ const matchesOf = (x: string) => `c.code_digests && ($2::text[])[((${x}.ord - 1)
  * base and cap); with `minting`, `$10` token hashes, `$11` amr and `$12` ttl. Per attempt, as a
  * statement of its own would: passes the address's budget row under its lock, counts the attempt on the
  * challenge row under its lock and consumes it if a candidate matches, and writes its token. Budget rows
- * are locked in the order of the address index. Two attempts of one address in one batch (the caller
+ * are locked in the order of the address index, and a batch locks a challenge only after its address's
+ * budget row, so two verify batches do not deadlock; a batch holding several challenge rows can deadlock
+ * with an issue batch's supersede or a bulk statement (the delivery wipe, the purge), and the victim
+ * batch is then written again one attempt at a time (`GroupCommit`). Two attempts of one address in one batch (the caller
  * keys batches by address; an id without a tag could slip through) make the statement fail, and
  * `GroupCommit` writes them again one by one. One answer row per input, in their order.
  */

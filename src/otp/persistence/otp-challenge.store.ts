@@ -43,12 +43,12 @@ export class OtpChallengeStore {
     maxBatch: VERIFY_BATCH_MAX,
     // One address at most once per statement (its budget row is written once); an id of no known
     // address is a key of its own.
-    keyOf: (a) => a.address ?? a.challengeId,
+    keyOf: (a) => a.address ?? a.challengeId.toLowerCase(), // an id in other case is the same uuid
     // The statement takes one candidate count, one budget and one token lifetime for its whole batch.
     settingsOf: (a) => {
       const { budget: b, token: t } = a;
       return `${a.candidates.length} ${b.windowSeconds} ${b.maxFailures} ${b.delay ? `${b.delay.afterFailures} ${b.delay.baseSeconds} ${b.delay.maxSeconds}` : '-'}`
-        + (t ? ` ${t.ttlSeconds} ${t.amr.join(' ')}` : '');
+        + (t ? ` ${t.ttlSeconds} ${JSON.stringify(t.amr)}` : '');
     },
     write: (batch) => this.attemptBatch(batch),
   });

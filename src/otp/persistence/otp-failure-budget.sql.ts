@@ -45,7 +45,7 @@ export function passBudget(p: BudgetParams, target: string): string {
          SELECT t.recipient_index, CASE WHEN t.matches THEN '-infinity'::timestamptz ELSE now() END,
            CASE WHEN t.matches THEN 0 ELSE 1 END, CASE WHEN NOT t.matches THEN ${waitAfter(p, '1')} END
          FROM ${target} t WHERE t.live AND t.wait_seconds IS NULL
-         -- Rows locked in the order of the address index: two statements of several addresses each wait, never deadlock, here.
+         -- Rows locked in the order of the address index: two statements of several addresses each do not deadlock on these rows.
          ORDER BY t.recipient_index
          ON CONFLICT (recipient_index) DO UPDATE SET
            window_started_at = CASE WHEN EXCLUDED.failures = 0 OR NOT ${lapsed(p)} THEN b.window_started_at ELSE now() END,
