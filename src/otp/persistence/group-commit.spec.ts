@@ -1,5 +1,19 @@
 import { GroupCommit } from './group-commit';
 
+/** A one-slot group commit of strings, each its own key, recording its batches: `refuse` throws for a batch the "database" refuses, else each input is answered in upper case. */
+function recording(refuse: (batch: string[]) => void) {
+  const batches: string[][] = [];
+  const g = new GroupCommit<string, string>({
+    slots: 1, maxBatch: 10, keyOf: (s) => s,
+    write: async (b) => {
+      batches.push(b);
+      refuse(b);
+      return b.map((s) => s.toUpperCase());
+    },
+  });
+  return { g, batches };
+}
+
 describe('GroupCommit', () => {
   it('fails every input of a statement that answers another number of rows than it was given, and writes none of them again', async () => {
     const batches: number[][] = [];
@@ -20,16 +34,10 @@ describe('GroupCommit', () => {
   });
 
   it('a failed batch of several is written again one input at a time: only the input the database refuses fails (a deadlock victim: all succeed)', async () => {
-    const batches: string[][] = [];
     let deadlocks = 1;
-    const g = new GroupCommit<string, string>({
-      slots: 1, maxBatch: 10, keyOf: (s) => s,
-      write: async (b) => {
-        batches.push(b);
-        if (b.length > 1 && deadlocks-- > 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
-        if (b.includes('poison')) throw Object.assign(new Error('value out of range'), { code: '22003' });
-        return b.map((s) => s.toUpperCase());
-      },
+    const { g, batches } = recording((b) => {
+      if (b.length > 1 && deadlocks-- > 0) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      if (b.includes('poison')) throw Object.assign(new Error('value out of range'), { code: '22003' });
     });
     const first = g.run('first');
     const rest = ['a', 'b', 'c'].map((s) => g.run(s)); // these and the next three wait for the slot: one batch of six, the deadlock's victim
@@ -43,19 +51,12 @@ describe('GroupCommit', () => {
   });
 
   it('a batch that failed with no answer from the server (it may have committed) fails every input and is never written again', async () => {
-    const batches: string[][] = [];
     for (const lost of [new Error('Connection terminated unexpectedly'), Object.assign(new Error('connection failure'), { code: '08006' })]) {
-      batches.length = 0;
-      const g = new GroupCommit<string, string>({
-        slots: 1, maxBatch: 10, keyOf: (s) => s,
-        write: async (b) => {
-          batches.push(b);
-          if (b.length > 1) throw lost;
-          return b;
-        },
+      const { g, batches } = recording((b) => {
+        if (b.length > 1) throw lost;
       });
       const outs = await Promise.allSettled(['first', 'a', 'b'].map((s) => g.run(s)));
-      expect(outs).toEqual([{ status: 'fulfilled', value: 'first' }, { status: 'rejected', reason: lost }, { status: 'rejected', reason: lost }]);
+      expect(outs).toEqual([{ status: 'fulfilled', value: 'FIRST' }, { status: 'rejected', reason: lost }, { status: 'rejected', reason: lost }]);
       expect(batches).toEqual([['first'], ['a', 'b']]);
     }
   });
