@@ -4,6 +4,7 @@ import { OtpChallengeStore, VERIFY_STATEMENTS_IN_FLIGHT } from '../src/otp/persi
 import { FailureBudgetLimits, TokenOnSuccess, VerifyOutcome } from '../src/otp/persistence/otp-challenge.types';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
+import { countStatements } from './support/statement-count';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -23,20 +24,10 @@ describe('verify by group commit on PostgreSQL (R9, R10, R24)', () => {
   /** A store on its own `OtpSql` (as another instance's would be), counting its verify statements and their failures. */
   function instance() {
     const sql = new OtpSql(db.dataSource, { preparedStatements: true });
-    const failed: string[] = [];
-    const labels: string[] = [];
-    const rows = sql.rows.bind(sql);
-    // Counts the statements by label, as `countStatements` does, and records those the database refused (still failing them).
-    jest.spyOn(sql, 'rows').mockImplementation(((label, text, values, mode) => {
-      labels.push(label);
-      return rows(label, text, values, mode).catch((err: Error) => {
-        failed.push(`${label}: ${err.message}`);
-        throw err;
-      });
-    }) as OtpSql['rows']);
+    const statements = countStatements(sql);
     const store = new OtpChallengeStore(sql, new OtpFailureBudgetStore(sql));
-    const verifies = () => labels.filter((l) => l === 'attempt' || l === 'attempt_token').length;
-    return { store, verifies, failed };
+    const verifies = () => statements.count('attempt') + statements.count('attempt_token');
+    return { store, verifies, failed: statements.failed };
   }
 
   /** A tag of 13 hex digits for address `n` (the tag the keyring would derive, here made up). */
@@ -141,5 +132,15 @@ describe('verify by group commit on PostgreSQL (R9, R10, R24)', () => {
     expect(await budgetOf('untagged')).toBe(2);
     expect(outcomes.filter((o) => o.recipientIndex === 'untagged').map((o) => o.budgetFailures).sort()).toEqual([1, 2]);
     for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) expect(await budgetOf(`filler-${i}`)).toBe(1);
+  });
+
+  it('R10: one untagged id sent in two letter cases is one challenge and one key: the two attempts never share a statement', async () => {
+    const { store, failed } = instance();
+    const id = await challenge(store, 'cased');
+    const fillers = await Promise.all(Array.from({ length: VERIFY_STATEMENTS_IN_FLIGHT }, (_, i) => challenge(store, `cased-filler-${i}`)));
+    const outcomes = await Promise.all([...fillers, id.toUpperCase(), id.toLowerCase()].map((c) => store.attempt(c, wrong(id), null, BUDGET)));
+    expect(failed).toEqual([]);
+    expect(outcomes.slice(-2).map((o) => o.attempts).sort()).toEqual([1, 2]);
+    expect(await budgetOf('cased')).toBe(2);
   });
 });
