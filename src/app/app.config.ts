@@ -51,6 +51,7 @@ export function mailOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtpMod
     templatesDir: env.MAIL_TEMPLATES_DIR || undefined,
     templatesOverlay: env.MAIL_TEMPLATES_OVERLAY || undefined,
     pollIntervalMs: env.MAIL_POLL_INTERVAL_MS ? Number(env.MAIL_POLL_INTERVAL_MS) : undefined,
+    claimIntervalMs: env.MAIL_CLAIM_INTERVAL_MS ? Number(env.MAIL_CLAIM_INTERVAL_MS) : undefined,
     dispatcher: env.MAIL_DISPATCHER === 'false' ? false : undefined,
     retry: env.MAIL_RETRY_BASE_MS ? { baseMs: Number(env.MAIL_RETRY_BASE_MS) } : undefined,
     batchSize: env.MAIL_BATCH_SIZE ? Number(env.MAIL_BATCH_SIZE) : undefined,

@@ -1,4 +1,6 @@
 import { OtpService } from '../../src/otp';
+import { OtpSql } from '../../src/otp/persistence/otp-sql';
+import { countStatements } from '../support/statement-count';
 import { pollFor, testKeyLine } from '../support/test-app';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { testApp } from '../support/test-app.builder';
@@ -40,6 +42,21 @@ describe('Dispatcher wake-ups', () => {
     } finally {
       await watcher.end();
     }
+  });
+
+  it('mail written within the claim interval waits for the next claim: 20 codes issued one after another go out with at most two claims', async () => {
+    const t = await testApp().database(db!).env({ MAIL_POLL_INTERVAL_MS: '60000', MAIL_CLAIM_INTERVAL_MS: '1000', ...keys }).boot();
+    open.app(t);
+    const statements = countStatements(t.app.get(OtpSql));
+    const otp = t.app.get(OtpService);
+    const ids: string[] = [];
+    // One after another, as 20 requests a few ms apart would come (well within the second).
+    for (let i = 0; i < 20; i++) ids.push((await otp.issue({ email: `spaced.${i}.${Date.now()}@example.com` })).challengeId);
+    await pollFor(() => ids.every((id) => t.mailbox.list().some((m) => m.challengeId === id)) || undefined, 5000);
+    // The first may go alone (if the start-up claim was over a second ago); the rest share one.
+    expect(statements.count('outbox_claim')).toBeLessThanOrEqual(2);
+    expect(statements.count('outbox_delivered')).toBeLessThanOrEqual(2);
+    statements.restore();
   });
 
   it('embedded PGlite (no LISTEN): the in-process wake-up and polling deliver the code', async () => {

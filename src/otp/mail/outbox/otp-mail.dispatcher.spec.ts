@@ -185,3 +185,86 @@ describe('OtpMailDispatcher hands a port no more messages than its concurrency',
     expect(store.scheduleRetry).toHaveBeenCalledWith(rowOf(2).id, 'timeout', 0);
   });
 });
+
+/** Mail written while a claim is recent waits for the next one: one statement for many, a lone mail at once. */
+describe('OtpMailDispatcher spaces the claims that wake-ups start (claimIntervalMs)', () => {
+  let written = 0;
+  let claimDue: jest.Mock;
+  let send: jest.Mock;
+  const start = async (claimIntervalMs: number) => {
+    written = 0;
+    claimDue = jest.fn(async (_worker: string, limit: number) => {
+      const n = Math.min(limit, written);
+      written -= n;
+      return Array.from({ length: n }, (_, i) => ({
+        id: `00000000-0000-4000-8000-${String(claimDue.mock.calls.length * 100 + i).padStart(12, '0')}`, challengeId: null,
+        kind: 'code', purpose: 'login', recipientIndex: 'ri', payloadCiphertext: 'sealed', attempts: 1,
+        deadlineAt: new Date(Date.now() + 600_000), action: 'claimed', lastError: null,
+      }));
+    });
+    send = jest.fn(async () => ({ messageId: '<m@x>', response: '250 ok' }));
+    const store = { claimDue, markDelivered: jest.fn(async (batch: { id: string }[]) => batch.map((d) => d.id)), challengeEnded: jest.fn() };
+    const cipher = { decrypt: () => JSON.stringify({ kind: 'code', to: 'a@example.test', code: '123456', purpose: 'login', requestedAt: new Date().toISOString() }) };
+    const options = { mail: resolveOtpMailOptions({ leaseSeconds: 60, claimIntervalMs }, false) } as unknown as ResolvedOtpOptions;
+    const dispatcher = new OtpMailDispatcher(options, store as unknown as OtpMailOutboxStore, { concurrency: 20, send } as unknown as OtpMailer,
+      cipher as unknown as OtpCipher, { emit: jest.fn() } as unknown as OtpEventBus, { options: { type: 'embedded' } } as unknown as DataSource, new OtpSchemaState());
+    await dispatcher.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(0);
+    return dispatcher;
+  };
+  const write = (dispatcher: OtpMailDispatcher) => {
+    written++;
+    dispatcher.mailWritten();
+  };
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('ten mails written within 50 ms of a claim go out with one further claim, 50 ms after it', async () => {
+    const dispatcher = await start(50);
+    expect(claimDue).toHaveBeenCalledTimes(1); // the start-up claim
+    for (let i = 0; i < 10; i++) {
+      write(dispatcher);
+      await jest.advanceTimersByTimeAsync(4);
+    }
+    expect(claimDue).toHaveBeenCalledTimes(1);
+    expect(send).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(claimDue).toHaveBeenCalledTimes(2);
+    expect(send).toHaveBeenCalledTimes(10);
+    await dispatcher.onModuleDestroy();
+  });
+
+  it('a lone mail after a quiet spell is claimed at once', async () => {
+    const dispatcher = await start(50);
+    await jest.advanceTimersByTimeAsync(100);
+    write(dispatcher);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(claimDue).toHaveBeenCalledTimes(2);
+    expect(send).toHaveBeenCalledTimes(1);
+    await dispatcher.onModuleDestroy();
+  });
+
+  it('with claimIntervalMs 0 each mail written after a claim finished starts its own', async () => {
+    const dispatcher = await start(0);
+    for (let i = 0; i < 3; i++) {
+      write(dispatcher);
+      await jest.advanceTimersByTimeAsync(1);
+    }
+    expect(claimDue).toHaveBeenCalledTimes(4);
+    expect(send).toHaveBeenCalledTimes(3);
+    await dispatcher.onModuleDestroy();
+  });
+
+  it('stopping does not wait out the interval: a held claim is let go and claims nothing', async () => {
+    const dispatcher = await start(1_000);
+    write(dispatcher);
+    await jest.advanceTimersByTimeAsync(1);
+    const t = Date.now();
+    const stopped = dispatcher.onModuleDestroy();
+    await jest.advanceTimersByTimeAsync(0);
+    await stopped;
+    expect(Date.now() - t).toBeLessThan(1_000);
+    expect(claimDue).toHaveBeenCalledTimes(1);
+  });
+});

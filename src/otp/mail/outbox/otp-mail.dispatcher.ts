@@ -12,6 +12,7 @@ import type { ResolvedOtpMailOptions } from '../mail-options';
 import { OtpSchemaState } from '../../persistence/otp-schema.state';
 import { OtpMailer, OtpMailReceipt } from '../otp-mailer.port';
 import { handOver, LEASE_MARGIN_MS, OtpMailTimeoutError, sendTimeoutMs, withTimeout } from './mail-lease.timing';
+import { ClaimSpacing } from './claim-spacing';
 import { MailOutcomes } from './mail-outcomes';
 import { MailTransportSlots } from './mail-transport.slots';
 import { OutboxPayload } from './otp-mail-outbox.payload';
@@ -25,7 +26,8 @@ export { OUTBOX_CHANNEL } from './outbox.wakeup';
 /**
  * Delivers the mail outbox. Woken in-process when a row is written, by
  * LISTEN/NOTIFY when a writer-only instance writes one (PostgreSQL only; PGlite
- * polls), and by a short poll otherwise. It keeps up to `maxInFlight` messages
+ * polls), and by a short poll otherwise; a wake-up within `claimIntervalMs` of the last
+ * claim waits for the rest of it (`ClaimSpacing`). It keeps up to `maxInFlight` messages
  * in flight: as soon as `batchSize` slots are free it claims that many due rows
  * (`FOR UPDATE SKIP LOCKED` plus a lease) and hands each to the mail port, so
  * the next claim overlaps the sends of the previous one. Each outcome is
@@ -56,6 +58,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly recorder: OtpMailDeliveryRecorder;
   private readonly outcomes: MailOutcomes;
   private readonly wakeup: OutboxWakeup;
+  private readonly spacing: ClaimSpacing;
 
   constructor(
     @Inject(OTP_RESOLVED_OPTIONS) private readonly options: { mail: ResolvedOtpMailOptions },
@@ -66,6 +69,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
     @InjectDataSource() db: DataSource,
     private readonly schema: OtpSchemaState,
   ) {
+    this.spacing = new ClaimSpacing(options.mail.claimIntervalMs);
     this.wakeup = new OutboxWakeup(db, options.mail.pollIntervalMs, () => this.wake(), this.logger);
     this.recorder = new OtpMailDeliveryRecorder({
       write: (batch) => this.store.markDelivered(batch),
@@ -90,6 +94,7 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.running = false;
     this.slotFreed?.(); // the claim loop, if it waits for a slot, stops now
+    this.spacing.cancel(); // and a claim held back by the spacing goes now, to find it stopped
     this.wakeup.cancelPoll();
     await this.whenIdle();
     await this.wakeup.unlisten();
@@ -103,7 +108,8 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     this.wakeup.cancelPoll();
-    this.current = this.drain().finally(() => {
+    const spaced = this.spacing.wait();
+    this.current = (spaced ? spaced.then(() => this.drain()) : this.drain()).finally(() => {
       this.current = undefined;
       this.schedule();
     });
@@ -138,25 +144,25 @@ export class OtpMailDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Claims while rows come back full: each claim waits only until a batch's worth of slots
-   * is free, not for the previous batch to settle.
+   * is free, not for the previous batch to settle. A wake-up meanwhile (`again`) starts the
+   * next drain, through the spacing.
    */
   private async drain(): Promise<void> {
     const { batchSize, maxInFlight } = this.options.mail;
     const claim = Math.min(batchSize, maxInFlight);
-    do {
-      this.again = false;
-      for (;;) {
-        while (this.running && this.sending > maxInFlight - claim) await new Promise<void>((r) => (this.slotFreed = r));
-        if (!this.running) return;
-        if ((await this.claimAndSend(claim)) < claim) break;
-      }
-    } while (this.again && this.running);
+    this.again = false;
+    for (;;) {
+      while (this.running && this.sending > maxInFlight - claim) await new Promise<void>((r) => (this.slotFreed = r));
+      if (!this.running) return;
+      if ((await this.claimAndSend(claim)) < claim) return;
+    }
   }
 
   /** Claims up to `limit` rows and starts their delivery; returns how many rows it claimed or abandoned. */
   private async claimAndSend(limit: number): Promise<number> {
     let rows: OutboxRow[];
     let claimedAt = Date.now();
+    this.spacing.started();
     try {
       claimedAt = Date.now(); // before the statement: the lease surely ends after claimedAt + leaseSeconds
       rows = await this.store.claimDue(this.workerId, limit, this.options.mail.leaseSeconds);
