@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../src/app/database/migrations';
 import { BenchKeys, newBenchKeys, registerDatabaseKeys } from './bench-env';
+import { cpuMs } from './child';
 
 /** The benchmark's database: a fresh `otp_bench_*` one, or `DATABASE_URL` when its name says it may be used. */
 export interface BenchDatabase {
@@ -122,4 +123,10 @@ export async function truncateOtpTables(pool: Pool): Promise<void> {
   await pool.query(`TRUNCATE otp_challenges, otp_failure_budgets CASCADE`);
   await pool.query(`VACUUM ANALYZE otp_challenges`);
   await pool.query(`VACUUM ANALYZE otp_failure_budgets`);
+}
+
+/** CPU used so far by each server process connected to the bench database (pid -> ms). */
+export async function databaseCpuMs(pool: Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  return new Map(rows.map((r: { pid: number }) => [r.pid, cpuMs(r.pid)] as [number, number]).filter(([, ms]) => Number.isFinite(ms)));
 }

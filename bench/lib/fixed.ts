@@ -1,4 +1,6 @@
-import { Child } from './child';
+import type { Pool } from 'pg';
+import { databaseCpuMs } from './bench-db';
+import { Child, cpuMs } from './child';
 import { LoadResult, median, runLoad } from './load';
 import { runPaced } from './paced';
 import { AppReady, BenchSettings, prepare } from './phases';
@@ -10,6 +12,9 @@ export interface FixedRateFigure {
   p50Ms: number;
   p99Ms: number;
   generator: 'paced';
+  /** CPU per answered request in the paced runs (medians): the app's, and PostgreSQL's (every server process on the bench database). */
+  cpuUsPerRequest?: number;
+  dbCpuUsPerRequest?: number;
   /** The same offered load through autocannon `overallRate` (bursts at each second's start, see `paced.ts`), for comparison. */
   autocannon?: { connections: number; p50Ms: number; p99Ms: number };
 }
@@ -21,17 +26,35 @@ let seq = 0;
 const tag = () => `fx-${process.pid}-${Date.now()}-${++seq}`;
 
 type Generator = 'paced' | 'autocannon';
+type Measured = LoadResult & { dbCpuUsPerRequest?: number };
+
+/** `load`, with the CPU the app (`pid`) and PostgreSQL (`pool`'s database) used per answered request meanwhile. */
+async function withCpu(pid: number, pool: Pool, load: () => Promise<LoadResult>): Promise<Measured> {
+  const app0 = cpuMs(pid);
+  const db0 = await databaseCpuMs(pool);
+  const r = await load();
+  const db1 = await databaseCpuMs(pool);
+  const answered = Math.max(1, r.ok + r.non2xx);
+  const dbMs = [...db1].reduce((sum, [p, ms]) => sum + ms - (db0.get(p) ?? 0), 0);
+  return { ...r, cpuUsPerRequest: ((cpuMs(pid) - app0) * 1000) / answered, dbCpuUsPerRequest: (dbMs * 1000) / answered };
+}
 
 function figureOf(rate: number, runs: Record<Generator, LoadResult[]>, connections: number, label: string, log: (line: string) => void): FixedRateFigure {
   for (const [gen, list] of Object.entries(runs)) {
     for (const r of list) {
       if (r.non2xx || r.errors) log(`  ! fixed ${label} (${gen}): ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
     }
-    log(`  fixed ${label} (${gen}): offered ${rate}/s, answered ${list.map((r) => r.rps.toFixed(0)).join('/')} req/s, p50 ${list.map((r) => r.p50Ms).join('/')} ms, p99 ${list.map((r) => r.p99Ms).join('/')} ms`);
+    const cpu = list.some((r) => r.cpuUsPerRequest !== undefined)
+      ? `, CPU µs/req app ${list.map((r) => r.cpuUsPerRequest?.toFixed(0)).join('/')}, PostgreSQL ${list.map((r) => (r as Measured).dbCpuUsPerRequest?.toFixed(0)).join('/')}` : '';
+    log(`  fixed ${label} (${gen}): offered ${rate}/s, answered ${list.map((r) => r.rps.toFixed(0)).join('/')} req/s, p50 ${list.map((r) => r.p50Ms).join('/')} ms, p99 ${list.map((r) => r.p99Ms).join('/')} ms${cpu}`);
   }
   const m = (list: LoadResult[], k: 'p50Ms' | 'p99Ms') => median(list.map((r) => r[k]));
   return {
     rate, p50Ms: m(runs.paced, 'p50Ms'), p99Ms: m(runs.paced, 'p99Ms'), generator: 'paced',
+    ...(runs.paced.some((r) => r.cpuUsPerRequest !== undefined) ? {
+      cpuUsPerRequest: median(runs.paced.map((r) => r.cpuUsPerRequest ?? NaN)),
+      dbCpuUsPerRequest: median(runs.paced.map((r) => (r as Measured).dbCpuUsPerRequest ?? NaN)),
+    } : {}),
     ...(runs.autocannon.length ? { autocannon: { connections, p50Ms: m(runs.autocannon, 'p50Ms'), p99Ms: m(runs.autocannon, 'p99Ms') } } : {}),
   };
 }
@@ -47,7 +70,7 @@ export function fixedLoad(gen: Generator, o: { url: string; rate: number; second
  * Issue then verify at `rate` req/s, `runs` rounds of `seconds`, each round through the paced
  * generator (the target) and autocannon `overallRate` (for comparison), interleaved; medians.
  */
-export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, log: (line: string) => void, rate = FIXED_RATE): Promise<{ issue: FixedRateFigure; verify: FixedRateFigure }> {
+export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, log: (line: string) => void, rate = FIXED_RATE, pool?: Pool): Promise<{ issue: FixedRateFigure; verify: FixedRateFigure }> {
   const url = `http://127.0.0.1:${app.ready.port}`;
   const issue = (gen: Generator, seconds: number) => {
     const t = tag();
@@ -55,8 +78,9 @@ export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, l
     return fixedLoad(gen, { url, rate, seconds, connections: s.connections,
       next: () => ({ path: '/auth/otp/challenges', body: JSON.stringify({ email: `fixed-${t}-${i++}@bench.example.com` }) }) });
   };
-  const verify = async (gen: Generator, seconds: number) => {
-    const pairs = await prepare(app, Math.ceil(rate * seconds));
+  // Each verify a fresh challenge with its right code, prepared before the run (outside its CPU count).
+  const preparePairs = (seconds = s.seconds) => prepare(app, Math.ceil(rate * seconds));
+  const verify = (gen: Generator, seconds: number, pairs: [string, string][]) => {
     let i = 0;
     return fixedLoad(gen, { url, rate, seconds, connections: s.connections, amount: pairs.length,
       next: () => {
@@ -67,13 +91,16 @@ export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, l
   const gens: Generator[] = ['paced', 'autocannon'];
   for (const gen of gens) {
     await issue(gen, s.warmupSeconds);
-    await verify(gen, s.warmupSeconds);
+    await verify(gen, s.warmupSeconds, await preparePairs(s.warmupSeconds));
   }
   const runs = { issue: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]>, verify: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]> };
   for (let r = 0; r < s.runs; r++) {
     for (const gen of gens) {
-      runs.issue[gen].push(await issue(gen, s.seconds));
-      runs.verify[gen].push(await verify(gen, s.seconds));
+      // The paced runs (the target's) also count CPU: the app's and PostgreSQL's, per request.
+      const measured = (load: () => Promise<LoadResult>) => (gen === 'paced' && pool ? withCpu(app.proc.pid!, pool, load) : load());
+      runs.issue[gen].push(await measured(() => issue(gen, s.seconds)));
+      const pairs = await preparePairs();
+      runs.verify[gen].push(await measured(() => verify(gen, s.seconds, pairs)));
     }
   }
   return { issue: figureOf(rate, runs.issue, s.connections, 'issue', log), verify: figureOf(rate, runs.verify, s.connections, 'verify', log) };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_APP_URL, BENCH_MAIL_FROM } from './bench-env';
 import { cpuMs, startChild } from './child';
+import { databaseCpuMs } from './bench-db';
 import type { Pool } from 'pg';
 import { median } from './load';
 import type { BenchReport } from './report';
@@ -85,12 +86,6 @@ async function plainNodemailerRate(sink: SmtpSink, seconds: number, connections:
   } finally {
     await client.stop();
   }
-}
-
-/** CPU used so far by each server process connected to the bench database (pid -> ms). */
-async function databaseCpuMs(pool: Pool): Promise<Map<number, number>> {
-  const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
-  return new Map(rows.map((r: { pid: number }) => [r.pid, cpuMs(r.pid)] as [number, number]).filter(([, ms]) => Number.isFinite(ms)));
 }
 
 /** Arrival rate at the sink between the 10th and 90th percentile of `expected` messages after `since`. */

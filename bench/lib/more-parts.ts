@@ -57,7 +57,7 @@ export async function fixedPart(c: PartContext, adapters: string[]): Promise<{
     try {
       if (app.ready.adapter !== adapter) continue;
       c.log(`fixed rate: ${adapter}, ${FIXED_RATE} req/s offered`);
-      out[adapter] = await measureFixedRate(app, c.settings, c.log);
+      out[adapter] = await measureFixedRate(app, c.settings, c.log, FIXED_RATE, c.db.pool);
     } finally {
       await c.stopApp(app);
     }

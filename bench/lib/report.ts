@@ -105,7 +105,9 @@ export function printReport(r: BenchReport): void {
     lines.push(`| peer ${route} (${r.peerAdapter}): ours / better-auth | ${f0(f.rps)} / ${f0(f.peerRps)} | ${f1(f.p50Ms)} / ${f1(f.peerP50Ms)} | ${f1(f.p99Ms)} / ${f1(f.peerP99Ms)} | | rps ratio ${f2(f.rpsRatio)} | | | ${f0(f.cpuUsPerRequest)} / ${f0(f.peerCpuUsPerRequest)} (ratio ${f2(f.cpuRatio)}) |`);
   }
   for (const [adapter, f] of Object.entries(r.fixedRate ?? {})) {
-    lines.push(`| fixed ${f.issue.rate} req/s paced (${adapter}): issue / verify | | ${f1(f.issue.p50Ms)} / ${f1(f.verify.p50Ms)} | ${f1(f.issue.p99Ms)} / ${f1(f.verify.p99Ms)} | | | | | |`);
+    const cpu = f.issue.cpuUsPerRequest !== undefined
+      ? `app ${f0(f.issue.cpuUsPerRequest)} / ${f0(f.verify.cpuUsPerRequest)} (+ PostgreSQL ${f0(f.issue.dbCpuUsPerRequest)} / ${f0(f.verify.dbCpuUsPerRequest)})` : '';
+    lines.push(`| fixed ${f.issue.rate} req/s paced (${adapter}): issue / verify | | ${f1(f.issue.p50Ms)} / ${f1(f.verify.p50Ms)} | ${f1(f.issue.p99Ms)} / ${f1(f.verify.p99Ms)} | | | | | ${cpu} |`);
     if (f.issue.autocannon && f.verify.autocannon) {
       lines.push(`| fixed ${f.issue.rate} req/s autocannon overallRate, ${f.issue.autocannon.connections} conn. (${adapter}) | | ${f1(f.issue.autocannon.p50Ms)} / ${f1(f.verify.autocannon.p50Ms)} | ${f1(f.issue.autocannon.p99Ms)} / ${f1(f.verify.autocannon.p99Ms)} | | | | | |`);
     }
