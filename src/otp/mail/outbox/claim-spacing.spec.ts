@@ -44,6 +44,16 @@ describe('ClaimSpacing', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('a second wait while one is pending gets the same promise (one waiter at a time)', async () => {
+    const spacing = new ClaimSpacing(50, () => clock);
+    spacing.started();
+    const first = spacing.wait();
+    expect(spacing.wait()).toBe(first);
+    expect(jest.getTimerCount()).toBe(1);
+    await jest.advanceTimersByTimeAsync(50);
+    expect(await settled(first)).toBe(true);
+  });
+
   it('an interval of 0 never holds a claim', () => {
     const spacing = new ClaimSpacing(0, () => clock);
     spacing.started();

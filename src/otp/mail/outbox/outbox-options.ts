@@ -15,11 +15,12 @@ export interface OtpMailOutboxOptions {
   pollIntervalMs?: number;
   /**
    * Claims started by wake-ups (mail written here, a NOTIFY, the poll) go at most this often:
-   * mail written within this long of the last claim waits for the rest of it and is claimed
-   * with the rest in one statement, and a lone mail after a quiet spell is claimed at once. A
-   * claim that comes back full is followed at once, so a backlog drains as fast as with 0.
-   * With 0 every mail written starts its own claim: at 300 issues a second, 300 claims a second,
-   * which doubled the issues' latency here (docs/performance.md, seventh sitting).
+   * mail written within this long of the last claim (polls included) waits for the rest of it
+   * and is claimed with the rest in one statement; one written later is claimed at once. A
+   * claim that comes back full is followed at once, so a backlog drains as fast as with 0 once
+   * its first claim went. A `pollIntervalMs` below this is in effect this. With 0 every mail
+   * written starts its own claim: at 300 issues a second, 300 claims a second, and PostgreSQL
+   * spent about 2.2 ms of CPU per issue against 1.0 with 50 (docs/performance.md, seventh sitting).
    * @default 50
    */
   claimIntervalMs?: number;
