@@ -1,6 +1,7 @@
 import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql, statementName } from '../src/otp/persistence/otp-sql';
+import { largestStatementOf } from './support/captured-statement';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -32,22 +33,8 @@ describe('query plans of the challenge store', () => {
     return sent;
   }
 
-  /**
-   * The statement `call` sends with the most inputs (the length of its first array parameter): of
-   * concurrent calls, those past the free group-commit slots share one.
-   */
-  async function batchStatementOf(call: (store: OtpChallengeStore) => Promise<unknown>): Promise<{ text: string; values: unknown[] }> {
-    let sent = { text: '', values: [] as unknown[] };
-    const size = (values: unknown[]) => (Array.isArray(values[0]) ? values[0].length : 0);
-    const capturing = {
-      rows: async (_label: string, text: string, values: unknown[]) => {
-        if (size(values) > size(sent.values)) sent = { text, values };
-        return [{}];
-      },
-    } as unknown as OtpSql;
-    await call(new OtpChallengeStore(capturing, new OtpFailureBudgetStore(capturing))).catch(() => undefined);
-    return sent;
-  }
+  /** The statement of concurrent calls that shares the most inputs (`largestStatementOf`). */
+  const batchStatementOf = largestStatementOf;
 
   /** The custom plan of the statement `call` sends, run with its values. */
   async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>, capture = statementOf): Promise<string> {

@@ -21,27 +21,41 @@ export const challengeEnded = (id: string) =>
   `(SELECT c.consumed_at IS NOT NULL OR c.superseded_at IS NOT NULL FROM otp_challenges c WHERE c.id = ${id})`;
 
 /**
+ * Locks the challenges `c` matching `where` in the order of their address, then id: every batch statement
+ * that writes several challenges takes their locks in this order whatever the order of its inputs (or of the
+ * rows on disk), so two of them never wait on each other in a circle (a verify batch and an issue batch's
+ * supersede deadlocked that way, until PostgreSQL's deadlock_timeout and a replay; test/lock-order.e2e-spec.ts).
+ */
+const lockedInOrder = (where: string) => `SELECT c.id FROM otp_challenges c WHERE ${where} ORDER BY c.recipient_index, c.id FOR UPDATE`;
+
+/** The live challenges an issue batch supersedes: those of its (address, purpose) pairs. */
+const SUPERSEDED = `c.recipient_index = ANY($2::text[]) AND c.purpose = ANY($3::text[]) AND c.consumed_at IS NULL AND c.superseded_at IS NULL
+       AND EXISTS (SELECT 1 FROM input i WHERE i.recipient_index = c.recipient_index AND i.purpose = c.purpose)`;
+
+/**
  * Issues a batch of challenges, each of another (address, purpose), one element of each array per
  * challenge: `$1` ids, `$2` addresses, `$3` purposes, `$4` context hashes, `$5` code digests, `$6`
  * sealed delivery details, `$7` max attempts, `$8` validity and `$9` resend cooldown seconds, `$10`
  * outbox ids and `$11` sealed mails. Per challenge, as one statement each would: supersedes the live
  * challenge of its pair, inserts the new one and its mail in the outbox. A challenge whose pair got a
  * live challenge from a concurrent statement meanwhile (the live index) is not inserted: its row
- * answers no times, and the caller tries it again (it then supersedes that one). New rows are written in
- * the order of (address, purpose); two batches can still deadlock (the supersede of one, the live-index
- * check of the other), and `GroupCommit` then writes the victim's issues again one by one.
+ * answers no times, and the caller tries it again (it then supersedes that one). The superseded rows are
+ * locked first, in the order of their address (`lockedInOrder`), and new rows are written in the order of
+ * (address, purpose); two issue batches can still deadlock (the supersede of one, the live-index check of
+ * the other), and `GroupCommit` then writes the victim's issues again one by one.
  */
 export const ISSUE_BATCH = `WITH input AS (
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
        $8::float8[], $9::float8[], $10::uuid[], $11::text[])
        WITH ORDINALITY AS i(id, recipient_index, purpose, context_hash, code_digest, delivery_ciphertext, max_attempts,
          ttl_seconds, cooldown_seconds, mail_id, mail_ciphertext, ord)
-   ), superseded AS (
+   ), locked AS (
      -- \`= ANY\` of the arrays themselves: the live index is searched for each address (a join with the
      -- input was planned as a walk of the whole live index, on a table without statistics yet).
+     ${lockedInOrder(SUPERSEDED)}
+   ), superseded AS (
      UPDATE otp_challenges c SET superseded_at = now(), delivery_ciphertext = NULL
-     WHERE c.recipient_index = ANY($2::text[]) AND c.purpose = ANY($3::text[]) AND c.consumed_at IS NULL AND c.superseded_at IS NULL
-       AND EXISTS (SELECT 1 FROM input i WHERE i.recipient_index = c.recipient_index AND i.purpose = c.purpose)
+     WHERE ${SUPERSEDED} AND (SELECT count(*) FROM locked) >= 0
      RETURNING c.id
    ), created AS (
      INSERT INTO otp_challenges (id, recipient_index, purpose, context_hash, code_digests,
@@ -73,10 +87,10 @@ const matchesOf = (x: string) => `c.code_digests && ($2::text[])[((${x}.ord - 1)
  * (`matchesOf`), `$4` context hashes, `$5`-`$9` the budget (window, max failures, delay threshold,
  * base and cap); with `minting`, `$10` token hashes, `$11` amr and `$12` ttl. Per attempt, as a
  * statement of its own would: passes the address's budget row under its lock, counts the attempt on the
- * challenge row under its lock and consumes it if a candidate matches, and writes its token. Budget rows
- * are locked in the order of the address index, and a batch locks a challenge only after its address's
- * budget row, so two verify batches do not deadlock; a batch holding several challenge rows can deadlock
- * with an issue batch's supersede or a bulk statement (the delivery wipe, the purge), and the victim
+ * challenge row under its lock and consumes it if a candidate matches, and writes its token. All its
+ * challenge rows are locked first, in the order of their address (`lockedInOrder`, as an issue batch's
+ * supersede locks them), then the budget rows in the same order: two verify batches, or a verify and an
+ * issue batch, do not deadlock. A bulk statement (the delivery wipe, the purge) still can, and the victim
  * batch is then written again one attempt at a time (`GroupCommit`). Two attempts of one address in one batch (the caller
  * keys batches by address; an id without a tag could slip through) make the statement fail, and
  * `GroupCommit` writes them again one by one. One answer row per input, in their order.
@@ -87,10 +101,14 @@ export function attemptSql(minting: boolean): string {
        )` : '';
   return `WITH input AS (
          SELECT * FROM unnest($1::uuid[], $4::text[]) WITH ORDINALITY AS i(id, want_context, ord)
+       ), locked AS (
+         -- Only those still live: an attempt on an ended challenge writes nothing, and needs no lock.
+         ${lockedInOrder(`c.id = ANY($1::uuid[]) AND ${STILL_LIVE}`)}
        ), target AS (
          SELECT i.ord, i.want_context, c.id, c.recipient_index, (${LIVE}) AS live, (${matchesOf('i')}) AS matches,
            ${budgetState(BUDGET)}
-         FROM input i JOIN otp_challenges c ON c.id = i.id
+         -- Counted first: every challenge is locked, in order, before any budget row or update.
+         FROM (SELECT count(*) FROM locked) AS l, input i JOIN otp_challenges c ON c.id = i.id
          ${budgetJoin(BUDGET, 'c.recipient_index')}
          -- \`= ANY\` of the array itself: each challenge is reached by primary key.
          WHERE c.id = ANY($1::uuid[])

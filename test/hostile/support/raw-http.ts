@@ -21,7 +21,7 @@ export class RawClient {
 
   constructor(private readonly port: number) {}
 
-  send(r: RawRequest, timeoutMs = 10_000): Promise<RawResponse> {
+  send(r: RawRequest, timeoutMs = 10_000, retried = false): Promise<RawResponse> {
     const started = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
       const body = r.body === undefined ? undefined : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body, 'utf8');
@@ -52,7 +52,13 @@ export class RawClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${r.method} ${r.path.slice(0, 80)}`)));
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed as this request went out (its keep-alive timeout, on a
+        // loaded machine): the server never read the request. Sent again once on a new socket, as Node's
+        // http documentation advises for `reusedSocket`.
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(this.send(r, timeoutMs, true));
+        else reject(err);
+      });
       req.end(body);
     });
   }
