@@ -58,9 +58,10 @@ describe('lock order of the batch statements on PostgreSQL', () => {
    * Holds `first` in a transaction, sends `batch` on another connection, waits until it waits for a lock,
    * then takes `second`. The holder gives up at once on a deadlock (its deadlock_timeout is the shorter).
    */
-  async function holdThenTake(first: string, second: string, batch: { text: string; values: unknown[]; size: number }) {
+  async function holdThenTake(first: string, second: string, batch: { text: string; values: unknown[]; size: number }, runnerSettings = '') {
     const holder = await connect();
     const runner = await connect();
+    if (runnerSettings) await runner.query(runnerSettings);
     const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')).rows;
     await holder.query(`BEGIN; SET LOCAL deadlock_timeout = '100ms'`);
     await holder.query('SELECT 1 FROM otp_challenges WHERE id = $1 FOR UPDATE', [first]);
@@ -92,7 +93,8 @@ describe('lock order of the batch statements on PostgreSQL', () => {
       maxAttempts: 5, ttlSeconds: 600, cooldownSeconds: 30, mail: { id: randomUUID(), payloadCiphertext: 'sealed mail' },
     });
     const batch = await batchOf([row(high.address), row(low.address)], 1, (r) => r.recipientIndex, (s, r, i) => s.supersedeAndInsert(r ?? row(`filler-${i}`)));
-    const { took, batch: answered } = await holdThenTake(low.id, high.id, batch);
+    // Without index scans the rows are read in heap order (`high` was written first): the order must not come from the plan.
+    const { took, batch: answered } = await holdThenTake(low.id, high.id, batch, 'SET enable_indexscan = off; SET enable_indexonlyscan = off');
     expect(took).toBe('took it');
     expect(answered).toBe(batch.size);
     const live = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1::uuid[]) AND superseded_at IS NULL`, [[low.id, high.id]]);

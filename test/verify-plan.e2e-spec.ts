@@ -36,6 +36,9 @@ describe('query plans of the challenge store', () => {
   /** The statement of concurrent calls that shares the most inputs (`largestStatementOf`). */
   const batchStatementOf = largestStatementOf;
 
+  /** How many times `re` matches `plan` (a statement may read a table more than once: each read must be right). */
+  const occurrences = (plan: string, re: RegExp) => plan.match(new RegExp(re.source, 'g'))?.length ?? 0;
+
   /** The custom plan of the statement `call` sends, run with its values. */
   async function planOf(call: (store: OtpChallengeStore) => Promise<unknown>, capture = statementOf): Promise<string> {
     const { text, values } = await capture(call);
@@ -91,12 +94,13 @@ describe('query plans of the challenge store', () => {
     expect(values[0]).toHaveLength(4);
     const custom = await planOf(batch, batchStatementOf);
     expect(custom).toMatch(/Update on otp_challenges \w+ \(actual rows=4 /);
-    expect(custom).toMatch(/otp_challenges_pkey/);
+    // Each of its three reads of the challenges (the ordered lock, the attempts' targets, the update) by primary key.
+    expect(occurrences(custom, /otp_challenges_pkey/)).toBeGreaterThanOrEqual(3);
     expect(custom).not.toMatch(/Seq Scan on otp_challenges/);
     expect(custom).not.toMatch(/otp_challenges_live_uq/);
     expect(custom).not.toMatch(/Rows Removed by Filter: [0-9]{3,}/);
     const generic = await genericPlanOf(batch, batchStatementOf);
-    expect(generic).toMatch(/otp_challenges_pkey/);
+    expect(occurrences(generic, /otp_challenges_pkey/)).toBeGreaterThanOrEqual(3);
     expect(generic).not.toMatch(/Seq Scan on otp_challenges/);
     expect(generic).not.toMatch(/otp_challenges_live_uq/);
   });
@@ -132,11 +136,12 @@ describe('query plans of the challenge store', () => {
     // Searched by address: a walk of the whole live index (a join with the input) was linear in the live challenges.
     const searched = /Index Scan using otp_challenges_live_uq on otp_challenges \w+[^\n]*\n\s+Index Cond: \(recipient_index = ANY/;
     expect(custom).not.toMatch(/Seq Scan on otp_challenges/);
-    expect(custom).toMatch(searched);
+    // Both reads (the ordered lock, the supersede) search it.
+    expect(occurrences(custom, searched)).toBe(2);
     expect(custom).toMatch(/Update on otp_challenges \w+ \(actual rows=1 /);
     const generic = await genericPlanOf(issueOf(3));
     expect(generic).not.toMatch(/Seq Scan on otp_challenges/);
-    expect(generic).toMatch(searched);
+    expect(occurrences(generic, searched)).toBe(2);
   });
 
   it('on PostgreSQL the store statements go out named, so each connection plans them once', async () => {

@@ -25,8 +25,9 @@ export const challengeEnded = (id: string) =>
  * that writes several challenges takes their locks in this order whatever the order of its inputs (or of the
  * rows on disk), so two of them never wait on each other in a circle (a verify batch and an issue batch's
  * supersede deadlocked that way, until PostgreSQL's deadlock_timeout and a replay; test/lock-order.e2e-spec.ts).
+ * `NO KEY UPDATE`, the lock the UPDATEs take: a stronger one would also block the outbox's foreign-key checks.
  */
-const lockedInOrder = (where: string) => `SELECT c.id FROM otp_challenges c WHERE ${where} ORDER BY c.recipient_index, c.id FOR UPDATE`;
+const lockedInOrder = (where: string) => `SELECT c.id FROM otp_challenges c WHERE ${where} ORDER BY c.recipient_index, c.id FOR NO KEY UPDATE`;
 
 /** The live challenges an issue batch supersedes: those of its (address, purpose) pairs. */
 const SUPERSEDED = `c.recipient_index = ANY($2::text[]) AND c.purpose = ANY($3::text[]) AND c.consumed_at IS NULL AND c.superseded_at IS NULL
