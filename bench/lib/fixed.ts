@@ -39,13 +39,13 @@ async function withCpu(pid: number, pool: Pool, load: () => Promise<LoadResult>)
   return { ...r, cpuUsPerRequest: ((cpuMs(pid) - app0) * 1000) / answered, dbCpuUsPerRequest: (dbMs * 1000) / answered };
 }
 
-function figureOf(rate: number, runs: Record<Generator, LoadResult[]>, connections: number, label: string, log: (line: string) => void): FixedRateFigure {
+function figureOf(rate: number, runs: Record<Generator, Measured[]>, connections: number, label: string, log: (line: string) => void): FixedRateFigure {
   for (const [gen, list] of Object.entries(runs)) {
     for (const r of list) {
       if (r.non2xx || r.errors) log(`  ! fixed ${label} (${gen}): ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
     }
     const cpu = list.some((r) => r.cpuUsPerRequest !== undefined)
-      ? `, CPU µs/req app ${list.map((r) => r.cpuUsPerRequest?.toFixed(0)).join('/')}, PostgreSQL ${list.map((r) => (r as Measured).dbCpuUsPerRequest?.toFixed(0)).join('/')}` : '';
+      ? `, CPU µs/req app ${list.map((r) => r.cpuUsPerRequest?.toFixed(0)).join('/')}, PostgreSQL ${list.map((r) => r.dbCpuUsPerRequest?.toFixed(0)).join('/')}` : '';
     log(`  fixed ${label} (${gen}): offered ${rate}/s, answered ${list.map((r) => r.rps.toFixed(0)).join('/')} req/s, p50 ${list.map((r) => r.p50Ms).join('/')} ms, p99 ${list.map((r) => r.p99Ms).join('/')} ms${cpu}`);
   }
   const m = (list: LoadResult[], k: 'p50Ms' | 'p99Ms') => median(list.map((r) => r[k]));
@@ -53,7 +53,7 @@ function figureOf(rate: number, runs: Record<Generator, LoadResult[]>, connectio
     rate, p50Ms: m(runs.paced, 'p50Ms'), p99Ms: m(runs.paced, 'p99Ms'), generator: 'paced',
     ...(runs.paced.some((r) => r.cpuUsPerRequest !== undefined) ? {
       cpuUsPerRequest: median(runs.paced.map((r) => r.cpuUsPerRequest ?? NaN)),
-      dbCpuUsPerRequest: median(runs.paced.map((r) => (r as Measured).dbCpuUsPerRequest ?? NaN)),
+      dbCpuUsPerRequest: median(runs.paced.map((r) => r.dbCpuUsPerRequest ?? NaN)),
     } : {}),
     ...(runs.autocannon.length ? { autocannon: { connections, p50Ms: m(runs.autocannon, 'p50Ms'), p99Ms: m(runs.autocannon, 'p99Ms') } } : {}),
   };
@@ -93,11 +93,11 @@ export async function measureFixedRate(app: Child<AppReady>, s: BenchSettings, l
     await issue(gen, s.warmupSeconds);
     await verify(gen, s.warmupSeconds, await preparePairs(s.warmupSeconds));
   }
-  const runs = { issue: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]>, verify: { paced: [], autocannon: [] } as Record<Generator, LoadResult[]> };
+  const runs = { issue: { paced: [], autocannon: [] } as Record<Generator, Measured[]>, verify: { paced: [], autocannon: [] } as Record<Generator, Measured[]> };
   for (let r = 0; r < s.runs; r++) {
     for (const gen of gens) {
       // The paced runs (the target's) also count CPU: the app's and PostgreSQL's, per request.
-      const measured = (load: () => Promise<LoadResult>) => (gen === 'paced' && pool ? withCpu(app.proc.pid!, pool, load) : load());
+      const measured = (load: () => Promise<LoadResult>): Promise<Measured> => (gen === 'paced' && pool ? withCpu(app.proc.pid!, pool, load) : load());
       runs.issue[gen].push(await measured(() => issue(gen, s.seconds)));
       const pairs = await preparePairs();
       runs.verify[gen].push(await measured(() => verify(gen, s.seconds, pairs)));
