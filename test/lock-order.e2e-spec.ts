@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
 import { NewChallengeRow } from '../src/otp/persistence/otp-challenge.types';
 import { largestStatementOf } from './support/captured-statement';
-import { pollFor } from './support/test-app';
+import { holdThenTake, ownConnections } from './support/hold-then-take';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -15,21 +14,14 @@ import { createTestDatabase, TestDatabase } from './support/test-database';
  */
 describe('lock order of the batch statements on PostgreSQL', () => {
   let db: TestDatabase;
-  const clients: Client[] = [];
+  const pg = ownConnections(() => db.url);
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await pg.end();
     await db?.drop();
   });
-
-  const connect = async () => {
-    const c = new Client({ connectionString: db.url });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
 
   /**
    * The statement a batch holding `inputs` sends: four fillers take the free group-commit slots, and `inputs`
@@ -54,24 +46,7 @@ describe('lock order of the batch statements on PostgreSQL', () => {
     return { low, high };
   }
 
-  /**
-   * Holds `first` in a transaction, sends `batch` on another connection, waits until it waits for a lock,
-   * then takes `second`. The holder gives up at once on a deadlock (its deadlock_timeout is the shorter).
-   */
-  async function holdThenTake(first: string, second: string, batch: { text: string; values: unknown[]; size: number }, runnerSettings = '') {
-    const holder = await connect();
-    const runner = await connect();
-    if (runnerSettings) await runner.query(runnerSettings);
-    const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')).rows;
-    await holder.query(`BEGIN; SET LOCAL deadlock_timeout = '100ms'`);
-    await holder.query('SELECT 1 FROM otp_challenges WHERE id = $1 FOR UPDATE', [first]);
-    const ran = runner.query(batch.text, batch.values);
-    ran.catch(() => undefined);
-    await pollFor(async () => (await holder.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [pid])).rowCount || undefined, 5000);
-    const took = await holder.query('SELECT 1 FROM otp_challenges WHERE id = $1 FOR UPDATE', [second]).then(() => 'took it', (err: Error) => err.message);
-    await holder.query(took === 'took it' ? 'COMMIT' : 'ROLLBACK');
-    return { took, batch: await ran.then((r) => r.rowCount, (err: Error) => err.message) };
-  }
+  const LOCK_CHALLENGE = 'SELECT 1 FROM otp_challenges WHERE id = $1 FOR UPDATE';
 
   const BUDGET = { maxFailures: 20, windowSeconds: 86_400, delay: { afterFailures: 5, baseSeconds: 2, maxSeconds: 900 } };
 
@@ -79,7 +54,7 @@ describe('lock order of the batch statements on PostgreSQL', () => {
     const { low, high } = await twoChallenges('verify-order');
     // Inputs in the other order: the address that sorts second first (its id sorts first too).
     const batch = await batchOf([high.id, low.id], 0, (id) => id, (s, id, i) => s.attempt(id ?? randomUUID(), ['k:wrong'], null, BUDGET, undefined, id ? undefined : `filler-${i}`));
-    const { took, batch: answered } = await holdThenTake(low.id, high.id, batch);
+    const { took, batch: answered } = await holdThenTake(pg.connect, LOCK_CHALLENGE, low.id, high.id, batch);
     expect(took).toBe('took it');
     expect(answered).toBe(batch.size);
     const rows = await db.dataSource.query(`SELECT attempts FROM otp_challenges WHERE id = ANY($1::uuid[])`, [[low.id, high.id]]);
@@ -94,7 +69,7 @@ describe('lock order of the batch statements on PostgreSQL', () => {
     });
     const batch = await batchOf([row(high.address), row(low.address)], 1, (r) => r.recipientIndex, (s, r, i) => s.supersedeAndInsert(r ?? row(`filler-${i}`)));
     // Without index scans the rows are read in heap order (`high` was written first): the order must not come from the plan.
-    const { took, batch: answered } = await holdThenTake(low.id, high.id, batch, 'SET enable_indexscan = off; SET enable_indexonlyscan = off');
+    const { took, batch: answered } = await holdThenTake(pg.connect, LOCK_CHALLENGE, low.id, high.id, batch, 'SET enable_indexscan = off; SET enable_indexonlyscan = off');
     expect(took).toBe('took it');
     expect(answered).toBe(batch.size);
     const live = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1::uuid[]) AND superseded_at IS NULL`, [[low.id, high.id]]);

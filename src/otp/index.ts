@@ -35,6 +35,10 @@ export { contextHash, canonicalEmail } from './crypto/canonical';
 // A challenge id as a host keeps or logs it (its recipient tag zeroed)
 export { untaggedChallengeId } from './crypto/challenge-id';
 
+// A host's own hot statements by group commit, as the module's (the example app's code sign-in)
+export { GroupCommit } from './persistence/group-commit';
+export type { GroupCommitOptions } from './persistence/group-commit';
+
 // Errors, and the JSON body every one of them becomes
 export {
   OtpError,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { GroupCommit } from 'nestjs-email-otp';
 
 export interface AccountRow {
   id: string;
@@ -15,6 +16,41 @@ export interface SessionRow {
   expiresAt: Date;
 }
 
+interface CodeSignIn {
+  id: string;
+  email: string;
+  tokenHash: string;
+  amr: string[];
+  ttlSeconds: number;
+}
+
+/** Code sign-in statements in flight at once per process (group commit). */
+export const CODE_SIGN_IN_STATEMENTS_IN_FLIGHT = 2;
+/** Code sign-ins one statement takes at most. */
+export const CODE_SIGN_IN_BATCH_MAX = 64;
+
+/**
+ * Code-only sign-ins of distinct addresses (`$2`, canonical), one answer row per input in their
+ * order: the account of each (`$1` its id if new) and, while it has no password, a session
+ * (`$3` token hash, `$4` methods, `$5` lifetime in seconds). The upserts go in address order,
+ * so two statements lock the rows of the addresses they share in one order.
+ */
+export const CODE_SIGN_IN_BATCH = `WITH input AS (
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS i(id, email, token_hash, ord)
+   ), account AS (
+     INSERT INTO accounts (id, email) SELECT i.id, i.email FROM input i ORDER BY i.email
+     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+     RETURNING id, email, password_hash, created_at
+   ), session AS (
+     INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
+     SELECT i.token_hash, a.id, $4::text[], now() + make_interval(secs => $5)
+     FROM input i JOIN account a ON a.email = i.email WHERE a.password_hash IS NULL
+     RETURNING token_hash, expires_at
+   )
+   SELECT a.id, a.email, a.password_hash, a.created_at, s.expires_at AS session_expires_at
+   FROM input i JOIN account a ON a.email = i.email LEFT JOIN session s ON s.token_hash = i.token_hash
+   ORDER BY i.ord`;
+
 function toAccount(r: Record<string, unknown>): AccountRow {
   return { id: String(r.id), email: String(r.email), passwordHash: (r.password_hash as string | null) ?? null, createdAt: new Date(r.created_at as string) };
 }
@@ -25,6 +61,16 @@ function toAccount(r: Record<string, unknown>): AccountRow {
  */
 @Injectable()
 export class AccountsStore {
+  private readonly codeSignIns = new GroupCommit<CodeSignIn, { account: AccountRow; expiresAt: Date | null }>({
+    slots: CODE_SIGN_IN_STATEMENTS_IN_FLIGHT,
+    maxBatch: CODE_SIGN_IN_BATCH_MAX,
+    // One address once per statement: an upsert cannot affect one row twice.
+    keyOf: (s) => s.email,
+    // The statement takes the methods and the lifetime once.
+    settingsOf: (s) => `${s.amr.join(' ')}\u0000${s.ttlSeconds}`,
+    write: (batch) => this.codeSignInBatch(batch),
+  });
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** The account of a canonical address, created if it does not exist yet (race-free through the unique index). */
@@ -40,28 +86,24 @@ export class AccountsStore {
   }
 
   /**
-   * A code-only sign-in in one statement: the account of a canonical address (created if new,
-   * as `findOrCreate`), and a session for it only while it has no password (R16). The upsert
+   * A code-only sign-in: the account of a canonical address (created if new, as
+   * `findOrCreate`), and a session for it only while it has no password (R16). The upsert
    * locks the account row and reads its latest version, so a first password committed before
    * it is seen, and one committed after it waits for this statement: never a code-only session
    * on an account with a password. `expiresAt` is null when the session was not opened.
+   * Sign-ins go by group commit (`GroupCommit`, see `CODE_SIGN_IN_BATCH`): one that finds a
+   * statement slot free goes at once, those arriving while both are out go together.
    */
-  async findOrCreateWithCodeSession(id: string, email: string, tokenHash: string, amr: string[], ttlSeconds: number):
+  findOrCreateWithCodeSession(id: string, email: string, tokenHash: string, amr: string[], ttlSeconds: number):
     Promise<{ account: AccountRow; expiresAt: Date | null }> {
-    const [row] = await this.db.query(
-      `WITH account AS (
-         INSERT INTO accounts (id, email) VALUES ($1, $2)
-         ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-         RETURNING id, email, password_hash, created_at
-       ), session AS (
-         INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
-         SELECT $3, a.id, $4::text[], now() + make_interval(secs => $5) FROM account a WHERE a.password_hash IS NULL
-         RETURNING expires_at
-       )
-       SELECT a.id, a.email, a.password_hash, a.created_at, (SELECT expires_at FROM session) AS session_expires_at FROM account a`,
-      [id, email, tokenHash, amr, ttlSeconds],
-    );
-    return { account: toAccount(row), expiresAt: row.session_expires_at ? new Date(row.session_expires_at) : null };
+    return this.codeSignIns.run({ id, email, tokenHash, amr, ttlSeconds });
+  }
+
+  private async codeSignInBatch(batch: CodeSignIn[]): Promise<{ account: AccountRow; expiresAt: Date | null }[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(CODE_SIGN_IN_BATCH, [
+      batch.map((s) => s.id), batch.map((s) => s.email), batch.map((s) => s.tokenHash), batch[0].amr, batch[0].ttlSeconds,
+    ]);
+    return rows.map((row) => ({ account: toAccount(row), expiresAt: row.session_expires_at ? new Date(row.session_expires_at as string) : null }));
   }
 
   async findByEmail(email: string): Promise<AccountRow | null> {
