@@ -24,7 +24,7 @@ describe('lock order of the batch statements on PostgreSQL', () => {
   });
 
   /**
-   * The statement a batch holding `inputs` sends: four fillers take the free group-commit slots, and `inputs`
+   * The statement a batch holding `inputs` sends: four fillers take the free group-commit slots (there are at most four), and `inputs`
    * share the next one (with a filler that came late, maybe), in their order; `at` is the parameter that lists them.
    */
   async function batchOf<T>(inputs: T[], at: number, keyOf: (input: T) => string, send: (store: OtpChallengeStore, input: T | undefined, i: number) => Promise<unknown>) {

@@ -1,4 +1,4 @@
-import { OtpChallengeStore } from '../src/otp/persistence/otp-challenge.store';
+import { OtpChallengeStore, VERIFY_STATEMENTS_IN_FLIGHT } from '../src/otp/persistence/otp-challenge.store';
 import { OtpFailureBudgetStore } from '../src/otp/persistence/otp-failure-budget.store';
 import { OtpSql, statementName } from '../src/otp/persistence/otp-sql';
 import { largestStatementOf } from './support/captured-statement';
@@ -86,8 +86,8 @@ describe('query plans of the challenge store', () => {
   });
 
   it('verify of a batch (group commit) reaches each challenge by primary key, in its custom and generic plans', async () => {
-    const ids: string[] = (await db.dataSource.query(`SELECT id FROM otp_challenges ORDER BY id OFFSET 20 LIMIT 8`)).map((r: { id: string }) => r.id);
-    // Eight at once: four take the free slots, the next four share one statement.
+    const ids: string[] = (await db.dataSource.query(`SELECT id FROM otp_challenges ORDER BY id OFFSET 20 LIMIT $1`, [VERIFY_STATEMENTS_IN_FLIGHT + 4])).map((r: { id: string }) => r.id);
+    // At once: the first take the free slots, the last four share one statement.
     const batch = (s: OtpChallengeStore) => Promise.allSettled(ids.map((id) => s.attempt(id, ['k:none', 'k:other'], null, BUDGET,
       { tokenHash: `h${id}`, amr: ['otp_email'], ttlSeconds: 300 })));
     const { values } = await batchStatementOf(batch);

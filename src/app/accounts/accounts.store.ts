@@ -25,7 +25,7 @@ interface CodeSignIn {
 }
 
 /** Code sign-in statements in flight at once per process (group commit). */
-export const CODE_SIGN_IN_STATEMENTS_IN_FLIGHT = 2;
+export const CODE_SIGN_IN_STATEMENTS_IN_FLIGHT = 1;
 /** Code sign-ins one statement takes at most. */
 export const CODE_SIGN_IN_BATCH_MAX = 64;
 

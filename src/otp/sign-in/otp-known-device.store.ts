@@ -24,7 +24,7 @@ export interface SignInRecorded {
 /** Sign-ins one statement records at most. */
 export const SIGN_IN_BATCH_MAX = 64;
 /** Statements in flight at once per process; sign-ins arriving meanwhile wait and go together in the next. */
-export const SIGN_IN_STATEMENTS_IN_FLIGHT = 2;
+export const SIGN_IN_STATEMENTS_IN_FLIGHT = 1;
 
 /**
  * Owns `otp_sign_in_devices`, the devices an address signed in from (`otp-known-device.sql.ts`). Rows

@@ -30,8 +30,8 @@ export type TokenMissReason = 'unknown' | 'reused' | 'expired';
 
 export type RedeemOutcome = { redeemed: RedeemedTokenRow } | { redeemed: null; reason: TokenMissReason; challengeId: string | null };
 
-/** Redemption statements in flight at once per process (group commit). */
-export const REDEEM_STATEMENTS_IN_FLIGHT = 2;
+/** Redemption statements in flight at once per process (group commit): one, so that those arriving meanwhile go together. */
+export const REDEEM_STATEMENTS_IN_FLIGHT = 1;
 /** Redemptions one statement takes at most. */
 export const REDEEM_BATCH_MAX = 64;
 
