@@ -39,11 +39,11 @@ export const CODE_SIGN_IN_BATCH = `WITH input AS (
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS i(id, email, token_hash, ord)
    ), account AS (
      INSERT INTO accounts (id, email) SELECT i.id, i.email FROM input i ORDER BY i.email
-     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-     RETURNING id, email, password_hash, created_at
+     ON CONFLICT (email) DO UPDATE SET password_set_at = accounts.password_set_at
+     RETURNING id, email, password_hash, password_set_at, created_at
    ), session AS (
-     INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
-     SELECT i.token_hash, a.id, $4::text[], now() + make_interval(secs => $5)
+     INSERT INTO account_sessions (token_hash, account_id, amr, expires_at, password_set_at)
+     SELECT i.token_hash, a.id, $4::text[], now() + make_interval(secs => $5), a.password_set_at
      FROM input i JOIN account a ON a.email = i.email WHERE a.password_hash IS NULL
      RETURNING token_hash, expires_at
    )
@@ -67,7 +67,7 @@ export class AccountsStore {
     // One address once per statement: an upsert cannot affect one row twice.
     keyOf: (s) => s.email,
     // The statement takes the methods and the lifetime once.
-    settingsOf: (s) => `${s.amr.join(' ')}\u0000${s.ttlSeconds}`,
+    settingsOf: (s) => JSON.stringify([s.amr, s.ttlSeconds]),
     write: (batch) => this.codeSignInBatch(batch),
   });
 
@@ -76,9 +76,11 @@ export class AccountsStore {
   /** The account of a canonical address, created if it does not exist yet (race-free through the unique index). */
   async findOrCreate(id: string, email: string): Promise<AccountRow> {
     // DO UPDATE (a no-op) rather than DO NOTHING: it returns the row even when a concurrent sign-in created it.
+    // It sets a column outside every unique index, so the row lock is FOR NO KEY UPDATE: it still waits for a
+    // password change, and does not block the foreign-key checks of the account's sessions and transfers.
     const [row] = await this.db.query(
       `INSERT INTO accounts (id, email) VALUES ($1, $2)
-       ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+       ON CONFLICT (email) DO UPDATE SET password_set_at = accounts.password_set_at
        RETURNING id, email, password_hash, created_at`,
       [id, email],
     );
@@ -89,10 +91,11 @@ export class AccountsStore {
    * A code-only sign-in: the account of a canonical address (created if new, as
    * `findOrCreate`), and a session for it only while it has no password (R16). The upsert
    * locks the account row and reads its latest version, so a first password committed before
-   * it is seen, and one committed after it waits for this statement: never a code-only session
+   * it is seen, and one that waits for this statement ends the session it opened (the session
+   * records the account's `password_set_at`, see `findLiveSession`): never a live code-only session
    * on an account with a password. `expiresAt` is null when the session was not opened.
    * Sign-ins go by group commit (`GroupCommit`, see `CODE_SIGN_IN_BATCH`): one that finds a
-   * statement slot free goes at once, those arriving while both are out go together.
+   * statement slot free goes at once, those arriving while it is out go together.
    */
   findOrCreateWithCodeSession(id: string, email: string, tokenHash: string, amr: string[], ttlSeconds: number):
     Promise<{ account: AccountRow; expiresAt: Date | null }> {
@@ -114,7 +117,9 @@ export class AccountsStore {
   /**
    * Replaces the password hash only if it is still `expectedHash` (null: no
    * password yet), and ends the account's other sessions, in one statement; false
-   * when a concurrent change got there first.
+   * when a concurrent change got there first. The session that made the change is moved to the new
+   * password (`password_set_at`); every other one, also one that a sign-in committed while this statement
+   * waited for the account row (its revocation reads its own snapshot and misses it), is no longer live.
    */
   async replacePasswordEndingOtherSessions(
     accountId: string, expectedHash: string | null, passwordHash: string, keepTokenHash: string,
@@ -122,10 +127,14 @@ export class AccountsStore {
     const [row] = await this.db.query(
       `WITH changed AS (
          UPDATE accounts SET password_hash = $2, password_set_at = now()
-         WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $4::text RETURNING id
+         WHERE id = $1 AND password_hash IS NOT DISTINCT FROM $4::text RETURNING id, password_set_at
        ), ended AS (
          UPDATE account_sessions s SET revoked_at = now()
          FROM changed c WHERE s.account_id = c.id AND s.token_hash <> $3 AND s.revoked_at IS NULL
+         RETURNING 1
+       ), kept AS (
+         UPDATE account_sessions s SET password_set_at = c.password_set_at
+         FROM changed c WHERE s.account_id = c.id AND s.token_hash = $3
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM changed)::int AS changed, (SELECT count(*) FROM ended)::int AS ended`,
@@ -142,8 +151,8 @@ export class AccountsStore {
   async insertSession(tokenHash: string, accountId: string, amr: string[], ttlSeconds: number,
     expectedPasswordHash: string | null): Promise<{ expiresAt: Date } | null> {
     const [row] = await this.db.query(
-      `INSERT INTO account_sessions (token_hash, account_id, amr, expires_at)
-       SELECT $1, a.id, $3::text[], now() + make_interval(secs => $4)
+      `INSERT INTO account_sessions (token_hash, account_id, amr, expires_at, password_set_at)
+       SELECT $1, a.id, $3::text[], now() + make_interval(secs => $4), a.password_set_at
        FROM accounts a WHERE a.id = $2 AND a.password_hash IS NOT DISTINCT FROM $5::text
        RETURNING expires_at`,
       [tokenHash, accountId, amr, ttlSeconds, expectedPasswordHash],
@@ -151,12 +160,16 @@ export class AccountsStore {
     return row ? { expiresAt: new Date(row.expires_at) } : null;
   }
 
-  /** A live (unexpired, unrevoked) session with its account. */
+  /**
+   * A live session with its account: unexpired, unrevoked, and opened under the account's current
+   * password (`password_set_at`, null for none), so a password change ends every session it did not keep (R16).
+   */
   async findLiveSession(tokenHash: string): Promise<SessionRow | null> {
     const [row] = await this.db.query(
       `SELECT a.id, a.email, a.password_hash, a.created_at, s.amr, s.expires_at
        FROM account_sessions s JOIN accounts a ON a.id = s.account_id
-       WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+       WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+         AND s.password_set_at IS NOT DISTINCT FROM a.password_set_at`,
       [tokenHash],
     );
     return row ? { account: toAccount(row), amr: row.amr, expiresAt: new Date(row.expires_at) } : null;

@@ -111,5 +111,6 @@ export class GroupCommit<In, Out> {
 function refusedByServer(err: unknown): boolean {
   const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
   const code = e?.code ?? e?.driverError?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08');
+  // Every SQLSTATE has a digit; a socket error's code (EPIPE, EBADF: five letters too) has none.
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code) && !code.startsWith('08');
 }

@@ -1,9 +1,10 @@
 import { OTP_MIGRATIONS } from '../../../../migrations';
 import { CreateAccounts1764091100000 } from './1764091100000-CreateAccounts';
 import { CreateTransfers1764091200000 } from './1764091200000-CreateTransfers';
+import { SessionPasswordGeneration1764097200000 } from './1764097200000-SessionPasswordGeneration';
 
 /** Tables of the example host app (accounts, payments), not of the OTP module: they migrate in the table `migrations`. */
-export const EXAMPLE_APP_MIGRATIONS = [CreateAccounts1764091100000, CreateTransfers1764091200000];
+export const EXAMPLE_APP_MIGRATIONS = [CreateAccounts1764091100000, CreateTransfers1764091200000, SessionPasswordGeneration1764097200000];
 
 const timestamp = (m: { name: string }) => Number(/\d{13}$/.exec(m.name)?.[0]);
 
