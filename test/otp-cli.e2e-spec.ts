@@ -32,7 +32,7 @@ describe('the nestjs-email-otp bin: the module\'s migrations in their own table'
     const otp = OTP_MIGRATIONS.map((M) => M.name);
     expect(new Set(otp).size).toBe(otp.length);
     expect(otp.filter((n) => /Accounts|Transfers/.test(n))).toEqual([]);
-    expect(EXAMPLE_APP_MIGRATIONS.map((M) => M.name)).toEqual(['CreateAccounts1764091100000', 'CreateTransfers1764091200000']);
+    expect(EXAMPLE_APP_MIGRATIONS.map((M) => M.name)).toEqual(['CreateAccounts1764091100000', 'CreateTransfers1764091200000', 'SessionPasswordGeneration1764097200000']);
   });
 
   it('migration:run records them in otp_migrations and creates no example-app table; show lists them; revert undoes the newest', async () => {
