@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Client } from 'pg';
 import { AccountsStore, CODE_SIGN_IN_BATCH, CODE_SIGN_IN_STATEMENTS_IN_FLIGHT } from '../src/app/accounts/accounts.store';
 import { holdThenTake, ownConnections } from './support/hold-then-take';
 import { pollFor } from './support/test-app';
@@ -15,10 +16,7 @@ describe('code sign-ins by group commit on PostgreSQL (R16)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterAll(async () => {
-    await pg.end();
-    await db?.drop();
-  });
+  afterAll(async () => db?.drop());
 
   /** A store on the test database, counting its sign-in statements and those the database refused. */
   function instance() {
@@ -46,6 +44,9 @@ describe('code sign-ins by group commit on PostgreSQL (R16)', () => {
     `SELECT s.token_hash, s.amr FROM account_sessions s JOIN accounts a ON a.id = s.account_id WHERE a.email = $1 ORDER BY s.created_at`, [email]);
 
   afterEach(() => jest.restoreAllMocks());
+
+  /** A store whose statements run on `client` (in its transaction, if it opened one). */
+  const storeOn = (client: Client) => new AccountsStore({ query: async (text: string, values: unknown[]) => (await client.query(text, values)).rows } as never);
 
   it('R16: concurrent sign-ins share statements; each gets its own account, and a session only where the account has no password', async () => {
     const setup = new AccountsStore(db.dataSource);
@@ -183,7 +184,7 @@ describe('code sign-ins by group commit on PostgreSQL (R16)', () => {
     expect(await setup.replacePasswordEndingOtherSessions(account.id, null, 'scrypt$old', keep)).toBe(true);
     // The sign-in's insert runs in a transaction of its own, left open: it read the old password.
     const holder = await pg.connect();
-    const onHolder = new AccountsStore({ query: async (text: string, values: unknown[]) => (await holder.query(text, values)).rows } as never);
+    const onHolder = storeOn(holder);
     await holder.query('BEGIN');
     const late = `hash-${randomUUID()}`;
     expect(await onHolder.insertSession(late, account.id, ['pwd', 'otp_email'], 3600, 'scrypt$old')).not.toBeNull();
@@ -196,5 +197,31 @@ describe('code sign-ins by group commit on PostgreSQL (R16)', () => {
     const fresh = `hash-${randomUUID()}`;
     expect(await setup.insertSession(fresh, account.id, ['pwd', 'otp_email'], 3600, 'scrypt$new')).not.toBeNull();
     expect(await setup.findLiveSession(fresh)).not.toBeNull();
+  });
+
+  it('the upserts lock the account FOR NO KEY UPDATE: a session for it (its foreign-key check) does not wait for them', async () => {
+    const email = address('fk');
+    const { account } = await signIn(new AccountsStore(db.dataSource), email);
+    const holder = await pg.connect();
+    const other = await pg.connect();
+    await other.query(`SET lock_timeout = '300ms'`);
+    for (const upsert of [(s: AccountsStore) => s.findOrCreate(randomUUID(), email), (s: AccountsStore) => signIn(s, email)]) {
+      await holder.query('BEGIN');
+      await upsert(storeOn(holder));
+      const inserted = await other.query(`INSERT INTO account_sessions (token_hash, account_id, amr, expires_at, password_set_at)
+        VALUES ($1, $2, $3, now() + interval '1 hour', NULL)`, [`hash-${randomUUID()}`, account.id, AMR]).then(() => 'inserted', (err: Error) => err.message);
+      await holder.query('COMMIT');
+      expect(inserted).toBe('inserted');
+    }
+  });
+
+  it('sign-ins with other methods never share a statement: each session keeps its own amr', async () => {
+    const { store } = instance();
+    const methods = [['otp email'], ['otp', 'email'], ['otp', 'email'], ['otp email']];
+    // The first takes the free slot; the others wait and are batched by their settings.
+    const emails = methods.map(() => address('amr'));
+    const outs = await Promise.all(emails.map((e, i) => store.findOrCreateWithCodeSession(randomUUID(), e, `hash-${randomUUID()}`, methods[i], 3600)));
+    expect(outs.every((o) => o.expiresAt !== null)).toBe(true);
+    for (const [i, e] of emails.entries()) expect((await sessionsOf(e)).map((r: { amr: string[] }) => r.amr)).toEqual([methods[i]]);
   });
 });

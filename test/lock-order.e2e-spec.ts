@@ -18,10 +18,7 @@ describe('lock order of the batch statements on PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
   });
-  afterAll(async () => {
-    await pg.end();
-    await db?.drop();
-  });
+  afterAll(async () => db?.drop());
 
   /**
    * The statement a batch holding `inputs` sends: four fillers take the free group-commit slots (there are at most four), and `inputs`

@@ -29,18 +29,21 @@ export async function holdThenTake(
   return { took, batch: await ran.then((r) => r.rowCount, (err: Error) => err.message) };
 }
 
-/** Connections of their own to the test database (`url()`, read when one is opened), all ended by `end()`. */
-export function ownConnections(url: () => string): { connect(): Promise<Client>; end(): Promise<void> } {
+/**
+ * Connections of their own to the test database (`url()`, read when one is opened), for a describe block:
+ * all ended after its tests (an `afterAll` of its own).
+ */
+export function ownConnections(url: () => string): { connect(): Promise<Client> } {
   const clients: Client[] = [];
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  });
   return {
     async connect() {
       const c = new Client({ connectionString: url() });
       await c.connect();
       clients.push(c);
       return c;
-    },
-    async end() {
-      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     },
   };
 }
