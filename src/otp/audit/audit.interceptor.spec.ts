@@ -1,6 +1,7 @@
 import { ArgumentsHost, BadRequestException, CallHandler, ExecutionContext, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { lastValueFrom, throwError } from 'rxjs';
+import { QueryFailedError } from 'typeorm';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OtpExceptionFilter } from '../http-kit/otp-exception.filter';
@@ -80,6 +81,22 @@ describe('OtpAuditInterceptor', () => {
 
   it('records an OTP error wrapped for HTTP (as @OtpProof throws it) under its own code', async () => {
     expect((await recorded(otpHttpException(new OtpRequiredError()))).detail).toEqual({ status: 401, error: 'otp.required' });
+  });
+
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it.each<[string, unknown, string]>([
+    ['a value the database cannot take (22P02, TypeORM-wrapped)', new QueryFailedError('SELECT $1::uuid', ['x'], pgError('22P02', 'invalid input syntax for type uuid')), 'data_exception'],
+    ['a date out of range (22008)', new QueryFailedError('SELECT $1::timestamptz', ['x'], pgError('22008', 'date/time field value out of range')), 'data_exception'],
+    ['too many connections (53300)', new QueryFailedError('SELECT 1', [], pgError('53300', 'sorry, too many clients already')), 'otp.unavailable'],
+    ['a refused socket', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'otp.unavailable'],
+    ['a lost connection', new Error('Connection terminated unexpectedly'), 'otp.unavailable'],
+    ['a body the parser refused (400)', Object.assign(new Error('Unexpected token'), { status: 400 }), 'http'],
+    ['a body too large (413)', Object.assign(new Error('too large'), { statusCode: 413 }), 'http'],
+    ['an HTTP exception', new BadRequestException({ error: 'validation_failed', message: 'x' }), 'http'],
+    ['a bug', new TypeError('boom'), 'internal'],
+  ])('R39: an audited failure from %s records the outcome the exception filter answers', async (_name, err, error) => {
+    const event = await recorded(err);
+    expect(event.detail).toEqual({ status: answered(err), error });
   });
 
   it('records an HTTP exception as http with its status, and anything else as internal 500', async () => {

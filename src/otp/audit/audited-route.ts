@@ -1,7 +1,7 @@
-import { createParamDecorator, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
-import { otpErrorOf, otpErrorToHttp } from '../core/otp-error.http';
 import { OtpEventBus } from '../events/otp-event-bus';
+import { errorAnswerOf } from '../http-kit/otp-exception.filter';
 import {
   AuditRequestContext,
   auditContextOf,
@@ -11,12 +11,10 @@ import {
 } from '../request-context/audit-context';
 import { AUDITED_ACTION } from './audited.decorator';
 
-/** The status the client gets for `err` (as `OtpExceptionFilter` answers it) and the code to record. */
+/** The status the client gets for `err` (as `OtpExceptionFilter` answers it, `errorAnswerOf`) and the code to record. */
 export function auditOutcomeOf(err: unknown): { status: number; error: string } {
-  const otpError = otpErrorOf(err);
-  if (otpError) return { status: otpErrorToHttp(otpError).status, error: otpError.code };
-  if (err instanceof HttpException) return { status: err.getStatus(), error: 'http' };
-  return { status: 500, error: 'internal' };
+  const { status, audit } = errorAnswerOf(err);
+  return { status, error: audit };
 }
 
 /** What recording a route's outcome needs of its handler, read once per handler rather than per request. */

@@ -10,10 +10,19 @@ const UNSUPPORTED_MEDIA_TYPE = otpErrorToHttp(new OtpError('otp.unsupported_medi
 
 export type { OtpErrorBody };
 
-interface Described {
+/** What the client gets for an error, and what the audit and the log say of it. */
+export interface ErrorAnswer {
   status: number;
   body: OtpErrorBody;
   headers?: Record<string, string>;
+  /**
+   * The audit's name for it (an `@Audited` route's failure `detail.error`): the `OtpError`'s code (an outage is
+   * `otp.unavailable`, as answered), `data_exception` for a value the database could not take, `http` for other
+   * HTTP errors (the router's, a pipe's, the body parser's), `internal` for anything else.
+   */
+  audit: string;
+  /** The line to log (never request data), when the error is worth one. */
+  log?: string;
 }
 
 /**
@@ -58,10 +67,76 @@ function fixedMessage(status: number): string {
 }
 
 /**
- * Answers every error in the `{ error, message }` shape: an `OtpError` (thrown as
- * is or wrapped by a guard) as `otpErrorToHttp` maps it, other HTTP exceptions
- * by status. Never echoes internals: anything unexpected becomes a bare 500 and
- * is logged without request data.
+ * What the client gets for any error, decided once: the filter answers it, and an `@Audited` route's failure
+ * records its status (`auditOutcomeOf`), so the trail says what the client was told. An `OtpError` (thrown as is
+ * or wrapped by a guard) as `otpErrorToHttp` maps it, other HTTP exceptions by status, a database outage as
+ * 503 `otp_unavailable`, a value the database could not take as 400; anything unexpected is a bare 500.
+ */
+export function errorAnswerOf(exception: unknown): ErrorAnswer {
+  const otpError = otpErrorOf(exception);
+  if (otpError) {
+    const answer = otpErrorToHttp(otpError);
+    return { ...answer, audit: otpError.code, log: answer.status === 500 ? `configuration error: ${otpError.message}` : undefined };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const res = exception.getResponse();
+    if (typeof res === 'object' && res !== null && typeof (res as OtpErrorBody).error === 'string' && status < 500
+      && /^[a-z_]+$/.test((res as OtpErrorBody).error)) {
+      // Already in our shape (a request-shape refusal, or a host error such as the example app's AppError).
+      return { status, body: res as OtpErrorBody, audit: 'http' };
+    }
+    const message = (res as { message?: unknown })?.message;
+    if (status === HttpStatus.BAD_REQUEST && Array.isArray(message)) {
+      return {
+        status,
+        body: { error: 'validation_failed', message: 'The request is not valid.', details: message.map(String).slice(0, 20) },
+        audit: 'http',
+      };
+    }
+    if (status >= 500) return { status, body: { error: 'internal_error', message: 'Internal error.' }, audit: 'http', log: `HTTP ${status}: ${exception.name}` };
+    if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' }, audit: 'http' };
+    if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: UNSUPPORTED_MEDIA_TYPE, audit: 'http' };
+    return { status, body: { error: httpErrorName(status), message: fixedMessage(status) }, audit: 'http' };
+  }
+  // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
+  const parserStatus = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
+  if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
+    return {
+      status: parserStatus,
+      body: {
+        error: httpErrorName(parserStatus),
+        message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE.message : 'The request body is not valid JSON.',
+      },
+      audit: 'http',
+    };
+  }
+  if (isDatabaseUnavailable(exception)) {
+    // An outage is not a bug: the client is told to come back, and the log names the class only.
+    const unavailable = new OtpUnavailableError();
+    return { ...otpErrorToHttp(unavailable), audit: unavailable.code, log: 'database unavailable: answered 503 otp_unavailable' };
+  }
+  const sqlState = dataExceptionCode(exception);
+  if (sqlState) {
+    // Its message quotes the value refused (the client's input): the log names the class and code only.
+    return {
+      status: 400,
+      body: { error: 'bad_request', message: 'The request is not valid.' },
+      audit: 'data_exception',
+      log: `data exception: ${(exception as Error).name} ${sqlState}`,
+    };
+  }
+  return {
+    status: 500,
+    body: { error: 'internal_error', message: 'Internal error.' },
+    audit: 'internal',
+    log: `unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`,
+  };
+}
+
+/**
+ * Answers every error in the `{ error, message }` shape, as `errorAnswerOf` decides. Never echoes
+ * internals: anything unexpected becomes a bare 500 and is logged without request data.
  */
 @Catch()
 export class OtpExceptionFilter implements ExceptionFilter {
@@ -81,59 +156,10 @@ export class OtpExceptionFilter implements ExceptionFilter {
     http.reply(response, body, status);
   }
 
-  private describe(exception: unknown): Described {
-    const otpError = otpErrorOf(exception);
-    if (otpError) {
-      const answer = otpErrorToHttp(otpError);
-      if (answer.status === 500) this.logger.error(`configuration error: ${otpError.message}`);
-      return answer;
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const res = exception.getResponse();
-      if (typeof res === 'object' && res !== null && typeof (res as OtpErrorBody).error === 'string' && status < 500
-        && /^[a-z_]+$/.test((res as OtpErrorBody).error)) {
-        // Already in our shape (a request-shape refusal, or a host error such as the example app's AppError).
-        return { status, body: res as OtpErrorBody };
-      }
-      const message = (res as { message?: unknown })?.message;
-      if (status === HttpStatus.BAD_REQUEST && Array.isArray(message)) {
-        return {
-          status,
-          body: { error: 'validation_failed', message: 'The request is not valid.', details: message.map(String).slice(0, 20) },
-        };
-      }
-      if (status >= 500) {
-        this.logger.error(`HTTP ${status}: ${exception.name}`);
-        return { status, body: { error: 'internal_error', message: 'Internal error.' } };
-      }
-      if (status === HttpStatus.PAYLOAD_TOO_LARGE) return { status, body: { error: 'payload_too_large', message: 'The request body is too large.' } };
-      if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return { status, body: UNSUPPORTED_MEDIA_TYPE };
-      return { status, body: { error: httpErrorName(status), message: fixedMessage(status) } };
-    }
-    // Body-parser errors (malformed JSON, too large) arrive as plain errors with a status.
-    const parserStatus = (exception as { status?: unknown; statusCode?: unknown })?.status ?? (exception as { statusCode?: unknown })?.statusCode;
-    if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
-      return {
-        status: parserStatus,
-        body: {
-          error: httpErrorName(parserStatus),
-          message: parserStatus === 413 ? 'The request body is too large.' : parserStatus === 415 ? UNSUPPORTED_MEDIA_TYPE.message : 'The request body is not valid JSON.',
-        },
-      };
-    }
-    if (isDatabaseUnavailable(exception)) {
-      // An outage is not a bug: the client is told to come back, and the log names the class only.
-      this.logger.error('database unavailable: answered 503 otp_unavailable');
-      return otpErrorToHttp(new OtpUnavailableError());
-    }
-    const sqlState = dataExceptionCode(exception);
-    if (sqlState) {
-      // Its message quotes the value refused (the client's input): the log names the class and code only.
-      this.logger.error(`data exception: ${(exception as Error).name} ${sqlState}`);
-      return { status: 400, body: { error: 'bad_request', message: 'The request is not valid.' } };
-    }
-    this.logger.error(`unexpected error: ${exception instanceof Error ? exception.name + ': ' + exception.message : 'unknown'}`);
-    return { status: 500, body: { error: 'internal_error', message: 'Internal error.' } };
+  private describe(exception: unknown): ErrorAnswer {
+    const answer = errorAnswerOf(exception);
+    if (answer.log) this.logger.error(answer.log);
+    return answer;
   }
 }
+
