@@ -22,15 +22,27 @@ import { median, runLoad } from './lib/load';
 import { DISPATCHER_SETTINGS, sinkArrivalRate, startSmtpSink } from './lib/mail-bench';
 import { AppReady, prepare } from './lib/phases';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 
-function summarise(file: string): void {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
-  const total = profile.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0);
+/**
+ * Self time by package and by function. With a window (the load's, monotonic µs like the profile's clock), only
+ * the samples inside it count, so boot and warm-up (module loading, JIT) stay out of the table.
+ */
+function summarise(file: string, window?: { from: number; to: number }): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
+  const hitsOf = new Map<number, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i];
+    if (window && (t < window.from || t > window.to)) continue;
+    hitsOf.set(profile.samples[i], (hitsOf.get(profile.samples[i]) ?? 0) + 1);
+  }
+  let total = 0;
+  for (const hits of hitsOf.values()) total += hits;
   const byPackage = new Map<string, number>();
   const byFunction = new Map<string, number>();
   for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
+    const hits = hitsOf.get(n.id) ?? 0;
     if (!hits) continue;
     const url = n.callFrame.url;
     const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.includes('/dist/src/') ? 'app: ' + url.split('/dist/src/')[1].split('/').slice(0, 2).join('/') : url.startsWith('node:') ? url : url ? 'other' : `(${n.callFrame.functionName || 'native'})`);
@@ -40,7 +52,8 @@ function summarise(file: string): void {
   }
   const top = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)
     .map(([name, hits]) => `  ${((100 * hits) / total).toFixed(1).padStart(5)}%  ${name}`).join('\n');
-  console.log(`self time by package (${total} samples):\n${top(byPackage, 25)}\n\nby function:\n${top(byFunction, 30)}`);
+  const where = window ? ' in the load window' : '';
+  console.log(`self time by package (${total} samples${where}):\n${top(byPackage, 25)}\n\nby function${where}:\n${top(byFunction, 40)}`);
 }
 
 async function main(): Promise<void> {
@@ -119,14 +132,14 @@ async function stopAndSummarise(app: { stop(): Promise<void> }, dir: string, win
   await app.stop();
   const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => join(dir, f))[0]
     ?? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f)).sort().pop();
-  if (file) summarise(file);
+  if (file) summarise(file, window);
   if (file && window) printLevers(file, window);
 }
 
 /** The lever table: each lever's share of the load window's samples, times the app's CPU per request. */
 function printLevers(file: string, w: { from: number; to: number; cpuUsPerRequest: number }): void {
   const { samples, levers } = leversOf(file, w.from, w.to);
-  console.log(`\nby lever (${samples} busy samples in the load window; µs per request = share x ${w.cpuUsPerRequest.toFixed(0)} µs):`);
+  console.log(`\nby lever (${samples} busy samples in the load window, ${w.from}-${w.to} µs on the profile's clock; µs per request = share x ${w.cpuUsPerRequest.toFixed(0)} µs):`);
   for (const l of levers) console.log(`  ${(l.share * w.cpuUsPerRequest).toFixed(0).padStart(6)} µs  ${(100 * l.share).toFixed(1).padStart(5)}%  ${l.lever}`);
 }
 
