@@ -50,11 +50,15 @@ describe('GroupCommit', () => {
     expect(batches).toEqual([['first'], ['a', 'b', 'c', 'first-again', 'poison', 'd'], ['a'], ['b'], ['c'], ['first-again'], ['poison'], ['d']]);
   });
 
-  it('a batch that failed with no answer from the server (it may have committed) fails every input and is never written again', async () => {
+  it('a batch that failed with no answer from the server, or as the server ended the connection (57P0x), fails every input and is never written again (it may have committed)', async () => {
     // A socket error's code (EPIPE, ECONNRESET) is not a SQLSTATE: the server may have run the statement.
     const socket = (code: string) => Object.assign(new Error(`write ${code}`), { code, errno: -32, syscall: 'write' });
+    // A backend told to stop (57P01 administrator command, 57P02 crash of another backend, 57P03 cannot connect now)
+    // ends its connection with a FATAL error, which may come after the statement committed.
+    const ended = (code: string) => Object.assign(new Error('terminating connection due to administrator command'), { code, severity: 'FATAL' });
     for (const lost of [new Error('Connection terminated unexpectedly'), Object.assign(new Error('connection failure'), { code: '08006' }),
-      socket('EPIPE'), socket('EBADF'), { driverError: socket('EPIPE'), message: 'query failed' }]) {
+      socket('EPIPE'), socket('EBADF'), { driverError: socket('EPIPE'), message: 'query failed' },
+      ended('57P01'), ended('57P02'), ended('57P03'), { driverError: ended('57P01'), message: 'query failed' }]) {
       const { g, batches } = recording((b) => {
         if (b.length > 1) throw lost;
       });
