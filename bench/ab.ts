@@ -5,7 +5,9 @@
  * (fastify), `AB_ROUNDS` (3), `AB_SECONDS` (5). Rounds are interleaved, the order flipped every round, so a
  * machine that slows down or warms up moves both alike: it prints each build's app CPU per request (from
  * `/proc`) by round, the medians and B / A. On a noisy machine a single run moves by a third; this is the
- * figure to compare two builds with.
+ * figure to compare two builds with. `AB_EXTRA_A` / `AB_EXTRA_B` (`NAME=value,NAME=value`) add settings to the
+ * first / second app's environment: one tree twice with two settings (`AB_EXTRA_B=OTP_AUDIT=off`,
+ * `AB_EXTRA_B=MAIL_DISPATCHER=false`) measures what one part of the work costs.
  */
 import { join, resolve } from 'node:path';
 import { AppReady, issueRequests, verifyRequests } from './lib/phases';
@@ -32,6 +34,17 @@ function startIn(tree: string, env: NodeJS.ProcessEnv): Promise<Child<AppReady>>
   return lib.startChild<AppReady>('app-server', env, 60_000);
 }
 
+/** `NAME=value,NAME=value` as environment entries. */
+function settings(list: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (list ?? '').split(',').filter(Boolean)) {
+    const at = part.indexOf('=');
+    if (at < 1) throw new Error(`AB_EXTRA_A/B: "${part}" is not NAME=value`);
+    out[part.slice(0, at)] = part.slice(at + 1);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const here = resolve(__dirname, '../..');
   const trees = (process.env.AB_TREES ?? `${here},${here}`).split(',').map((t) => resolve(t));
@@ -41,9 +54,10 @@ async function main(): Promise<void> {
   const seconds = Number(process.env.AB_SECONDS ?? 5);
   const builds: Build[] = [];
   try {
-    for (const tree of trees) {
+    for (const [n, tree] of trees.entries()) {
       const db = await openBenchDatabase({ fresh: true });
-      const app = await startIn(tree, appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory' }));
+      const extra = settings(process.env[n === 0 ? 'AB_EXTRA_A' : 'AB_EXTRA_B']);
+      const app = await startIn(tree, appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory', extra }));
       builds.push({ tree, db, app, url: `http://127.0.0.1:${app.ready.port}`, runs: new Map() });
     }
     const issue = (b: Build, s: number, round: number) => runLoad({ url: b.url, connections: 32, seconds: s,

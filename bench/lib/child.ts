@@ -11,14 +11,18 @@ export interface Child<Ready> {
   stop(): Promise<void>;
 }
 
-/** Starts `lib/<name>` (compiled .js, or .ts through ts-node when the harness itself runs as TS). */
-export async function startChild<Ready>(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child<Ready>> {
+/**
+ * Starts `lib/<name>` (compiled .js, or .ts through ts-node when the harness itself runs as TS). `wrap`: a
+ * command and its arguments that run node (`['valgrind', '--tool=callgrind', ...]`), the IPC channel kept.
+ */
+export async function startChild<Ready>(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, nodeArgs: string[] = [], wrap: string[] = []): Promise<Child<Ready>> {
   const ts = __filename.endsWith('.ts');
   const file = join(__dirname, `${name}.${ts ? 'ts' : 'js'}`);
+  const execArgv = [...(ts ? ['-r', 'ts-node/register/transpile-only'] : []), ...nodeArgs];
   const proc = fork(file, [], {
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    execArgv: [...(ts ? ['-r', 'ts-node/register/transpile-only'] : []), ...nodeArgs],
+    ...(wrap.length > 0 ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...execArgv] } : { execArgv }),
   });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -64,7 +68,7 @@ export async function startChild<Ready>(name: string, env: NodeJS.ProcessEnv, ti
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.send({ cmd: 'stop' });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), wrap.length > 0 ? 120_000 : 10_000);
       await exited;
       clearTimeout(timer);
     },
