@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { OtpContext } from '../core/otp.types';
 import { canonicalEmail, canonicalJson, contextHash, isOtpContext } from './canonical';
 import { OtpCipher } from './otp-cipher';
@@ -48,6 +48,28 @@ describe('OtpKeyring', () => {
     expect(k.deviceDigest('index-1', ['Firefox on Linux203.0.113.0/24', ''])).not.toBe(base); // fields are length-prefixed
     expect(new OtpKeyring([key('b'), first], first.secret).deviceDigest('index-1', ['Firefox on Linux', '203.0.113.0/24'])).toBe(base);
     expect(new OtpKeyring([key('a')]).deviceDigest('index-1', ['Firefox on Linux', '203.0.113.0/24'])).not.toBe(base);
+  });
+
+  it('R4: the stored forms do not change between releases: HMAC-SHA256 under the HKDF sub-key over length-prefixed UTF-8 fields', () => {
+    // Live challenges and remembered devices hold these digests: an encoding change would void them all.
+    const secret = randomBytes(32);
+    const sub = (use: string) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `nestjs-email-otp/${use}/v1`, 32));
+    const reference = (k: Buffer, fields: string[]) => {
+      const mac = createHmac('sha256', k);
+      for (const f of fields) {
+        const bytes = Buffer.from(f, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        mac.update(length).update(bytes);
+      }
+      return mac.digest('base64url');
+    };
+    const k = new OtpKeyring([{ id: 'k1', secret }]);
+    const id = '0193a5b2-1c3d-8e4f-a5b6-c7d8e9f01234';
+    expect(k.codeDigest(id, 'login', '012345')).toBe(`k1:${reference(sub('code'), [id, 'login', '012345'])}`);
+    expect(k.codeCandidates(id, ['login', 'vérifier'], '987654')).toEqual(
+      ['login', 'vérifier'].map((p) => `k1:${reference(sub('code'), [id, p, '987654'])}`));
+    expect(k.deviceDigest('index-ü', ['Firefox on Linux', ''])).toBe(reference(sub('known-device'), ['index-ü', 'Firefox on Linux', '']));
   });
 
   it('offers candidates for every key and purpose, so a rotated key still verifies', () => {
