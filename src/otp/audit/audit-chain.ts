@@ -1,6 +1,7 @@
 import { randomBytesPooled } from '../crypto/random-pool';
 import { canonicalJson } from '../crypto/canonical';
 import { sha256 } from '../crypto/sha256';
+import { isoTime } from '../core/iso-time';
 
 /** `prev_hash` of the first row ever written (and of the anchor before any purge). */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -59,7 +60,7 @@ export interface PersonalFields {
  */
 export function canonicalBody(c: ChainedContent): string {
   const fields = [
-    c.at.toISOString(),
+    isoTime(c.at),
     c.event,
     c.owasp,
     c.outcome,

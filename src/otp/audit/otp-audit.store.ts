@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
 import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
+import { isoTime } from '../core/iso-time';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
@@ -72,7 +73,7 @@ export function erasedEvent(seqs: string[]): AuditRowInput {
  * `jsonb` takes it as it is.
  */
 function appendInput(r: AuditRowInput): unknown[] {
-  return [canonicalBody(r), r.at.toISOString(), r.event, r.owasp ?? null, r.outcome, r.challengeId ?? null, r.purpose ?? null,
+  return [canonicalBody(r), isoTime(r.at), r.event, r.owasp ?? null, r.outcome, r.challengeId ?? null, r.purpose ?? null,
     r.requestId ?? null, r.detail ? JSON.stringify(r.detail) : null, r.subjectCommitment ?? null, r.recipientIndex ?? null,
     r.ip ?? null, r.userAgent ?? null, r.piiSalt ?? null, r.version ?? 2, r.linkCommitment ?? null, r.linkSalt ?? null,
     r.ipNetwork ?? null];

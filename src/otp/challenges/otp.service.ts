@@ -25,6 +25,7 @@ import { IssueChallengeInput, IssuedChallenge, VerifiedChallenge, VerifyChalleng
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { isUuid } from '../crypto/uuid';
 import { recipientTagOf } from '../crypto/challenge-id';
+import { isoTime } from '../core/iso-time';
 
 /** What the encrypted delivery blob of a challenge holds. */
 type DeliveryDetails = ChallengeDeliveryDetails;
@@ -79,7 +80,7 @@ export class OtpService {
       context: input.context,
       ip: input.ip,
       userAgent: input.userAgent,
-      requestedAt: new Date().toISOString(),
+      requestedAt: isoTime(new Date()),
     };
     const times = await this.store.supersedeAndInsert({
       id: challengeId,
@@ -124,7 +125,7 @@ export class OtpService {
         digests: this.purposeNames.map((p) => this.keyring.codeDigest(challengeId, p, code)),
       },
       this.options.resend,
-      this.sealMail(code, sealed.purpose, { ...details, requestedAt: new Date().toISOString() }),
+      this.sealMail(code, sealed.purpose, { ...details, requestedAt: isoTime(new Date()) }),
     );
     if (!out.found || !out.live) {
       this.events.emit({ name: 'challenge.resent', outcome: 'failure', challengeId, detail: { reason: 'invalid' } });

@@ -34,6 +34,7 @@ import { ApiOtpErrors, OtpErrorBodyDto, OtpProofResponseDto } from './otp-openap
 import { OtpRateLimited } from '../rate-limit/otp-rate-limit.decorator';
 import { OtpThrottlerGuard } from '../rate-limit/otp-throttler.guard';
 import { isUuid } from '../crypto/uuid';
+import { isoTime } from '../core/iso-time';
 
 interface ClientRequest {
   ip?: string;
@@ -58,7 +59,7 @@ class EmptyBodyPipe implements PipeTransform<unknown, undefined> {
 }
 
 function toResponse(c: IssuedChallenge): ChallengeResponseDto {
-  return { challengeId: c.challengeId, expiresAt: c.expiresAt.toISOString(), resendAvailableAt: c.resendAvailableAt.toISOString() };
+  return { challengeId: c.challengeId, expiresAt: isoTime(c.expiresAt), resendAvailableAt: isoTime(c.resendAvailableAt) };
 }
 
 function userAgentOf(req: ClientRequest): string | undefined {
@@ -149,7 +150,7 @@ export class OtpController {
     return {
       token: issued.token,
       tokenType: issued.tokenType,
-      expiresAt: issued.expiresAt.toISOString(),
+      expiresAt: isoTime(issued.expiresAt),
       purpose: issued.purpose,
       amr: issued.amr,
       challengeId: issued.challengeId,

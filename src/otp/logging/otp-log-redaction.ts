@@ -3,6 +3,7 @@ import type { LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { untagChallengeIds } from '../crypto/challenge-id';
 import { requestIdOf } from '../request-context/audit-context';
+import { isoTime } from '../core/iso-time';
 
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
@@ -167,7 +168,7 @@ export function otpBaseLoggerOptions(o: OtpLoggingOptions = {}): { level: string
   const options: LoggerOptions & { level: string } = {
     level: o.level ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
     redact: { paths: OTP_LOG_REDACT_PATHS, censor: censorValue },
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    timestamp: () => `,"time":"${isoTime(new Date())}"`,
     formatters: { level: (label) => ({ level: label }) },
     hooks: {
       logMethod(args, method) {

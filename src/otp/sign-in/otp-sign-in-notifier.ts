@@ -15,6 +15,7 @@ import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
 import { OtpSchemaState } from '../persistence/otp-schema.state';
 import { OtpKnownDeviceStore } from './otp-known-device.store';
 import type { ResolvedSignInNoticeOptions } from './sign-in-options';
+import { isoTime } from '../core/iso-time';
 
 /** A successful sign-in, as the host tells it to `OtpSignInNotifier.signedIn`. */
 export interface SignedInInput {
@@ -87,7 +88,7 @@ export class OtpSignInNotifier {
       locale: safeLocale(input.locale),
       browser,
       network,
-      happenedAt: new Date().toISOString(),
+      happenedAt: isoTime(new Date()),
     };
     const out = await this.store.recordSignIn({
       recipientIndex,
