@@ -27,6 +27,8 @@ describe('OtpExceptionFilter: a database that cannot answer is 503 otp_unavailab
     'administrator shutdown (57P01)': pgError('57P01', 'terminating connection due to administrator command'),
     'crash shutdown (57P02)': pgError('57P02', 'terminating connection because of crash of another server process'),
     'cannot connect now (57P03)': pgError('57P03', 'the database system is starting up'),
+    'database dropped (57P04)': pgError('57P04', 'terminating connection because the database was dropped'),
+    'idle session timeout (57P05)': pgError('57P05', 'terminating connection due to idle-session timeout'),
     'connection failure (08006)': pgError('08006', 'connection failure'),
     'refused socket': Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
     'reset socket': Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),

@@ -58,7 +58,12 @@ describe('GroupCommit', () => {
     const ended = (code: string) => Object.assign(new Error('terminating connection due to administrator command'), { code, severity: 'FATAL' });
     for (const lost of [new Error('Connection terminated unexpectedly'), Object.assign(new Error('connection failure'), { code: '08006' }),
       socket('EPIPE'), socket('EBADF'), { driverError: socket('EPIPE'), message: 'query failed' },
-      ended('57P01'), ended('57P02'), ended('57P03'), { driverError: ended('57P01'), message: 'query failed' }]) {
+      ended('57P01'), ended('57P02'), ended('57P03'), ended('57P04'), ended('57P05'), { driverError: ended('57P01'), message: 'query failed' },
+      // Any FATAL or PANIC (a PANIC after the commit record: "cannot abort transaction, it was already committed"),
+      // and 40003, whose name says the outcome is unknown.
+      Object.assign(new Error('cannot abort transaction 812, it was already committed'), { code: 'XX000', severity: 'PANIC' }),
+      Object.assign(new Error('terminating connection'), { code: '42601', severity: 'FATAL' }),
+      Object.assign(new Error('statement completion unknown'), { code: '40003', severity: 'ERROR' })]) {
       const { g, batches } = recording((b) => {
         if (b.length > 1) throw lost;
       });

@@ -34,8 +34,8 @@ interface Waiting<In, Out> {
  * such a failed batch of several is written again one input at a time: a deadlock between two batches,
  * or one input the database refuses, fails only the input it belongs to, as when each request had its
  * own statement. A batch that failed with no answer from the server (a connection lost mid-statement,
- * class 08), or as the server ended the connection (57P01-57P03), may have been committed: it fails every
- * input and is never written again.
+ * class 08), or as the server ended the connection (57P01-57P05, any FATAL or PANIC, or 40003: completion
+ * unknown), may have been committed: it fails every input and is never written again.
  */
 export class GroupCommit<In, Out> {
   private readonly waiting: Waiting<In, Out>[] = [];
@@ -107,18 +107,22 @@ export class GroupCommit<In, Out> {
 
 /**
  * The server answered the statement with an error (a SQLSTATE, on the error itself or on TypeORM's
- * `driverError`), so it rolled back; not a connection exception (class 08) nor the end of the connection
- * (57P01-57P03), whose statement may have committed.
+ * `driverError`), so it rolled back; not a connection exception (class 08), the end of the connection
+ * (57P01-57P05, any FATAL or PANIC) nor 40003, whose statement may have committed.
  */
 function refusedByServer(err: unknown): boolean {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const e = err as { code?: unknown; severity?: unknown; driverError?: { code?: unknown; severity?: unknown } } | null;
   const code = e?.code ?? e?.driverError?.code;
+  const severity = e?.severity ?? e?.driverError?.severity;
+  if (severity === 'FATAL' || severity === 'PANIC') return false;
   // Every SQLSTATE has a digit; a socket error's code (EPIPE, EBADF: five letters too) has none.
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code) && !code.startsWith('08') && !ENDS_CONNECTION.test(code);
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code) && !code.startsWith('08') && !OUTCOME_UNKNOWN.test(code);
 }
 
 /**
- * 57P01-57P03 (administrator command, crash of another backend, cannot connect now): the backend ends the
- * connection with this FATAL error, which may come after the statement committed; like class 08, never replayed.
+ * 57P01-57P05 (administrator command, crash of another backend, cannot connect now, database dropped, idle
+ * session timeout) end the connection with a FATAL error, which may come after the statement committed; 40003
+ * (statement completion unknown) says so. Like class 08 and any FATAL or PANIC (an error after the commit record
+ * is raised to PANIC), never replayed, even when the severity was not passed on.
  */
-const ENDS_CONNECTION = /^57P0[1-3]$/;
+const OUTCOME_UNKNOWN = /^(57P0[1-5]|40003)$/;
