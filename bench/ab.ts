@@ -7,7 +7,8 @@
  * `/proc`) by round, the medians and B / A. On a noisy machine a single run moves by a third; this is the
  * figure to compare two builds with. `AB_EXTRA_A` / `AB_EXTRA_B` (`NAME=value,NAME=value`) add settings to the
  * first / second app's environment: one tree twice with two settings (`AB_EXTRA_B=OTP_AUDIT=off`,
- * `AB_EXTRA_B=MAIL_DISPATCHER=false`) measures what one part of the work costs.
+ * `AB_EXTRA_B=MAIL_DISPATCHER=false`) measures what one part of the work costs (the raised rate limits are
+ * applied after them and cannot be changed this way).
  */
 import { join, resolve } from 'node:path';
 import { AppReady, issueRequests, verifyRequests } from './lib/phases';

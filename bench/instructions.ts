@@ -14,7 +14,7 @@
  * `INSTR_WARMUP` (1500). Needs valgrind (`callgrind_control` comes with it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { appEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
@@ -47,18 +47,22 @@ async function countIn(tree: string, route: Route, adapter: string, requests: nu
     const port = app.ready.port;
     const tag = `${Date.now()}`;
     const warm = await flowsOf(route, app, warmup, `w${tag}`);
-    const measured = await flowsOf(route, app, requests, `m${tag}`);
     await runFlows({ port, connections: 4, seconds: 3600, flows: warm });
+    // Prepared after the warm-up, so a slow one cannot let them expire before they are counted.
+    const measured = await flowsOf(route, app, requests, `m${tag}`);
     // What the warm-up left (its mails, its audit rows) is done before counting starts.
     await new Promise((r) => setTimeout(r, 5000));
     execFileSync('callgrind_control', ['-i', 'on', String(app.proc.pid)], { stdio: 'ignore' });
     const r = await runFlows({ port, connections: 1, seconds: 3600, flows: measured });
     execFileSync('callgrind_control', ['-i', 'off', String(app.proc.pid)], { stdio: 'ignore' });
     await app.stop();
+    const failed = r.non2xx + r.errors;
+    if (failed > 0) throw new Error(`${failed} of the ${requests} counted requests failed: the count would not be of the route's work`);
     // The main thread's count (its own file, `-01`): V8's compiler and GC helper threads run when they will.
-    const main = /^totals: (\d+)/m.exec(readFileSync(`${out}-01`, 'utf8'))?.[1];
-    if (!main) throw new Error(`callgrind wrote no count for the main thread:\n${app.output.join('').slice(-2000)}`);
-    return { perRequest: Number(main) / requests, failed: r.non2xx + r.errors };
+    const file = `${out}-01`;
+    const total = existsSync(file) ? /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
+    if (!total) throw new Error(`callgrind wrote no count for the main thread:\n${app.output.join('').slice(-2000)}`);
+    return { perRequest: Number(total) / requests, failed };
   } finally {
     await app.stop();
     await db.close();
