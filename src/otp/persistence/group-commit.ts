@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '../core/database-unavailable';
+
 /** How a `GroupCommit` batches. */
 export interface GroupCommitOptions<In, Out> {
   /** Statements in flight at once; inputs arriving while all are out wait and go together in the next. */
@@ -107,22 +109,15 @@ export class GroupCommit<In, Out> {
 
 /**
  * The server answered the statement with an error (a SQLSTATE, on the error itself or on TypeORM's
- * `driverError`), so it rolled back; not a connection exception (class 08), the end of the connection
- * (57P01-57P05, any FATAL or PANIC) nor 40003, whose statement may have committed.
+ * `driverError`), so it rolled back. Not when the database is unavailable (`isDatabaseUnavailable`: class 08,
+ * 53300, the end of the connection, 57P01-57P05), nor after any FATAL or PANIC (an error after the commit record is
+ * raised to PANIC), nor for 40003 (statement completion unknown): those statements may have committed.
  */
 function refusedByServer(err: unknown): boolean {
   const e = err as { code?: unknown; severity?: unknown; driverError?: { code?: unknown; severity?: unknown } } | null;
   const code = e?.code ?? e?.driverError?.code;
   const severity = e?.severity ?? e?.driverError?.severity;
-  if (severity === 'FATAL' || severity === 'PANIC') return false;
+  if (severity === 'FATAL' || severity === 'PANIC' || code === '40003' || isDatabaseUnavailable(err)) return false;
   // Every SQLSTATE has a digit; a socket error's code (EPIPE, EBADF: five letters too) has none.
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code) && !code.startsWith('08') && !OUTCOME_UNKNOWN.test(code);
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code);
 }
-
-/**
- * 57P01-57P05 (administrator command, crash of another backend, cannot connect now, database dropped, idle
- * session timeout) end the connection with a FATAL error, which may come after the statement committed; 40003
- * (statement completion unknown) says so. Like class 08 and any FATAL or PANIC (an error after the commit record
- * is raised to PANIC), never replayed, even when the severity was not passed on.
- */
-const OUTCOME_UNKNOWN = /^(57P0[1-5]|40003)$/;
