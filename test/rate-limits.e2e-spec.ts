@@ -350,6 +350,16 @@ describe.each(HTTP_ADAPTERS)('rate limits on %s', (adapter) => {
     expectThrottled(await issue(t, { email: email() }, '192.0.2.3'), 55, 60);
   });
 
+  it('R12: with TRUST_PROXY=1 (a hop count) the address the proxy appended is counted on both adapters, not what the client put before it', async () => {
+    // Fastify 5.12 refuses a number (hop-count-only trust fails closed there, every client reads as the proxy):
+    // the adapter passes it as Express's rule, the hop before the socket and no further.
+    const t = await boot({ RATE_LIMIT_IP_SEND: '2/60', TRUST_PROXY: '1' });
+    await issue(t, { email: email() }, '198.51.100.1, 192.0.2.20').expect(202);
+    await issue(t, { email: email() }, '198.51.100.2, 192.0.2.20').expect(202);
+    expectThrottled(await issue(t, { email: email() }, '198.51.100.3, 192.0.2.20'), 55, 60);
+    await issue(t, { email: email() }, '198.51.100.3, 192.0.2.21').expect(202);
+  });
+
   it('R12: with TRUST_PROXY=loopback the forwarded client IP is counted, IPv6 clients by /64', async () => {
     const t = await boot({ RATE_LIMIT_IP_SEND: '2/60', TRUST_PROXY: 'loopback' });
     await issue(t, { email: email() }, '192.0.2.10').expect(202);

@@ -18,7 +18,7 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
   if (http.adapter === 'fastify') {
     return new FastifyAdapter({
       bodyLimit: BODY_LIMIT_BYTES,
-      trustProxy: http.trustProxy,
+      trustProxy: fastifyTrustProxy(http.trustProxy),
       onProtoPoisoning: 'error',
       onConstructorPoisoning: 'error',
       // The request id follows the module's rule (a well-formed X-Request-Id or a fresh UUID), not Fastify's `req-1`.
@@ -35,6 +35,17 @@ export function createHttpAdapter(http: HttpSettings): AbstractHttpAdapter {
   express.set('strict routing', true);
   Object.assign((express.getInstance() as { router: object }).router, { caseSensitive: true, strict: true });
   return express;
+}
+
+/**
+ * `TRUST_PROXY` for Fastify: a hop count as Express reads it (the `n` hops nearest the socket, bounded in
+ * production by `MAX_TRUSTED_HOPS`). Fastify 5.12 takes a bare number as "trust nothing" (its docs call hop-count
+ * trust unsafe when the app can be reached without the proxy), which would count every client as the proxy; the
+ * two adapters must resolve the same client.
+ */
+function fastifyTrustProxy(trust: HttpSettings['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
 }
 
 /**
