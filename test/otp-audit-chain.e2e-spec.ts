@@ -3,7 +3,9 @@ import { promisify } from 'node:util';
 import { OtpAuditStore, AuditRowInput } from '../src/otp/audit/otp-audit.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { verifyAuditChain, AuditQuery } from '../src/otp/audit/audit-chain.verifier';
-import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
+import { auditRowOf, OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
+import { resolveAuditOptions } from '../src/otp/audit/audit-options';
+import { OtpEventBus } from '../src/otp/events/otp-event-bus';
 import { asAuditAppRole } from './support/app-role';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -178,7 +180,7 @@ describe('audit chain on PostgreSQL (R40)', () => {
       await expect(admin.query(`TRUNCATE otp_audit_log`)).rejects.toMatchObject({ code: '42501' });
       await admin.query(`ROLLBACK TO SAVEPOINT s`);
       // Appends and the purge/erase functions are what the role can do.
-      const roleStore = new OtpAuditStore({ count: (_label: string, sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rowCount ?? 0) } as never);
+      const roleStore = new OtpAuditStore({ rows: (_label: string, sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rows) } as never);
       await roleStore.appendChained([row(1)]);
       await expect(admin.query(`SELECT otp_audit_erase_subject('nobody')`)).resolves.toBeDefined();
     });
@@ -207,5 +209,138 @@ describe('audit chain: text that is not well-formed UTF-16 (R40)', () => {
     const [stored] = await db.dataSource.query(`SELECT purpose, detail->>'reason' AS reason FROM otp_audit_log ORDER BY seq DESC OFFSET 2 LIMIT 1`);
     expect(stored.purpose).toBe('login\ufffd');
     expect(stored.reason).toBe('a'.repeat(199) + '\ufffd');
+  });
+});
+
+describe('audit chain: the append statement stores what it was given (R40)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  // The chained columns are read back from each row's canonical body in the database, the personal fields
+  // from a second parameter: every column of version 2 and version 1 rows, with values and with nulls.
+  it.each([true, false])('R40: every column of appended version 2 and version 1 rows holds the row\'s value (prepared statements %s)', async (prepared) => {
+    const sql = new OtpSql(db.dataSource, { preparedStatements: prepared });
+    const store = new OtpAuditStore(sql);
+    const full = row(7, { detail: { reason: 'wrong_code', attempt: 2, status: null, ok: false } });
+    const bare = auditRowOf({ name: 'retention.purged', outcome: 'success', at: new Date(Date.UTC(2026, 5, 30, 23, 59, 59, 999)) });
+    const legacy: AuditRowInput = { ...row(8, { name: 'legacy "quoted" \\ event' }), version: 1, linkCommitment: null, linkSalt: null, ipNetwork: null };
+    const rows = [full, bare, legacy];
+    const stored = await sql.transaction(async (tx) => {
+      await store.appendChained(rows, tx);
+      const out = await tx.rows(`columns`, `SELECT at, event, owasp, outcome, challenge_id, purpose, request_id, detail, subject_commitment,
+        recipient_index, ip, user_agent, pii_salt, body_version, link_commitment, link_salt, ip_network
+        FROM otp_audit_log ORDER BY seq DESC LIMIT 3`);
+      const check = await verifyAuditChain((text, params) => tx.rows('verify', text, params));
+      expect(check).toMatchObject({ ok: true });
+      return out.reverse();
+    });
+    expect(stored).toHaveLength(3);
+    stored.forEach((s, i) => {
+      const r = rows[i];
+      expect({
+        at: new Date(s.at).toISOString(), event: s.event, owasp: s.owasp, outcome: s.outcome, challengeId: s.challenge_id,
+        purpose: s.purpose, requestId: s.request_id, detail: s.detail, subjectCommitment: s.subject_commitment,
+        recipientIndex: s.recipient_index, ip: s.ip, userAgent: s.user_agent, piiSalt: s.pii_salt, version: Number(s.body_version),
+        linkCommitment: s.link_commitment, linkSalt: s.link_salt, ipNetwork: s.ip_network,
+      }).toEqual({
+        at: r.at.toISOString(), event: r.event, owasp: r.owasp, outcome: r.outcome, challengeId: r.challengeId,
+        purpose: r.purpose, requestId: r.requestId, detail: r.detail, subjectCommitment: r.subjectCommitment,
+        recipientIndex: r.recipientIndex, ip: r.ip, userAgent: r.userAgent, piiSalt: r.piiSalt, version: r.version ?? 2,
+        linkCommitment: r.linkCommitment ?? null, linkSalt: r.linkSalt ?? null, ipNetwork: r.ipNetwork ?? null,
+      });
+    });
+    expect(stored[0].recipient_index).not.toBeNull();
+    expect(stored[1]).toMatchObject({ recipient_index: null, ip: null, pii_salt: null, subject_commitment: null });
+  });
+});
+
+describe('audit writer: an append whose outcome is unknown is written once (R40)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const lost = {
+    'the connection failed (08006)': () => Object.assign(new Error('connection failure during commit'), { code: '08006' }),
+    'the socket ended, no SQLSTATE': () => new Error('Connection terminated unexpectedly'),
+    'FATAL 57P01': () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }),
+    '40003 (completion unknown)': () => Object.assign(new Error('statement completion unknown'), { code: '40003' }),
+  };
+
+  /** A writer whose appends number `lose` (1: the first) are lost on the way back: `committed` says whether the statement ran. */
+  function flakyWriter(error: () => Error, committed: boolean, lose = [1]) {
+    const sql = new OtpSql(db.dataSource, { preparedStatements: false });
+    let appends = 0;
+    const flaky: OtpSql = Object.create(sql);
+    const losing = async <T,>(label: string, run: () => Promise<T>): Promise<T> => {
+      if (label === 'audit_append' && lose.includes(++appends)) {
+        if (committed) await run();
+        throw error();
+      }
+      return run();
+    };
+    flaky.rows = (label, text, values, mode) => losing(label, () => sql.rows(label, text, values, mode));
+    flaky.count = (label, text, values, mode) => losing(label, () => sql.count(label, text, values, mode));
+    const bus = new OtpEventBus();
+    const writer = new OtpAuditWriter(new OtpAuditStore(flaky), bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000 }) });
+    (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+    writer.onModuleInit();
+    return { writer, bus };
+  }
+
+  const rowCount = async () => Number((await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_audit_log`))[0].n);
+
+  it.each(Object.entries(lost))('R40: when the append committed but %s, the retry finds its rows and appends only what came after', async (_what, error) => {
+    const { writer, bus } = flakyWriter(error, true);
+    const before = await rowCount();
+    const at = new Date();
+    // Two events alike but for nothing personal (no salt tells them apart) and one with a subject.
+    bus.emit({ name: 'alert.raised', outcome: 'failure', at, detail: { rule: 'x' } });
+    bus.emit({ name: 'alert.raised', outcome: 'failure', at, detail: { rule: 'x' } });
+    bus.emit({ name: 'verify.failed', outcome: 'failure', at, recipientIndex: 'idx-lost', ip: '203.0.113.9', requestId: 'r-lost' });
+    await expect(writer.flush()).rejects.toThrow();
+    expect(await rowCount()).toBe(before + 3);
+    bus.emit({ name: 'challenge.issued', outcome: 'success', recipientIndex: 'idx-lost' });
+    await writer.flush();
+    expect(writer.pending).toBe(0);
+    expect(await rowCount()).toBe(before + 4);
+    const events = await db.dataSource.query(`SELECT event FROM otp_audit_log ORDER BY seq DESC LIMIT 4`);
+    expect(events.map((e: { event: string }) => e.event).reverse()).toEqual(['alert.raised', 'alert.raised', 'verify.failed', 'challenge.issued']);
+    expect(await verifyAuditChain((sql, params) => db.dataSource.query(sql, params))).toMatchObject({ ok: true });
+  });
+
+  it.each(Object.entries(lost))('R40: when the append did not commit and %s, the retry writes every row', async (_what, error) => {
+    const { writer, bus } = flakyWriter(error, false);
+    const before = await rowCount();
+    const at = new Date();
+    bus.emit({ name: 'alert.raised', outcome: 'failure', at, detail: { rule: 'y' } });
+    bus.emit({ name: 'verify.failed', outcome: 'failure', at, recipientIndex: 'idx-unsent', requestId: 'r-unsent' });
+    await expect(writer.flush()).rejects.toThrow();
+    expect(await rowCount()).toBe(before);
+    await writer.flush();
+    expect(await rowCount()).toBe(before + 2);
+    expect(await verifyAuditChain((sql, params) => db.dataSource.query(sql, params))).toMatchObject({ ok: true });
+  });
+
+  it('R40: the same text again after a batch that landed (an identical alert in the same millisecond) is written, not taken for the lost batch', async () => {
+    const { writer, bus } = flakyWriter(lost['the connection failed (08006)'], false, [1, 3]);
+    const plain = { name: 'alert.raised', outcome: 'failure' as const, at: new Date(), detail: { rule: 'z' } };
+    bus.emit(plain);
+    await expect(writer.flush()).rejects.toThrow();
+    await writer.flush();
+    const before = await rowCount();
+    // The same alert again, lost on the way (not committed): only rows after the writer's last append can be it.
+    bus.emit(plain);
+    await expect(writer.flush()).rejects.toThrow();
+    await writer.flush();
+    expect(await rowCount()).toBe(before + 1);
   });
 });

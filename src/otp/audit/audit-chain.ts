@@ -74,6 +74,16 @@ export function canonicalBody(c: ChainedContent): string {
   return JSON.stringify((c.version ?? 2) === 2 ? ['v2', ...fields, c.linkCommitment ?? null] : fields);
 }
 
+/** The canonical body of a stored row, rebuilt from its columns (as the verifier and the writer's landed check read them). */
+export function storedBody(r: Record<string, unknown>): string {
+  return canonicalBody({
+    ...auditEventOf(r),
+    subjectCommitment: (r.subject_commitment as string) ?? null,
+    version: Number(r.body_version) === 2 ? 2 : 1,
+    linkCommitment: (r.link_commitment as string) ?? null,
+  });
+}
+
 /**
  * `hash = SHA-256(prev_hash ‖ "\n" ‖ seq ‖ "\n" ‖ body)`, hex. The database
  * computes the same with `sha256(convert_to(...))` when it appends (one statement).

@@ -1,5 +1,5 @@
 import { DEFAULT_AUDIT_RETENTION_SECONDS, DEFAULT_IP_TRUNCATE_SECONDS } from './audit-options';
-import { auditEventOf, AuditDetail, canonicalBody, chainHash, commitLink, commitPersonal, erasureDigest } from './audit-chain';
+import { AuditDetail, chainHash, commitLink, commitPersonal, erasureDigest, storedBody } from './audit-chain';
 
 /** Runs one SQL statement and returns its rows (a DataSource or a bare `pg` client). */
 export type AuditQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -108,12 +108,7 @@ export async function verifyAuditChain(query: AuditQuery, options: VerifyOptions
       const seq = BigInt(r.seq as string);
       if (seq !== expectedSeq) return broken(expectedSeq, `row missing (next present is ${seq})`);
       if (r.prev_hash !== prev) return broken(seq, 'prev_hash does not match the previous row');
-      const body = canonicalBody({
-        ...auditEventOf(r),
-        subjectCommitment: (r.subject_commitment as string) ?? null,
-        version: Number(r.body_version) === 2 ? 2 : 1,
-        linkCommitment: (r.link_commitment as string) ?? null,
-      });
+      const body = storedBody(r);
       if (chainHash(prev, r.seq as string, body) !== r.hash) return broken(seq, 'content does not match its hash');
       const problem = personalFieldsProblem(r, windowMs) ?? erasures.see(r, result.anchorSeq);
       if (problem) return broken(problem.seq ?? seq, problem.reason);

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
-import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
-import { isoTime } from '../core/iso-time';
+import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields, storedBody } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
@@ -68,32 +67,38 @@ export function erasedEvent(seqs: string[]): AuditRowInput {
 }
 
 /**
- * A row as the append statement reads it: one JSON array per row, by position (`APPEND_CHAINED`'s
- * `input`). Every text went through `encodeControl` (well-formed, no control characters), so
- * `jsonb` takes it as it is.
+ * What the append statement reads of a row besides its canonical body (`APPEND_CHAINED`'s `$1`: one
+ * JSON array per row, by position): the personal fields and their salts, which the chain does not
+ * cover. Every text went through `encodeControl` (well-formed, no control characters), so `jsonb`
+ * takes it as it is.
  */
-function appendInput(r: AuditRowInput): unknown[] {
-  return [canonicalBody(r), isoTime(r.at), r.event, r.owasp ?? null, r.outcome, r.challengeId ?? null, r.purpose ?? null,
-    r.requestId ?? null, r.detail ? JSON.stringify(r.detail) : null, r.subjectCommitment ?? null, r.recipientIndex ?? null,
-    r.ip ?? null, r.userAgent ?? null, r.piiSalt ?? null, r.version ?? 2, r.linkCommitment ?? null, r.linkSalt ?? null,
-    r.ipNetwork ?? null];
+function personalInput(r: AuditRowInput): (string | null)[] {
+  return [r.recipientIndex ?? null, r.ip ?? null, r.userAgent ?? null, r.piiSalt ?? null, r.linkSalt ?? null, r.ipNetwork ?? null];
 }
 
 /**
- * Appends `$1` (a JSON array of `appendInput` rows) to the chain. The head row is locked FOR UPDATE
- * first, so concurrent appenders (any process) queue on it and each batch links to
- * the hash the previous one left; the hashes are computed by the database from the canonical bodies
- * (the same function `verifyAuditChain` recomputes). One text for every batch size: prepared once per
- * connection (one JSON parameter costs the app a fraction of eighteen text arrays, element by element).
+ * Appends rows to the chain: `$2` holds their canonical bodies, one per line (a body is
+ * `JSON.stringify`'s output, which never holds a raw line break), `$1` the rest (`personalInput`).
+ * The chained columns are read back from each body (`b.o` skips version 2's leading `"v2"`), so
+ * the stored columns the verifier rebuilds a body from are that body by construction (R40), and the
+ * body travels once, as it is, instead of escaped a second time inside a JSON parameter. The head
+ * row is locked FOR UPDATE first, so concurrent appenders (any process) queue on it and each batch
+ * links to the hash the previous one left; the hashes are computed by the database from the bodies
+ * (the same function `verifyAuditChain` recomputes). One text for every batch size: prepared once
+ * per connection.
  */
 const APPEND_CHAINED = `WITH RECURSIVE head AS (
      SELECT seq, hash FROM otp_audit_head WHERE id = 1 FOR UPDATE
    ), input AS (
-     SELECT e.ord, e.v->>0 AS body, (e.v->>1)::timestamptz AS at, e.v->>2 AS event, e.v->>3 AS owasp, e.v->>4 AS outcome,
-       e.v->>5 AS challenge_id, e.v->>6 AS purpose, e.v->>7 AS request_id, e.v->>8 AS detail, e.v->>9 AS subject_commitment,
-       e.v->>10 AS recipient_index, e.v->>11 AS ip, e.v->>12 AS user_agent, e.v->>13 AS pii_salt,
-       (e.v->>14)::smallint AS body_version, e.v->>15 AS link_commitment, e.v->>16 AS link_salt, e.v->>17 AS ip_network
-     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord)
+     SELECT b.ord, b.body, (b.j->>b.o)::timestamptz AS at, b.j->>(b.o + 1) AS event, b.j->>(b.o + 2) AS owasp,
+       b.j->>(b.o + 3) AS outcome, b.j->>(b.o + 4) AS challenge_id, b.j->>(b.o + 5) AS purpose,
+       b.j->>(b.o + 6) AS request_id, b.j->>(b.o + 7) AS detail, b.j->>(b.o + 8) AS subject_commitment,
+       CASE b.o WHEN 1 THEN b.j->>10 END AS link_commitment, (b.o + 1)::smallint AS body_version,
+       e.v->>0 AS recipient_index, e.v->>1 AS ip, e.v->>2 AS user_agent, e.v->>3 AS pii_salt, e.v->>4 AS link_salt,
+       e.v->>5 AS ip_network
+     FROM (SELECT t.ord, t.body, t.body::jsonb AS j, CASE WHEN left(t.body, 6) = '["v2",' THEN 1 ELSE 0 END AS o
+           FROM unnest(string_to_array($2::text, E'\\n')) WITH ORDINALITY AS t(body, ord)) b
+     JOIN jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord) ON e.ord = b.ord
    ), chain AS (
      SELECT i.ord, h.seq + 1 AS seq, h.hash AS prev_hash,
        encode(sha256(convert_to(h.hash || E'\\n' || (h.seq + 1)::text || E'\\n' || i.body, 'UTF8')), 'hex') AS hash
@@ -114,17 +119,52 @@ const APPEND_CHAINED = `WITH RECURSIVE head AS (
    )
    UPDATE otp_audit_head SET seq = last.seq, hash = last.hash
    FROM (SELECT seq, hash FROM chain ORDER BY ord DESC LIMIT 1) AS last
-   WHERE otp_audit_head.id = 1 AND (SELECT count(*) FROM inserted) = (SELECT count(*) FROM input)`;
+   WHERE otp_audit_head.id = 1 AND (SELECT count(*) FROM inserted) = (SELECT count(*) FROM input)
+   RETURNING otp_audit_head.seq::text AS seq`;
+
+/** The columns a row's canonical body is rebuilt from (`storedBody`); `ORDER BY seq` would sort the text alias (10 before 9). */
+const CHAINED_COLUMNS = `seq::text AS seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail, subject_commitment,
+  body_version, link_commitment`;
 
 /** Queries on the audit tables; each method is one statement (erasure: one transaction). */
 @Injectable()
 export class OtpAuditStore {
   constructor(private readonly sql: OtpSql) {}
 
-  /** Appends rows to the chain in one statement (`APPEND_CHAINED`: linked under the head's lock, hashed by the database). */
-  async appendChained(rows: AuditRowInput[], run: OtpSqlRunner = this.sql): Promise<void> {
-    if (rows.length === 0) return;
-    await run.count('audit_append', APPEND_CHAINED, [JSON.stringify(rows.map(appendInput))]);
+  /**
+   * Appends rows to the chain in one statement (`APPEND_CHAINED`: linked under the head's lock, hashed by the
+   * database); resolves to the seq of the last row written (undefined for no rows).
+   */
+  async appendChained(rows: AuditRowInput[], run: OtpSqlRunner = this.sql): Promise<string | undefined> {
+    if (rows.length === 0) return undefined;
+    const [head] = await run.rows<{ seq: string }>('audit_append', APPEND_CHAINED,
+      [JSON.stringify(rows.map(personalInput)), rows.map(canonicalBody).join('\n')]);
+    return head?.seq;
+  }
+
+  /**
+   * Whether `rows` are in the chain already, as one run of consecutive rows after seq `afterSeq` (any seq when
+   * null): the seq of the last of them, or null. For an append whose outcome is unknown (the connection ended
+   * before the answer): the same bodies, in the same order, where one statement would have put them. Rows with
+   * a subject carry a random salt in their body, so they match only themselves; a batch of rows without one
+   * could match an identical batch (the same events, to the millisecond) that another process appended after
+   * `afterSeq`.
+   */
+  async landed(rows: AuditRowInput[], afterSeq: string | null): Promise<string | null> {
+    if (rows.length === 0) return afterSeq;
+    const bodies = rows.map(canonicalBody);
+    const starts = await this.sql.rows('audit_landed_start',
+      `SELECT ${CHAINED_COLUMNS} FROM otp_audit_log WHERE at = $1 AND event = $2 AND ($3::bigint IS NULL OR seq > $3::bigint)
+       ORDER BY otp_audit_log.seq`, [rows[0].at, rows[0].event, afterSeq], 'unprepared');
+    for (const start of starts) {
+      if (storedBody(start) !== bodies[0]) continue;
+      const run = rows.length === 1 ? [start] : await this.sql.rows('audit_landed_run',
+        `SELECT ${CHAINED_COLUMNS} FROM otp_audit_log WHERE seq >= $1::bigint ORDER BY otp_audit_log.seq LIMIT $2`,
+        [start.seq, rows.length], 'unprepared');
+      const consecutive = run.every((r, i) => BigInt(r.seq as string) === BigInt(start.seq as string) + BigInt(i));
+      if (run.length === rows.length && consecutive && run.every((r, i) => storedBody(r) === bodies[i])) return run[run.length - 1].seq as string;
+    }
+    return null;
   }
 
   /** Rows matching the filter, oldest first (newest first with `order: 'desc'`), at most `limit` (capped at 1000). */

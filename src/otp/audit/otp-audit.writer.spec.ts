@@ -7,21 +7,29 @@ import { auditRowOf, OtpAuditWriter } from './otp-audit.writer';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 
 describe('OtpAuditWriter', () => {
-  function setup(failFirst: number, options = {}) {
+  function setup(failFirst: number, options = {}, failure: () => Error = () => new Error('database unreachable')) {
     const written: AuditRowInput[] = [];
+    const lookups: number[] = [];
     let calls = 0;
     const store = {
       appendChained: async (rows: AuditRowInput[]) => {
         calls++;
-        if (calls <= failFirst) throw new Error('database unreachable');
+        if (calls <= failFirst) throw failure();
         written.push(...rows);
+        return String(written.length);
+      },
+      // As the database answers: the rows, in order, one after another in what was written.
+      landed: async (rows: AuditRowInput[]) => {
+        lookups.push(rows.length);
+        const at = written.indexOf(rows[0]);
+        return at >= 0 && rows.every((r, i) => written[at + i] === r) ? String(at + rows.length) : null;
       },
     } as unknown as OtpAuditStore;
     const bus = new OtpEventBus();
     const writer = new OtpAuditWriter(store, bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000, ...options }) });
     (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
     writer.onModuleInit();
-    return { writer, bus, written };
+    return { writer, bus, written, lookups };
   }
 
   it('queues events off the request path and writes them in order at flush', async () => {
@@ -43,6 +51,23 @@ describe('OtpAuditWriter', () => {
     await writer.beforeApplicationShutdown();
     expect(written.map((r) => r.event)).toEqual(['challenge.issued', 'verify.failed']);
     expect(writer.pending).toBe(0);
+  });
+
+  it('R40: looks for a batch in the chain before appending it again only when the outcome of the failed append is unknown', async () => {
+    const refused = setup(1, {}, () => Object.assign(new Error('duplicate key'), { code: '23505' }));
+    refused.bus.emit({ name: 'challenge.issued', outcome: 'success' });
+    await expect(refused.writer.flush()).rejects.toThrow('duplicate key');
+    await refused.writer.flush();
+    expect(refused.lookups).toEqual([]);
+    expect(refused.written).toHaveLength(1);
+    const lost = setup(1, {}, () => Object.assign(new Error('connection failure'), { code: '08006' }));
+    lost.bus.emit({ name: 'challenge.issued', outcome: 'success' });
+    lost.bus.emit({ name: 'verify.failed', outcome: 'failure' });
+    await expect(lost.writer.flush()).rejects.toThrow('connection failure');
+    lost.bus.emit({ name: 'verify.succeeded', outcome: 'success' });
+    await lost.writer.flush();
+    expect(lost.lookups).toEqual([2]);
+    expect(lost.written.map((r) => r.event)).toEqual(['challenge.issued', 'verify.failed', 'verify.succeeded']);
   });
 
   it('drops the oldest events beyond maxQueue, and counts them', async () => {

@@ -3,6 +3,7 @@ import { untaggedChallengeId } from '../crypto/challenge-id';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
+import { refusedByServer } from '../core/database-unavailable';
 import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from '../request-context/audit-context';
@@ -49,7 +50,10 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
  * Subscribes to the event bus and appends every event to the audit chain, in
  * batches off the request path. One flush runs at a time per process; pending
  * rows are flushed before the application shuts down, and kept (bounded) while
- * the database is unreachable.
+ * the database is unreachable. An append the server refused wrote nothing and is
+ * tried again; one whose outcome is unknown (the connection ended, a FATAL error,
+ * 40003: it may have committed) is looked for in the chain first (`OtpAuditStore.landed`,
+ * after the last seq this writer appended), so a lost answer writes no row twice.
  */
 @Injectable()
 export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
@@ -60,6 +64,10 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   private flushing: Promise<void> | null = null;
   private unsubscribe?: () => void;
   private failuresInRow = 0;
+  /** How many rows at the head of the queue an append may have written (its outcome unknown). */
+  private unsure = 0;
+  /** The seq of the last row this writer appended (or found appended): a lost batch can only be after it. */
+  private lastSeq: string | null = null;
   /** Rows dropped because the queue was full (database unreachable for long). */
   dropped = 0;
   /** Failed append attempts. */
@@ -83,6 +91,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
     if (this.queue.length > this.options.maxQueue) {
       const over = this.queue.length - this.options.maxQueue;
       this.queue.splice(0, over);
+      this.unsure = Math.max(0, this.unsure - over);
       this.dropped += over;
       this.logger.error(`audit queue full: ${over} event(s) dropped`);
     }
@@ -106,21 +115,43 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      if (this.unsure > 0) {
+        const unsure = this.queue.slice(0, this.unsure);
+        let seq: string | null;
+        try {
+          seq = await this.store.landed(unsure, this.lastSeq);
+        } catch (err) {
+          throw this.failed(err);
+        }
+        this.unsure = 0;
+        if (seq !== null) {
+          this.lastSeq = seq;
+          this.failuresInRow = 0;
+          this.queue.splice(0, unsure.length);
+          continue;
+        }
+      }
       const batch = this.queue.slice(0, this.options.batchSize);
       try {
-        await this.store.appendChained(batch);
+        this.lastSeq = (await this.store.appendChained(batch)) ?? this.lastSeq;
       } catch (err) {
-        this.failures++;
-        this.failuresInRow++;
-        if (this.failuresInRow <= 3 || this.failuresInRow % 20 === 0) {
-          this.logger.error(`audit append failed (${this.queue.length} event(s) kept for retry): ${(err as Error).message}`);
-        }
-        this.schedule();
-        throw err;
+        if (!refusedByServer(err)) this.unsure = batch.length;
+        throw this.failed(err);
       }
       this.failuresInRow = 0;
       this.queue.splice(0, batch.length);
     }
+  }
+
+  /** Counts and logs a failed attempt (rate-limited), schedules the retry; returns the error to throw. */
+  private failed(err: unknown): unknown {
+    this.failures++;
+    this.failuresInRow++;
+    if (this.failuresInRow <= 3 || this.failuresInRow % 20 === 0) {
+      this.logger.error(`audit append failed (${this.queue.length} event(s) kept for retry): ${(err as Error).message}`);
+    }
+    this.schedule();
+    return err;
   }
 
   private schedule(): void {
