@@ -146,7 +146,7 @@ export class OtpAuditStore {
    * Whether `rows` are in the chain already, as one run of consecutive rows after seq `afterSeq` (any seq when
    * null): the seq of the last of them, or null. For an append whose outcome is unknown (the connection ended
    * before the answer): the same bodies, in the same order, where one statement would have put them. Rows with
-   * a subject carry a random salt in their body, so they match only themselves; a batch of rows without one
+   * a subject carry a commitment under a random salt in their body, so they match only themselves; a batch of rows without one
    * could match an identical batch (the same events, to the millisecond) that another process appended after
    * `afterSeq`.
    */

@@ -6,6 +6,12 @@ import { resolveAuditOptions } from './audit-options';
 import { auditRowOf, OtpAuditWriter } from './otp-audit.writer';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 
+/** `OtpAuditStore.landed` as the database answers it: `rows`, in order, one after another in what was written. */
+const landedIn = (written: AuditRowInput[]) => async (rows: AuditRowInput[]) => {
+  const at = written.indexOf(rows[0]);
+  return at >= 0 && rows.every((r, i) => written[at + i] === r) ? String(at + rows.length) : null;
+};
+
 describe('OtpAuditWriter', () => {
   function setup(failFirst: number, options = {}, failure: () => Error = () => new Error('database unreachable')) {
     const written: AuditRowInput[] = [];
@@ -18,11 +24,9 @@ describe('OtpAuditWriter', () => {
         written.push(...rows);
         return String(written.length);
       },
-      // As the database answers: the rows, in order, one after another in what was written.
-      landed: async (rows: AuditRowInput[]) => {
+      landed: (rows: AuditRowInput[]) => {
         lookups.push(rows.length);
-        const at = written.indexOf(rows[0]);
-        return at >= 0 && rows.every((r, i) => written[at + i] === r) ? String(at + rows.length) : null;
+        return landedIn(written)(rows);
       },
     } as unknown as OtpAuditStore;
     const bus = new OtpEventBus();
@@ -68,6 +72,40 @@ describe('OtpAuditWriter', () => {
     await lost.writer.flush();
     expect(lost.lookups).toEqual([2]);
     expect(lost.written.map((r) => r.event)).toEqual(['challenge.issued', 'verify.failed', 'verify.succeeded']);
+  });
+
+  it('R40: events that overflow the queue while a batch is being appended drop no row of that batch and write none twice', async () => {
+    const written: AuditRowInput[] = [];
+    let release!: () => void;
+    let calls = 0;
+    const store = {
+      // The first append commits, but only after the queue has overflowed, and its answer is lost.
+      appendChained: async (rows: AuditRowInput[]) => {
+        if (++calls === 1) {
+          await new Promise<void>((resolve) => (release = resolve));
+          written.push(...rows);
+          throw Object.assign(new Error('connection failure'), { code: '08006' });
+        }
+        written.push(...rows);
+        return String(written.length);
+      },
+      landed: landedIn(written),
+    } as unknown as OtpAuditStore;
+    const bus = new OtpEventBus();
+    const writer = new OtpAuditWriter(store, bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000, batchSize: 2, maxQueue: 3 }) });
+    (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+    writer.onModuleInit();
+    bus.emit({ name: 'e', outcome: 'success', detail: { i: 0 } });
+    bus.emit({ name: 'e', outcome: 'success', detail: { i: 1 } }); // a full batch: its append starts
+    for (let i = 2; i < 7; i++) bus.emit({ name: 'e', outcome: 'success', detail: { i } });
+    release();
+    await writer.flush().catch(() => undefined);
+    await writer.flush();
+    const seen = written.map((r) => r.detail?.i);
+    expect(seen.slice(0, 2)).toEqual([0, 1]);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length + writer.dropped).toBe(7);
+    expect(writer.pending).toBe(0);
   });
 
   it('drops the oldest events beyond maxQueue, and counts them', async () => {

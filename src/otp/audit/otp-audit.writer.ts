@@ -53,7 +53,9 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
  * the database is unreachable. An append the server refused wrote nothing and is
  * tried again; one whose outcome is unknown (the connection ended, a FATAL error,
  * 40003: it may have committed) is looked for in the chain first (`OtpAuditStore.landed`,
- * after the last seq this writer appended), so a lost answer writes no row twice.
+ * after the last seq this writer appended), so a lost answer writes no row twice, unless the
+ * server process commits after the look (a client that gave up on a process still waiting for
+ * the head's lock; see docs/audit.md).
  */
 @Injectable()
 export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
@@ -64,8 +66,10 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   private flushing: Promise<void> | null = null;
   private unsubscribe?: () => void;
   private failuresInRow = 0;
-  /** How many rows at the head of the queue an append may have written (its outcome unknown). */
-  private unsure = 0;
+  /** The batch being appended, out of the queue (an overflow drops queued rows, never these), until it is written. */
+  private inFlight: AuditRowInput[] | null = null;
+  /** Whether the last append of `inFlight` may have written it (its outcome unknown). */
+  private unsure = false;
   /** The seq of the last row this writer appended (or found appended): a lost batch can only be after it. */
   private lastSeq: string | null = null;
   /** Rows dropped because the queue was full (database unreachable for long). */
@@ -88,10 +92,9 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   /** Queues one event (already a row: the request context is read now, synchronously). */
   record(event: OtpEvent): void {
     this.queue.push(auditRowOf(event));
-    if (this.queue.length > this.options.maxQueue) {
-      const over = this.queue.length - this.options.maxQueue;
+    if (this.pending > this.options.maxQueue) {
+      const over = Math.min(this.pending - this.options.maxQueue, this.queue.length);
       this.queue.splice(0, over);
-      this.unsure = Math.max(0, this.unsure - over);
       this.dropped += over;
       this.logger.error(`audit queue full: ${over} event(s) dropped`);
     }
@@ -100,13 +103,13 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + (this.inFlight?.length ?? 0);
   }
 
   /** Writes everything queued so far; resolves once it is in the database. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.queue.length === 0) return;
+    if (this.pending === 0) return;
     this.flushing = this.drain().finally(() => {
       this.flushing = null;
     });
@@ -114,32 +117,18 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      if (this.unsure > 0) {
-        const unsure = this.queue.slice(0, this.unsure);
-        let seq: string | null;
-        try {
-          seq = await this.store.landed(unsure, this.lastSeq);
-        } catch (err) {
-          throw this.failed(err);
-        }
-        this.unsure = 0;
-        if (seq !== null) {
-          this.lastSeq = seq;
-          this.failuresInRow = 0;
-          this.queue.splice(0, unsure.length);
-          continue;
-        }
-      }
-      const batch = this.queue.slice(0, this.options.batchSize);
+    while (this.pending > 0) {
+      const batch = (this.inFlight ??= this.queue.splice(0, this.options.batchSize));
       try {
-        this.lastSeq = (await this.store.appendChained(batch)) ?? this.lastSeq;
+        const found = this.unsure ? await this.store.landed(batch, this.lastSeq) : null;
+        this.unsure = false;
+        this.lastSeq = found ?? (await this.store.appendChained(batch)) ?? this.lastSeq;
       } catch (err) {
-        if (!refusedByServer(err)) this.unsure = batch.length;
+        if (!refusedByServer(err)) this.unsure = true;
         throw this.failed(err);
       }
+      this.inFlight = null;
       this.failuresInRow = 0;
-      this.queue.splice(0, batch.length);
     }
   }
 
@@ -148,7 +137,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
     this.failures++;
     this.failuresInRow++;
     if (this.failuresInRow <= 3 || this.failuresInRow % 20 === 0) {
-      this.logger.error(`audit append failed (${this.queue.length} event(s) kept for retry): ${(err as Error).message}`);
+      this.logger.error(`audit append failed (${this.pending} event(s) kept for retry): ${(err as Error).message}`);
     }
     this.schedule();
     return err;
