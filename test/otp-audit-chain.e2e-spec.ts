@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { OtpAuditStore, AuditRowInput } from '../src/otp/audit/otp-audit.store';
+import { OtpAuditStore, AuditRowInput, newBatchId } from '../src/otp/audit/otp-audit.store';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { verifyAuditChain, AuditQuery } from '../src/otp/audit/audit-chain.verifier';
 import { auditRowOf, OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
@@ -182,6 +182,13 @@ describe('audit chain on PostgreSQL (R40)', () => {
       // Appends and the purge/erase functions are what the role can do.
       const roleStore = new OtpAuditStore({ rows: (_label: string, sql: string, p: unknown[]) => admin.query(sql, p).then((r) => r.rows) } as never);
       await roleStore.appendChained([row(1)]);
+      // The writer's appends record their batch id (and a try of a batch that is in writes nothing).
+      const id = newBatchId();
+      await roleStore.appendBatch([row(2, { requestId: 'r-batch' })], id);
+      await admin.query(`SAVEPOINT b`);
+      await roleStore.appendBatch([row(2, { requestId: 'r-batch' })], id);
+      await admin.query(`ROLLBACK TO SAVEPOINT b`);
+      expect((await admin.query(`SELECT count(*)::int AS n FROM otp_audit_log WHERE request_id = 'r-batch'`)).rows[0].n).toBe(1);
       await expect(admin.query(`SELECT otp_audit_erase_subject('nobody')`)).resolves.toBeDefined();
     });
   });
@@ -332,5 +339,52 @@ describe('audit append and writer on PostgreSQL: rows stored as given, written o
     await expect(writer.flush()).rejects.toThrow();
     await writer.flush();
     expect(await rowCount()).toBe(before + 1);
+  });
+  it('R40: an append whose answer was lost while its server process still waited for the head lock is written once, whichever of it and the retry gets the lock', async () => {
+    // The head is locked (a long append, a purge): the writer's append waits on the server; its client gives up
+    // (a timeout, a reset: no SQLSTATE), and the server process goes on waiting. The retry goes out while it waits.
+    const sql = new OtpSql(db.dataSource, { preparedStatements: false });
+    const locker = db.dataSource.createQueryRunner();
+    await locker.connect();
+    await locker.startTransaction();
+    await locker.query(`SELECT 1 FROM otp_audit_head WHERE id = 1 FOR UPDATE`);
+    const waiting = async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const [{ count }] = await db.dataSource.query(`SELECT count(*)::int AS count FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH RECURSIVE head AS%'`);
+        if (count >= n) return;
+        if (Date.now() > deadline) throw new Error(`${n} append(s) never waited for the head lock (${count} did)`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    let abandoned: Promise<unknown> | undefined;
+    const flaky: OtpSql = Object.create(sql);
+    flaky.rows = async (label, text, values, mode) => {
+      if (label !== 'audit_append' || abandoned) return sql.rows(label, text, values, mode);
+      abandoned = sql.rows(label, text, values, mode).catch((err: unknown) => err);
+      await waiting(1);
+      throw new Error('Query read timeout');
+    };
+    const bus = new OtpEventBus();
+    const writer = new OtpAuditWriter(new OtpAuditStore(flaky), bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000 }) });
+    (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+    writer.onModuleInit();
+    const before = await rowCount();
+    try {
+      bus.emit({ name: 'verify.failed', outcome: 'failure', recipientIndex: 'idx-waiting', requestId: 'r-waiting' });
+      bus.emit({ name: 'alert.raised', outcome: 'failure', detail: { rule: 'w' } });
+      await expect(writer.flush()).rejects.toThrow('Query read timeout');
+      const retry = writer.flush();
+      await waiting(2);
+      await locker.commitTransaction();
+      await Promise.all([abandoned, retry]);
+    } finally {
+      if (locker.isTransactionActive) await locker.rollbackTransaction();
+      await locker.release();
+    }
+    expect(await rowCount()).toBe(before + 2);
+    expect(writer.pending).toBe(0);
+    expect(await verifyAuditChain((text, params) => db.dataSource.query(text, params))).toMatchObject({ ok: true });
   });
 });

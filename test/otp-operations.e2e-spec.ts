@@ -48,10 +48,15 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     const audit = t.app.get(OtpAuditService);
     await audit.verifyChain();
     const [{ n: before }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_audit_log`);
+    // The audit writer's batch ids only have to outlive its retries: an old one goes, the newest stays.
+    const old: string[] = (await db.dataSource.query(`SELECT id FROM otp_audit_batch ORDER BY last_seq DESC OFFSET 1`)).map((b: { id: string }) => b.id);
+    expect(old.length).toBeGreaterThan(0);
+    await db.dataSource.query(`UPDATE otp_audit_batch SET appended_at = now() - interval '8 days' WHERE id = ANY($1)`, [old]);
     const retention = t.app.get(OtpRetentionService);
     const report = await retention.purge();
     // Budgets: the lapsed one, and the two rows the right codes above left with no window (R10 re-check).
-    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 3, otp_proof_tokens: 2, otp_audit_log: 0 });
+    expect(report).toMatchObject({ otp_challenges: 1, otp_failure_budgets: 3, otp_proof_tokens: 2, otp_audit_log: 0, otp_audit_batch: old.length });
+    expect(await count(`SELECT count(*)::int AS n FROM otp_audit_batch`)).toBeGreaterThanOrEqual(1);
     expect(await count(`SELECT count(*)::int AS n FROM otp_failure_budgets WHERE recipient_index = 'old-subject'`)).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM otp_challenges WHERE id = ANY($1)`, [[live.challengeId, recent.challengeId]])).toBe(2);

@@ -74,7 +74,7 @@ export function canonicalBody(c: ChainedContent): string {
   return JSON.stringify((c.version ?? 2) === 2 ? ['v2', ...fields, c.linkCommitment ?? null] : fields);
 }
 
-/** The canonical body of a stored row, rebuilt from its columns (as the verifier and the writer's landed check read them). */
+/** The canonical body of a stored row, rebuilt from its columns (as the verifier reads them). */
 export function storedBody(r: Record<string, unknown>): string {
   return canonicalBody({
     ...auditEventOf(r),

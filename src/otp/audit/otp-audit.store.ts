@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { OtpSql, OtpSqlRunner } from '../persistence/otp-sql';
-import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields, storedBody } from './audit-chain';
+import { auditEventOf, AuditDetail, canonicalBody, ChainedContent, erasureDigest, PersonalFields } from './audit-chain';
 
 /** A row ready to append: hashed content, personal fields and their salt. */
 export interface AuditRowInput extends ChainedContent, PersonalFields {
@@ -116,15 +117,38 @@ const APPEND_CHAINED = `WITH RECURSIVE head AS (
        i.link_salt, i.ip_network, c.prev_hash, c.hash
      FROM chain c JOIN input i ON i.ord = c.ord
      RETURNING seq
+   ), last AS (
+     SELECT seq, hash FROM chain ORDER BY ord DESC LIMIT 1
+   ), complete AS (
+     SELECT (SELECT count(*) FROM inserted) = (SELECT count(*) FROM input) AS ok
+   ), batch AS (
+     INSERT INTO otp_audit_batch (id, last_seq)
+     SELECT $3::uuid, last.seq FROM last, complete WHERE $3::uuid IS NOT NULL AND complete.ok
    )
    UPDATE otp_audit_head SET seq = last.seq, hash = last.hash
-   FROM (SELECT seq, hash FROM chain ORDER BY ord DESC LIMIT 1) AS last
-   WHERE otp_audit_head.id = 1 AND (SELECT count(*) FROM inserted) = (SELECT count(*) FROM input)
+   FROM last, complete
+   WHERE otp_audit_head.id = 1 AND complete.ok
    RETURNING otp_audit_head.seq::text AS seq`;
 
-/** The columns a row's canonical body is rebuilt from (`storedBody`); `ORDER BY seq` would sort the text alias (10 before 9). */
-const CHAINED_COLUMNS = `seq::text AS seq, at, event, owasp, outcome, challenge_id, purpose, request_id, detail, subject_commitment,
-  body_version, link_commitment`;
+/** The append's batch id is in `otp_audit_batch` already (23505 on its primary key): that batch is in the chain. */
+function isDuplicateBatch(err: unknown): boolean {
+  const e = (err as { driverError?: unknown })?.driverError ?? err;
+  const { code, constraint, message } = (e ?? {}) as { code?: unknown; constraint?: unknown; message?: unknown };
+  return code === '23505' && (constraint === 'otp_audit_batch_pkey' || String(message).includes('"otp_audit_batch_pkey"'));
+}
+
+/**
+ * A batch id: a UUID version 7 (RFC 9562), 48 bits of milliseconds then 74 random bits, so ids arrive in
+ * order at the end of the primary key's index. Hand-written: `node:crypto` makes only version 4.
+ */
+export function newBatchId(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = 0x70 | (b[6] & 0x0f);
+  b[8] = 0x80 | (b[8] & 0x3f);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /** Queries on the audit tables; each method is one statement (erasure: one transaction). */
 @Injectable()
@@ -133,38 +157,28 @@ export class OtpAuditStore {
 
   /**
    * Appends rows to the chain in one statement (`APPEND_CHAINED`: linked under the head's lock, hashed by the
-   * database); resolves to the seq of the last row written (undefined for no rows).
+   * database); resolves to the seq of the last row written (undefined for no rows). With a `batchId`, the
+   * statement also records the id (`otp_audit_batch`), so a batch is in the chain at most once (`appendBatch`).
    */
-  async appendChained(rows: AuditRowInput[], run: OtpSqlRunner = this.sql): Promise<string | undefined> {
+  async appendChained(rows: AuditRowInput[], run: OtpSqlRunner = this.sql, batchId: string | null = null): Promise<string | undefined> {
     if (rows.length === 0) return undefined;
     const [head] = await run.rows<{ seq: string }>('audit_append', APPEND_CHAINED,
-      [JSON.stringify(rows.map(personalInput)), rows.map(canonicalBody).join('\n')]);
+      [JSON.stringify(rows.map(personalInput)), rows.map(canonicalBody).join('\n'), batchId]);
     return head?.seq;
   }
 
   /**
-   * Whether `rows` are in the chain already, as one run of consecutive rows after seq `afterSeq` (any seq when
-   * null): the seq of the last of them, or null. For an append whose outcome is unknown (the connection ended
-   * before the answer): the same bodies, in the same order, where one statement would have put them. Rows with
-   * a subject carry a commitment under a random salt in their body, so they match only themselves; a batch of rows without one
-   * could match an identical batch (the same events, to the millisecond) that another process appended after
-   * `afterSeq`.
+   * Appends one batch of the audit writer under its id (`newBatchId`), the same id on every try: resolves
+   * once the batch is in the chain, whether this try wrote it or an earlier one did (whose answer was lost,
+   * or whose server process was still waiting for the head's lock when its client gave up). A try of a batch
+   * that is in already fails on the id's primary key, and its statement writes nothing.
    */
-  async landed(rows: AuditRowInput[], afterSeq: string | null): Promise<string | null> {
-    if (rows.length === 0) return afterSeq;
-    const bodies = rows.map(canonicalBody);
-    const starts = await this.sql.rows('audit_landed_start',
-      `SELECT ${CHAINED_COLUMNS} FROM otp_audit_log WHERE at = $1 AND event = $2 AND ($3::bigint IS NULL OR seq > $3::bigint)
-       ORDER BY otp_audit_log.seq`, [rows[0].at, rows[0].event, afterSeq], 'unprepared');
-    for (const start of starts) {
-      if (storedBody(start) !== bodies[0]) continue;
-      const run = rows.length === 1 ? [start] : await this.sql.rows('audit_landed_run',
-        `SELECT ${CHAINED_COLUMNS} FROM otp_audit_log WHERE seq >= $1::bigint ORDER BY otp_audit_log.seq LIMIT $2`,
-        [start.seq, rows.length], 'unprepared');
-      const consecutive = run.every((r, i) => BigInt(r.seq as string) === BigInt(start.seq as string) + BigInt(i));
-      if (run.length === rows.length && consecutive && run.every((r, i) => storedBody(r) === bodies[i])) return run[run.length - 1].seq as string;
+  async appendBatch(rows: AuditRowInput[], batchId: string): Promise<void> {
+    try {
+      await this.appendChained(rows, this.sql, batchId);
+    } catch (err) {
+      if (!isDuplicateBatch(err)) throw err;
     }
-    return null;
   }
 
   /** Rows matching the filter, oldest first (newest first with `order: 'desc'`), at most `limit` (capped at 1000). */

@@ -6,34 +6,32 @@ import { resolveAuditOptions } from './audit-options';
 import { auditRowOf, OtpAuditWriter } from './otp-audit.writer';
 import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 
-/** `OtpAuditStore.landed` as the database answers it: `rows`, in order, one after another in what was written. */
-const landedIn = (written: AuditRowInput[]) => async (rows: AuditRowInput[]) => {
-  const at = written.indexOf(rows[0]);
-  return at >= 0 && rows.every((r, i) => written[at + i] === r) ? String(at + rows.length) : null;
-};
+/** `OtpAuditStore.appendBatch` as the database answers it: a batch whose id is in already writes nothing. */
+function batchStore(written: AuditRowInput[], ids: string[], before: (call: number) => Promise<void> | void = () => undefined) {
+  const landed = new Set<string>();
+  return {
+    appendBatch: async (rows: AuditRowInput[], id: string) => {
+      ids.push(id);
+      await before(ids.length);
+      if (landed.has(id)) return;
+      landed.add(id);
+      written.push(...rows);
+    },
+  } as unknown as OtpAuditStore;
+}
 
 describe('OtpAuditWriter', () => {
   function setup(failFirst: number, options = {}, failure: () => Error = () => new Error('database unreachable')) {
     const written: AuditRowInput[] = [];
-    const lookups: number[] = [];
-    let calls = 0;
-    const store = {
-      appendChained: async (rows: AuditRowInput[]) => {
-        calls++;
-        if (calls <= failFirst) throw failure();
-        written.push(...rows);
-        return String(written.length);
-      },
-      landed: (rows: AuditRowInput[]) => {
-        lookups.push(rows.length);
-        return landedIn(written)(rows);
-      },
-    } as unknown as OtpAuditStore;
+    const ids: string[] = [];
+    const store = batchStore(written, ids, (call) => {
+      if (call <= failFirst) throw failure();
+    });
     const bus = new OtpEventBus();
     const writer = new OtpAuditWriter(store, bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000, ...options }) });
     (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
     writer.onModuleInit();
-    return { writer, bus, written, lookups };
+    return { writer, bus, written, ids };
   }
 
   it('queues events off the request path and writes them in order at flush', async () => {
@@ -57,39 +55,38 @@ describe('OtpAuditWriter', () => {
     expect(writer.pending).toBe(0);
   });
 
-  it('R40: looks for a batch in the chain before appending it again only when the outcome of the failed append is unknown', async () => {
-    const refused = setup(1, {}, () => Object.assign(new Error('duplicate key'), { code: '23505' }));
-    refused.bus.emit({ name: 'challenge.issued', outcome: 'success' });
-    await expect(refused.writer.flush()).rejects.toThrow('duplicate key');
-    await refused.writer.flush();
-    expect(refused.lookups).toEqual([]);
-    expect(refused.written).toHaveLength(1);
-    const lost = setup(1, {}, () => Object.assign(new Error('connection failure'), { code: '08006' }));
-    lost.bus.emit({ name: 'challenge.issued', outcome: 'success' });
-    lost.bus.emit({ name: 'verify.failed', outcome: 'failure' });
-    await expect(lost.writer.flush()).rejects.toThrow('connection failure');
-    lost.bus.emit({ name: 'verify.succeeded', outcome: 'success' });
-    await lost.writer.flush();
-    expect(lost.lookups).toEqual([2]);
-    expect(lost.written.map((r) => r.event)).toEqual(['challenge.issued', 'verify.failed', 'verify.succeeded']);
+  it('R40: every try of a batch carries the id of its first try (whatever the failure), and the next batch a new one', async () => {
+    for (const failure of [() => Object.assign(new Error('duplicate key'), { code: '23505' }), () => Object.assign(new Error('connection failure'), { code: '08006' })]) {
+      const { writer, bus, written, ids } = setup(2, {}, failure);
+      bus.emit({ name: 'challenge.issued', outcome: 'success' });
+      bus.emit({ name: 'verify.failed', outcome: 'failure' });
+      await expect(writer.flush()).rejects.toThrow();
+      bus.emit({ name: 'verify.succeeded', outcome: 'success' });
+      await expect(writer.flush()).rejects.toThrow();
+      await writer.flush();
+      expect(ids).toHaveLength(4);
+      expect(new Set(ids.slice(0, 3)).size).toBe(1);
+      expect(ids[3]).not.toBe(ids[0]);
+      expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
+      expect(written.map((r) => r.event)).toEqual(['challenge.issued', 'verify.failed', 'verify.succeeded']);
+    }
   });
 
   it('R40: events that overflow the queue while a batch is being appended drop no row of that batch and write none twice', async () => {
     const written: AuditRowInput[] = [];
     let release!: () => void;
+    // The first append commits, but only after the queue has overflowed, and its answer is lost.
+    const inner = batchStore(written, []);
     let calls = 0;
     const store = {
-      // The first append commits, but only after the queue has overflowed, and its answer is lost.
-      appendChained: async (rows: AuditRowInput[]) => {
+      appendBatch: async (rows: AuditRowInput[], id: string) => {
         if (++calls === 1) {
           await new Promise<void>((resolve) => (release = resolve));
-          written.push(...rows);
+          await inner.appendBatch(rows, id);
           throw Object.assign(new Error('connection failure'), { code: '08006' });
         }
-        written.push(...rows);
-        return String(written.length);
+        return inner.appendBatch(rows, id);
       },
-      landed: landedIn(written),
     } as unknown as OtpAuditStore;
     const bus = new OtpEventBus();
     const writer = new OtpAuditWriter(store, bus, { audit: resolveAuditOptions({ flushIntervalMs: 100_000, batchSize: 2, maxQueue: 3 }) });

@@ -3,12 +3,11 @@ import { untaggedChallengeId } from '../crypto/challenge-id';
 import { OtpEvent } from '../events/otp-event';
 import { OtpEventBus } from '../events/otp-event-bus';
 import { OTP_RESOLVED_OPTIONS } from '../core/otp-options.tokens';
-import { refusedByServer } from '../core/database-unavailable';
 import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from '../request-context/audit-context';
 import type { ResolvedAuditOptions } from './audit-options';
-import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
+import { AuditRowInput, newBatchId, OtpAuditStore } from './otp-audit.store';
 import { owaspNameOf } from './owasp-vocabulary';
 
 /**
@@ -50,12 +49,10 @@ export function auditRowOf(event: OtpEvent): AuditRowInput {
  * Subscribes to the event bus and appends every event to the audit chain, in
  * batches off the request path. One flush runs at a time per process; pending
  * rows are flushed before the application shuts down, and kept (bounded) while
- * the database is unreachable. An append the server refused wrote nothing and is
- * tried again; one whose outcome is unknown (the connection ended, a FATAL error,
- * 40003: it may have committed) is looked for in the chain first (`OtpAuditStore.landed`,
- * after the last seq this writer appended), so a lost answer writes no row twice, unless the
- * server process commits after the look (a client that gave up on a process still waiting for
- * the head's lock; see docs/audit.md).
+ * the database is unreachable. A batch gets a random id once (`newBatchId`) and keeps it on every
+ * try, and the append records the id with the rows: a try of a batch that is in the chain already
+ * (a lost answer, or a server process that committed after its client gave up) writes nothing, so
+ * a retry never writes a row twice, whatever became of the earlier try (`OtpAuditStore.appendBatch`).
  */
 @Injectable()
 export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
@@ -67,11 +64,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   private unsubscribe?: () => void;
   private failuresInRow = 0;
   /** The batch being appended, out of the queue (an overflow drops queued rows, never these), until it is written. */
-  private inFlight: AuditRowInput[] | null = null;
-  /** Whether the last append of `inFlight` may have written it (its outcome unknown). */
-  private unsure = false;
-  /** The seq of the last row this writer appended (or found appended): a lost batch can only be after it. */
-  private lastSeq: string | null = null;
+  private inFlight: { rows: AuditRowInput[]; id: string } | null = null;
   /** Rows dropped because the queue was full (database unreachable for long). */
   dropped = 0;
   /** Failed append attempts. */
@@ -103,7 +96,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   }
 
   get pending(): number {
-    return this.queue.length + (this.inFlight?.length ?? 0);
+    return this.queue.length + (this.inFlight?.rows.length ?? 0);
   }
 
   /** Writes everything queued so far; resolves once it is in the database. */
@@ -118,13 +111,10 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
 
   private async drain(): Promise<void> {
     while (this.pending > 0) {
-      const batch = (this.inFlight ??= this.queue.splice(0, this.options.batchSize));
+      const batch = (this.inFlight ??= { rows: this.queue.splice(0, this.options.batchSize), id: newBatchId() });
       try {
-        const found = this.unsure ? await this.store.landed(batch, this.lastSeq) : null;
-        this.unsure = false;
-        this.lastSeq = found ?? (await this.store.appendChained(batch)) ?? this.lastSeq;
+        await this.store.appendBatch(batch.rows, batch.id);
       } catch (err) {
-        if (!refusedByServer(err)) this.unsure = true;
         throw this.failed(err);
       }
       this.inFlight = null;

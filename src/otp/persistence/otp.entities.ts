@@ -1,4 +1,5 @@
 import { OtpAuditAnchorEntity } from './entities/otp-audit-anchor.entity';
+import { OtpAuditBatchEntity } from './entities/otp-audit-batch.entity';
 import { OtpAuditHeadEntity } from './entities/otp-audit-head.entity';
 import { OtpAuditLogEntity } from './entities/otp-audit-log.entity';
 import { OtpAuditPolicyEntity } from './entities/otp-audit-policy.entity';
@@ -15,5 +16,5 @@ import { OtpTokenEntity } from './entities/otp-token.entity';
  * configuration (`entities` or `autoLoadEntities`). They describe the schema the
  * migrations create, so `migration:generate` finds nothing; the stores query by SQL.
  */
-export const OTP_ENTITIES = [OtpAuditAnchorEntity, OtpAuditHeadEntity, OtpAuditLogEntity, OtpAuditPolicyEntity, OtpChallengeEntity,
+export const OTP_ENTITIES = [OtpAuditAnchorEntity, OtpAuditBatchEntity, OtpAuditHeadEntity, OtpAuditLogEntity, OtpAuditPolicyEntity, OtpChallengeEntity,
   OtpFailureBudgetEntity, OtpKeyFingerprintEntity, OtpMailNoticeGateEntity, OtpMailOutboxEntity, OtpSignInDeviceEntity, OtpTokenEntity];
