@@ -9,7 +9,7 @@ import { FailureBudgetDelay1764096000000 } from './1764096000000-FailureBudgetDe
 import { CreateOtpSignInDevices1764096500000 } from './1764096500000-CreateOtpSignInDevices';
 import { AuditLinkCommitment1764097000000 } from './1764097000000-AuditLinkCommitment';
 import { CreateOtpKeyFingerprints1764097100000 } from './1764097100000-CreateOtpKeyFingerprints';
-import { AuditBatchIds1764097200000 } from './1764097200000-AuditBatchIds';
+import { AuditBatchIds1764097300000 } from './1764097300000-AuditBatchIds';
 
 /**
  * Every migration of the OTP module, oldest first (one class each): a host's DataSource lists them
@@ -20,4 +20,4 @@ export const OTP_MIGRATIONS = [CreateOtpTables1764086400000, CreateOtpMailOutbox
   CreateOtpAuditLog1764092000000, TruncateOtpAuditIps1764093000000, AuditRemovalFloor1764094000000,
   OutboxNotifyOnDemand1764095000000, FailureBudgetDelay1764096000000, CreateOtpSignInDevices1764096500000,
   AuditLinkCommitment1764097000000,
-  CreateOtpKeyFingerprints1764097100000, AuditBatchIds1764097200000];
+  CreateOtpKeyFingerprints1764097100000, AuditBatchIds1764097300000];

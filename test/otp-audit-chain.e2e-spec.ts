@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { OtpAuditStore, AuditRowInput, newBatchId } from '../src/otp/audit/otp-audit.store';
+import { OtpAuditStore, AuditRowInput } from '../src/otp/audit/otp-audit.store';
+import { newBatchId } from '../src/otp/audit/otp-audit.sql';
 import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { verifyAuditChain, AuditQuery } from '../src/otp/audit/audit-chain.verifier';
 import { auditRowOf, OtpAuditWriter } from '../src/otp/audit/otp-audit.writer';
@@ -189,6 +190,8 @@ describe('audit chain on PostgreSQL (R40)', () => {
       await roleStore.appendBatch([row(2, { requestId: 'r-batch' })], id);
       await admin.query(`ROLLBACK TO SAVEPOINT b`);
       expect((await admin.query(`SELECT count(*)::int AS n FROM otp_audit_log WHERE request_id = 'r-batch'`)).rows[0].n).toBe(1);
+      // Retention deletes old ids as the app role (it reads them to pick them).
+      await expect(admin.query(`DELETE FROM otp_audit_batch WHERE id = $1`, [id])).resolves.toMatchObject({ rowCount: 1 });
       await expect(admin.query(`SELECT otp_audit_erase_subject('nobody')`)).resolves.toBeDefined();
     });
   });
@@ -295,7 +298,7 @@ describe('audit append and writer on PostgreSQL: rows stored as given, written o
 
   const rowCount = async () => Number((await db.dataSource.query(`SELECT count(*)::int AS n FROM otp_audit_log`))[0].n);
 
-  it.each(Object.entries(lost))('R40: when the append committed but %s, the retry finds its rows and appends only what came after', async (_what, error) => {
+  it.each(Object.entries(lost))('R40: when the append committed but %s, the retry writes nothing of that batch again and appends only what came after', async (_what, error) => {
     const { writer, bus } = flakyWriter(error, true);
     const before = await rowCount();
     const at = new Date();
@@ -340,9 +343,10 @@ describe('audit append and writer on PostgreSQL: rows stored as given, written o
     await writer.flush();
     expect(await rowCount()).toBe(before + 1);
   });
-  it('R40: an append whose answer was lost while its server process still waited for the head lock is written once, whichever of it and the retry gets the lock', async () => {
-    // The head is locked (a long append, a purge): the writer's append waits on the server; its client gives up
-    // (a timeout, a reset: no SQLSTATE), and the server process goes on waiting. The retry goes out while it waits.
+  // The head is locked (a long append, a purge): the writer's append waits on the server; its client gives up (a
+  // timeout, a reset: no SQLSTATE), and the server process goes on. The retry goes out while it waits. Lock waiters
+  // are served in arrival order, so each order is made: the first try waits first, or its statement arrives late.
+  it.each(['the first try', 'the retry'])('R40: an append whose answer was lost while its server process still waited for the head lock is written once when %s gets the lock first', async (winner) => {
     const sql = new OtpSql(db.dataSource, { preparedStatements: false });
     const locker = db.dataSource.createQueryRunner();
     await locker.connect();
@@ -355,15 +359,20 @@ describe('audit append and writer on PostgreSQL: rows stored as given, written o
           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH RECURSIVE head AS%'`);
         if (count >= n) return;
         if (Date.now() > deadline) throw new Error(`${n} append(s) never waited for the head lock (${count} did)`);
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     };
     let abandoned: Promise<unknown> | undefined;
+    let late: (() => void) | undefined;
     const flaky: OtpSql = Object.create(sql);
     flaky.rows = async (label, text, values, mode) => {
       if (label !== 'audit_append' || abandoned) return sql.rows(label, text, values, mode);
-      abandoned = sql.rows(label, text, values, mode).catch((err: unknown) => err);
-      await waiting(1);
+      if (winner === 'the first try') {
+        abandoned = sql.rows(label, text, values, mode).then(() => 'written', (err: { code?: string }) => err.code);
+        await waiting(1);
+      } else {
+        abandoned = new Promise((resolve) => (late = () => resolve(sql.rows(label, text, values, mode).then(() => 'written', (err: { code?: string }) => err.code))));
+      }
       throw new Error('Query read timeout');
     };
     const bus = new OtpEventBus();
@@ -371,20 +380,67 @@ describe('audit append and writer on PostgreSQL: rows stored as given, written o
     (writer as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
     writer.onModuleInit();
     const before = await rowCount();
+    let outcomes: unknown[];
     try {
       bus.emit({ name: 'verify.failed', outcome: 'failure', recipientIndex: 'idx-waiting', requestId: 'r-waiting' });
       bus.emit({ name: 'alert.raised', outcome: 'failure', detail: { rule: 'w' } });
       await expect(writer.flush()).rejects.toThrow('Query read timeout');
-      const retry = writer.flush();
+      const retry = writer.flush().then(() => 'resolved');
+      await waiting(1);
+      late?.();
       await waiting(2);
       await locker.commitTransaction();
-      await Promise.all([abandoned, retry]);
+      outcomes = await Promise.all([abandoned, retry]);
     } finally {
       if (locker.isTransactionActive) await locker.rollbackTransaction();
       await locker.release();
     }
+    // The one that came second failed on the batch id (23505) and wrote nothing; the writer took the batch as written.
+    expect(outcomes).toEqual([winner === 'the first try' ? 'written' : '23505', 'resolved']);
     expect(await rowCount()).toBe(before + 2);
     expect(writer.pending).toBe(0);
     expect(await verifyAuditChain((text, params) => db.dataSource.query(text, params))).toMatchObject({ ok: true });
+  });
+
+  it('R40: an append that clashes with a row already at its seq (not on its batch id) fails and records no batch id', async () => {
+    const store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
+    // A row at the head's next seq that the head does not know of (written behind the chain's back).
+    await db.dataSource.query(`INSERT INTO otp_audit_log (seq, at, event, outcome, prev_hash, hash)
+      SELECT seq + 1, now(), 'x', 'success', 'p', 'h' FROM otp_audit_head WHERE id = 1`);
+    try {
+      const id = newBatchId();
+      await expect(store.appendBatch([row(1)], id)).rejects.toMatchObject({ driverError: { code: '23505', constraint: 'otp_audit_log_pkey' } });
+      expect(await db.dataSource.query(`SELECT id FROM otp_audit_batch WHERE id = $1`, [id])).toEqual([]);
+    } finally {
+      await db.dataSource.query(`DELETE FROM otp_audit_log WHERE seq > (SELECT seq FROM otp_audit_head WHERE id = 1)`);
+    }
+    expect(await verifyAuditChain((text, params) => db.dataSource.query(text, params))).toMatchObject({ ok: true });
+  });
+
+  it('R40: retention keeps a batch id for at least a day, even with a shorter spent-row period', async () => {
+    const store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
+    const [young, old] = [newBatchId(), newBatchId()];
+    await store.appendBatch([row(1)], young);
+    await store.appendBatch([row(2)], old);
+    await db.dataSource.query(`UPDATE otp_audit_batch SET appended_at = now() - interval '23 hours' WHERE id = $1`, [young]);
+    await db.dataSource.query(`UPDATE otp_audit_batch SET appended_at = now() - interval '25 hours' WHERE id = $1`, [old]);
+    expect(await store.purgeBatchIds(60)).toBe(1);
+    const left = (await db.dataSource.query(`SELECT id FROM otp_audit_batch WHERE id = ANY($1)`, [[young, old]])).map((r: { id: string }) => r.id);
+    expect(left).toEqual([young]);
+  });
+
+  it('R40: an append with no head row to link to fails instead of resolving with nothing written', async () => {
+    const store = new OtpAuditStore(new OtpSql(db.dataSource, { preparedStatements: false }));
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      await runner.query(`DELETE FROM otp_audit_head`);
+      const tx = { rows: async (_l: string, text: string, values: unknown[]) => (await runner.query(text, values, true)).records } as never;
+      await expect(store.appendChained([row(1)], tx, newBatchId())).rejects.toThrow(/audit append wrote nothing/);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 });

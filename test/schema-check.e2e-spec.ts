@@ -37,7 +37,7 @@ describe.each(HTTP_ADAPTERS)('a database without the migrations (%s)', (adapter)
         await new Promise((r) => setTimeout(r, 500));
         const schemaLines = errors.filter((e) => /schema out of date/.test(e));
         expect(schemaLines).toHaveLength(1);
-        expect(schemaLines[0]).toMatch(/pending migration\(s\) CreateOtpTables1764086400000, .*AuditBatchIds1764097200000; run "npm run migration:run"/);
+        expect(schemaLines[0]).toMatch(/pending migration\(s\) CreateOtpTables1764086400000, .*AuditBatchIds1764097300000; run "npm run migration:run"/);
         expect(errors.filter((e) => /claiming mail failed|outbox/.test(e))).toEqual([]);
       } finally {
         await t.close();

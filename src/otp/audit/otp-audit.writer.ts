@@ -7,7 +7,8 @@ import { ipNetwork } from '../net/ip-network';
 import { commitLink, commitPersonal, encodeControl, newSalt, sanitizeDetail } from './audit-chain';
 import { currentAuditContext } from '../request-context/audit-context';
 import type { ResolvedAuditOptions } from './audit-options';
-import { AuditRowInput, newBatchId, OtpAuditStore } from './otp-audit.store';
+import { newBatchId } from './otp-audit.sql';
+import { AuditRowInput, OtpAuditStore } from './otp-audit.store';
 import { owaspNameOf } from './owasp-vocabulary';
 
 /**
@@ -155,7 +156,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
     try {
       await this.flush();
     } catch {
-      this.logger.error(`audit flush at shutdown failed: ${this.queue.length} event(s) not written`);
+      this.logger.error(`audit flush at shutdown failed: ${this.pending} event(s) not written`);
     }
   }
 }

@@ -105,6 +105,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
       report.otp_audit_log_ips_truncated = await this.audit.truncateIpsBefore(new Date(Date.now() - ipWindow * 1000));
       report.otp_challenges_deliveries_wiped = await this.challenges.wipeOldDeliveries(ipWindow);
       report.otp_mail_outbox_abandoned = await this.outbox.abandonPendingOlderThan(ipWindow);
+      report.otp_audit_batch = await this.audit.purgeBatchIds(this.options.spentRowSeconds);
     } catch (err) {
       this.logger.error(`retention purge failed: ${(err as Error).message}`);
       throw err;

@@ -26,7 +26,7 @@ export interface OtpTable {
 
 export const OTP_TABLES: readonly OtpTable[] = Object.freeze([
   { name: 'otp_audit_anchor', erasure: 'none', invalidation: 'none', retention: 'audit' },
-  { name: 'otp_audit_batch', erasure: 'none', invalidation: 'none', retention: { ended: ['appended_at'] } },
+  { name: 'otp_audit_batch', erasure: 'none', invalidation: 'none', retention: 'own' },
   { name: 'otp_audit_head', erasure: 'none', invalidation: 'none', retention: 'audit' },
   { name: 'otp_audit_log', erasure: 'audit', invalidation: 'none', retention: 'audit' },
   { name: 'otp_audit_policy', erasure: 'none', invalidation: 'none', retention: 'keep' },

@@ -20,24 +20,38 @@ const GRANT_WITH = (path: string, batch: boolean) => `
  *   statement as the batch's rows. A try of a batch that is in the chain already (an earlier
  *   try committed, its answer lost; or it commits while the retry waits for the head lock)
  *   fails on the primary key and writes nothing. `last_seq` is the batch's last row.
- *   Retention deletes rows older than the spent-row period (`appended_at`); the id only has to
- *   outlive the writer's retries. A new table: no lock on `otp_audit_log`, whatever its size.
+ *   Retention deletes ids older than the spent-row period, and never younger than a day
+ *   (`appended_at`); an id only has to outlive the writer's retries. A new table: no lock on
+ *   `otp_audit_log`, whatever its size.
  * - `otp_audit_grant_app_role`: also grants SELECT, INSERT, DELETE on it (deleting an id can only
- *   let a retry write a batch twice; the chain itself stays out of the app role's reach). Run it
- *   again for existing app roles.
+ *   let a retry write a batch twice; the chain itself stays out of the app role's reach), and the
+ *   migration grants the same to every role that can INSERT into `otp_audit_log` already.
  */
-export class AuditBatchIds1764097200000 implements MigrationInterface {
-  name = 'AuditBatchIds1764097200000';
+export class AuditBatchIds1764097300000 implements MigrationInterface {
+  name = 'AuditBatchIds1764097300000';
 
   async up(q: QueryRunner): Promise<void> {
     const path = await searchPath(q);
     await q.query(`
       CREATE TABLE otp_audit_batch (
-        id uuid PRIMARY KEY,
+        id uuid NOT NULL,
         last_seq bigint NOT NULL,
-        appended_at timestamptz NOT NULL DEFAULT now()
+        appended_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT otp_audit_batch_pkey PRIMARY KEY (id)
       )`);
     await q.query(GRANT_WITH(path, true));
+    // Roles that append already (granted by the function, or by hand) get the new table too: without it their
+    // appends would fail from this migration on, until someone ran the function again.
+    await q.query(`
+      DO $do$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT DISTINCT a.grantee::regrole::text AS role FROM pg_class c, aclexplode(c.relacl) a
+          WHERE c.oid = 'otp_audit_log'::regclass AND a.privilege_type = 'INSERT' AND a.grantee <> c.relowner AND a.grantee <> 0
+        LOOP
+          EXECUTE format('GRANT SELECT, INSERT, DELETE ON otp_audit_batch TO %s', r.role);
+        END LOOP;
+      END $do$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
