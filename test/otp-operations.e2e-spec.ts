@@ -67,6 +67,30 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true });
   });
 
+  it('R8/R38/R42: a purge step that fails (an extension table the purge cannot delete from) stops none of the others; the purge then fails naming it', async () => {
+    const ended = await issued(email());
+    await otp.verify({ challengeId: ended.challengeId, code: ended.code });
+    await db.dataSource.query(`UPDATE otp_mail_outbox SET finished_at = now() - interval '8 days' WHERE challenge_id = $1`, [ended.challengeId]);
+    const audit = t.app.get(OtpAuditService);
+    await audit.verifyChain();
+    const [{ id: batch }] = await db.dataSource.query(`SELECT id FROM otp_audit_batch ORDER BY last_seq LIMIT 1`);
+    await db.dataSource.query(`UPDATE otp_audit_batch SET appended_at = now() - interval '8 days' WHERE id = $1`, [batch]);
+    // Sorted before the module's own spent-row tables, and refusing every DELETE.
+    await db.dataSource.query(`CREATE TABLE otp_aaa_broken (expires_at timestamptz NOT NULL)`);
+    await db.dataSource.query(`INSERT INTO otp_aaa_broken VALUES (now() - interval '9 days')`);
+    await db.dataSource.query(`CREATE FUNCTION otp_aaa_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no deletes here'; END $$`);
+    await db.dataSource.query(`CREATE TRIGGER otp_aaa_refuse BEFORE DELETE ON otp_aaa_broken FOR EACH STATEMENT EXECUTE FUNCTION otp_aaa_refuse()`);
+    try {
+      await expect(t.app.get(OtpRetentionService).purge()).rejects.toThrow(/otp_aaa_broken/);
+      expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
+      expect(await count(`SELECT count(*)::int AS n FROM otp_audit_batch WHERE id = $1`, [batch])).toBe(0);
+      expect(await count(`SELECT count(*)::int AS n FROM otp_aaa_broken`)).toBe(1);
+    } finally {
+      await db.dataSource.query(`DROP TABLE otp_aaa_broken`);
+      await db.dataSource.query(`DROP FUNCTION otp_aaa_refuse()`);
+    }
+  });
+
   it('R30: erasure removes every row linkable to the address, in every table with recipient_index, and the chain still verifies', async () => {
     const victim = email();
     const bystander = email();

@@ -91,37 +91,57 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     return this.running;
   }
 
+  /**
+   * Every step runs, whichever fails (a table the role cannot touch, a lock timeout): one must not keep the others,
+   * IP truncation (R38) and the audit purge among them, from their work. A failed step is logged; the purge then
+   * fails naming the steps, after the others ran and the event recorded what they did.
+   */
   private async purgeOnce(): Promise<PurgeReport> {
     const report: PurgeReport = {};
-    try {
-      report.otp_challenges = await this.challenges.purgeEnded(this.options.challengeSeconds);
-      report.otp_failure_budgets = await this.budgets.purgeLapsed(this.otp.failureBudget.windowSeconds);
-      report.otp_sign_in_devices = await this.devices.purgeUnseenFor(this.rememberDeviceSeconds);
-      for (const [table, ends] of await this.endedRowTables()) {
-        report[table] = await this.ops.purgeEndedRows(table, ends, this.options.spentRowSeconds);
+    const failed: string[] = [];
+    const fail = (name: string, err: unknown) => {
+      failed.push(name);
+      this.logger.error(`retention purge of ${name} failed: ${(err as Error).message}`);
+    };
+    const step = async (name: string, work: () => Promise<number>): Promise<void> => {
+      try {
+        report[name] = await work();
+      } catch (err) {
+        fail(name, err);
       }
-      report.otp_audit_log = await this.audit.purgeBefore(new Date(Date.now() - this.options.auditSeconds * 1000));
-      const ipWindow = this.options.ipTruncateSeconds;
-      report.otp_audit_log_ips_truncated = await this.audit.truncateIpsBefore(new Date(Date.now() - ipWindow * 1000));
-      report.otp_challenges_deliveries_wiped = await this.challenges.wipeOldDeliveries(ipWindow);
-      report.otp_mail_outbox_abandoned = await this.outbox.abandonPendingOlderThan(ipWindow);
-      report.otp_audit_batch = await this.audit.purgeBatchIds(this.options.spentRowSeconds);
-    } catch (err) {
-      this.logger.error(`retention purge failed: ${(err as Error).message}`);
-      throw err;
-    }
-    this.bus.emit({ name: 'retention.purged', outcome: 'success', detail: report });
+    };
+    const o = this.options;
+    const before = (seconds: number) => new Date(Date.now() - seconds * 1000);
+    await step('otp_challenges', () => this.challenges.purgeEnded(o.challengeSeconds));
+    await step('otp_failure_budgets', () => this.budgets.purgeLapsed(this.otp.failureBudget.windowSeconds));
+    await step('otp_sign_in_devices', () => this.devices.purgeUnseenFor(this.rememberDeviceSeconds));
+    for (const [table, ends] of await this.endedRowTables(fail)) await step(table, () => this.ops.purgeEndedRows(table, ends, o.spentRowSeconds));
+    await step('otp_audit_log', () => this.audit.purgeBefore(before(o.auditSeconds)));
+    await step('otp_audit_log_ips_truncated', () => this.audit.truncateIpsBefore(before(o.ipTruncateSeconds)));
+    await step('otp_challenges_deliveries_wiped', () => this.challenges.wipeOldDeliveries(o.ipTruncateSeconds));
+    await step('otp_mail_outbox_abandoned', () => this.outbox.abandonPendingOlderThan(o.ipTruncateSeconds));
+    await step('otp_audit_batch', () => this.audit.purgeBatchIds(o.spentRowSeconds));
+    this.bus.emit({ name: 'retention.purged', outcome: failed.length ? 'failure' : 'success', detail: failed.length ? { ...report, failedSteps: failed.length } : report });
+    if (failed.length) throw new Error(`retention purge failed for ${failed.join(', ')} (the other steps ran)`);
     return report;
   }
 
-  /** Tables purged by their end columns, by name: the module's that `OTP_TABLES` gives them, and an extension's. */
-  private async endedRowTables(): Promise<[string, readonly string[]][]> {
+  /**
+   * Tables purged by their end columns, by name: the module's that `OTP_TABLES` gives them, and an extension's
+   * (when they cannot be listed, `fail` hears it and the module's are purged all the same).
+   */
+  private async endedRowTables(fail: (name: string, err: unknown) => void): Promise<[string, readonly string[]][]> {
     const tables = new Map<string, readonly string[]>();
     for (const t of OTP_TABLES) if (typeof t.retention === 'object') tables.set(t.name, t.retention.ended);
-    for (const t of await this.ops.extensionTables()) {
-      const ends = END_COLUMNS.filter((c) => t.columns.includes(c));
-      if (ends.length > 0) tables.set(t.name, ends);
+    try {
+      for (const t of await this.ops.extensionTables()) {
+        const ends = END_COLUMNS.filter((c) => t.columns.includes(c));
+        if (ends.length > 0) tables.set(t.name, ends);
+      }
+    } catch (err) {
+      fail('otp_* extension tables', err);
     }
     return [...tables].sort(([a], [b]) => a.localeCompare(b));
   }
+
 }
