@@ -105,6 +105,22 @@ describe('OtpAuditWriter', () => {
     expect(writer.pending).toBe(0);
   });
 
+  it('stops retrying once the application has shut down (the database connection is closed by then)', async () => {
+    jest.useFakeTimers();
+    try {
+      const { writer, bus, ids } = setup(1_000);
+      bus.emit({ name: 'challenge.issued', outcome: 'success' });
+      await writer.beforeApplicationShutdown();
+      const tries = ids.length;
+      expect(tries).toBeGreaterThanOrEqual(1);
+      await jest.advanceTimersByTimeAsync(120_000);
+      expect(ids.length).toBe(tries);
+      expect(writer.pending).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('drops the oldest events beyond maxQueue, and counts them', async () => {
     const { writer, bus, written } = setup(1, { maxQueue: 3 });
     await expect(writer.flush()).resolves.toBeUndefined();

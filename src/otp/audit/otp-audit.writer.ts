@@ -64,6 +64,8 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   private flushing: Promise<void> | null = null;
   private unsubscribe?: () => void;
   private failuresInRow = 0;
+  /** Set at shutdown: the database connection closes next, so a failed flush is not retried. */
+  private closed = false;
   /** The batch being appended, out of the queue (an overflow drops queued rows, never these), until it is written. */
   private inFlight: { rows: AuditRowInput[]; id: string } | null = null;
   /** Rows dropped because the queue was full (database unreachable for long). */
@@ -135,7 +137,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
   }
 
   private schedule(): void {
-    if (this.timer) return;
+    if (this.timer || this.closed) return;
     // While the database fails, retry with exponential back-off (capped at 30 s).
     const delay = Math.min(this.options.flushIntervalMs * 2 ** this.failuresInRow, 30_000);
     this.timer = setTimeout(() => {
@@ -151,6 +153,7 @@ export class OtpAuditWriter implements OnModuleInit, OnModuleDestroy, BeforeAppl
 
   /** Runs before the database connection closes (TypeORM closes it in onApplicationShutdown). */
   async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     try {
