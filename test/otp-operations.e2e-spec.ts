@@ -2,6 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { OtpAuditService, OtpErasureService, OtpInvalidationService, OtpInvalidError, OtpRetentionService, OtpService, untaggedChallengeId } from '../src/otp';
 import { planKeyRotation } from '../src/otp/ops/otp-key-rotation';
+import { OtpOpsStore } from '../src/otp/ops/otp-ops.store';
+import { OtpAuditStore } from '../src/otp/audit/otp-audit.store';
+import { auditRowOf } from '../src/otp/audit/otp-audit.writer';
+import { OtpSql } from '../src/otp/persistence/otp-sql';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 import { TestApp, testKeyLine } from './support/test-app';
 import { testApp } from './support/test-app.builder';
@@ -75,6 +79,10 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
     await audit.verifyChain();
     const [{ id: batch }] = await db.dataSource.query(`SELECT id FROM otp_audit_batch ORDER BY last_seq LIMIT 1`);
     await db.dataSource.query(`UPDATE otp_audit_batch SET appended_at = now() - interval '8 days' WHERE id = $1`, [batch]);
+    // An audit row from before the IP window (appended at the end of the chain, as a late writer would).
+    await audit.verifyChain();
+    const oldAt = new Date(Date.now() - 40 * 86_400_000);
+    await new OtpAuditStore(t.app.get(OtpSql)).appendChained([auditRowOf({ name: 'verify.failed', outcome: 'failure', at: oldAt, ip: '198.51.100.77', requestId: 'r-old-ip' })]);
     // Sorted before the module's own spent-row tables, and refusing every DELETE.
     await db.dataSource.query(`CREATE TABLE otp_aaa_broken (expires_at timestamptz NOT NULL)`);
     await db.dataSource.query(`INSERT INTO otp_aaa_broken VALUES (now() - interval '9 days')`);
@@ -85,10 +93,30 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
       expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
       expect(await count(`SELECT count(*)::int AS n FROM otp_audit_batch WHERE id = $1`, [batch])).toBe(0);
       expect(await count(`SELECT count(*)::int AS n FROM otp_aaa_broken`)).toBe(1);
+      // IP truncation (R38) ran after the failed table.
+      const [truncated] = await db.dataSource.query(`SELECT ip FROM otp_audit_log WHERE request_id = 'r-old-ip'`);
+      expect(truncated.ip).toBe('198.51.100.0/24');
+      // The trail says the purge failed, and where.
+      await audit.verifyChain();
+      const [event] = await db.dataSource.query(`SELECT outcome, detail FROM otp_audit_log WHERE event = 'retention.purged' ORDER BY seq DESC LIMIT 1`);
+      expect(event).toMatchObject({ outcome: 'failure', detail: { failedSteps: 1, failed: 'otp_aaa_broken' } });
     } finally {
       await db.dataSource.query(`DROP TABLE otp_aaa_broken`);
       await db.dataSource.query(`DROP FUNCTION otp_aaa_refuse()`);
     }
+  });
+
+  it('R8/R42: when the extension tables cannot be listed, the module\'s own spent rows are purged all the same', async () => {
+    const ended = await issued(email());
+    await otp.verify({ challengeId: ended.challengeId, code: ended.code });
+    await db.dataSource.query(`UPDATE otp_mail_outbox SET finished_at = now() - interval '8 days' WHERE challenge_id = $1`, [ended.challengeId]);
+    const listing = jest.spyOn(t.app.get(OtpOpsStore), 'extensionTables').mockRejectedValueOnce(new Error('listing failed'));
+    try {
+      await expect(t.app.get(OtpRetentionService).purge()).rejects.toThrow(/otp_\* extension tables/);
+    } finally {
+      listing.mockRestore();
+    }
+    expect(await count(`SELECT count(*)::int AS n FROM otp_mail_outbox WHERE challenge_id = $1`, [ended.challengeId])).toBe(0);
   });
 
   it('R30: erasure removes every row linkable to the address, in every table with recipient_index, and the chain still verifies', async () => {
