@@ -100,6 +100,13 @@ describe('operations on PostgreSQL: retention, erasure, invalidate-all, key rota
       await audit.verifyChain();
       const [event] = await db.dataSource.query(`SELECT outcome, detail FROM otp_audit_log WHERE event = 'retention.purged' ORDER BY seq DESC LIMIT 1`);
       expect(event).toMatchObject({ outcome: 'failure', detail: { failedSteps: 1, failed: 'otp_aaa_broken' } });
+      // From the command line: what the other steps did on stdout, the failure on stderr, exit 1.
+      const cli = await run('npx', ['ts-node', '--transpile-only', 'scripts/otp-purge.ts'], {
+        env: { ...process.env, DATABASE_URL: db.url, OTP_KEYS: keys, OTP_ENCRYPTION_KEYS: encryptionKeys },
+      }).then(() => ({ code: 0, stdout: '', stderr: '' }), (err: { code: number; stdout: string; stderr: string }) => err);
+      expect(cli.code).toBe(1);
+      expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!)).toMatchObject({ purged: { otp_challenges: expect.any(Number) }, failed: ['otp_aaa_broken'] });
+      expect(cli.stderr).toMatch(/retention purge failed for otp_aaa_broken/);
     } finally {
       await db.dataSource.query(`DROP TABLE otp_aaa_broken`);
       await db.dataSource.query(`DROP FUNCTION otp_aaa_refuse()`);

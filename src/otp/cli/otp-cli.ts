@@ -5,7 +5,7 @@ import { generateKeyLine } from '../crypto/otp-keyring';
 import { OtpErasureService } from '../ops/otp-erasure.service';
 import { OtpInvalidationService } from '../ops/otp-invalidation.service';
 import { planKeyRotation } from '../ops/otp-key-rotation';
-import { OtpRetentionService } from '../ops/otp-retention.service';
+import { OtpRetentionPurgeError, OtpRetentionService } from '../ops/otp-retention.service';
 import { argValue, readAnchors, withAuditDatabase } from './audit-db';
 import { withOtpContext } from './otp-cli.context';
 import { OTP_MIGRATIONS_TABLE, revertOtpMigration, runOtpMigrations, showOtpMigrations } from '../persistence/otp-migrations.runner';
@@ -82,9 +82,17 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
   'otp:purge': async (_argv, env) => {
-    const report = await withOtpContext('otp:purge', env, (app) => app.get(OtpRetentionService).purge());
-    console.log(JSON.stringify({ purged: report }));
-    return 0;
+    try {
+      const report = await withOtpContext('otp:purge', env, (app) => app.get(OtpRetentionService).purge());
+      console.log(JSON.stringify({ purged: report }));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof OtpRetentionPurgeError)) throw err;
+      // Some steps failed, the others ran: what they did, and exit 1 (2 stays for usage and set-up errors).
+      console.log(JSON.stringify({ purged: err.report, failed: err.failed }));
+      console.error(err.message);
+      return 1;
+    }
   },
   'otp:erase': async (argv, env) => {
     const i = argv.indexOf('--email');

@@ -32,6 +32,14 @@ const SCHEDULER_REGISTRY: Function | string = (() => {
 
 export type PurgeReport = Record<string, number>;
 
+/** A purge in which some steps failed: what the others did (`report`) and the failed steps' names. */
+export class OtpRetentionPurgeError extends Error {
+  constructor(readonly report: PurgeReport, readonly failed: string[]) {
+    super(`retention purge failed for ${failed.join(', ')} (the other steps ran)`);
+    this.name = 'OtpRetentionPurgeError';
+  }
+}
+
 /**
  * Retention (R8, R42): deletes what no longer serves a purpose, on a schedule.
  * Challenges, budgets and known sign-in devices (unseen for
@@ -126,7 +134,7 @@ export class OtpRetentionService implements OnApplicationBootstrap, OnModuleDest
     // The failure first: the audit detail keeps the first 16 fields.
     const detail = failed.length ? { failedSteps: failed.length, failed: failed.join(', '), ...report } : report;
     this.bus.emit({ name: 'retention.purged', outcome: failed.length ? 'failure' : 'success', detail });
-    if (failed.length) throw new Error(`retention purge failed for ${failed.join(', ')} (the other steps ran)`);
+    if (failed.length) throw new OtpRetentionPurgeError(report, failed);
     return report;
   }
 
