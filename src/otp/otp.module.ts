@@ -1,7 +1,8 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, Provider, RequestMethod } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, Optional, Provider, RequestMethod } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OtpAuditContextMiddleware } from './request-context/audit-context.middleware';
+import { openAuditContextOnFastify, OtpAuditContextMiddleware } from './request-context/audit-context.middleware';
 import { OTP_AUDIT_CONTROLLERS, OTP_AUDIT_PROVIDERS } from './audit/otp-audit.providers';
 import { OtpAuditService } from './audit/otp-audit.service';
 import { OtpAuditWriter } from './audit/otp-audit.writer';
@@ -111,8 +112,13 @@ const providers: Provider[] = [
     OTP_THROTTLER_OPTIONS, OTP_THROTTLER_STORAGE, OTP_RATE_LIMIT_SETTINGS, OtpRateLimitSubjects],
 })
 export class OtpModule extends OtpConfigurableModule implements NestModule {
-  /** Opens the audit context (request id, IP, user agent) before guards run. */
+  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {
+    super();
+  }
+
+  /** Opens the audit context (request id, IP, user agent) before guards run: a Fastify hook, else a Nest middleware. */
   configure(consumer: MiddlewareConsumer): void {
+    if (openAuditContextOnFastify(this.adapterHost?.httpAdapter)) return;
     consumer.apply(OtpAuditContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
