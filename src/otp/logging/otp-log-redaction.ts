@@ -5,12 +5,19 @@ import { untagChallengeIds } from '../crypto/challenge-id';
 import { requestIdOf } from '../request-context/audit-context';
 import { isoTime } from '../core/iso-time';
 
-const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+/**
+ * A whole run of address characters, with the domain after it when an `@` and a domain follow. Each
+ * run is read once: a pattern starting with the address's first character is tried at every character
+ * of a run, and read a run of n characters n times (16 KB of `a` in a header cost 0.8 s of CPU a line).
+ */
+const EMAIL_RUN = /[A-Za-z0-9._%+-]+(?:@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}))?/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+const maskRun = (run: string, domain: string | undefined): string => (domain === undefined ? run : `${run[0]}***@${domain}`);
 
 /** `jane.doe@example.com` → `j***@example.com`: enough to correlate by hand, not to mail (R38). */
 export function maskEmail(address: string): string {
-  return address.replace(EMAIL, '$1***@$2');
+  return address.includes('@') ? address.replace(EMAIL_RUN, maskRun) : address;
 }
 
 /**
@@ -18,7 +25,7 @@ export function maskEmail(address: string): string {
  * tag of every challenge id (`untaggedChallengeId`: a logged id names its challenge, never whose, R30).
  */
 export function maskText(text: string): string {
-  return untagChallengeIds(text.replace(EMAIL, '$1***@$2').replace(BEARER, '$1 [redacted]'));
+  return untagChallengeIds(maskEmail(text).replace(BEARER, '$1 [redacted]'));
 }
 
 /** One round of decoding: each run of `%XX` escapes alone, so an invalid one elsewhere stops nothing. */
@@ -48,8 +55,7 @@ export function maskPath(path: string): string {
     decoded = next;
   }
   if (decoded === path) return maskText(path);
-  EMAIL.lastIndex = 0;
-  return EMAIL.test(decoded) || untagChallengeIds(decoded) !== decoded ? maskText(decoded) : maskText(path);
+  return maskEmail(decoded) !== decoded || untagChallengeIds(decoded) !== decoded ? maskText(decoded) : maskText(path);
 }
 
 function isPlain(v: unknown): v is Record<string, unknown> {
