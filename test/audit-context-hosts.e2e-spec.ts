@@ -1,14 +1,11 @@
-import { Controller, HttpCode, Injectable, NestMiddleware, Post } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test, TestingModule } from '@nestjs/testing';
+import { Controller, HttpCode, Injectable, MiddlewareConsumer, Module, NestMiddleware, NestModule, Post, RequestMethod } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { INestApplication, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import request from 'supertest';
-import { OtpAuditService, OtpModule, otpRequestId } from '../src/otp';
+import { OtpAuditService, OtpModule } from '../src/otp';
 import { currentAuditContext } from '../src/otp/request-context/audit-context';
-import { createTestDatabase, TestDatabase } from './support/test-database';
 import { HTTP_ADAPTERS, pollFor, testKeyLine } from './support/test-app';
+import { BootedTestApp, testApp } from './support/test-app.builder';
 
 /** What a host's own Nest middleware saw of the module's request context. */
 const seenByHostMiddleware: (string | undefined)[] = [];
@@ -49,16 +46,6 @@ type Host = 'express' | 'fastify' | 'fastify without middie';
 /** Each jest project tests its own adapter; the Fastify one also a host that turned Nest middleware off. */
 const HOSTS: Host[] = HTTP_ADAPTERS.flatMap((a): Host[] => (a === 'fastify' ? ['fastify', 'fastify without middie'] : ['express']));
 
-async function hostApp(moduleRef: TestingModule, host: Host): Promise<INestApplication> {
-  if (host === 'express') return moduleRef.createNestApplication(new ExpressAdapter(), { logger: false }).init();
-  // `genReqId: otpRequestId`, as docs/logging.md asks of Fastify hosts (else Fastify's `req-1`... is the id).
-  const adapter = new FastifyAdapter({ genReqId: otpRequestId, skipMiddie: host === 'fastify without middie' });
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(adapter, { logger: false });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
-}
-
 /**
  * R39: the module opens its request context (request id, IP, user agent) in any host, whatever the
  * host wires: its own Nest middleware, no exception filter or request-id hook of the module's, and on
@@ -67,25 +54,21 @@ async function hostApp(moduleRef: TestingModule, host: Host): Promise<INestAppli
  * host's code running for the request reads the same one.
  */
 describe.each(HOSTS)('the request context in a host app of its own (%s)', (host) => {
-  let db: TestDatabase;
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
+  let t: BootedTestApp;
+  const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
+    // The builder's Express and Fastify adapters name requests by `otpRequestId`, as docs/logging.md asks of Fastify hosts.
+    const builder = testApp().withDatabase().bare().module((env) => Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true }),
+        TypeOrmModule.forRoot({ type: 'postgres', url: env.DATABASE_URL, autoLoadEntities: true }),
         OtpModule.forRoot({ keys: testKeyLine(), encryptionKeys: testKeyLine('e'), operatorRoutes: false, rateLimits: { ipSend: { limit: 2, ttlSeconds: 60 } } }),
         host === 'fastify without middie' ? HostModule : HostModuleWithMiddleware,
       ],
-    }).setLogger(false as never).compile();
-    app = await hostApp(moduleRef, host);
+    }).setLogger(false as never).compile());
+    t = await (host === 'fastify without middie' ? builder.withoutMiddie() : builder).boot();
   });
-  afterAll(async () => {
-    await app?.close();
-    await db?.drop();
-  });
+  afterAll(async () => t?.close());
 
   it('R39: an issue request\'s audit rows carry its X-Request-Id, IP and user agent, and so does the throttler\'s refusal', async () => {
     const tag = `${host.replace(/ /g, '-')}-${Date.now()}`;
@@ -94,7 +77,7 @@ describe.each(HOSTS)('the request context in a host app of its own (%s)', (host)
     await send(2).expect(202);
     await send(3).expect(429);
 
-    const audit = app.get(OtpAuditService);
+    const audit = t.app.get(OtpAuditService);
     const issued = await pollFor(async () => (await audit.list({ challengeId: first.body.challengeId })).find((r) => r.event === 'challenge.issued'));
     expect(issued).toMatchObject({ requestId: `ctx-${tag}-1`, userAgent: 'ctx-agent/1.0', ip: expect.stringMatching(/127\.0\.0\.1$/) });
     const httpRow = await pollFor(async () => (await audit.list({ event: 'otp.issue', limit: 1000 })).find((r) => r.requestId === `ctx-${tag}-1`));

@@ -22,8 +22,8 @@ export interface BootedTestApp extends TestApp {
 type ModuleFactory = (env: NodeJS.ProcessEnv) => Promise<TestingModule>;
 
 /** A test app served from a suite's own testing module (no process keys or placeholder relay added). */
-async function serveModule(factory: ModuleFactory, env: NodeJS.ProcessEnv, bare: boolean): Promise<TestApp> {
-  const app: INestApplication = await startTestHttpApp(await factory(env), env, { bare });
+async function serveModule(factory: ModuleFactory, env: NodeJS.ProcessEnv, opts: { bare?: boolean; withoutMiddie?: boolean }): Promise<TestApp> {
+  const app: INestApplication = await startTestHttpApp(await factory(env), env, { bare: opts.bare === true, withoutMiddie: opts.withoutMiddie === true });
   return {
     app,
     get mailbox() {
@@ -59,7 +59,7 @@ export class TestAppBuilder {
   private ownDatabase?: { migrate?: boolean; adminUrl?: string };
   private relay?: { options: SMTPServerOptions; port: number; hooks: SmtpTestHooks };
   private readonly servers: Closable[] = [];
-  private readonly opts: { listen?: boolean; controllers?: Type<unknown>[]; logDestination?: DestinationStream; bare?: boolean } = {};
+  private readonly opts: { listen?: boolean; controllers?: Type<unknown>[]; logDestination?: DestinationStream; bare?: boolean; withoutMiddie?: boolean } = {};
   private factory?: ModuleFactory;
   private scope?: TestResources;
 
@@ -129,6 +129,12 @@ export class TestAppBuilder {
     return this;
   }
 
+  /** With `module()` and `bare()`, on Fastify: a host that turned Nest middleware off (`skipMiddie`). */
+  withoutMiddie(): this {
+    this.opts.withoutMiddie = true;
+    return this;
+  }
+
   /** Also registers the app with a suite's resources (closed with them, e.g. after each test). */
   closedBy(scope: TestResources): this {
     this.scope = scope;
@@ -143,7 +149,7 @@ export class TestAppBuilder {
       const db = this.shared ?? (this.ownDatabase ? own.database(await createTestDatabase(this.ownDatabase)) : undefined);
       const smtp = this.relay ? own.server(await startSmtpServer(this.relay.options, this.relay.port, this.relay.hooks)) : undefined;
       const env = { ...(db ? { DATABASE_URL: db.url } : {}), ...(smtp ? { SMTP_URL: smtp.url('smtp') } : {}), ...this.vars };
-      const t = own.app(this.factory ? await serveModule(this.factory, env, this.opts.bare === true) : await bootTestApp(env, this.opts));
+      const t = own.app(this.factory ? await serveModule(this.factory, env, this.opts) : await bootTestApp(env, this.opts));
       const booted: BootedTestApp = {
         app: t.app,
         get mailbox() {

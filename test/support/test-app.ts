@@ -7,7 +7,8 @@ import { configureApp, listenApp } from '../../src/app/app.factory';
 import { AppModule } from '../../src/app/app.module';
 import { createHttpAdapter, nestApplicationOptions } from '../../src/app/http/http-adapter';
 import { HttpAdapterName, httpSettingsFromEnv } from '../../src/app/http/http-settings';
-import { OtpMailer } from '../../src/otp';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { OtpMailer, otpRequestId } from '../../src/otp';
 import { DevMailboxMailer } from '../../src/otp/mail/dev-mailbox.mailer';
 import { OtpMailDispatcher } from '../../src/otp/mail/outbox/otp-mail.dispatcher';
 
@@ -154,10 +155,13 @@ export async function bootTestApp(
  * A suite's own testing module (extra controllers, other imports) served as `main.ts` serves the
  * app, on the adapter `HTTP_ADAPTER` names (the jest project's), initialised. `bare`: without the
  * example app's settings (no global `OtpExceptionFilter`, helmet or request ids), as a host app of its own.
+ * `withoutMiddie` (Fastify): a host that turned Nest middleware off (`skipMiddie`), naming requests by `otpRequestId`.
  */
-export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}, opts: { bare?: boolean } = {}): Promise<INestApplication> {
+export async function startTestHttpApp(moduleRef: TestingModule, env: NodeJS.ProcessEnv = {}, opts: { bare?: boolean; withoutMiddie?: boolean } = {}): Promise<INestApplication> {
   const http = httpSettingsFromEnv({ HTTP_ADAPTER: process.env.HTTP_ADAPTER, ...env });
-  const created = moduleRef.createNestApplication(createHttpAdapter(http), nestApplicationOptions(http, { logger: false }));
+  const adapter = opts.withoutMiddie && http.adapter === 'fastify' ? new FastifyAdapter({ genReqId: otpRequestId, skipMiddie: true }) : createHttpAdapter(http);
+  // A bare host keeps Nest's own body parser (the example app's settings turn Express's off for their own).
+  const created = moduleRef.createNestApplication(adapter, opts.bare ? { logger: false } : nestApplicationOptions(http, { logger: false }));
   const app = opts.bare ? created : await configureApp(created, http);
   await app.init();
   if (http.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
