@@ -1,6 +1,6 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
-import { auditContextOf, runWithAuditContext } from './audit-context';
+import { auditContextOf, HttpRequestLike, runWithAuditContext } from './audit-context';
 
 /**
  * Opens the audit context as early as possible (before guards such as the
@@ -9,7 +9,7 @@ import { auditContextOf, runWithAuditContext } from './audit-context';
  */
 @Injectable()
 export class OtpAuditContextMiddleware implements NestMiddleware {
-  use(req: { id?: unknown; ip?: string; headers: Record<string, string | string[] | undefined> }, _res: unknown, next: () => void): void {
+  use(req: HttpRequestLike, _res: unknown, next: () => void): void {
     const ctx = auditContextOf(req);
     if (req.id === undefined) req.id = ctx.requestId;
     runWithAuditContext(ctx, next);
@@ -18,7 +18,7 @@ export class OtpAuditContextMiddleware implements NestMiddleware {
 
 /** The part of a Fastify instance the hook needs (Fastify is an optional peer: no import of its types). */
 interface FastifyHooks {
-  addHook(name: 'onRequest', hook: (req: { id: unknown; ip: string; headers: Record<string, string | string[] | undefined> }, reply: unknown, done: () => void) => void): unknown;
+  addHook(name: 'onRequest', hook: (req: HttpRequestLike, reply: unknown, done: () => void) => void): unknown;
 }
 
 /**
