@@ -10,7 +10,13 @@
  * `npm run bench` do that).
  *
  * `INSTR_TREES=/path/a,/path/b` (default: this checkout), each built (`npx tsc -p bench/tsconfig.json`);
- * `INSTR_ROUTE` issue | verify | signin (default verify); `INSTR_ADAPTER` (fastify); `INSTR_REQUESTS` (200);
+ * `INSTR_ROUTE` issue | verify | signin | limit | bare, or several separated by commas (default verify): `limit` is
+ * the example app's bare issue route (`POST /bench/limit/challenges`, the issue route's SQL without its logic, behind
+ * the app's whole global stack), `bare` the same route in a bare NestJS app (`bench/lib/bare-nest-server.ts`). With
+ * `INSTR_ROUTE=bare,limit,issue` the run also prints limit / bare (what the app's global stack costs) and issue /
+ * limit (what the route's own work costs): issue 12's two ratio targets as counts, which CPU time on this machine
+ * cannot tell apart within ten per cent. `INSTR_APP_ENV='NAME=value;NAME=value'` adds variables to the app's
+ * environment, for diagnostics (`LOG_LEVEL=warn`: no access line written). `INSTR_ADAPTER` (fastify); `INSTR_REQUESTS` (200);
  * `INSTR_WARMUP` (1500). Needs valgrind (`callgrind_control` comes with it).
  */
 import { execFileSync } from 'node:child_process';
@@ -22,26 +28,39 @@ import { startChild } from './lib/child';
 import { codeSignIns, Flow, runFlows } from './lib/flows';
 import { AppReady } from './lib/phases';
 
-type Route = 'issue' | 'verify' | 'signin';
+const ROUTES = ['issue', 'verify', 'signin', 'limit', 'bare'] as const;
+type Route = (typeof ROUTES)[number];
 
 const BENCH_LIB = join(__dirname, 'lib');
 
 /** Flows of `route`, `n` of them, from challenges the app prepared when the route needs them. */
 async function flowsOf(route: Route, app: { request<T>(m: Record<string, unknown>, reply: string, timeoutMs?: number): Promise<T> }, n: number, tag: string): Promise<Flow[]> {
-  if (route === 'issue') {
-    return Array.from({ length: n }, (_, i) => async (post) => (await post('/auth/otp/challenges', { email: `instr-${tag}-${i}@bench.example.com` })).status === 202);
+  if (route === 'issue' || route === 'limit' || route === 'bare') {
+    const path = route === 'issue' ? '/auth/otp/challenges' : '/bench/limit/challenges';
+    return Array.from({ length: n }, (_, i) => async (post) => (await post(path, { email: `instr-${tag}-${i}@bench.example.com` })).status === 202);
   }
   const { pairs } = await app.request<{ pairs: [string, string, string][] }>({ cmd: 'prepare', n, tag }, 'prepared', 600_000);
   if (route === 'signin') return codeSignIns(pairs);
   return pairs.map(([id, code]) => async (post) => (await post(`/auth/otp/challenges/${id}/verify`, { code })).status === 200);
 }
 
+/** `INSTR_APP_ENV`: `NAME=value` pairs separated by semicolons, added to the app's environment. */
+function appEnvExtra(): NodeJS.ProcessEnv {
+  const pairs = (process.env.INSTR_APP_ENV ?? '').split(';').map((p) => p.trim()).filter(Boolean);
+  for (const p of pairs) if (p.indexOf('=') < 1) throw new Error(`INSTR_APP_ENV: NAME=value pairs separated by semicolons, not "${p}"`);
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+}
+
 async function countIn(tree: string, route: Route, adapter: string, requests: number, warmup: number): Promise<{ perRequest: number; failed: number }> {
   const db = await openBenchDatabase({ fresh: true });
   const out = join(__dirname, '../../bench/results', `callgrind.${route}.${process.pid}.${Date.now()}.out`);
   // This harness's launcher, the tree's own app (its dist/bench/lib/app-server.js and the dist/src beside it).
-  const name = join(relative(BENCH_LIB, join(tree, 'dist/bench/lib')), 'app-server');
-  const app = await startChild<AppReady>(name, appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory' }), 600_000, [],
+  // The bare NestJS app for `bare`: the same route, TypeORM pool and adapter, nothing else.
+  const name = join(relative(BENCH_LIB, join(tree, 'dist/bench/lib')), route === 'bare' ? 'bare-nest-server' : 'app-server');
+  const env = route === 'bare'
+    ? { PATH: process.env.PATH, DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10', HTTP_ADAPTER: adapter }
+    : appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory', extra: appEnvExtra() });
+  const app = await startChild<AppReady>(name, env, 600_000, [],
     ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`]);
   try {
     const port = app.ready.port;
@@ -72,19 +91,30 @@ async function countIn(tree: string, route: Route, adapter: string, requests: nu
 async function main(): Promise<void> {
   const here = resolve(__dirname, '../..');
   const trees = (process.env.INSTR_TREES ?? here).split(',').map((t) => resolve(t));
-  const route = (process.env.INSTR_ROUTE ?? 'verify') as Route;
-  if (!['issue', 'verify', 'signin'].includes(route)) throw new Error(`INSTR_ROUTE: issue, verify or signin, not ${route}`);
+  const routes = (process.env.INSTR_ROUTE ?? 'verify').split(',').map((r) => r.trim()) as Route[];
+  for (const route of routes) if (!ROUTES.includes(route)) throw new Error(`INSTR_ROUTE: ${ROUTES.join(', ')} (or several, with commas), not ${route}`);
   const adapter = process.env.INSTR_ADAPTER ?? 'fastify';
   const requests = Number(process.env.INSTR_REQUESTS ?? 200);
   const warmup = Number(process.env.INSTR_WARMUP ?? 1500);
   mkdirSync(join(__dirname, '../../bench/results'), { recursive: true });
-  const counts: number[] = [];
-  for (const tree of trees) {
-    const { perRequest, failed } = await countIn(tree, route, adapter, requests, warmup);
-    counts.push(perRequest);
-    console.log(`${route} (${adapter}), ${tree}: ${(perRequest / 1e6).toFixed(3)} M instructions per ${route === 'signin' ? 'pair' : 'request'} (${requests} counted, ${failed} failed)`);
+  const byRoute = new Map<Route, number[]>();
+  for (const route of routes) {
+    const counts: number[] = [];
+    for (const tree of trees) {
+      const { perRequest, failed } = await countIn(tree, route, adapter, requests, warmup);
+      counts.push(perRequest);
+      console.log(`${route} (${adapter}), ${tree}: ${(perRequest / 1e6).toFixed(3)} M instructions per ${route === 'signin' ? 'pair' : 'request'} (${requests} counted, ${failed} failed)`);
+    }
+    if (counts.length === 2) console.log(`${route}: B / A ${(counts[1] / counts[0]).toFixed(3)}`);
+    byRoute.set(route, counts);
   }
-  if (counts.length === 2) console.log(`B / A ${(counts[1] / counts[0]).toFixed(3)}`);
+  // The two ratio targets of issue 12, per tree, when the run counted their routes.
+  const ratio = (a: Route, b: Route, what: string) => {
+    if (!byRoute.has(a) || !byRoute.has(b)) return;
+    trees.forEach((tree, i) => console.log(`${a} / ${b} (${what}), ${tree}: ${(byRoute.get(a)![i] / byRoute.get(b)![i]).toFixed(2)}`));
+  };
+  ratio('limit', 'bare', 'the app\'s global stack; target at most 1.5');
+  ratio('issue', 'limit', 'the issue route\'s own work; target at most 1.5');
 }
 
 main().catch((err: Error) => {
