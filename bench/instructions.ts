@@ -22,7 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { appEnv } from './lib/bench-env';
+import { appEnv, bareNestEnv } from './lib/bench-env';
 import { openBenchDatabase } from './lib/bench-db';
 import { startChild } from './lib/child';
 import { codeSignIns, Flow, runFlows } from './lib/flows';
@@ -47,8 +47,11 @@ async function flowsOf(route: Route, app: { request<T>(m: Record<string, unknown
 /** `INSTR_APP_ENV`: `NAME=value` pairs separated by semicolons, added to the app's environment. */
 function appEnvExtra(): NodeJS.ProcessEnv {
   const pairs = (process.env.INSTR_APP_ENV ?? '').split(';').map((p) => p.trim()).filter(Boolean);
-  for (const p of pairs) if (p.indexOf('=') < 1) throw new Error(`INSTR_APP_ENV: NAME=value pairs separated by semicolons, not "${p}"`);
-  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  return Object.fromEntries(pairs.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`INSTR_APP_ENV: NAME=value pairs separated by semicolons, not "${pair}"`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
 }
 
 async function countIn(tree: string, route: Route, adapter: string, requests: number, warmup: number): Promise<{ perRequest: number; failed: number }> {
@@ -58,7 +61,7 @@ async function countIn(tree: string, route: Route, adapter: string, requests: nu
   // The bare NestJS app for `bare`: the same route, TypeORM pool and adapter, nothing else.
   const name = join(relative(BENCH_LIB, join(tree, 'dist/bench/lib')), route === 'bare' ? 'bare-nest-server' : 'app-server');
   const env = route === 'bare'
-    ? { PATH: process.env.PATH, DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10', HTTP_ADAPTER: adapter }
+    ? bareNestEnv(db.url, adapter)
     : appEnv(db.url, { adapter, audit: true, throttlerStorage: 'memory', extra: appEnvExtra() });
   const app = await startChild<AppReady>(name, env, 600_000, [],
     ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`]);

@@ -5,7 +5,7 @@
  * bench/results/latest.json. A benchmark, not a test: see README "Performance".
  */
 import { join } from 'node:path';
-import { appEnv, AppVariant, BENCH_AUDIT, RAISED_LIMITS } from './lib/bench-env';
+import { appEnv, AppVariant, BENCH_AUDIT, bareNestEnv, RAISED_LIMITS } from './lib/bench-env';
 import { BenchDatabase, countChallenges, insertFinishedChallenges, openBenchDatabase, truncateOtpTables } from './lib/bench-db';
 import { Child, startChild } from './lib/child';
 import { measureMail } from './lib/mail-bench';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         continue;
       }
       log(`${adapter}: measuring issue and verify (OTP, limit, ceiling, bare NestJS app)`);
-      const bare = await startChild<{ port: number }>('bare-nest-server', { PATH: process.env.PATH, DATABASE_URL: db.url, DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10', HTTP_ADAPTER: adapter });
+      const bare = await startChild<{ port: number }>('bare-nest-server', bareNestEnv(db.url, adapter));
       children.push(bare as Child<unknown>);
       const m = await measureIssueVerify({ app, ceilingPort: ceiling.ready.port, ceilingPid: ceiling.proc.pid, bare: { port: bare.ready.port, pid: bare.proc.pid! }, pool: db.pool, s: settings, withLimits: true, label: adapter });
       report.adapters[adapter] = { issue: m.issue, verify: m.verify, peakRssMb: m.peakRssMb };

@@ -78,3 +78,8 @@ export function appEnv(databaseUrl: string, v: AppVariant): NodeJS.ProcessEnv {
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return env;
 }
+
+/** The bare NestJS app's environment (`bare-nest-server.ts`): the app's database, pool size and adapter, nothing else. */
+export function bareNestEnv(databaseUrl: string, adapter: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10', HTTP_ADAPTER: adapter };
+}

@@ -6,6 +6,7 @@
  */
 import { Pool } from 'pg';
 import { insertBareLiveChallenges } from './bench-db';
+import { bareNestEnv } from './bench-env';
 import { Child, cpuMs, startChild } from './child';
 import { median, runLoad } from './load';
 
@@ -29,7 +30,7 @@ async function measure(t: Target, pool: Pool, route: 'issue' | 'verify', seconds
 
 /** Prints, per route, the median req/s and CPU µs/request of the app's limit route and of the bare app's, and their CPU ratio. */
 export async function comparePipeline(app: Child<{ port: number }>, env: NodeJS.ProcessEnv, pool: Pool, seconds: number, rounds = 3): Promise<void> {
-  const bare = await startChild<{ port: number }>('bare-nest-server', { PATH: env.PATH, DATABASE_URL: env.DATABASE_URL, DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE, HTTP_ADAPTER: env.HTTP_ADAPTER });
+  const bare = await startChild<{ port: number }>('bare-nest-server', bareNestEnv(env.DATABASE_URL!, env.HTTP_ADAPTER!));
   try {
     const targets: Target[] = [{ name: 'app limit', child: app }, { name: 'bare Nest', child: bare }];
     for (const route of ['issue', 'verify'] as const) {
